@@ -1,0 +1,109 @@
+"""ONNX export helpers: the TorchScript exporter with dynamic axes, and int8 dynamic quantisation."""
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import onnx
+import torch
+
+OPSET = 17
+
+
+def export(module: torch.nn.Module, args: tuple, path: Path, input_names, output_names, dynamic_axes,
+           external_data: bool = False) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            module.eval(), args, str(path),
+            input_names=list(input_names), output_names=list(output_names),
+            dynamic_axes=dynamic_axes, opset_version=OPSET, do_constant_folding=True, dynamo=False,
+        )
+    model = onnx.load(str(path))
+    if external_data:
+        # Large exports keep weights beside the graph, as hub exports over 2 GB must.
+        onnx.save_model(model, str(path), save_as_external_data=True, all_tensors_to_one_file=True,
+                        location=path.name + "_data", size_threshold=1024)
+    onnx.checker.check_model(str(path))
+
+
+def quantize_dynamic_int8(source: Path, target: Path) -> None:
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    quantize_dynamic(str(source), str(target), weight_type=QuantType.QUInt8)
+
+
+def merge_decoders(no_past_path: Path, with_past_path: Path, target: Path, branch_input: str = "use_cache_branch") -> None:
+    """One decoder graph that holds both decoders behind an If on `use_cache_branch`.
+
+    This is the layout of `decoder_model_merged.onnx` in hub exports: the first step runs the
+    no-past branch (past inputs are fed empty), later steps the with-past branch. Weights are
+    shared by value, so the merged file is about the size of one decoder.
+    """
+    from onnx import TensorProto, helper, numpy_helper
+
+    no_past = onnx.load(str(no_past_path))
+    with_past = onnx.load(str(with_past_path))
+    if [o.name for o in no_past.graph.output] != [o.name for o in with_past.graph.output]:
+        raise ValueError("both decoders must have the same outputs in the same order")
+
+    shared: dict[tuple, str] = {}
+    initializers = []
+
+    def hoist(graph, prefix: str) -> dict[str, str]:
+        """Moves the graph's initializers to the outer graph, deduplicated by value."""
+        renames = {}
+        for init in graph.initializer:
+            array = numpy_helper.to_array(init)
+            key = (init.data_type, tuple(init.dims), array.tobytes())
+            if key not in shared:
+                name = f"shared_{len(shared)}"
+                shared[key] = name
+                tensor = numpy_helper.from_array(array, name)
+                initializers.append(tensor)
+            renames[init.name] = shared[key]
+        del graph.initializer[:]
+        return renames
+
+    def branch(model, prefix: str) -> onnx.GraphProto:
+        graph = model.graph
+        renames = hoist(graph, prefix)
+        outer_inputs = {i.name for i in graph.input}
+        for node in graph.node:
+            for k, name in enumerate(node.input):
+                if name in renames:
+                    node.input[k] = renames[name]
+                elif name and name not in outer_inputs:
+                    node.input[k] = prefix + name
+            for k, name in enumerate(node.output):
+                node.output[k] = prefix + name
+            if node.name:
+                node.name = prefix + node.name
+        outputs = []
+        for out in graph.output:
+            source = out.name if out.name in outer_inputs else prefix + out.name
+            identity_out = prefix + "out_" + out.name
+            graph.node.append(helper.make_node("Identity", [source], [identity_out], name=identity_out))
+            value = helper.make_tensor_value_info(identity_out, out.type.tensor_type.elem_type, None)
+            outputs.append(value)
+        return helper.make_graph(list(graph.node), prefix.strip("/") + "_branch", [], outputs)
+
+    then_graph = branch(with_past, "with_past/")
+    else_graph = branch(no_past, "no_past/")
+
+    inputs = list(with_past.graph.input)
+    names = {i.name for i in inputs}
+    inputs += [i for i in no_past.graph.input if i.name not in names]
+    inputs.append(helper.make_tensor_value_info(branch_input, TensorProto.BOOL, [1]))
+    outputs = list(with_past.graph.output)
+    cond = helper.make_node("Squeeze", [branch_input], ["use_cache_branch_scalar"], name="squeeze_branch")
+    if_node = helper.make_node(
+        "If", ["use_cache_branch_scalar"], [o.name for o in outputs], name="optional_past",
+        then_branch=then_graph, else_branch=else_graph,
+    )
+    graph = helper.make_graph([cond, if_node], "merged_decoder", inputs, outputs, initializer=initializers)
+    merged = helper.make_model(graph, opset_imports=with_past.opset_import, producer_name="emb-reference")
+    merged.ir_version = with_past.ir_version
+    onnx.checker.check_model(merged)
+    onnx.save_model(merged, str(target))

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Rebuilds every committed fixture and golden from the Python reference implementation.
+# Usage: bash tools/reference/regenerate.sh   (creates tools/reference/.venv on first use)
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+venv="$here/.venv"
+if [ ! -x "$venv/bin/python" ]; then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q -r "$here/requirements.txt"
+fi
+cd "$here"
+export PYTHONHASHSEED=0 CUBLAS_WORKSPACE_CONFIG=:4096:8
+"$venv/bin/python" make_images.py
+"$venv/bin/python" siglip_tiny.py
+"$venv/bin/python" florence2_tiny.py
