@@ -195,7 +195,7 @@ def kv_names(prefix: str, layers: int) -> list[str]:
     return [f"{prefix}.{i}.{part}.{kv}" for i in range(layers) for part in ("decoder", "encoder") for kv in ("key", "value")]
 
 
-def export_model(model, pixel_values, input_ids, out_dir: Path) -> None:
+def export_model(model, pixel_values, input_ids, out_dir: Path, external_data: bool = False) -> None:
     onnx_dir = out_dir / "onnx"
     layers = model.config.text_config.decoder_layers
     with torch.no_grad():
@@ -207,14 +207,14 @@ def export_model(model, pixel_values, input_ids, out_dir: Path) -> None:
         start = model.get_input_embeddings()(torch.full((pixel_values.shape[0], 3), 2, dtype=torch.long))
         first = DecoderNoPast(model)(start, encoded, mask)
     export(VisionEncoder(model), (pixel_values,), onnx_dir / "vision_encoder.onnx", ["pixel_values"], ["image_features"],
-           {"pixel_values": {0: "batch_size"}, "image_features": {0: "batch_size"}})
+           {"pixel_values": {0: "batch_size"}, "image_features": {0: "batch_size"}}, external_data)
     export(EmbedTokens(model), (input_ids,), onnx_dir / "embed_tokens.onnx", ["input_ids"], ["inputs_embeds"],
-           {"input_ids": {0: "batch_size", 1: "sequence_length"}, "inputs_embeds": {0: "batch_size", 1: "sequence_length"}})
+           {"input_ids": {0: "batch_size", 1: "sequence_length"}, "inputs_embeds": {0: "batch_size", 1: "sequence_length"}}, external_data)
     export(Encoder(model), (inputs_embeds, mask), onnx_dir / "encoder_model.onnx", ["inputs_embeds", "attention_mask"],
            ["last_hidden_state"],
            {"inputs_embeds": {0: "batch_size", 1: "encoder_sequence_length"},
             "attention_mask": {0: "batch_size", 1: "encoder_sequence_length"},
-            "last_hidden_state": {0: "batch_size", 1: "encoder_sequence_length"}})
+            "last_hidden_state": {0: "batch_size", 1: "encoder_sequence_length"}}, external_data)
 
     present = kv_names("present", layers)
     past = kv_names("past_key_values", layers)
@@ -231,13 +231,14 @@ def export_model(model, pixel_values, input_ids, out_dir: Path) -> None:
     with_past = onnx_dir / "decoder_with_past_model.onnx"
     export(DecoderNoPast(model), (start, encoded, mask), no_past,
            ["inputs_embeds", "encoder_hidden_states", "encoder_attention_mask"], ["logits", *present],
-           {**common_axes, **{k: v for k, v in kv_axes.items() if k.startswith("present")}})
+           {**common_axes, **{k: v for k, v in kv_axes.items() if k.startswith("present")}}, external_data)
     export(DecoderWithPast(model), (start[:, :1], encoded, mask, *first[1:]), with_past,
            ["inputs_embeds", "encoder_hidden_states", "encoder_attention_mask", *past], ["logits", *present],
-           {**common_axes, **kv_axes})
-    merge_decoders(no_past, with_past, onnx_dir / "decoder_model_merged.onnx")
-    no_past.unlink()
-    with_past.unlink()
+           {**common_axes, **kv_axes}, external_data)
+    merge_decoders(no_past, with_past, onnx_dir / "decoder_model_merged.onnx", external_data=external_data)
+    for part in (no_past, with_past):
+        part.unlink()
+        part.with_name(part.name + "_data").unlink(missing_ok=True)
 
 
 def build_model(eos_bias: float = EOS_BIAS) -> Florence2ForConditionalGeneration:

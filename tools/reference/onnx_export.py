@@ -34,7 +34,8 @@ def quantize_dynamic_int8(source: Path, target: Path) -> None:
     quantize_dynamic(str(source), str(target), weight_type=QuantType.QUInt8)
 
 
-def merge_decoders(no_past_path: Path, with_past_path: Path, target: Path, branch_input: str = "use_cache_branch") -> None:
+def merge_decoders(no_past_path: Path, with_past_path: Path, target: Path, branch_input: str = "use_cache_branch",
+                   external_data: bool = False) -> None:
     """One decoder graph that holds both decoders behind an If on `use_cache_branch`.
 
     This is the layout of `decoder_model_merged.onnx` in hub exports: the first step runs the
@@ -105,5 +106,10 @@ def merge_decoders(no_past_path: Path, with_past_path: Path, target: Path, branc
     graph = helper.make_graph([cond, if_node], "merged_decoder", inputs, outputs, initializer=initializers)
     merged = helper.make_model(graph, opset_imports=with_past.opset_import, producer_name="emb-reference")
     merged.ir_version = with_past.ir_version
-    onnx.checker.check_model(merged)
-    onnx.save_model(merged, str(target))
+    if external_data:
+        onnx.save_model(merged, str(target), save_as_external_data=True, all_tensors_to_one_file=True,
+                        location=target.name + "_data", size_threshold=1024)
+        onnx.checker.check_model(str(target))
+    else:
+        onnx.checker.check_model(merged)
+        onnx.save_model(merged, str(target))

@@ -107,7 +107,14 @@ def build_tokenizer(out_dir: Path) -> SiglipTokenizer:
             seed_sentencepiece_size=20000,
             minloglevel=2,
         )
-        shutil.copy(Path(tmp) / "spiece.model", out_dir / "spiece.model")
+        # The trainer records its temporary paths; drop them so regeneration is byte-identical.
+        from sentencepiece import sentencepiece_model_pb2
+
+        proto = sentencepiece_model_pb2.ModelProto()
+        proto.ParseFromString((Path(tmp) / "spiece.model").read_bytes())
+        del proto.trainer_spec.input[:]
+        proto.trainer_spec.model_prefix = "spiece"
+        (out_dir / "spiece.model").write_bytes(proto.SerializeToString())
     tokenizer = SiglipTokenizer(vocab_file=str(out_dir / "spiece.model"), model_max_length=TEXT_LENGTH)
     tokenizer.save_pretrained(out_dir)
     write_fast_tokenizer_json(tokenizer, out_dir)
@@ -161,18 +168,23 @@ class Combined(torch.nn.Module):
         return out.logits_per_image, out.logits_per_text, out.text_embeds, out.image_embeds
 
 
-def export_model(model: SiglipModel, out_dir: Path, sample_pixels: torch.Tensor, sample_ids: torch.Tensor) -> None:
+def export_model(model: SiglipModel, out_dir: Path, sample_pixels: torch.Tensor, sample_ids: torch.Tensor,
+                 external_data: bool = False, combined: bool = True) -> None:
     onnx_dir = out_dir / "onnx"
     export(
         VisionTower(model), (sample_pixels,), onnx_dir / "vision_model.onnx",
         ["pixel_values"], ["last_hidden_state", "pooler_output"],
         {"pixel_values": {0: "batch_size"}, "last_hidden_state": {0: "batch_size"}, "pooler_output": {0: "batch_size"}},
+        external_data,
     )
     export(
         TextTower(model), (sample_ids,), onnx_dir / "text_model.onnx",
         ["input_ids"], ["last_hidden_state", "pooler_output"],
         {"input_ids": {0: "batch_size"}, "last_hidden_state": {0: "batch_size"}, "pooler_output": {0: "batch_size"}},
+        external_data,
     )
+    if not combined:
+        return
     export(
         Combined(model), (sample_ids, sample_pixels), onnx_dir / "model.onnx",
         ["input_ids", "pixel_values"], ["logits_per_image", "logits_per_text", "text_embeds", "image_embeds"],
@@ -240,7 +252,7 @@ def main() -> None:
         text = model.text_model(input_ids=input_ids)
         combined = model(input_ids=input_ids, pixel_values=pixel_values)
 
-    save_npy(GOLDEN_DIR / "pixel_values_sum.npy", pixel_values.sum(dim=(2, 3)).numpy().astype(np.float64))
+    save_npy(GOLDEN_DIR / "pixel_values_sum.npy", pixel_values.double().sum(dim=(2, 3)).numpy())
     save_npy(GOLDEN_DIR / "vision_pooler_output.npy", vision.pooler_output.numpy())
     save_npy(GOLDEN_DIR / "image_embeds.npy", combined.image_embeds.numpy())
     save_npy(GOLDEN_DIR / "text_pooler_output.npy", text.pooler_output.numpy())

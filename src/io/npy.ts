@@ -1,0 +1,74 @@
+/**
+ * Reader for NumPy's .npy format (version 1.0-3.0, little-endian, C order): the goldens the
+ * reference toolchain writes and, later, the embeddings `emb` writes.
+ */
+
+export type NpyDtype = "float32" | "float64" | "int64" | "int32" | "uint8";
+
+export interface NpyArray {
+  dtype: NpyDtype;
+  shape: number[];
+  data: Float32Array | Float64Array | BigInt64Array | Int32Array | Uint8Array;
+}
+
+const MAGIC = "\x93NUMPY";
+const DESCR: Record<string, NpyDtype> = {
+  "<f4": "float32",
+  "<f8": "float64",
+  "<i8": "int64",
+  "<i4": "int32",
+  "|u1": "uint8",
+  "<u1": "uint8",
+};
+
+export function parseNpy(buffer: Uint8Array): NpyArray {
+  const magic = String.fromCharCode(...buffer.subarray(0, 6));
+  if (magic !== MAGIC) throw new Error("not a .npy file: the magic string \\x93NUMPY is missing");
+  const major = buffer[6];
+  const view = new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+  const headerLength = major === 1 ? view.getUint16(8, true) : view.getUint32(8, true);
+  const headerStart = major === 1 ? 10 : 12;
+  const header = new TextDecoder("latin1").decode(buffer.subarray(headerStart, headerStart + headerLength));
+  const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
+  const fortran = /'fortran_order':\s*(True|False)/.exec(header)?.[1];
+  const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
+  if (descr === undefined || fortran === undefined || shapeText === undefined) {
+    throw new Error(`unreadable .npy header: ${header.trim()}`);
+  }
+  const dtype = DESCR[descr];
+  if (!dtype) throw new Error(`unsupported .npy dtype '${descr}'; supported: ${Object.keys(DESCR).join(", ")}`);
+  if (fortran === "True") throw new Error("Fortran-ordered .npy arrays are not supported; save with C order");
+  const shape = shapeText
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0)
+    .map(Number);
+  const count = shape.reduce((a, b) => a * b, 1);
+  const start = headerStart + headerLength;
+  // Copy (a Node Buffer's slice would share memory) so the typed array is aligned and owns its bytes.
+  const bytes = new Uint8Array(count * bytesPer(dtype));
+  bytes.set(buffer.subarray(start, start + bytes.length));
+  if (start + bytes.length > buffer.length) {
+    throw new Error(`truncated .npy file: header promises ${count} values of ${dtype}`);
+  }
+  return { dtype, shape, data: typedView(dtype, bytes.buffer) };
+}
+
+function bytesPer(dtype: NpyDtype): number {
+  return { float32: 4, float64: 8, int64: 8, int32: 4, uint8: 1 }[dtype];
+}
+
+function typedView(dtype: NpyDtype, buffer: ArrayBuffer): NpyArray["data"] {
+  switch (dtype) {
+    case "float32":
+      return new Float32Array(buffer);
+    case "float64":
+      return new Float64Array(buffer);
+    case "int64":
+      return new BigInt64Array(buffer);
+    case "int32":
+      return new Int32Array(buffer);
+    case "uint8":
+      return new Uint8Array(buffer);
+  }
+}

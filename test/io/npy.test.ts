@@ -1,0 +1,40 @@
+import { describe, expect, it } from "vitest";
+import { parseNpy } from "../../src/io/npy.js";
+
+/** Builds .npy bytes by hand, the way numpy.save lays them out (version 1.0, header padded to 64). */
+function npyBytes(descr: string, shape: string, payload: Uint8Array): Uint8Array {
+  let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${shape}, }`;
+  const unpadded = 10 + header.length + 1;
+  header += " ".repeat((64 - (unpadded % 64)) % 64) + "\n";
+  const out = new Uint8Array(10 + header.length + payload.length);
+  out.set([0x93, ...Buffer.from("NUMPY"), 1, 0], 0);
+  new DataView(out.buffer).setUint16(8, header.length, true);
+  out.set(Buffer.from(header, "latin1"), 10);
+  out.set(payload, 10 + header.length);
+  return out;
+}
+
+describe("parseNpy", () => {
+  it("reads a 2x3 float32 matrix in C order", () => {
+    const values = new Float32Array([1, 2, 3, 4.5, -5, 6]);
+    const array = parseNpy(npyBytes("<f4", "(2, 3)", new Uint8Array(values.buffer)));
+    expect(array.dtype).toBe("float32");
+    expect(array.shape).toEqual([2, 3]);
+    expect(Array.from(array.data as Float32Array)).toEqual([1, 2, 3, 4.5, -5, 6]);
+  });
+
+  it("reads a 1-d int64 vector", () => {
+    const values = new BigInt64Array([1n, -2n, 51288n]);
+    const array = parseNpy(npyBytes("<i8", "(3,)", new Uint8Array(values.buffer)));
+    expect(array.shape).toEqual([3]);
+    expect(Array.from(array.data as BigInt64Array)).toEqual([1n, -2n, 51288n]);
+  });
+
+  it("names the dtype it cannot read", () => {
+    expect(() => parseNpy(npyBytes(">f4", "(1,)", new Uint8Array(4)))).toThrow(/unsupported .npy dtype '>f4'/);
+  });
+
+  it("rejects bytes that are not .npy", () => {
+    expect(() => parseNpy(new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]))).toThrow(/not a .npy file/);
+  });
+});
