@@ -113,3 +113,19 @@ def merge_decoders(no_past_path: Path, with_past_path: Path, target: Path, branc
     else:
         onnx.checker.check_model(merged)
         onnx.save_model(merged, str(target))
+
+
+def convert_float16(source: Path, target: Path) -> None:
+    """The `_fp16` variant hub exports carry: float16 weights, inputs and outputs."""
+    from onnxconverter_common import float16
+
+    model = float16.convert_float_to_float16(onnx.load(str(source)), keep_io_types=False)
+    # The converter leaves the exporter's Cast-to-float nodes as they are, so their outputs
+    # contradict the float16 graph around them; in an all-float16 graph they cast to float16.
+    for node in model.graph.node:
+        if node.op_type == "Cast":
+            for attr in node.attribute:
+                if attr.name == "to" and attr.i == onnx.TensorProto.FLOAT:
+                    attr.i = onnx.TensorProto.FLOAT16
+    onnx.checker.check_model(model)
+    onnx.save_model(model, str(target))
