@@ -158,26 +158,24 @@ def flatten_cache(cache: EncoderDecoderCache, layers: int) -> list[torch.Tensor]
     return out
 
 
-class DecoderNoPast(torch.nn.Module):
+class DecoderPart(torch.nn.Module):
+    """The BART decoder plus the output projection, as the merged decoder graph holds them."""
+
     def __init__(self, model):
         super().__init__()
         self.decoder = model.get_decoder()
         self.lm_head = model.lm_head
         self.layers = model.config.text_config.decoder_layers
 
+
+class DecoderNoPast(DecoderPart):
     def forward(self, inputs_embeds, encoder_hidden_states, encoder_attention_mask):
         out = self.decoder(inputs_embeds=inputs_embeds, encoder_hidden_states=encoder_hidden_states,
                            encoder_attention_mask=encoder_attention_mask, use_cache=True)
         return (self.lm_head(out.last_hidden_state), *flatten_cache(out.past_key_values, self.layers))
 
 
-class DecoderWithPast(torch.nn.Module):
-    def __init__(self, model):
-        super().__init__()
-        self.decoder = model.get_decoder()
-        self.lm_head = model.lm_head
-        self.layers = model.config.text_config.decoder_layers
-
+class DecoderWithPast(DecoderPart):
     def forward(self, inputs_embeds, encoder_hidden_states, encoder_attention_mask, *past):
         legacy = tuple(tuple(past[4 * i: 4 * i + 4]) for i in range(self.layers))
         cache = EncoderDecoderCache.from_legacy_cache(legacy)
