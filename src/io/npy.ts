@@ -21,7 +21,12 @@ const DESCR: Record<string, NpyDtype> = {
   "<u1": "uint8",
 };
 
-export function parseNpy(buffer: Uint8Array): NpyArray {
+export interface ParseOptions {
+  /** Parse only dtype and shape; `data` comes back empty. */
+  headerOnly?: boolean;
+}
+
+export function parseNpy(buffer: Uint8Array, options: ParseOptions = {}): NpyArray {
   const magic = String.fromCharCode(...buffer.subarray(0, 6));
   if (magic !== MAGIC) throw new Error("not a .npy file: the magic string \\x93NUMPY is missing");
   const major = buffer[6];
@@ -45,6 +50,7 @@ export function parseNpy(buffer: Uint8Array): NpyArray {
     .map(Number);
   const count = shape.reduce((a, b) => a * b, 1);
   const start = headerStart + headerLength;
+  if (options.headerOnly) return { dtype, shape, data: typedView(dtype, new ArrayBuffer(0)) };
   // Copy (a Node Buffer's slice would share memory) so the typed array is aligned and owns its bytes.
   const bytes = new Uint8Array(count * bytesPer(dtype));
   bytes.set(buffer.subarray(start, start + bytes.length));

@@ -1,0 +1,123 @@
+/**
+ * A dynamic batcher in the manner of Triton's dynamic_batching: requests queue up and run
+ * together when the batch is full or the oldest request has waited `maxQueueDelayUs`.
+ * Every model goes through it; what a batch means is the executor's business.
+ */
+
+export interface BatcherOptions {
+  /** Largest batch handed to the executor. */
+  maxBatchSize: number;
+  /** How long the oldest queued request may wait for others before a partial batch runs. */
+  maxQueueDelayUs: number;
+  /** Batches executing at once (1 keeps a single model session busy without oversubscribing). */
+  maxInFlight?: number;
+}
+
+export type BatchExecutor<I, O> = (inputs: I[]) => Promise<O[]>;
+
+export interface BatchStats {
+  /** Requests answered. */
+  inferences: number;
+  /** Executor calls. */
+  executions: number;
+  /** batch size -> how many executions had it */
+  batchSizes: Record<number, number>;
+  /** Sum of time requests spent queued before their batch started, in microseconds. */
+  queueUs: number;
+  /** Sum of executor wall time, in microseconds. */
+  executeUs: number;
+}
+
+interface Pending<I, O> {
+  input: I;
+  enqueued: number;
+  resolve: (output: O) => void;
+  reject: (error: unknown) => void;
+}
+
+const nowUs = () => Number(process.hrtime.bigint() / 1000n);
+
+export class DynamicBatcher<I, O> {
+  private readonly queue: Pending<I, O>[] = [];
+  private inFlight = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly maxInFlight: number;
+  readonly stats: BatchStats = { inferences: 0, executions: 0, batchSizes: {}, queueUs: 0, executeUs: 0 };
+
+  constructor(
+    private readonly execute: BatchExecutor<I, O>,
+    private readonly options: BatcherOptions,
+  ) {
+    if (!Number.isInteger(options.maxBatchSize) || options.maxBatchSize < 1) {
+      throw new RangeError(`maxBatchSize must be a positive integer, got ${options.maxBatchSize}`);
+    }
+    if (!(options.maxQueueDelayUs >= 0)) {
+      throw new RangeError(`maxQueueDelayUs must be >= 0, got ${options.maxQueueDelayUs}`);
+    }
+    this.maxInFlight = options.maxInFlight ?? 1;
+  }
+
+  /** Queues one request; resolves with its own output once its batch has run. */
+  submit(input: I): Promise<O> {
+    return new Promise<O>((resolve, reject) => {
+      this.queue.push({ input, enqueued: nowUs(), resolve, reject });
+      this.schedule();
+    });
+  }
+
+  /** Requests waiting for a batch. */
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  private schedule(): void {
+    while (this.inFlight < this.maxInFlight && this.queue.length >= this.options.maxBatchSize) {
+      this.dispatch();
+    }
+    if (this.queue.length === 0 || this.inFlight >= this.maxInFlight) return;
+    const waited = nowUs() - this.queue[0].enqueued;
+    const remaining = this.options.maxQueueDelayUs - waited;
+    if (remaining <= 0) {
+      this.dispatch();
+      return;
+    }
+    if (!this.timer) {
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        this.schedule();
+      }, Math.ceil(remaining / 1000));
+    }
+  }
+
+  private async run(batch: Pending<I, O>[], started: number): Promise<void> {
+    let outputs: O[] | undefined;
+    let failure: unknown;
+    try {
+      outputs = await this.execute(batch.map((p) => p.input));
+      if (outputs.length !== batch.length) {
+        throw new Error(`batch executor returned ${outputs.length} outputs for ${batch.length} inputs`);
+      }
+    } catch (error) {
+      failure = error ?? new Error("batch executor failed");
+    }
+    this.stats.executions++;
+    this.stats.inferences += batch.length;
+    this.stats.batchSizes[batch.length] = (this.stats.batchSizes[batch.length] ?? 0) + 1;
+    this.stats.executeUs += nowUs() - started;
+    this.inFlight--;
+    batch.forEach((p, i) => (failure === undefined ? p.resolve(outputs![i]) : p.reject(failure)));
+    this.schedule();
+  }
+
+  private dispatch(): void {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    const batch = this.queue.splice(0, this.options.maxBatchSize);
+    const started = nowUs();
+    for (const p of batch) this.stats.queueUs += started - p.enqueued;
+    this.inFlight++;
+    void this.run(batch, started);
+  }
+}

@@ -1,0 +1,90 @@
+/**
+ * An append-only float32 .npy matrix (rows x dim) that stays loadable at every moment.
+ *
+ * The header is a fixed 128 bytes, rewritten in place after each append, so a run killed at
+ * any point leaves a file numpy.load reads: rows are written before the header that counts
+ * them, and bytes past the counted rows (a torn append) are ignored by readers and cut off
+ * when the file is reopened.
+ */
+import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, openSync, readSync, writeSync } from "node:fs";
+import { parseNpy } from "./npy.js";
+
+export const NPY_HEADER_BYTES = 128;
+
+export function npyHeader(rows: number, dim: number): Buffer {
+  const dict = `{'descr': '<f4', 'fortran_order': False, 'shape': (${rows}, ${dim}), }`;
+  const room = NPY_HEADER_BYTES - 10 - 1;
+  if (dict.length > room) throw new Error(`shape (${rows}, ${dim}) does not fit the .npy header`);
+  const header = Buffer.alloc(NPY_HEADER_BYTES, 0x20);
+  header.write("\x93NUMPY", 0, "latin1");
+  header[6] = 1;
+  header[7] = 0;
+  header.writeUInt16LE(NPY_HEADER_BYTES - 10, 8);
+  header.write(dict, 10, "latin1");
+  header[NPY_HEADER_BYTES - 1] = 0x0a;
+  return header;
+}
+
+export class NpyAppendWriter {
+  private constructor(
+    private fd: number,
+    readonly dim: number,
+    private count: number,
+  ) {}
+
+  /** Opens `path` for appending rows of `dim` floats, creating it or continuing what it holds. */
+  static open(path: string, dim: number): NpyAppendWriter {
+    if (!existsSync(path)) {
+      const fd = openSync(path, "w+");
+      writeSync(fd, npyHeader(0, dim), 0, NPY_HEADER_BYTES, 0);
+      return new NpyAppendWriter(fd, dim, 0);
+    }
+    const fd = openSync(path, "r+");
+    const head = Buffer.alloc(NPY_HEADER_BYTES);
+    readSync(fd, head, 0, NPY_HEADER_BYTES, 0);
+    const { shape } = parseNpy(head, { headerOnly: true });
+    if (shape.length !== 2 || shape[1] !== dim) {
+      closeSync(fd);
+      throw new Error(`${path} holds a (${shape.join(", ")}) matrix, not rows of ${dim}: use another --out or remove it`);
+    }
+    const writer = new NpyAppendWriter(fd, dim, shape[0]);
+    writer.truncate(shape[0]);
+    return writer;
+  }
+
+  get rows(): number {
+    return this.count;
+  }
+
+  /** Appends whole rows (a multiple of dim floats); returns the index of the first. */
+  append(values: Float32Array): number {
+    if (values.length % this.dim !== 0) throw new Error(`expected a multiple of ${this.dim} values, got ${values.length}`);
+    const first = this.count;
+    const bytes = Buffer.from(values.buffer, values.byteOffset, values.byteLength);
+    writeSync(this.fd, bytes, 0, bytes.length, NPY_HEADER_BYTES + first * this.dim * 4);
+    this.count += values.length / this.dim;
+    writeSync(this.fd, npyHeader(this.count, this.dim), 0, NPY_HEADER_BYTES, 0);
+    return first;
+  }
+
+  /** Keeps the first `rows` rows and drops the rest (rows a crash left without an index entry). */
+  truncate(rows: number): void {
+    if (rows > this.count) throw new Error(`cannot keep ${rows} rows of ${this.count}`);
+    this.count = rows;
+    writeSync(this.fd, npyHeader(rows, this.dim), 0, NPY_HEADER_BYTES, 0);
+    const size = NPY_HEADER_BYTES + rows * this.dim * 4;
+    if (fstatSync(this.fd).size !== size) ftruncateSync(this.fd, size);
+  }
+
+  /** Reads rows back (used when compacting superseded rows). */
+  readRows(first: number, count: number): Float32Array {
+    const out = new Float32Array(count * this.dim);
+    readSync(this.fd, Buffer.from(out.buffer), 0, out.byteLength, NPY_HEADER_BYTES + first * this.dim * 4);
+    return out;
+  }
+
+  close(): void {
+    fsyncSync(this.fd);
+    closeSync(this.fd);
+  }
+}

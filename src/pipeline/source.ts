@@ -1,0 +1,67 @@
+/**
+ * The source stage: walks folders and yields image files in a stable sorted order.
+ *
+ * Each directory is read whole, closed, sorted, then descended into, so at most one directory
+ * handle is open however deep or wide the tree; file contents are read later, by the decode
+ * stage, a bounded number at a time. Symlinked directories are followed once: a directory
+ * reached again (a loop, or a second link to it) is skipped.
+ */
+import { opendir, stat } from "node:fs/promises";
+import { extname, join } from "node:path";
+
+export const DEFAULT_EXTENSIONS = ["jpg", "jpeg", "png", "webp", "gif", "bmp", "tif", "tiff", "avif"];
+
+export interface SourceFile {
+  /** The path as found: the argument joined with the names below it. */
+  path: string;
+}
+
+export interface WalkOptions {
+  /** Lower-case extensions without the dot. Files named directly as arguments are always taken. */
+  extensions?: string[];
+}
+
+export class SourceError extends Error {}
+
+export async function* walkImages(inputs: string[], options: WalkOptions = {}): AsyncGenerator<SourceFile> {
+  const extensions = new Set((options.extensions ?? DEFAULT_EXTENSIONS).map((e) => e.toLowerCase().replace(/^\./, "")));
+  const seenDirs = new Set<string>();
+  for (const input of inputs) {
+    const info = await stat(input).catch(() => undefined);
+    if (!info) throw new SourceError(`${input}: no such file or directory`);
+    if (info.isDirectory()) {
+      yield* walkDir(input, extensions, seenDirs);
+    } else {
+      yield { path: input };
+    }
+  }
+}
+
+async function* walkDir(dir: string, extensions: Set<string>, seenDirs: Set<string>): AsyncGenerator<SourceFile> {
+  const info = await stat(dir);
+  const identity = `${info.dev}:${info.ino}`;
+  if (seenDirs.has(identity)) return;
+  seenDirs.add(identity);
+  const entries: { name: string; kind: "dir" | "file" | "link" }[] = [];
+  const handle = await opendir(dir);
+  for await (const entry of handle) {
+    if (entry.isDirectory()) entries.push({ name: entry.name, kind: "dir" });
+    else if (entry.isFile()) entries.push({ name: entry.name, kind: "file" });
+    else if (entry.isSymbolicLink()) entries.push({ name: entry.name, kind: "link" });
+  }
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const entry of entries) {
+    const path = join(dir, entry.name);
+    let kind = entry.kind;
+    if (kind === "link") {
+      const target = await stat(path).catch(() => undefined); // a dangling link is skipped
+      if (!target) continue;
+      kind = target.isDirectory() ? "dir" : "file";
+    }
+    if (kind === "dir") {
+      yield* walkDir(path, extensions, seenDirs);
+    } else if (extensions.has(extname(entry.name).slice(1).toLowerCase())) {
+      yield { path };
+    }
+  }
+}

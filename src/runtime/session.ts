@@ -1,0 +1,127 @@
+/**
+ * The only module that talks to onnxruntime-node: opens sessions on an execution provider,
+ * converts tensors in and out, and turns provider failures into errors that say what to do.
+ */
+import * as ort from "onnxruntime-node";
+import { float16ToFloat32, float32ToFloat16 } from "./float16.js";
+
+export const DEVICES = ["auto", "cpu", "cuda", "webgpu"] as const;
+export type Device = (typeof DEVICES)[number];
+export type Provider = Exclude<Device, "auto">;
+
+export interface SessionOptions {
+  device?: Device;
+  /** Threads for one operator (intra-op); 0 lets onnxruntime choose (all cores). */
+  threads?: number;
+}
+
+export interface InputSpec {
+  name: string;
+  type: string;
+  shape: readonly (number | string)[];
+}
+
+export class ProviderUnavailableError extends Error {}
+
+const PROVIDER_HINTS: Record<Provider, string> = {
+  cpu: "",
+  cuda:
+    "install onnxruntime-node's CUDA 12 provider with `ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install.js` (needs CUDA 12 and cuDNN 9), or use --device cpu",
+  webgpu: "WebGPU needs a GPU with Vulkan drivers (libvulkan.so.1); use --device cpu or --device cuda",
+};
+
+/** An open model graph on one execution provider. */
+export class ModelSession {
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    readonly provider: Provider,
+    readonly path: string,
+  ) {}
+
+  /**
+   * Opens `path` on the requested device. `auto` takes CUDA when its provider loads and falls
+   * back to CPU; an explicitly requested provider that cannot load is an error.
+   */
+  static async open(path: string, options: SessionOptions = {}): Promise<ModelSession> {
+    const device = options.device ?? "auto";
+    const candidates: Provider[] = device === "auto" ? ["cuda", "cpu"] : [device];
+    const failures: string[] = [];
+    for (const provider of candidates) {
+      try {
+        const session = await ort.InferenceSession.create(path, {
+          executionProviders: [provider],
+          intraOpNumThreads: options.threads ?? 0,
+          // Probing a provider that is not installed logs native errors; the thrown one is enough.
+          logSeverityLevel: provider === "cpu" ? 2 : 4,
+        });
+        return new ModelSession(session, provider, path);
+      } catch (error) {
+        const message = error instanceof Error ? error.message.split("\n")[0] : String(error);
+        if (provider === "cpu" || device !== "auto") {
+          if (provider === "cpu") throw new Error(`could not load ${path}: ${message}`);
+          throw new ProviderUnavailableError(
+            `execution provider '${provider}' is not available (${message}); ${PROVIDER_HINTS[provider]}`,
+          );
+        }
+        failures.push(`${provider}: ${message}`);
+      }
+    }
+    throw new Error(`no execution provider could load ${path}: ${failures.join("; ")}`);
+  }
+
+  get inputs(): InputSpec[] {
+    return this.session.inputMetadata.map((m) =>
+      m.isTensor ? { name: m.name, type: m.type, shape: m.shape } : { name: m.name, type: "non-tensor", shape: [] },
+    );
+  }
+
+  get outputNames(): readonly string[] {
+    return this.session.outputNames;
+  }
+
+  /** Runs the graph. Float inputs are converted to the graph's float16 where it wants that. */
+  async run(feeds: Record<string, Tensor>, outputs?: string[]): Promise<Record<string, Tensor>> {
+    const typed: Record<string, ort.Tensor> = {};
+    const wanted = new Map(this.inputs.map((i) => [i.name, i.type]));
+    for (const [name, tensor] of Object.entries(feeds)) {
+      typed[name] = toOrt(tensor, wanted.get(name));
+    }
+    const result = outputs ? await this.session.run(typed, outputs) : await this.session.run(typed);
+    const out: Record<string, Tensor> = {};
+    for (const [name, value] of Object.entries(result)) out[name] = fromOrt(value);
+    return out;
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+/** A plain tensor: float32 or int64 data and dims; what adapters build and read. */
+export type Tensor =
+  | { type: "float32"; data: Float32Array; dims: number[] }
+  | { type: "int64"; data: BigInt64Array; dims: number[] }
+  | { type: "bool"; data: Uint8Array; dims: number[] };
+
+function toOrt(tensor: Tensor, wantedType: string | undefined): ort.Tensor {
+  if (tensor.type === "float32" && wantedType === "float16") {
+    return new ort.Tensor("float16", float32ToFloat16(tensor.data), tensor.dims);
+  }
+  return new ort.Tensor(tensor.type, tensor.data, tensor.dims);
+}
+
+function fromOrt(value: ort.Tensor): Tensor {
+  const dims = [...value.dims];
+  switch (value.type) {
+    case "float32":
+      return { type: "float32", data: value.data as Float32Array, dims };
+    case "float16":
+      return { type: "float32", data: float16ToFloat32(value.data as Uint16Array), dims };
+    case "int64":
+      return { type: "int64", data: value.data as BigInt64Array, dims };
+    case "bool":
+      return { type: "bool", data: value.data as Uint8Array, dims };
+    default:
+      throw new Error(`unsupported output tensor type ${value.type}`);
+  }
+}

@@ -1,0 +1,71 @@
+import { describe, expect, it } from "vitest";
+import { DynamicBatcher } from "../../src/batching/batcher.js";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe("DynamicBatcher", () => {
+  it("answers each request with its own output", async () => {
+    const batcher = new DynamicBatcher<number, number>(async (xs) => xs.map((x) => x * 10), {
+      maxBatchSize: 4,
+      maxQueueDelayUs: 1000,
+    });
+    const out = await Promise.all([1, 2, 3, 4, 5, 6].map((x) => batcher.submit(x)));
+    expect(out).toEqual([10, 20, 30, 40, 50, 60]);
+  });
+
+  it("runs a full batch at once and the remainder after the queue delay", async () => {
+    const batches: number[][] = [];
+    const batcher = new DynamicBatcher<number, number>(
+      async (xs) => {
+        batches.push(xs);
+        return xs;
+      },
+      { maxBatchSize: 3, maxQueueDelayUs: 20_000 },
+    );
+    const all = Promise.all([1, 2, 3, 4, 5].map((x) => batcher.submit(x)));
+    await sleep(5);
+    // The full batch ran without waiting; the partial one is still queued.
+    expect(batches).toEqual([[1, 2, 3]]);
+    expect(batcher.queued).toBe(2);
+    await all;
+    expect(batches).toEqual([
+      [1, 2, 3],
+      [4, 5],
+    ]);
+    expect(batcher.stats).toMatchObject({ inferences: 5, executions: 2, batchSizes: { 3: 1, 2: 1 } });
+  });
+
+  it("collects requests that arrive while a batch is executing into the next batch", async () => {
+    const batches: number[][] = [];
+    const batcher = new DynamicBatcher<number, number>(
+      async (xs) => {
+        batches.push(xs);
+        await sleep(20);
+        return xs;
+      },
+      { maxBatchSize: 8, maxQueueDelayUs: 0 },
+    );
+    const first = batcher.submit(0);
+    await sleep(1);
+    const rest = [1, 2, 3].map((x) => batcher.submit(x));
+    await Promise.all([first, ...rest]);
+    expect(batches).toEqual([[0], [1, 2, 3]]);
+  });
+
+  it("rejects every request of a failed batch and keeps serving", async () => {
+    const batcher = new DynamicBatcher<number, number>(
+      async (xs) => {
+        if (xs.includes(13)) throw new Error("unlucky batch");
+        return xs;
+      },
+      { maxBatchSize: 2, maxQueueDelayUs: 50_000 },
+    );
+    const results = await Promise.allSettled([13, 1].map((x) => batcher.submit(x)));
+    expect(results.map((r) => r.status)).toEqual(["rejected", "rejected"]);
+    await expect(batcher.submit(7)).resolves.toBe(7);
+  });
+
+  it("names the bad setting", () => {
+    expect(() => new DynamicBatcher(async (x) => x, { maxBatchSize: 0, maxQueueDelayUs: 0 })).toThrow(/maxBatchSize/);
+  });
+});
