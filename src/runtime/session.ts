@@ -2,6 +2,9 @@
  * The only module that talks to onnxruntime-node: opens sessions on an execution provider,
  * converts tensors in and out, and turns provider failures into errors that say what to do.
  */
+import { existsSync, readdirSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
 import * as ort from "onnxruntime-node";
 import { float16ToFloat32, float32ToFloat16 } from "./float16.js";
 
@@ -44,7 +47,7 @@ export class ModelSession {
    */
   static async open(path: string, options: SessionOptions = {}): Promise<ModelSession> {
     const device = options.device ?? "auto";
-    const candidates: Provider[] = device === "auto" ? ["cuda", "cpu"] : [device];
+    const candidates: Provider[] = device === "auto" ? (cudaProviderInstalled() ? ["cuda", "cpu"] : ["cpu"]) : [device];
     const failures: string[] = [];
     for (const provider of candidates) {
       try {
@@ -123,5 +126,27 @@ function fromOrt(value: ort.Tensor): Tensor {
       return { type: "bool", data: value.data as Uint8Array, dims };
     default:
       throw new Error(`unsupported output tensor type ${value.type}`);
+  }
+}
+
+/**
+ * Whether onnxruntime-node's CUDA provider library was installed (it is an opt-in download).
+ * `auto` only tries CUDA then, instead of letting onnxruntime log a failed load on every run.
+ */
+function cudaProviderInstalled(): boolean {
+  try {
+    const require = createRequire(import.meta.url);
+    const bin = join(dirname(require.resolve("onnxruntime-node")), "..", "bin");
+    const found: string[] = [];
+    const visit = (dir: string) => {
+      for (const entry of readdirSync(dir, { withFileTypes: true })) {
+        if (entry.isDirectory()) visit(join(dir, entry.name));
+        else found.push(entry.name);
+      }
+    };
+    if (existsSync(bin)) visit(bin);
+    return found.some((name) => /onnxruntime_providers_cuda\.(so|dll)$/.test(name));
+  } catch {
+    return false;
   }
 }

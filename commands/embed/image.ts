@@ -1,0 +1,134 @@
+import { Args, Command, Flags } from "@oclif/core";
+import { availableParallelism } from "node:os";
+import { downloadBars, progressBar } from "../../src/cli/progress.js";
+import { EmbeddingStore } from "../../src/io/embedding-store.js";
+import { resolveModel } from "../../src/models/hub.js";
+import { DEFAULT_SIGLIP_MODEL, SiglipImageModel, siglipImageFiles } from "../../src/models/siglip.js";
+import { DTYPES, type Dtype } from "../../src/models/variants.js";
+import { DEFAULT_MAX_PIXELS } from "../../src/pipeline/decode.js";
+import { embedImages, type EmbedImagesResult } from "../../src/pipeline/embed-images.js";
+import { DEFAULT_EXTENSIONS } from "../../src/pipeline/source.js";
+import { DEVICES, type Device } from "../../src/runtime/session.js";
+import { versions } from "../../src/version.js";
+
+/** Exit status when the run finished but some inputs could not be embedded. */
+export const EXIT_SOME_FAILED = 2;
+
+export default class EmbedImage extends Command {
+  static override summary = "Embed a folder of images with SigLIP: embeddings.npy + index.jsonl, resumable.";
+  static override description = `Walks the given folders (recursively, sorted) and files, decodes and resizes each image as the Python SigLIP processor does, runs them through the model in dynamic batches and appends one row per image to <out>/embeddings.npy (float32, N x D) with a matching record in <out>/index.jsonl (row, path, bytes, mtime, sha256, size). Files that cannot be read or decoded are listed in <out>/errors.jsonl and the run goes on. Re-running the same command resumes: files already embedded are skipped, changed files are embedded again. Exit status ${EXIT_SOME_FAILED} means some files failed.`;
+
+  static override examples = [
+    "<%= config.bin %> <%= command.id %> ./photos --out ./photos-emb",
+    "<%= config.bin %> <%= command.id %> ./photos --model ./models/siglip --dtype fp16 --normalize --json",
+    "HF_HUB_OFFLINE=1 <%= config.bin %> <%= command.id %> a.jpg b.png --out emb",
+  ];
+
+  static override enableJsonFlag = true;
+  static override strict = false;
+
+  static override args = {
+    inputs: Args.string({ description: "image files or folders to embed", required: true }),
+  };
+
+  static override flags = {
+    model: Flags.string({
+      char: "m",
+      description: "a model directory, or a hub repository id downloaded into the Hugging Face cache",
+      default: DEFAULT_SIGLIP_MODEL,
+    }),
+    out: Flags.string({ char: "o", description: "output folder", default: "embeddings" }),
+    dtype: Flags.string({ description: "weight variant of the ONNX graph", options: DTYPES, default: "fp32" }),
+    device: Flags.string({ description: "execution provider (auto: CUDA when installed, else CPU)", options: [...DEVICES], default: "auto" }),
+    threads: Flags.integer({ description: "threads per inference (0: all cores)", default: 0, min: 0 }),
+    "batch-size": Flags.integer({ description: "largest batch the model runs", default: 16, min: 1 }),
+    "max-queue-delay-us": Flags.integer({
+      description: "how long an image may wait for a fuller batch, in microseconds",
+      default: 100_000,
+      min: 0,
+    }),
+    workers: Flags.integer({ description: "images read and decoded at once", default: Math.max(2, availableParallelism()), min: 1 }),
+    ext: Flags.string({ description: "file extensions taken from folders, comma-separated", default: DEFAULT_EXTENSIONS.join(",") }),
+    normalize: Flags.boolean({ description: "write unit-length (L2-normalised) embeddings", default: false }),
+    "max-pixels": Flags.integer({ description: "skip images with more pixels than this (decompression bombs)", default: DEFAULT_MAX_PIXELS, min: 1 }),
+    revision: Flags.string({ description: "hub revision (branch, tag or commit)", default: "main" }),
+    offline: Flags.boolean({ description: "use only the local Hugging Face cache (also HF_HUB_OFFLINE=1)", default: false }),
+    progress: Flags.boolean({ description: "show progress bars on stderr", default: true, allowNo: true }),
+  };
+
+  async run(): Promise<EmbedImagesResult & { out: string; rows: number }> {
+    const { argv, flags } = await this.parse(EmbedImage);
+    const inputs = argv as string[];
+    const showProgress = flags.progress && !this.jsonEnabled();
+    const dtype = flags.dtype as Dtype;
+
+    const downloads = downloadBars(showProgress);
+    const resolved = await resolveModel(flags.model, siglipImageFiles(dtype), {
+      revision: flags.revision,
+      offline: flags.offline || undefined,
+      onProgress: downloads ? (file, received, total) => downloads.update(file, received, total) : undefined,
+    }).finally(() => downloads?.stop());
+    const model = await SiglipImageModel.load(resolved.dir, dtype, { device: flags.device as Device, threads: flags.threads });
+
+    const fingerprint = {
+      model: resolved.repo ?? flags.model,
+      commit: resolved.commit ?? null,
+      graph: model.info.graph,
+      preprocessing: model.preprocessing,
+      normalize: flags.normalize || model.info.normalizedByModel,
+    };
+    const store = EmbeddingStore.open(flags.out, model.dim, fingerprint);
+    const runInfo = {
+      command: "embed image",
+      fingerprint,
+      model: { spec: flags.model, ...resolved, ...model.info },
+      decode: "sharp; EXIF orientation applied; converted to RGB as PIL's convert('RGB') does; PIL-exact bicubic resize",
+      batcher: { maxBatchSize: flags["batch-size"], maxQueueDelayUs: flags["max-queue-delay-us"] },
+      versions: versions(),
+      startedAt: new Date().toISOString(),
+    };
+    store.writeRunInfo({ ...runInfo, status: "running" });
+
+    const abort = new AbortController();
+    const onSigint = () => {
+      if (abort.signal.aborted) process.exit(130);
+      abort.abort();
+      this.warn("interrupted: finishing the images in flight (Ctrl-C again to stop at once)");
+    };
+    process.on("SIGINT", onSigint);
+    const bar = progressBar("embedding", "img", showProgress);
+    let result: EmbedImagesResult;
+    try {
+      result = await embedImages(model, {
+        inputs,
+        store,
+        extensions: flags.ext.split(",").map((e) => e.trim()).filter(Boolean),
+        normalize: flags.normalize,
+        maxPixels: flags["max-pixels"],
+        workers: flags.workers,
+        batcher: { maxBatchSize: flags["batch-size"], maxQueueDelayUs: flags["max-queue-delay-us"] },
+        onStart: (total) => bar.start(total),
+        onProgress: (e) => bar.tick({ note: e.outcome === "failed" ? `(failed: ${e.path})` : "" }),
+        signal: abort.signal,
+      });
+    } finally {
+      bar.stop();
+      process.off("SIGINT", onSigint);
+      await model.release();
+    }
+    const { rows } = store.close();
+    const status = result.interrupted ? "interrupted" : "complete";
+    store.writeRunInfo({ ...runInfo, status, finishedAt: new Date().toISOString(), rows, result });
+
+    if (!this.jsonEnabled()) {
+      const rate = result.embedded / Math.max(result.seconds, 1e-9);
+      this.log(
+        `${status}: ${result.embedded} embedded, ${result.unchanged} unchanged, ${result.failed} failed of ${result.total} ` +
+          `in ${result.seconds.toFixed(1)} s (${rate.toFixed(1)} images/s, ${model.info.provider}); ${rows} rows in ${flags.out}/embeddings.npy`,
+      );
+      if (result.failed > 0) this.log(`failed files and reasons: ${flags.out}/errors.jsonl`);
+    }
+    if (result.failed > 0 || result.interrupted) process.exitCode = result.interrupted ? 130 : EXIT_SOME_FAILED;
+    return { ...result, out: flags.out, rows };
+  }
+}

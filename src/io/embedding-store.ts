@@ -1,0 +1,154 @@
+/**
+ * The output folder of an embedding run: `embeddings.npy` (rows), `index.jsonl` (one record per
+ * row, in row order), `errors.jsonl` (inputs that could not be embedded) and `run.json`.
+ *
+ * Rows are appended before their index records, so after a kill the index never names a row
+ * that is missing; reopening cuts rows without a record. The index doubles as the resume
+ * manifest: an input whose record matches is not embedded again.
+ */
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { JsonlAppender, readJsonl, rewriteJsonl, writeFileAtomic } from "./jsonl.js";
+import { NpyAppendWriter } from "./npy-writer.js";
+
+export interface IndexRecord {
+  row: number;
+  path: string;
+  bytes: number;
+  mtimeMs: number;
+  sha256: string;
+  /** Source image size, after EXIF orientation. */
+  width?: number;
+  height?: number;
+}
+
+export interface ErrorRecord {
+  path: string;
+  reason: string;
+  error: string;
+  time: string;
+}
+
+export class OutputMismatchError extends Error {}
+
+export class EmbeddingStore {
+  private readonly vectors: NpyAppendWriter;
+  private readonly index: JsonlAppender;
+  private readonly errors: JsonlAppender;
+  /** Latest record per path. */
+  private readonly byPath = new Map<string, IndexRecord>();
+  private superseded = 0;
+
+  private constructor(
+    readonly dir: string,
+    readonly dim: number,
+    records: IndexRecord[],
+    vectors: NpyAppendWriter,
+  ) {
+    this.vectors = vectors;
+    for (const r of records) {
+      if (this.byPath.has(r.path)) this.superseded++;
+      this.byPath.set(r.path, r);
+    }
+    this.index = new JsonlAppender(join(dir, "index.jsonl"));
+    this.errors = new JsonlAppender(join(dir, "errors.jsonl"));
+  }
+
+  /**
+   * Opens (or creates) the folder. `fingerprint` names what made the rows (model, graph,
+   * preprocessing, normalisation); a folder made by something else is refused, not mixed.
+   */
+  static open(dir: string, dim: number, fingerprint: Record<string, unknown>): EmbeddingStore {
+    mkdirSync(dir, { recursive: true });
+    const runPath = join(dir, "run.json");
+    if (existsSync(runPath)) {
+      const previous = JSON.parse(readFileSync(runPath, "utf8")).fingerprint;
+      if (JSON.stringify(previous) !== JSON.stringify(fingerprint)) {
+        throw new OutputMismatchError(
+          `${dir} holds embeddings made with ${JSON.stringify(previous)}, not ${JSON.stringify(fingerprint)}; choose another --out or remove that folder`,
+        );
+      }
+    }
+    finishCompaction(dir);
+    const vectors = NpyAppendWriter.open(join(dir, "embeddings.npy"), dim);
+    let records = readJsonl<IndexRecord>(join(dir, "index.jsonl"));
+    // Keep rows and records in step: drop records past the rows, rows past the records.
+    const valid = Math.min(records.length, vectors.rows);
+    records = records.slice(0, valid);
+    if (records.some((r, i) => r.row !== i)) throw new Error(`${dir}/index.jsonl is out of order; remove the folder and re-run`);
+    rewriteJsonl(join(dir, "index.jsonl"), records);
+    vectors.truncate(valid);
+    return new EmbeddingStore(dir, dim, records, vectors);
+  }
+
+  get rows(): number {
+    return this.vectors.rows;
+  }
+
+  /** The current record for `path`, if it has one. */
+  recordFor(path: string): IndexRecord | undefined {
+    return this.byPath.get(path);
+  }
+
+  /** Appends one embedding and its record; returns the row. */
+  add(vector: Float32Array, record: Omit<IndexRecord, "row">): number {
+    const row = this.vectors.append(vector);
+    const full = { row, ...record } as IndexRecord;
+    this.index.append([full]);
+    if (this.byPath.has(full.path)) this.superseded++;
+    this.byPath.set(full.path, full);
+    return row;
+  }
+
+  addError(record: ErrorRecord): void {
+    this.errors.append([record]);
+  }
+
+  writeRunInfo(info: Record<string, unknown>): void {
+    writeFileAtomic(join(this.dir, "run.json"), JSON.stringify(info, null, 2) + "\n");
+  }
+
+  /**
+   * Finishes the folder. Rows of files that changed and were embedded again are dropped, so
+   * each path has exactly one row; that rewrite goes through temporary files and renames.
+   */
+  close(): { rows: number; dropped: number } {
+    const dropped = this.superseded;
+    if (dropped === 0) {
+      this.vectors.close();
+      this.index.close();
+      this.errors.close();
+      return { rows: this.rows, dropped: 0 };
+    }
+    const keep = [...this.byPath.values()].sort((a, b) => a.row - b.row);
+    const compacted = NpyAppendWriter.open(join(this.dir, COMPACT_NPY), this.dim);
+    const records = keep.map((r, i) => {
+      compacted.append(this.vectors.readRows(r.row, 1));
+      return { ...r, row: i };
+    });
+    compacted.close();
+    this.vectors.close();
+    this.index.close();
+    this.errors.close();
+    rewriteJsonl(join(this.dir, COMPACT_INDEX), records);
+    // The marker makes the two renames one step: a reopen after a crash here finishes them.
+    writeFileSync(join(this.dir, COMPACT_MARKER), "");
+    finishCompaction(this.dir);
+    return { rows: records.length, dropped };
+  }
+}
+
+const COMPACT_NPY = "embeddings.npy.compact";
+const COMPACT_INDEX = "index.jsonl.compact";
+const COMPACT_MARKER = "compact.commit";
+
+function finishCompaction(dir: string): void {
+  const marker = join(dir, COMPACT_MARKER);
+  if (existsSync(marker)) {
+    if (existsSync(join(dir, COMPACT_NPY))) renameSync(join(dir, COMPACT_NPY), join(dir, "embeddings.npy"));
+    if (existsSync(join(dir, COMPACT_INDEX))) renameSync(join(dir, COMPACT_INDEX), join(dir, "index.jsonl"));
+    rmSync(marker);
+  }
+  rmSync(join(dir, COMPACT_NPY), { force: true });
+  rmSync(join(dir, COMPACT_INDEX), { force: true });
+}

@@ -1,0 +1,149 @@
+/**
+ * SigLIP image adapter: which files of a SigLIP export to use, how to preprocess for it, and
+ * how to run a batch. Both hub layouts work: the split `onnx/vision_model.onnx` (pooler_output,
+ * not normalised) and the combined `onnx/model.onnx` (image_embeds, L2-normalised), which is
+ * fed an empty text batch so only the vision tower runs.
+ */
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { ModelSession, type SessionOptions } from "../runtime/session.js";
+import { availableDtypes, DTYPE_SUFFIX, graphWithWeights, type Dtype } from "./variants.js";
+
+export const DEFAULT_SIGLIP_MODEL = "onnx-community/siglip-so400m-patch14-384";
+
+const VISION_GRAPHS = [
+  { stem: "onnx/vision_model", output: "pooler_output", normalized: false, combined: false },
+  { stem: "onnx/model", output: "image_embeds", normalized: true, combined: true },
+] as const;
+
+type VisionGraph = (typeof VISION_GRAPHS)[number];
+
+export class ModelLayoutError extends Error {}
+
+/** Picks the vision graph for `dtype` from a repository's file list. */
+function chooseGraph(files: string[], dtype: Dtype): { graph: VisionGraph; file: string } {
+  for (const graph of VISION_GRAPHS) {
+    const file = `${graph.stem}${DTYPE_SUFFIX[dtype]}.onnx`;
+    if (files.includes(file)) return { graph, file };
+  }
+  const variants = VISION_GRAPHS.flatMap((g) => availableDtypes(files, g.stem).map((d) => `${d} (${g.stem}${DTYPE_SUFFIX[d]}.onnx)`));
+  const looked = VISION_GRAPHS.map((g) => `${g.stem}${DTYPE_SUFFIX[dtype]}.onnx`).join(" or ");
+  throw new ModelLayoutError(
+    `no SigLIP vision graph for --dtype ${dtype}: looked for ${looked}; ` +
+      (variants.length > 0 ? `this model has: ${variants.join(", ")}` : "this model has no SigLIP ONNX graph under onnx/"),
+  );
+}
+
+/** The files `emb embed image` needs from a SigLIP repository. */
+export function siglipImageFiles(dtype: Dtype): (files: string[]) => string[] {
+  return (files) => {
+    const { file } = chooseGraph(files, dtype);
+    return ["config.json", "preprocessor_config.json", ...graphWithWeights(files, file)];
+  };
+}
+
+export interface ImagePreprocessing {
+  width: number;
+  height: number;
+  rescale: number;
+  mean: [number, number, number];
+  std: [number, number, number];
+  resample: "bicubic";
+}
+
+function readPreprocessing(dir: string): ImagePreprocessing {
+  const raw = JSON.parse(readFileSync(join(dir, "preprocessor_config.json"), "utf8"));
+  const size = raw.size ?? {};
+  const width = size.width ?? size.shortest_edge;
+  const height = size.height ?? size.shortest_edge;
+  if (!width || !height) throw new ModelLayoutError(`preprocessor_config.json in ${dir} gives no image size`);
+  if (raw.resample !== undefined && raw.resample !== 3) {
+    throw new ModelLayoutError(`preprocessor_config.json asks for resample ${raw.resample}; only bicubic (3) is supported`);
+  }
+  const three = (v: unknown, fallback: number): [number, number, number] =>
+    Array.isArray(v) ? [v[0], v[1], v[2]] : [Number(v ?? fallback), Number(v ?? fallback), Number(v ?? fallback)];
+  return {
+    width,
+    height,
+    rescale: raw.do_rescale === false ? 1 : (raw.rescale_factor ?? 1 / 255),
+    mean: raw.do_normalize === false ? [0, 0, 0] : three(raw.image_mean, 0.5),
+    std: raw.do_normalize === false ? [1, 1, 1] : three(raw.image_std, 0.5),
+    resample: "bicubic",
+  };
+}
+
+/** HWC uint8 RGB to CHW float32, rescaled and normalised. */
+export function normalizePixels(pixels: Uint8Array, p: ImagePreprocessing): Float32Array {
+  const plane = p.width * p.height;
+  const out = new Float32Array(3 * plane);
+  for (let c = 0; c < 3; c++) {
+    const scale = p.rescale / p.std[c];
+    const shift = p.mean[c] / p.std[c];
+    for (let i = 0; i < plane; i++) out[c * plane + i] = pixels[i * 3 + c] * scale - shift;
+  }
+  return out;
+}
+
+export interface SiglipImageModelInfo {
+  graph: string;
+  dtype: Dtype;
+  output: string;
+  normalizedByModel: boolean;
+  dim: number;
+  provider: string;
+}
+
+export class SiglipImageModel {
+  private constructor(
+    private readonly session: ModelSession,
+    readonly preprocessing: ImagePreprocessing,
+    readonly info: SiglipImageModelInfo,
+    private readonly textLength: number,
+  ) {}
+
+  static async load(dir: string, dtype: Dtype, options: SessionOptions): Promise<SiglipImageModel> {
+    const files = listedFiles(dir);
+    const { graph, file } = chooseGraph(files, dtype);
+    const config = JSON.parse(readFileSync(join(dir, "config.json"), "utf8"));
+    const dim = config.vision_config?.hidden_size;
+    if (!dim) throw new ModelLayoutError(`config.json in ${dir} has no vision_config.hidden_size`);
+    const session = await ModelSession.open(join(dir, file), options);
+    return new SiglipImageModel(
+      session,
+      readPreprocessing(dir),
+      { graph: file, dtype, output: graph.output, normalizedByModel: graph.normalized, dim, provider: session.provider },
+      config.text_config?.max_position_embeddings ?? 64,
+    );
+  }
+
+  get dim(): number {
+    return this.info.dim;
+  }
+
+  /** Embeds preprocessed images (CHW float32 each); one row per image. */
+  async embed(images: Float32Array[]): Promise<Float32Array[]> {
+    const { width, height } = this.preprocessing;
+    const size = 3 * width * height;
+    const batch = new Float32Array(images.length * size);
+    images.forEach((img, i) => batch.set(img, i * size));
+    const feeds: Parameters<ModelSession["run"]>[0] = {
+      pixel_values: { type: "float32", data: batch, dims: [images.length, 3, height, width] },
+    };
+    if (this.session.inputs.some((i) => i.name === "input_ids")) {
+      feeds.input_ids = { type: "int64", data: new BigInt64Array(0), dims: [0, this.textLength] };
+    }
+    const out = (await this.session.run(feeds, [this.info.output]))[this.info.output];
+    const rows: Float32Array[] = [];
+    for (let i = 0; i < images.length; i++) rows.push(out.data.slice(i * this.dim, (i + 1) * this.dim) as Float32Array);
+    return rows;
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+function listedFiles(dir: string): string[] {
+  const onnxDir = join(dir, "onnx");
+  return existsSync(onnxDir) ? readdirSync(onnxDir).map((f) => `onnx/${f}`) : [];
+}

@@ -1,0 +1,179 @@
+/**
+ * `emb embed image`, wired: source walk -> read + decode + resize (bounded concurrency) ->
+ * dynamic batcher -> model -> embedding store, with each stage timed.
+ *
+ * Files go to the batcher in walk order and results are written in that order, so the row
+ * order is the sorted file order, and a resumed run ends where an uninterrupted one would.
+ */
+import { createHash } from "node:crypto";
+import { readFile, stat } from "node:fs/promises";
+import { DynamicBatcher, type BatcherOptions, type BatchStats } from "../batching/batcher.js";
+import { EmbeddingStore } from "../io/embedding-store.js";
+import { normalizePixels, type SiglipImageModel } from "../models/siglip.js";
+import { decodeAndResize, DEFAULT_MAX_PIXELS, ImageDecodeError } from "./decode.js";
+import { walkImages } from "./source.js";
+import { StageTimer } from "./timing.js";
+
+export interface EmbedImagesOptions {
+  inputs: string[];
+  store: EmbeddingStore;
+  extensions?: string[];
+  normalize: boolean;
+  maxPixels?: number;
+  /** Files read and decoded at once. */
+  workers: number;
+  batcher: BatcherOptions;
+  onStart?: (total: number) => void;
+  onProgress?: (event: ProgressEvent) => void;
+  /** Stops taking new files when aborted; what is in flight is finished and written. */
+  signal?: AbortSignal;
+}
+
+export interface ProgressEvent {
+  path: string;
+  outcome: "embedded" | "unchanged" | "failed";
+}
+
+export interface EmbedImagesResult {
+  total: number;
+  embedded: number;
+  unchanged: number;
+  failed: number;
+  interrupted: boolean;
+  seconds: number;
+  stages: ReturnType<StageTimer["summary"]>;
+  batching: BatchStats;
+}
+
+type Prepared =
+  | { kind: "ready"; path: string; pixels: Float32Array; record: RecordFields }
+  | { kind: "unchanged"; path: string }
+  | { kind: "failed"; path: string; reason: string; error: string };
+
+interface RecordFields {
+  path: string;
+  bytes: number;
+  mtimeMs: number;
+  sha256: string;
+  width: number;
+  height: number;
+}
+
+export async function embedImages(model: SiglipImageModel, options: EmbedImagesOptions): Promise<EmbedImagesResult> {
+  const started = performance.now();
+  const timer = new StageTimer();
+  const { store } = options;
+  let total = 0;
+  for await (const _ of walkImages(options.inputs, { extensions: options.extensions })) total++;
+  options.onStart?.(total);
+
+  const batcher = new DynamicBatcher<Float32Array, Float32Array>(
+    (images) => timer.time("inference", () => model.embed(images)),
+    options.batcher,
+  );
+  const counts = { embedded: 0, unchanged: 0, failed: 0 };
+  const report = (path: string, outcome: ProgressEvent["outcome"]) => {
+    counts[outcome]++;
+    options.onProgress?.({ path, outcome });
+  };
+
+  // Results in walk order; the writer drains them while the producer keeps the model fed.
+  let writeChain = Promise.resolve();
+  const window: Promise<Prepared>[] = [];
+  const source = walkImages(options.inputs, { extensions: options.extensions })[Symbol.asyncIterator]();
+  let exhausted = false;
+  const refill = async () => {
+    while (!exhausted && window.length < options.workers && !options.signal?.aborted) {
+      const next = await source.next();
+      if (next.done) {
+        exhausted = true;
+        break;
+      }
+      window.push(prepare(next.value.path, model, store, options, timer));
+    }
+  };
+
+  await refill();
+  while (window.length > 0) {
+    const item = await window.shift()!;
+    await refill();
+    if (item.kind === "unchanged") {
+      writeChain = writeChain.then(() => report(item.path, "unchanged"));
+      continue;
+    }
+    if (item.kind === "failed") {
+      writeChain = writeChain.then(() => {
+        store.addError({ path: item.path, reason: item.reason, error: item.error, time: new Date().toISOString() });
+        report(item.path, "failed");
+      });
+      continue;
+    }
+    const done = batcher.submit(item.pixels).then(
+      (vector) => ({ ok: true as const, vector }),
+      (error: unknown) => ({ ok: false as const, error }),
+    );
+    writeChain = writeChain.then(async () => {
+      const outcome = await done;
+      timer.timeSync("write", () => {
+        if (outcome.ok) {
+          store.add(options.normalize && !model.info.normalizedByModel ? l2normalize(outcome.vector) : outcome.vector, item.record);
+          report(item.path, "embedded");
+        } else {
+          const error = outcome.error instanceof Error ? outcome.error.message : String(outcome.error);
+          store.addError({ path: item.path, reason: "inference", error, time: new Date().toISOString() });
+          report(item.path, "failed");
+        }
+      });
+    });
+    // Bound the memory held by queued images: wait while more than two batches wait.
+    if (batcher.queued > 2 * options.batcher.maxBatchSize) await done;
+  }
+  await writeChain;
+  return {
+    total,
+    ...counts,
+    interrupted: options.signal?.aborted ?? false,
+    seconds: (performance.now() - started) / 1000,
+    stages: timer.summary(),
+    batching: batcher.stats,
+  };
+}
+
+async function prepare(
+  path: string,
+  model: SiglipImageModel,
+  store: EmbeddingStore,
+  options: EmbedImagesOptions,
+  timer: StageTimer,
+): Promise<Prepared> {
+  try {
+    const info = await stat(path);
+    const previous = store.recordFor(path);
+    if (previous && previous.bytes === info.size && previous.mtimeMs === info.mtimeMs) return { kind: "unchanged", path };
+    const bytes = await timer.time("read", () => readFile(path));
+    const sha256 = createHash("sha256").update(bytes).digest("hex");
+    if (previous && previous.sha256 === sha256) return { kind: "unchanged", path };
+    const { width, height } = model.preprocessing;
+    const decoded = await timer.time("decode", () => decodeAndResize(bytes, { width, height }, options.maxPixels ?? DEFAULT_MAX_PIXELS));
+    const pixels = timer.timeSync("normalize", () => normalizePixels(decoded.pixels, model.preprocessing));
+    return {
+      kind: "ready",
+      path,
+      pixels,
+      record: { path, bytes: info.size, mtimeMs: info.mtimeMs, sha256, width: decoded.sourceWidth, height: decoded.sourceHeight },
+    };
+  } catch (error) {
+    const reason = error instanceof ImageDecodeError ? error.reason : "unreadable";
+    return { kind: "failed", path, reason, error: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+export function l2normalize(v: Float32Array): Float32Array {
+  let sum = 0;
+  for (let i = 0; i < v.length; i++) sum += v[i] * v[i];
+  const norm = Math.sqrt(sum);
+  if (norm === 0) return v;
+  const out = new Float32Array(v.length);
+  for (let i = 0; i < v.length; i++) out[i] = v[i] / norm;
+  return out;
+}
