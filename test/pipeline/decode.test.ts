@@ -24,7 +24,8 @@ function maxDiff(a: Uint8Array, b: Uint8Array): number {
 }
 
 describe("decodeAndResize", () => {
-  it.each(golden.images.map((i: { file: string }) => [i.file, i]))("%s matches PIL + SiglipImageProcessor exactly", async (_, image) => {
+  const images: { file: string; pixels: string; decoded_size: number[] }[] = golden.images;
+  it.each(images)("$file matches PIL + SiglipImageProcessor exactly", async (image) => {
     const decoded = await decodeAndResize(readFileSync(fixturePath("images", image.file)), { width: 384, height: 384 });
     expect([decoded.sourceWidth, decoded.sourceHeight]).toEqual(image.decoded_size);
     const expected = await referencePixels(fixturePath("goldens", "siglip", image.pixels));
