@@ -1,8 +1,8 @@
 /** Versions recorded in run.json, so a result can be traced to what produced it. */
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { packageRoot } from "./package-root.js";
 
 const require = createRequire(import.meta.url);
 
@@ -23,9 +23,6 @@ export function versions(): Record<string, string> {
   };
 }
 
-/** This package's version: the nearest package.json above this file (source or built). */
 function ownVersion(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, "package.json")) && dirname(dir) !== dir) dir = dirname(dir);
-  return JSON.parse(readFileSync(join(dir, "package.json"), "utf8")).version;
+  return JSON.parse(readFileSync(join(packageRoot(), "package.json"), "utf8")).version;
 }

@@ -7,9 +7,11 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ModelSession, type SessionOptions } from "../runtime/session.js";
+import { readManifest } from "./manifest.js";
 import { availableDtypes, DTYPE_SUFFIX, graphWithWeights, type Dtype } from "./variants.js";
 
-export const DEFAULT_SIGLIP_MODEL = "onnx-community/siglip-so400m-patch14-384";
+/** The default model: its hub id comes from the manifest in models/. */
+export const DEFAULT_SIGLIP_MODEL: string = readManifest("siglip-so400m-patch14-384").hubId;
 
 const VISION_GRAPHS = [
   { stem: "onnx/vision_model", output: "pooler_output", normalized: false, combined: false },

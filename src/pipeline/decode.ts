@@ -37,6 +37,7 @@ export class ImageDecodeError extends Error {
 export const DEFAULT_MAX_PIXELS = 178_956_970;
 
 sharp.concurrency(1); // parallelism comes from decoding several images at once, not threads per image
+sharp.cache(false); // every image is decoded once: a cache only holds memory
 
 export async function decodeAndResize(input: Buffer, size: ResizeSpec, maxPixels = DEFAULT_MAX_PIXELS): Promise<DecodedImage> {
   if (input.length === 0) throw new ImageDecodeError("empty file (0 bytes)", "empty");

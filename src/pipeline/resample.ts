@@ -56,8 +56,9 @@ function coefficients(inSize: number, outSize: number): Coefficients {
   return { bounds, weights, taps };
 }
 
+/** Sums stay within int32 (as in PIL's C), so the arithmetic shift is PIL's floor division. */
 function clip8(sum: number): number {
-  const v = Math.floor(sum / ONE);
+  const v = sum >> PRECISION_BITS;
   return v < 0 ? 0 : v > 255 ? 255 : v;
 }
 
@@ -91,15 +92,20 @@ function horizontal(src: Uint8Array, width: number, rows: number, firstRow: numb
 function vertical(src: Uint8Array, width: number, outHeight: number, rowOffset: number, c: Coefficients): Uint8Array {
   const out = new Uint8Array(width * outHeight * 3);
   const stride = width * 3;
+  // Row by row, so the source is read in order (column-wise reads thrash the cache).
+  const acc = new Int32Array(stride);
   for (let yy = 0; yy < outHeight; yy++) {
     const ymin = c.bounds[yy * 2] - rowOffset;
     const count = c.bounds[yy * 2 + 1];
     const base = yy * c.taps;
-    for (let i = 0; i < stride; i++) {
-      let s = HALF;
-      for (let y = 0; y < count; y++) s += src[(y + ymin) * stride + i] * c.weights[base + y];
-      out[yy * stride + i] = clip8(s);
+    acc.fill(HALF);
+    for (let y = 0; y < count; y++) {
+      const w = c.weights[base + y];
+      const row = (y + ymin) * stride;
+      for (let i = 0; i < stride; i++) acc[i] += src[row + i] * w;
     }
+    const o = yy * stride;
+    for (let i = 0; i < stride; i++) out[o + i] = clip8(acc[i]);
   }
   return out;
 }

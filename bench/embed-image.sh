@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Benchmark: `emb embed image` against the Python reference (HF SiglipImageProcessor +
+# SiglipVisionModel on torch CPU, batched) on the same folder of photo-sized JPEGs, one after
+# the other on this machine. Prints a Markdown table row per model for bench/RESULTS.md.
+#
+# Usage: bash bench/embed-image.sh [tiny-count] [full-count]
+#   needs: npm ci (builds dist/), tools/reference/.venv (bash tools/reference/regenerate.sh),
+#          and for the full-size row models-full/ (tools/reference/export_full.py --only siglip).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+tiny_count=${1:-1000}
+full_count=${2:-32}
+python=tools/reference/.venv/bin/python
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+# Photo-sized JPEGs (500x375, like ImageNet's), each a distinct image.
+make_images() {
+  local dir=$1 count=$2
+  mkdir -p "$dir"
+  node --input-type=module -e "
+    import sharp from 'sharp';
+    const [dir, count] = [process.argv[1], Number(process.argv[2])];
+    for (let i = 0; i < count; i++) {
+      const w = 500, h = 375, px = Buffer.alloc(w * h * 3);
+      for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
+        const o = (y * w + x) * 3;
+        px[o] = (x * (i % 7 + 1) + y) & 255; px[o + 1] = (y * (i % 5 + 1) + i) & 255; px[o + 2] = ((x ^ y) + 3 * i) & 255;
+      }
+      await sharp(px, { raw: { width: w, height: h, channels: 3 } }).jpeg({ quality: 90 }).toFile(dir + '/img_' + String(i).padStart(5, '0') + '.jpg');
+    }" "$dir" "$count"
+}
+
+run_pair() {
+  local label=$1 model=$2 count=$3 batch=$4
+  local images="$work/$label-images"
+  make_images "$images" "$count"
+  local emb_json py_json
+  emb_json=$(./bin/run.js embed image "$images" --model "$model" --out "$work/$label-out" --batch-size "$batch" --device cpu --json --no-progress)
+  py_json=$("$python" tools/reference/bench_embed_image.py --model-dir "$model" --images "$images" --batch-size "$batch")
+  node --input-type=module -e "
+    const [label, count, batch, e, p] = process.argv.slice(1);
+    const emb = JSON.parse(e), py = JSON.parse(p);
+    const embRate = emb.embedded / emb.seconds;
+    console.log('| ' + [label, count, batch, embRate.toFixed(1), py.images_per_s.toFixed(1), (embRate / py.images_per_s).toFixed(2) + 'x'].join(' | ') + ' |');
+  " "$label" "$count" "$batch" "$emb_json" "$py_json"
+}
+
+echo "| model | images | batch | emb images/s | Python reference images/s | emb / reference |"
+echo "|---|---|---|---|---|---|"
+run_pair tiny test/fixtures/siglip-tiny "$tiny_count" 16
+if [ -d models-full/siglip-so400m-patch14-384-random ]; then
+  run_pair so400m models-full/siglip-so400m-patch14-384-random "$full_count" 8
+fi
