@@ -82,6 +82,14 @@ describe("emb embed image", () => {
     expect(b.run.model.graph).toBe("onnx/model.onnx");
   });
 
+  it("loads a graph whose weights sit in an external .onnx_data file", () => {
+    const image = fixturePath("images", "panorama_2400x200.jpg");
+    const out = join(tmp("out"), "external");
+    const result = runCli(["embed", "image", image, "--model", fixturePath("siglip-tiny-external"), "--out", out]);
+    expect(result.status, result.stderr).toBe(0);
+    expect(cosine(readOutput(out).rows[0], goldenRow(image))).toBeGreaterThanOrEqual(0.9999);
+  });
+
   it("--dtype fp16 and q8 pick the variant graphs; a missing variant names those that exist", () => {
     const image = fixturePath("images", "photo_500x375.jpg");
     for (const [dtype, graph, min] of [
@@ -221,7 +229,10 @@ describe("emb embed image", () => {
     let hub: FakeHub;
     const COMMIT = "89abcdef0123456789abcdef0123456789abcdef";
     beforeAll(async () => {
-      hub = await startFakeHub({ "test-org/siglip-tiny": { dir: TINY, commit: COMMIT } });
+      hub = await startFakeHub({
+        "test-org/siglip-tiny": { dir: TINY, commit: COMMIT },
+        "test-org/siglip-external": { dir: fixturePath("siglip-tiny-external"), commit: COMMIT },
+      });
     });
     afterAll(() => hub.close());
 
@@ -242,6 +253,20 @@ describe("emb embed image", () => {
       expect(offline.status, offline.stderr).toBe(0);
       expect(hub.requests.length).toBe(requests);
       expect(cosine(readOutput(offlineOut).rows[0], goldenRow(image))).toBeGreaterThanOrEqual(0.9999);
+    });
+
+    it("downloads a graph's external weight file with it", async () => {
+      const home = tmp("hf-home");
+      const image = fixturePath("images", "photo_500x375.jpg");
+      const out = join(tmp("o"), "e");
+      const result = await runCliAsync(["embed", "image", image, "--model", "test-org/siglip-external", "--out", out], {
+        HF_ENDPOINT: hub.url,
+        HF_HOME: home,
+      });
+      expect(result.status, result.stderr).toBe(0);
+      const snapshot = join(home, "hub", "models--test-org--siglip-external", "snapshots", COMMIT, "onnx");
+      expect(existsSync(join(snapshot, "vision_model.onnx_data"))).toBe(true);
+      expect(cosine(readOutput(out).rows[0], goldenRow(image))).toBeGreaterThanOrEqual(0.9999);
     });
 
     it("the default model with no reachable hub fails with one clear sentence", async () => {

@@ -31,6 +31,8 @@ from common import (
 from onnx_export import convert_float16, export, quantize_dynamic_int8
 
 MODEL_DIR = FIXTURES / "siglip-tiny"
+# The vision graph again with its weights in an external file, as large hub exports store them.
+EXTERNAL_DIR = FIXTURES / "siglip-tiny-external"
 GOLDEN_DIR = FIXTURES / "goldens" / "siglip"
 TEXT_LENGTH = 64
 
@@ -280,6 +282,7 @@ def main() -> None:
     save_npy(GOLDEN_DIR / "input_ids.npy", input_ids.numpy().astype(np.int64))
 
     export_model(model, MODEL_DIR, pixel_values[:2], input_ids[:2])
+    write_external_copy()
     checks = check_export(pixel_values, input_ids, vision, text, combined)
     write_json(GOLDEN_DIR / "goldens.json", {
         "seed": SEED,
@@ -307,11 +310,25 @@ def main() -> None:
     print("siglip-tiny: export check", checks)
 
 
+def write_external_copy() -> None:
+    import onnx
+
+    if EXTERNAL_DIR.exists():
+        shutil.rmtree(EXTERNAL_DIR)
+    (EXTERNAL_DIR / "onnx").mkdir(parents=True)
+    for name in ("config.json", "preprocessor_config.json"):
+        shutil.copy(MODEL_DIR / name, EXTERNAL_DIR / name)
+    graph = onnx.load(str(MODEL_DIR / "onnx" / "vision_model.onnx"))
+    onnx.save_model(graph, str(EXTERNAL_DIR / "onnx" / "vision_model.onnx"), save_as_external_data=True,
+                    all_tensors_to_one_file=True, location="vision_model.onnx_data", size_threshold=0)
+
+
 def check_export(pixel_values, input_ids, vision, text, combined) -> dict:
     onnx_dir = MODEL_DIR / "onnx"
     v = ort_session(onnx_dir / "vision_model.onnx").run(None, {"pixel_values": pixel_values.numpy()})
     t = ort_session(onnx_dir / "text_model.onnx").run(None, {"input_ids": input_ids.numpy()})
     c = ort_session(onnx_dir / "model.onnx").run(None, {"input_ids": input_ids.numpy(), "pixel_values": pixel_values.numpy()})
+    e = ort_session(EXTERNAL_DIR / "onnx" / "vision_model.onnx").run(None, {"pixel_values": pixel_values.numpy()})
     q = ort_session(onnx_dir / "vision_model_quantized.onnx").run(None, {"pixel_values": pixel_values.numpy()})
     h = ort_session(onnx_dir / "vision_model_fp16.onnx").run(None, {"pixel_values": pixel_values.numpy().astype(np.float16)})
     checks = {
@@ -323,6 +340,7 @@ def check_export(pixel_values, input_ids, vision, text, combined) -> dict:
         "model.logits_per_image": max_abs_diff(c[0], combined.logits_per_image),
         "vision_model_quantized.pooler_output": max_abs_diff(q[1], vision.pooler_output),
         "vision_model_fp16.pooler_output": max_abs_diff(h[1], vision.pooler_output),
+        "external_data.vision_model.pooler_output": max_abs_diff(e[1], vision.pooler_output),
     }
     for name, diff in checks.items():
         limit = 0.5 if "quantized" in name else 0.05 if "fp16" in name else 1e-4
