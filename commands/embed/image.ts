@@ -47,7 +47,7 @@ export default class EmbedImage extends Command {
       default: 100_000,
       min: 0,
     }),
-    workers: Flags.integer({ description: "images read and decoded at once", default: Math.max(2, availableParallelism()), min: 1 }),
+    workers: Flags.integer({ description: "worker threads that read, decode and resize images", default: availableParallelism(), min: 1 }),
     ext: Flags.string({ description: "file extensions taken from folders, comma-separated", default: DEFAULT_EXTENSIONS.join(",") }),
     normalize: Flags.boolean({ description: "write unit-length (L2-normalised) embeddings", default: false }),
     "max-pixels": Flags.integer({ description: "skip images with more pixels than this (decompression bombs)", default: DEFAULT_MAX_PIXELS, min: 1 }),

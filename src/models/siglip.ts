@@ -7,6 +7,7 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ModelSession, type SessionOptions } from "../runtime/session.js";
+import type { ImagePreprocessing } from "../pipeline/normalize.js";
 import { readManifest } from "./manifest.js";
 import { availableDtypes, DTYPE_SUFFIX, graphWithWeights, type Dtype } from "./variants.js";
 
@@ -44,15 +45,6 @@ export function siglipImageFiles(dtype: Dtype): (files: string[]) => string[] {
   };
 }
 
-export interface ImagePreprocessing {
-  width: number;
-  height: number;
-  rescale: number;
-  mean: [number, number, number];
-  std: [number, number, number];
-  resample: "bicubic";
-}
-
 function readPreprocessing(dir: string): ImagePreprocessing {
   const raw = JSON.parse(readFileSync(join(dir, "preprocessor_config.json"), "utf8"));
   const size = raw.size ?? {};
@@ -74,18 +66,6 @@ function readPreprocessing(dir: string): ImagePreprocessing {
   };
 }
 
-/** HWC uint8 RGB to CHW float32, rescaled and normalised. */
-export function normalizePixels(pixels: Uint8Array, p: ImagePreprocessing): Float32Array {
-  const plane = p.width * p.height;
-  const out = new Float32Array(3 * plane);
-  for (let c = 0; c < 3; c++) {
-    const scale = p.rescale / p.std[c];
-    const shift = p.mean[c] / p.std[c];
-    for (let i = 0; i < plane; i++) out[c * plane + i] = pixels[i * 3 + c] * scale - shift;
-  }
-  return out;
-}
-
 export interface SiglipImageModelInfo {
   graph: string;
   dtype: Dtype;
@@ -96,6 +76,8 @@ export interface SiglipImageModelInfo {
 }
 
 export class SiglipImageModel {
+  private batchBuffer = new Float32Array(0);
+
   private constructor(
     private readonly session: ModelSession,
     readonly preprocessing: ImagePreprocessing,
@@ -126,7 +108,10 @@ export class SiglipImageModel {
   async embed(images: Float32Array[]): Promise<Float32Array[]> {
     const { width, height } = this.preprocessing;
     const size = 3 * width * height;
-    const batch = new Float32Array(images.length * size);
+    // One input buffer reused across batches (a batch runs at a time): allocating tens of MB per
+    // batch made the garbage collector a visible cost.
+    if (this.batchBuffer.length < images.length * size) this.batchBuffer = new Float32Array(images.length * size);
+    const batch = this.batchBuffer.subarray(0, images.length * size);
     images.forEach((img, i) => batch.set(img, i * size));
     const feeds: Parameters<ModelSession["run"]>[0] = {
       pixel_values: { type: "float32", data: batch, dims: [images.length, 3, height, width] },

@@ -5,12 +5,12 @@
  * Files go to the batcher in walk order and results are written in that order, so the row
  * order is the sorted file order, and a resumed run ends where an uninterrupted one would.
  */
-import { createHash } from "node:crypto";
-import { readFile, stat } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import { DynamicBatcher, type BatcherOptions, type BatchStats } from "../batching/batcher.js";
 import { EmbeddingStore } from "../io/embedding-store.js";
-import { normalizePixels, type SiglipImageModel } from "../models/siglip.js";
-import { decodeAndResize, DEFAULT_MAX_PIXELS, ImageDecodeError } from "./decode.js";
+import type { SiglipImageModel } from "../models/siglip.js";
+import { DEFAULT_MAX_PIXELS } from "./decode.js";
+import { PreparePool, REQUESTS_PER_WORKER } from "./prepare-pool.js";
 import { walkImages } from "./source.js";
 import { StageTimer } from "./timing.js";
 
@@ -20,7 +20,7 @@ export interface EmbedImagesOptions {
   extensions?: string[];
   normalize: boolean;
   maxPixels?: number;
-  /** Files read and decoded at once. */
+  /** Worker threads that read, decode and resize images. */
   workers: number;
   batcher: BatcherOptions;
   onStart?: (total: number) => void;
@@ -67,6 +67,7 @@ export async function embedImages(model: SiglipImageModel, options: EmbedImagesO
   for await (const _ of walkImages(options.inputs, { extensions: options.extensions })) total++;
   options.onStart?.(total);
 
+  const pool = new PreparePool(options.workers);
   const batcher = new DynamicBatcher<Float32Array, Float32Array>(
     (images) => timer.time("inference", () => model.embed(images)),
     options.batcher,
@@ -83,13 +84,14 @@ export async function embedImages(model: SiglipImageModel, options: EmbedImagesO
   const source = walkImages(options.inputs, { extensions: options.extensions })[Symbol.asyncIterator]();
   let exhausted = false;
   const refill = async () => {
-    while (!exhausted && window.length < options.workers && !options.signal?.aborted) {
+    // Enough files in flight to fill every worker's queue while the oldest is collected.
+    while (!exhausted && window.length < (REQUESTS_PER_WORKER + 1) * options.workers && !options.signal?.aborted) {
       const next = await source.next();
       if (next.done) {
         exhausted = true;
         break;
       }
-      window.push(prepare(next.value.path, model, store, options, timer));
+      window.push(prepare(next.value.path, pool, model, store, options, timer));
     }
   };
 
@@ -129,6 +131,7 @@ export async function embedImages(model: SiglipImageModel, options: EmbedImagesO
     if (batcher.queued > 2 * options.batcher.maxBatchSize) await done;
   }
   await writeChain;
+  await pool.close();
   return {
     total,
     ...counts,
@@ -141,31 +144,30 @@ export async function embedImages(model: SiglipImageModel, options: EmbedImagesO
 
 async function prepare(
   path: string,
+  pool: PreparePool,
   model: SiglipImageModel,
   store: EmbeddingStore,
   options: EmbedImagesOptions,
   timer: StageTimer,
 ): Promise<Prepared> {
+  let info;
   try {
-    const info = await stat(path);
-    const previous = store.recordFor(path);
-    if (previous && previous.bytes === info.size && previous.mtimeMs === info.mtimeMs) return { kind: "unchanged", path };
-    const bytes = await timer.time("read", () => readFile(path));
-    const sha256 = createHash("sha256").update(bytes).digest("hex");
-    if (previous && previous.sha256 === sha256) return { kind: "unchanged", path };
-    const { width, height } = model.preprocessing;
-    const decoded = await timer.time("decode", () => decodeAndResize(bytes, { width, height }, options.maxPixels ?? DEFAULT_MAX_PIXELS));
-    const pixels = timer.timeSync("normalize", () => normalizePixels(decoded.pixels, model.preprocessing));
-    return {
-      kind: "ready",
-      path,
-      pixels,
-      record: { path, bytes: info.size, mtimeMs: info.mtimeMs, sha256, width: decoded.sourceWidth, height: decoded.sourceHeight },
-    };
+    info = await stat(path);
   } catch (error) {
-    const reason = error instanceof ImageDecodeError ? error.reason : "unreadable";
-    return { kind: "failed", path, reason, error: error instanceof Error ? error.message : String(error) };
+    return { kind: "failed", path, reason: "unreadable", error: error instanceof Error ? error.message : String(error) };
   }
+  const previous = store.recordFor(path);
+  if (previous && previous.bytes === info.size && previous.mtimeMs === info.mtimeMs) return { kind: "unchanged", path };
+  const reply = await pool.prepare(path, model.preprocessing, options.maxPixels ?? DEFAULT_MAX_PIXELS);
+  for (const [stage, ms] of Object.entries(reply.times)) timer.add(stage, ms);
+  if (!reply.ok) return { kind: "failed", path, reason: reply.reason, error: reply.error };
+  if (previous && previous.sha256 === reply.sha256) return { kind: "unchanged", path };
+  return {
+    kind: "ready",
+    path,
+    pixels: reply.pixels,
+    record: { path, bytes: reply.bytes, mtimeMs: info.mtimeMs, sha256: reply.sha256, width: reply.width, height: reply.height },
+  };
 }
 
 export function l2normalize(v: Float32Array): Float32Array {

@@ -62,28 +62,36 @@ function clip8(sum: number): number {
   return v < 0 ? 0 : v > 255 ? 255 : v;
 }
 
+/** The horizontal pass's output, reused between calls: it never leaves this module. */
+let intermediate = new Uint8Array(0);
+
 function horizontal(src: Uint8Array, width: number, rows: number, firstRow: number, outWidth: number, c: Coefficients): Uint8Array {
-  const out = new Uint8Array(outWidth * rows * 3);
+  if (intermediate.length < outWidth * rows * 3) intermediate = new Uint8Array(outWidth * rows * 3);
+  const out = intermediate;
+  const { bounds, weights, taps } = c;
   for (let y = 0; y < rows; y++) {
     const rowStart = (y + firstRow) * width * 3;
+    let o = y * outWidth * 3;
     for (let xx = 0; xx < outWidth; xx++) {
-      const xmin = c.bounds[xx * 2];
-      const count = c.bounds[xx * 2 + 1];
-      const base = xx * c.taps;
+      const count = bounds[xx * 2 + 1];
+      const base = xx * taps;
+      let p = rowStart + bounds[xx * 2] * 3;
       let r = HALF;
       let g = HALF;
       let b = HALF;
-      for (let x = 0; x < count; x++) {
-        const w = c.weights[base + x];
-        const p = rowStart + (x + xmin) * 3;
+      for (let x = 0; x < count; x++, p += 3) {
+        const w = weights[base + x];
         r += src[p] * w;
         g += src[p + 1] * w;
         b += src[p + 2] * w;
       }
-      const o = (y * outWidth + xx) * 3;
-      out[o] = clip8(r);
-      out[o + 1] = clip8(g);
-      out[o + 2] = clip8(b);
+      // Inlined clip8: the sums stay within int32, so >> is PIL's floor division.
+      r >>= PRECISION_BITS;
+      g >>= PRECISION_BITS;
+      b >>= PRECISION_BITS;
+      out[o++] = r < 0 ? 0 : r > 255 ? 255 : r;
+      out[o++] = g < 0 ? 0 : g > 255 ? 255 : g;
+      out[o++] = b < 0 ? 0 : b > 255 ? 255 : b;
     }
   }
   return out;
@@ -92,15 +100,16 @@ function horizontal(src: Uint8Array, width: number, rows: number, firstRow: numb
 function vertical(src: Uint8Array, width: number, outHeight: number, rowOffset: number, c: Coefficients): Uint8Array {
   const out = new Uint8Array(width * outHeight * 3);
   const stride = width * 3;
+  const { bounds, weights, taps } = c;
   // Row by row, so the source is read in order (column-wise reads thrash the cache).
   const acc = new Int32Array(stride);
   for (let yy = 0; yy < outHeight; yy++) {
-    const ymin = c.bounds[yy * 2] - rowOffset;
-    const count = c.bounds[yy * 2 + 1];
-    const base = yy * c.taps;
+    const ymin = bounds[yy * 2] - rowOffset;
+    const count = bounds[yy * 2 + 1];
+    const base = yy * taps;
     acc.fill(HALF);
     for (let y = 0; y < count; y++) {
-      const w = c.weights[base + y];
+      const w = weights[base + y];
       const row = (y + ymin) * stride;
       for (let i = 0; i < stride; i++) acc[i] += src[row + i] * w;
     }

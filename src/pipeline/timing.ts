@@ -27,7 +27,8 @@ export class StageTimer {
     }
   }
 
-  private add(stage: string, ms: number): void {
+  /** Adds time measured elsewhere (a worker thread) to a stage. */
+  add(stage: string, ms: number): void {
     const s = this.stages.get(stage) ?? { calls: 0, totalMs: 0 };
     s.calls++;
     s.totalMs += ms;

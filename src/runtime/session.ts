@@ -54,6 +54,8 @@ export class ModelSession {
         const session = await ort.InferenceSession.create(path, {
           executionProviders: [provider],
           intraOpNumThreads: options.threads ?? 0,
+          // Idle inference threads sleep instead of spinning: they share the cores with decoding.
+          extra: { session: { intra_op: { allow_spinning: "0" }, inter_op: { allow_spinning: "0" } } },
           // Probing a provider that is not installed logs native errors; the thrown one is enough.
           logSeverityLevel: provider === "cpu" ? 2 : 4,
         });

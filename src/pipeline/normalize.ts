@@ -1,0 +1,22 @@
+/** Pixel normalisation shared by the image models: HWC uint8 RGB to CHW float32. */
+
+export interface ImagePreprocessing {
+  width: number;
+  height: number;
+  rescale: number;
+  mean: [number, number, number];
+  std: [number, number, number];
+  resample: "bicubic";
+}
+
+/** (pixel * rescale - mean) / std per channel, laid out channel-first as the models take it. */
+export function normalizePixels(pixels: Uint8Array, p: ImagePreprocessing): Float32Array {
+  const plane = p.width * p.height;
+  const out = new Float32Array(3 * plane);
+  for (let c = 0; c < 3; c++) {
+    const scale = p.rescale / p.std[c];
+    const shift = p.mean[c] / p.std[c];
+    for (let i = 0; i < plane; i++) out[c * plane + i] = pixels[i * 3 + c] * scale - shift;
+  }
+  return out;
+}

@@ -1,0 +1,107 @@
+/**
+ * A fixed pool of worker threads that prepare images (read, hash, decode, resize, normalise).
+ * Requests are answered in whatever order workers finish; callers await their own promise.
+ *
+ * Each worker is handed several requests at once: onnxruntime-node runs inference on the main
+ * thread, and a worker holding only one request would sit idle until the main thread is free.
+ */
+import { availableParallelism } from "node:os";
+import { Worker } from "node:worker_threads";
+import type { ImagePreprocessing } from "./normalize.js";
+
+export interface PrepareRequest {
+  id: number;
+  path: string;
+  preprocessing: ImagePreprocessing;
+  maxPixels: number;
+}
+
+export type PrepareReply =
+  | {
+      id: number;
+      ok: true;
+      sha256: string;
+      bytes: number;
+      width: number;
+      height: number;
+      pixels: Float32Array;
+      times: Record<string, number>;
+    }
+  | { id: number; ok: false; reason: string; error: string; times: Record<string, number> };
+
+// Built code runs prepare-worker.js. Run from the TypeScript sources (tests, bin/dev.js), the
+// worker loads the .ts beside this file through tsx, which worker threads do not inherit.
+const FROM_SOURCE = import.meta.url.endsWith(".ts");
+const WORKER_URL = new URL(`./prepare-worker${FROM_SOURCE ? ".ts" : ".js"}`, import.meta.url);
+
+function startWorker(): Worker {
+  if (!FROM_SOURCE) return new Worker(WORKER_URL);
+  const bootstrap = `import("tsx/esm/api").then((tsx) => { tsx.register(); return import(${JSON.stringify(WORKER_URL.href)}); });`;
+  return new Worker(bootstrap, { eval: true });
+}
+
+/** Requests queued in each worker. */
+export const REQUESTS_PER_WORKER = 4;
+
+export class PreparePool {
+  private readonly workers: Worker[] = [];
+  /** One entry per free request slot of a worker. */
+  private readonly idle: Worker[] = [];
+  private readonly waiting: { request: PrepareRequest; resolve: (r: PrepareReply) => void; reject: (e: unknown) => void }[] = [];
+  private readonly inFlight = new Map<number, { resolve: (r: PrepareReply) => void; reject: (e: unknown) => void; worker: Worker }>();
+  private nextId = 0;
+
+  constructor(size = availableParallelism()) {
+    for (let i = 0; i < size; i++) this.spawn();
+  }
+
+  private spawn(): void {
+    const worker = startWorker();
+    worker.on("message", (reply: PrepareReply) => this.finish(worker, reply));
+    worker.on("error", (error) => this.fail(worker, error));
+    this.workers.push(worker);
+    for (let i = 0; i < REQUESTS_PER_WORKER; i++) this.idle.push(worker);
+  }
+
+  prepare(path: string, preprocessing: ImagePreprocessing, maxPixels: number): Promise<PrepareReply> {
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ request: { id: this.nextId++, path, preprocessing, maxPixels }, resolve, reject });
+      this.pump();
+    });
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+
+  private pump(): void {
+    while (this.idle.length > 0 && this.waiting.length > 0) {
+      const worker = this.idle.shift()!; // round robin over the workers' free slots
+      const { request, resolve, reject } = this.waiting.shift()!;
+      this.inFlight.set(request.id, { resolve, reject, worker });
+      worker.postMessage(request);
+    }
+  }
+
+  private finish(worker: Worker, reply: PrepareReply): void {
+    const pending = this.inFlight.get(reply.id);
+    this.inFlight.delete(reply.id);
+    this.idle.push(worker);
+    pending?.resolve(reply);
+    this.pump();
+  }
+
+  /** A worker that died fails its request and is replaced, so the pool keeps its size. */
+  private fail(worker: Worker, error: unknown): void {
+    for (const [id, pending] of this.inFlight) {
+      if (pending.worker === worker) {
+        this.inFlight.delete(id);
+        pending.reject(error);
+      }
+    }
+    this.workers.splice(this.workers.indexOf(worker), 1);
+    for (let i = this.idle.indexOf(worker); i >= 0; i = this.idle.indexOf(worker)) this.idle.splice(i, 1);
+    this.spawn();
+    this.pump();
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * Worker thread of the image preparation stage: reads a file, hashes it, decodes and resizes
+ * it and normalises the pixels, so that this CPU work runs on every core, not the main thread.
+ */
+import { createHash } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { parentPort } from "node:worker_threads";
+import { decodeAndResize, ImageDecodeError } from "./decode.js";
+import { normalizePixels } from "./normalize.js";
+import type { PrepareReply, PrepareRequest } from "./prepare-pool.js";
+
+async function prepare(request: PrepareRequest): Promise<{ reply: PrepareReply; transfer: ArrayBuffer[] }> {
+  const times = { read: 0, decode: 0, normalize: 0 };
+  let t = performance.now();
+  const lap = (stage: keyof typeof times) => {
+    const now = performance.now();
+    times[stage] += now - t;
+    t = now;
+  };
+  try {
+    const bytes = await readFile(request.path);
+    const sha256 = createHash("sha256").update(bytes).digest("hex");
+    lap("read");
+    const { width, height } = request.preprocessing;
+    const decoded = await decodeAndResize(bytes, { width, height }, request.maxPixels);
+    lap("decode");
+    const pixels = normalizePixels(decoded.pixels, request.preprocessing);
+    lap("normalize");
+    return {
+      reply: { id: request.id, ok: true, sha256, bytes: bytes.length, width: decoded.sourceWidth, height: decoded.sourceHeight, pixels, times },
+      transfer: [pixels.buffer as ArrayBuffer],
+    };
+  } catch (error) {
+    const reason = error instanceof ImageDecodeError ? error.reason : "unreadable";
+    const message = error instanceof Error ? error.message : String(error);
+    return { reply: { id: request.id, ok: false, reason, error: message, times }, transfer: [] };
+  }
+}
+
+parentPort?.on("message", (request: PrepareRequest) => {
+  void prepare(request).then(({ reply, transfer }) => parentPort!.postMessage(reply, transfer));
+});
