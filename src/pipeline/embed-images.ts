@@ -1,5 +1,5 @@
 /**
- * `emb embed image`, wired: source walk -> read + decode + resize (bounded concurrency) ->
+ * `emb embed image`, wired: source walk -> read + decode + resize (worker threads) ->
  * dynamic batcher -> model -> embedding store, with each stage timed.
  *
  * Files go to the batcher in walk order and results are written in that order, so the row
@@ -7,7 +7,7 @@
  */
 import { stat } from "node:fs/promises";
 import { DynamicBatcher, type BatcherOptions, type BatchStats } from "../batching/batcher.js";
-import { EmbeddingStore } from "../io/embedding-store.js";
+import type { EmbeddingStore, IndexRecord } from "../io/embedding-store.js";
 import type { SiglipImageModel } from "../models/siglip.js";
 import { DEFAULT_MAX_PIXELS } from "./decode.js";
 import { PreparePool, REQUESTS_PER_WORKER } from "./prepare-pool.js";
@@ -46,23 +46,13 @@ export interface EmbedImagesResult {
 }
 
 type Prepared =
-  | { kind: "ready"; path: string; pixels: Float32Array; record: RecordFields }
+  | { kind: "ready"; path: string; pixels: Float32Array; record: Omit<IndexRecord, "row"> }
   | { kind: "unchanged"; path: string }
   | { kind: "failed"; path: string; reason: string; error: string };
-
-interface RecordFields {
-  path: string;
-  bytes: number;
-  mtimeMs: number;
-  sha256: string;
-  width: number;
-  height: number;
-}
 
 export async function embedImages(model: SiglipImageModel, options: EmbedImagesOptions): Promise<EmbedImagesResult> {
   const started = performance.now();
   const timer = new StageTimer();
-  const { store } = options;
   let total = 0;
   for await (const _ of walkImages(options.inputs, { extensions: options.extensions })) total++;
   options.onStart?.(total);
@@ -73,13 +63,34 @@ export async function embedImages(model: SiglipImageModel, options: EmbedImagesO
     options.batcher,
   );
   const counts = { embedded: 0, unchanged: 0, failed: 0 };
-  const report = (path: string, outcome: ProgressEvent["outcome"]) => {
-    counts[outcome]++;
-    options.onProgress?.({ path, outcome });
+  try {
+    await runPipeline(model, options, pool, batcher, timer, (path, outcome) => {
+      counts[outcome]++;
+      options.onProgress?.({ path, outcome });
+    });
+  } finally {
+    await pool.close();
+  }
+  return {
+    total,
+    ...counts,
+    interrupted: options.signal?.aborted ?? false,
+    seconds: (performance.now() - started) / 1000,
+    stages: timer.summary(),
+    batching: batcher.stats,
   };
+}
 
-  // Results in walk order; the writer drains them while the producer keeps the model fed.
-  let writeChain = Promise.resolve();
+async function runPipeline(
+  model: SiglipImageModel,
+  options: EmbedImagesOptions,
+  pool: PreparePool,
+  batcher: DynamicBatcher<Float32Array, Float32Array>,
+  timer: StageTimer,
+  report: (path: string, outcome: ProgressEvent["outcome"]) => void,
+): Promise<void> {
+  const { store } = options;
+  // Files in walk order: a window of them is being prepared by the workers at any time.
   const window: Promise<Prepared>[] = [];
   const source = walkImages(options.inputs, { extensions: options.extensions })[Symbol.asyncIterator]();
   let exhausted = false;
@@ -87,14 +98,14 @@ export async function embedImages(model: SiglipImageModel, options: EmbedImagesO
     // Enough files in flight to fill every worker's queue while the oldest is collected.
     while (!exhausted && window.length < (REQUESTS_PER_WORKER + 1) * options.workers && !options.signal?.aborted) {
       const next = await source.next();
-      if (next.done) {
-        exhausted = true;
-        break;
-      }
-      window.push(prepare(next.value.path, pool, model, store, options, timer));
+      if (next.done) exhausted = true;
+      else window.push(prepare(next.value.path, pool, model, store, options, timer));
     }
   };
+  const now = () => new Date().toISOString();
 
+  // Results are written in walk order by this chain, while the loop keeps the model fed.
+  let writeChain = Promise.resolve();
   await refill();
   while (window.length > 0) {
     const item = await window.shift()!;
@@ -105,7 +116,7 @@ export async function embedImages(model: SiglipImageModel, options: EmbedImagesO
     }
     if (item.kind === "failed") {
       writeChain = writeChain.then(() => {
-        store.addError({ path: item.path, reason: item.reason, error: item.error, time: new Date().toISOString() });
+        store.addError({ path: item.path, reason: item.reason, error: item.error, time: now() });
         report(item.path, "failed");
       });
       continue;
@@ -122,7 +133,7 @@ export async function embedImages(model: SiglipImageModel, options: EmbedImagesO
           report(item.path, "embedded");
         } else {
           const error = outcome.error instanceof Error ? outcome.error.message : String(outcome.error);
-          store.addError({ path: item.path, reason: "inference", error, time: new Date().toISOString() });
+          store.addError({ path: item.path, reason: "inference", error, time: now() });
           report(item.path, "failed");
         }
       });
@@ -131,15 +142,6 @@ export async function embedImages(model: SiglipImageModel, options: EmbedImagesO
     if (batcher.queued > 2 * options.batcher.maxBatchSize) await done;
   }
   await writeChain;
-  await pool.close();
-  return {
-    total,
-    ...counts,
-    interrupted: options.signal?.aborted ?? false,
-    seconds: (performance.now() - started) / 1000,
-    stages: timer.summary(),
-    batching: batcher.stats,
-  };
 }
 
 async function prepare(
@@ -158,7 +160,13 @@ async function prepare(
   }
   const previous = store.recordFor(path);
   if (previous && previous.bytes === info.size && previous.mtimeMs === info.mtimeMs) return { kind: "unchanged", path };
-  const reply = await pool.prepare(path, model.preprocessing, options.maxPixels ?? DEFAULT_MAX_PIXELS);
+  let reply;
+  try {
+    reply = await pool.prepare(path, model.preprocessing, options.maxPixels ?? DEFAULT_MAX_PIXELS);
+  } catch (error) {
+    // A worker that died (out of memory on a hostile file, say) fails this file, not the run.
+    return { kind: "failed", path, reason: "unreadable", error: error instanceof Error ? error.message : String(error) };
+  }
   for (const [stage, ms] of Object.entries(reply.times)) timer.add(stage, ms);
   if (!reply.ok) return { kind: "failed", path, reason: reply.reason, error: reply.error };
   if (previous && previous.sha256 === reply.sha256) return { kind: "unchanged", path };
