@@ -77,13 +77,17 @@ export interface SiglipImageModelInfo {
 
 export class SiglipImageModel {
   private batchBuffer = new Float32Array(0);
+  /** The combined graph also wants input_ids: it gets an empty text batch. */
+  private readonly feedsEmptyText: boolean;
 
   private constructor(
     private readonly session: ModelSession,
     readonly preprocessing: ImagePreprocessing,
     readonly info: SiglipImageModelInfo,
     private readonly textLength: number,
-  ) {}
+  ) {
+    this.feedsEmptyText = session.inputs.some((i) => i.name === "input_ids");
+  }
 
   static async load(dir: string, dtype: Dtype, options: SessionOptions): Promise<SiglipImageModel> {
     const files = listedFiles(dir);
@@ -116,7 +120,7 @@ export class SiglipImageModel {
     const feeds: Parameters<ModelSession["run"]>[0] = {
       pixel_values: { type: "float32", data: batch, dims: [images.length, 3, height, width] },
     };
-    if (this.session.inputs.some((i) => i.name === "input_ids")) {
+    if (this.feedsEmptyText) {
       feeds.input_ids = { type: "int64", data: new BigInt64Array(0), dims: [0, this.textLength] };
     }
     const out = (await this.session.run(feeds, [this.info.output]))[this.info.output];

@@ -35,11 +35,16 @@ const PROVIDER_HINTS: Record<Provider, string> = {
 
 /** An open model graph on one execution provider. */
 export class ModelSession {
+  /** Input name -> element type, read once: run() converts float inputs by it. */
+  private readonly inputTypes: Map<string, string>;
+
   private constructor(
     private readonly session: ort.InferenceSession,
     readonly provider: Provider,
     readonly path: string,
-  ) {}
+  ) {
+    this.inputTypes = new Map(this.inputs.map((i) => [i.name, i.type]));
+  }
 
   /**
    * Opens `path` on the requested device. `auto` takes CUDA when its provider loads and falls
@@ -87,9 +92,8 @@ export class ModelSession {
   /** Runs the graph. Float inputs are converted to the graph's float16 where it wants that. */
   async run(feeds: Record<string, Tensor>, outputs?: string[]): Promise<Record<string, Tensor>> {
     const typed: Record<string, ort.Tensor> = {};
-    const wanted = new Map(this.inputs.map((i) => [i.name, i.type]));
     for (const [name, tensor] of Object.entries(feeds)) {
-      typed[name] = toOrt(tensor, wanted.get(name));
+      typed[name] = toOrt(tensor, this.inputTypes.get(name));
     }
     const result = outputs ? await this.session.run(typed, outputs) : await this.session.run(typed);
     const out: Record<string, Tensor> = {};
