@@ -14,33 +14,44 @@ import { availableDtypes, DTYPE_SUFFIX, graphWithWeights, type Dtype } from "./v
 /** The default model: its hub id comes from the manifest in models/. */
 export const DEFAULT_SIGLIP_MODEL: string = readManifest("siglip-so400m-patch14-384").hubId;
 
-const VISION_GRAPHS = [
-  { stem: "onnx/vision_model", output: "pooler_output", normalized: false, combined: false },
-  { stem: "onnx/model", output: "image_embeds", normalized: true, combined: true },
-] as const;
+/** A graph of a SigLIP export: its file stem, the output to read, whether that is normalised. */
+export interface SiglipGraph {
+  stem: string;
+  output: string;
+  normalized: boolean;
+}
 
-type VisionGraph = (typeof VISION_GRAPHS)[number];
+const VISION_GRAPHS: SiglipGraph[] = [
+  { stem: "onnx/vision_model", output: "pooler_output", normalized: false },
+  { stem: "onnx/model", output: "image_embeds", normalized: true },
+];
 
 export class ModelLayoutError extends Error {}
 
-/** Picks the vision graph for `dtype` from a repository's file list. */
-function chooseGraph(files: string[], dtype: Dtype): { graph: VisionGraph; file: string } {
-  for (const graph of VISION_GRAPHS) {
+/** Picks the first of `graphs` present for `dtype`; the error lists what the model does have. */
+export function chooseGraph(files: string[], dtype: Dtype, graphs: SiglipGraph[], tower: string): { graph: SiglipGraph; file: string } {
+  for (const graph of graphs) {
     const file = `${graph.stem}${DTYPE_SUFFIX[dtype]}.onnx`;
     if (files.includes(file)) return { graph, file };
   }
-  const variants = VISION_GRAPHS.flatMap((g) => availableDtypes(files, g.stem).map((d) => `${d} (${g.stem}${DTYPE_SUFFIX[d]}.onnx)`));
-  const looked = VISION_GRAPHS.map((g) => `${g.stem}${DTYPE_SUFFIX[dtype]}.onnx`).join(" or ");
+  const variants = graphs.flatMap((g) => availableDtypes(files, g.stem).map((d) => `${d} (${g.stem}${DTYPE_SUFFIX[d]}.onnx)`));
+  const looked = graphs.map((g) => `${g.stem}${DTYPE_SUFFIX[dtype]}.onnx`).join(" or ");
   throw new ModelLayoutError(
-    `no SigLIP vision graph for --dtype ${dtype}: looked for ${looked}; ` +
+    `no SigLIP ${tower} graph for --dtype ${dtype}: looked for ${looked}; ` +
       (variants.length > 0 ? `this model has: ${variants.join(", ")}` : "this model has no SigLIP ONNX graph under onnx/"),
   );
+}
+
+/** The graph files of a model folder, as paths relative to it. */
+export function listedFiles(dir: string): string[] {
+  const onnxDir = join(dir, "onnx");
+  return existsSync(onnxDir) ? readdirSync(onnxDir).map((f) => `onnx/${f}`) : [];
 }
 
 /** The files `emb embed image` needs from a SigLIP repository. */
 export function siglipImageFiles(dtype: Dtype): (files: string[]) => string[] {
   return (files) => {
-    const { file } = chooseGraph(files, dtype);
+    const { file } = chooseGraph(files, dtype, VISION_GRAPHS, "vision");
     return ["config.json", "preprocessor_config.json", ...graphWithWeights(files, file)];
   };
 }
@@ -91,7 +102,7 @@ export class SiglipImageModel {
 
   static async load(dir: string, dtype: Dtype, options: SessionOptions): Promise<SiglipImageModel> {
     const files = listedFiles(dir);
-    const { graph, file } = chooseGraph(files, dtype);
+    const { graph, file } = chooseGraph(files, dtype, VISION_GRAPHS, "vision");
     const config = JSON.parse(readFileSync(join(dir, "config.json"), "utf8"));
     const dim = config.vision_config?.hidden_size;
     if (!dim) throw new ModelLayoutError(`config.json in ${dir} has no vision_config.hidden_size`);
@@ -132,9 +143,4 @@ export class SiglipImageModel {
   async release(): Promise<void> {
     await this.session.release();
   }
-}
-
-function listedFiles(dir: string): string[] {
-  const onnxDir = join(dir, "onnx");
-  return existsSync(onnxDir) ? readdirSync(onnxDir).map((f) => `onnx/${f}`) : [];
 }
