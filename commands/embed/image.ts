@@ -1,14 +1,15 @@
 import { Args, Command, Flags } from "@oclif/core";
 import { availableParallelism } from "node:os";
-import { downloadBars, progressBar } from "../../src/cli/progress.js";
+import { batchingFlags, modelFlags, outputFlags } from "../../src/cli/flags.js";
+import { progressBar } from "../../src/cli/progress.js";
+import { interruptible, resolveWithProgress } from "../../src/cli/run-support.js";
 import { EmbeddingStore } from "../../src/io/embedding-store.js";
-import { resolveModel } from "../../src/models/hub.js";
-import { DEFAULT_SIGLIP_MODEL, SiglipImageModel, siglipImageFiles } from "../../src/models/siglip.js";
-import { DTYPES, type Dtype } from "../../src/models/variants.js";
+import { SiglipImageModel, siglipImageFiles } from "../../src/models/siglip.js";
+import type { Dtype } from "../../src/models/variants.js";
 import { DEFAULT_MAX_PIXELS } from "../../src/pipeline/decode.js";
 import { embedImages, type EmbedImagesResult } from "../../src/pipeline/embed-images.js";
 import { DEFAULT_EXTENSIONS } from "../../src/pipeline/source.js";
-import { DEVICES, type Device } from "../../src/runtime/session.js";
+import type { Device } from "../../src/runtime/session.js";
 import { versions } from "../../src/version.js";
 
 /** Exit status when the run finished but some inputs could not be embedded. */
@@ -32,28 +33,12 @@ export default class EmbedImage extends Command {
   };
 
   static override flags = {
-    model: Flags.string({
-      char: "m",
-      description: "a model directory, or a hub repository id downloaded into the Hugging Face cache",
-      default: DEFAULT_SIGLIP_MODEL,
-    }),
-    out: Flags.string({ char: "o", description: "output folder", default: "embeddings" }),
-    dtype: Flags.string({ description: "weight variant of the ONNX graph", options: DTYPES, default: "fp32" }),
-    device: Flags.string({ description: "execution provider (auto: CUDA when installed, else CPU)", options: [...DEVICES], default: "auto" }),
-    threads: Flags.integer({ description: "threads per inference (0: all cores)", default: 0, min: 0 }),
-    "batch-size": Flags.integer({ description: "largest batch the model runs", default: 16, min: 1 }),
-    "max-queue-delay-us": Flags.integer({
-      description: "how long an image may wait for a fuller batch, in microseconds",
-      default: 100_000,
-      min: 0,
-    }),
+    ...modelFlags,
+    ...outputFlags,
+    ...batchingFlags(16),
     workers: Flags.integer({ description: "worker threads that read, decode and resize images", default: availableParallelism(), min: 1 }),
     ext: Flags.string({ description: "file extensions taken from folders, comma-separated", default: DEFAULT_EXTENSIONS.join(",") }),
-    normalize: Flags.boolean({ description: "write unit-length (L2-normalised) embeddings", default: false }),
     "max-pixels": Flags.integer({ description: "skip images with more pixels than this (decompression bombs)", default: DEFAULT_MAX_PIXELS, min: 1 }),
-    revision: Flags.string({ description: "hub revision (branch, tag or commit)", default: "main" }),
-    offline: Flags.boolean({ description: "use only the local Hugging Face cache (also HF_HUB_OFFLINE=1)", default: false }),
-    progress: Flags.boolean({ description: "show progress bars on stderr", default: true, allowNo: true }),
   };
 
   async run(): Promise<EmbedImagesResult & { out: string; rows: number }> {
@@ -62,12 +47,7 @@ export default class EmbedImage extends Command {
     const showProgress = flags.progress && !this.jsonEnabled();
     const dtype = flags.dtype as Dtype;
 
-    const downloads = downloadBars(showProgress);
-    const resolved = await resolveModel(flags.model, siglipImageFiles(dtype), {
-      revision: flags.revision,
-      offline: flags.offline || undefined,
-      onProgress: downloads ? (file, received, total) => downloads.update(file, received, total) : undefined,
-    }).finally(() => downloads?.stop());
+    const resolved = await resolveWithProgress(flags.model, siglipImageFiles(dtype), flags, showProgress);
     const model = await SiglipImageModel.load(resolved.dir, dtype, { device: flags.device as Device, threads: flags.threads });
 
     const fingerprint = {
@@ -89,13 +69,7 @@ export default class EmbedImage extends Command {
     };
     store.writeRunInfo({ ...runInfo, status: "running" });
 
-    const abort = new AbortController();
-    const onSigint = () => {
-      if (abort.signal.aborted) process.exit(130);
-      abort.abort();
-      this.warn("interrupted: finishing the images in flight (Ctrl-C again to stop at once)");
-    };
-    process.on("SIGINT", onSigint);
+    const interrupt = interruptible((message) => this.warn(message));
     const bar = progressBar("embedding", "img", showProgress);
     let result: EmbedImagesResult;
     try {
@@ -109,11 +83,11 @@ export default class EmbedImage extends Command {
         batcher: { maxBatchSize: flags["batch-size"], maxQueueDelayUs: flags["max-queue-delay-us"] },
         onStart: (total) => bar.start(total),
         onProgress: (e) => bar.tick({ note: e.outcome === "failed" ? `(failed: ${e.path})` : "" }),
-        signal: abort.signal,
+        signal: interrupt.signal,
       });
     } finally {
       bar.stop();
-      process.off("SIGINT", onSigint);
+      interrupt.dispose();
       await model.release();
     }
     const { rows } = store.close();

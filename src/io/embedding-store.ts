@@ -4,15 +4,22 @@
  *
  * Rows are appended before their index records, so after a kill the index never names a row
  * that is missing; reopening cuts rows without a record. The index doubles as the resume
- * manifest: an input whose record matches is not embedded again.
+ * manifest: an input whose record matches is not embedded again. Records are keyed by what
+ * identifies an input (an image's path, a caption's line and text); a key written again
+ * supersedes its earlier row.
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { JsonlAppender, readJsonl, rewriteJsonl, writeFileAtomic } from "./jsonl.js";
 import { NpyAppendWriter } from "./npy-writer.js";
 
-export interface IndexRecord {
+/** What every index record has: its row in embeddings.npy. */
+export interface StoredRecord {
   row: number;
+}
+
+/** An image's record. */
+export interface IndexRecord extends StoredRecord {
   path: string;
   bytes: number;
   mtimeMs: number;
@@ -31,25 +38,23 @@ export interface ErrorRecord {
 
 export class OutputMismatchError extends Error {}
 
-export class EmbeddingStore {
+export class EmbeddingStore<R extends StoredRecord = IndexRecord> {
   private readonly vectors: NpyAppendWriter;
   private readonly index: JsonlAppender;
   private readonly errors: JsonlAppender;
-  /** Latest record per path. */
-  private readonly byPath = new Map<string, IndexRecord>();
+  /** Latest record per key. */
+  private readonly byKey = new Map<string, R>();
   private superseded = 0;
 
   private constructor(
     readonly dir: string,
     readonly dim: number,
-    records: IndexRecord[],
+    records: R[],
     vectors: NpyAppendWriter,
+    private readonly keyOf: (record: Omit<R, "row">) => string,
   ) {
     this.vectors = vectors;
-    for (const r of records) {
-      if (this.byPath.has(r.path)) this.superseded++;
-      this.byPath.set(r.path, r);
-    }
+    for (const r of records) this.remember(r);
     this.index = new JsonlAppender(join(dir, "index.jsonl"));
     this.errors = new JsonlAppender(join(dir, "errors.jsonl"));
   }
@@ -58,7 +63,12 @@ export class EmbeddingStore {
    * Opens (or creates) the folder. `fingerprint` names what made the rows (model, graph,
    * preprocessing, normalisation); a folder made by something else is refused, not mixed.
    */
-  static open(dir: string, dim: number, fingerprint: Record<string, unknown>): EmbeddingStore {
+  static open<R extends StoredRecord = IndexRecord>(
+    dir: string,
+    dim: number,
+    fingerprint: Record<string, unknown>,
+    keyOf: (record: Omit<R, "row">) => string = (r) => (r as unknown as IndexRecord).path,
+  ): EmbeddingStore<R> {
     mkdirSync(dir, { recursive: true });
     const runPath = join(dir, "run.json");
     if (existsSync(runPath)) {
@@ -71,33 +81,38 @@ export class EmbeddingStore {
     }
     finishCompaction(dir);
     const vectors = NpyAppendWriter.open(join(dir, "embeddings.npy"), dim);
-    let records = readJsonl<IndexRecord>(join(dir, "index.jsonl"));
+    let records = readJsonl<R>(join(dir, "index.jsonl"));
     // Keep rows and records in step: drop records past the rows, rows past the records.
     const valid = Math.min(records.length, vectors.rows);
     records = records.slice(0, valid);
     if (records.some((r, i) => r.row !== i)) throw new Error(`${dir}/index.jsonl is out of order; remove the folder and re-run`);
     rewriteJsonl(join(dir, "index.jsonl"), records);
     vectors.truncate(valid);
-    return new EmbeddingStore(dir, dim, records, vectors);
+    return new EmbeddingStore<R>(dir, dim, records, vectors, keyOf);
   }
 
   get rows(): number {
     return this.vectors.rows;
   }
 
-  /** The current record for `path`, if it has one. */
-  recordFor(path: string): IndexRecord | undefined {
-    return this.byPath.get(path);
+  /** The current record under `key`, if there is one. */
+  recordFor(key: string): R | undefined {
+    return this.byKey.get(key);
   }
 
   /** Appends one embedding and its record; returns the row. */
-  add(vector: Float32Array, record: Omit<IndexRecord, "row">): number {
+  add(vector: Float32Array, record: Omit<R, "row">): number {
     const row = this.vectors.append(vector);
-    const full = { row, ...record } as IndexRecord;
+    const full = { row, ...record } as R;
     this.index.append([full]);
-    if (this.byPath.has(full.path)) this.superseded++;
-    this.byPath.set(full.path, full);
+    this.remember(full);
     return row;
+  }
+
+  private remember(record: R): void {
+    const key = this.keyOf(record);
+    if (this.byKey.has(key)) this.superseded++;
+    this.byKey.set(key, record);
   }
 
   addError(record: ErrorRecord): void {
@@ -120,7 +135,7 @@ export class EmbeddingStore {
       this.errors.close();
       return { rows: this.rows, dropped: 0 };
     }
-    const keep = [...this.byPath.values()].sort((a, b) => a.row - b.row);
+    const keep = [...this.byKey.values()].sort((a, b) => a.row - b.row);
     const compacted = NpyAppendWriter.open(join(this.dir, COMPACT_NPY), this.dim);
     const records = keep.map((r, i) => {
       compacted.append(this.vectors.readRows(r.row, 1));

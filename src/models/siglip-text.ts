@@ -32,6 +32,8 @@ export interface SiglipTextModelInfo {
   normalizedByModel: boolean;
   dim: number;
   length: number;
+  /** Rows of the token embedding table: valid ids are 0..vocabSize-1. */
+  vocabSize: number;
   provider: string;
 }
 
@@ -58,7 +60,16 @@ export class SiglipTextModel {
     return new SiglipTextModel(
       session,
       SiglipTokenizer.load(dir, length),
-      { graph: file, dtype, output: graph.output, normalizedByModel: graph.normalized, dim, length, provider: session.provider },
+      {
+        graph: file,
+        dtype,
+        output: graph.output,
+        normalizedByModel: graph.normalized,
+        dim,
+        length,
+        vocabSize: config.text_config?.vocab_size ?? 32000,
+        provider: session.provider,
+      },
       config.vision_config?.image_size ?? 384,
     );
   }

@@ -10,6 +10,7 @@ import { DynamicBatcher, type BatcherOptions, type BatchStats } from "../batchin
 import type { EmbeddingStore, IndexRecord } from "../io/embedding-store.js";
 import type { SiglipImageModel } from "../models/siglip.js";
 import { DEFAULT_MAX_PIXELS } from "./decode.js";
+import { l2normalize } from "./normalize.js";
 import { PreparePool, REQUESTS_PER_WORKER } from "./prepare-pool.js";
 import { walkImages } from "./source.js";
 import { StageTimer } from "./timing.js";
@@ -176,14 +177,4 @@ async function prepare(
     pixels: reply.pixels,
     record: { path, bytes: reply.bytes, mtimeMs: info.mtimeMs, sha256: reply.sha256, width: reply.width, height: reply.height },
   };
-}
-
-export function l2normalize(v: Float32Array): Float32Array {
-  let sum = 0;
-  for (let i = 0; i < v.length; i++) sum += v[i] * v[i];
-  const norm = Math.sqrt(sum);
-  if (norm === 0) return v;
-  const out = new Float32Array(v.length);
-  for (let i = 0; i < v.length; i++) out[i] = v[i] / norm;
-  return out;
 }

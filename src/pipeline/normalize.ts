@@ -1,4 +1,4 @@
-/** Pixel normalisation shared by the image models: HWC uint8 RGB to CHW float32. */
+/** Normalisation: pixels for the image models (HWC uint8 RGB to CHW float32), and vectors. */
 
 export interface ImagePreprocessing {
   width: number;
@@ -18,5 +18,16 @@ export function normalizePixels(pixels: Uint8Array, p: ImagePreprocessing): Floa
     const shift = p.mean[c] / p.std[c];
     for (let i = 0; i < plane; i++) out[c * plane + i] = pixels[i * 3 + c] * scale - shift;
   }
+  return out;
+}
+
+/** The vector scaled to unit length (a zero vector stays zero). */
+export function l2normalize(v: Float32Array): Float32Array {
+  let sum = 0;
+  for (let i = 0; i < v.length; i++) sum += v[i] * v[i];
+  const norm = Math.sqrt(sum);
+  if (norm === 0) return v;
+  const out = new Float32Array(v.length);
+  for (let i = 0; i < v.length; i++) out[i] = v[i] / norm;
   return out;
 }

@@ -1,0 +1,127 @@
+import { Args, Command, Flags } from "@oclif/core";
+import { readFileSync } from "node:fs";
+import { batchingFlags, modelFlags, outputFlags } from "../../src/cli/flags.js";
+import { progressBar } from "../../src/cli/progress.js";
+import { interruptible, resolveWithProgress } from "../../src/cli/run-support.js";
+import { EmbeddingStore } from "../../src/io/embedding-store.js";
+import { parseCaptionFile, parseIdRows, type Caption } from "../../src/io/text-input.js";
+import { SiglipTextModel, siglipTextFiles } from "../../src/models/siglip-text.js";
+import type { Dtype } from "../../src/models/variants.js";
+import { embedTexts, textKey, type EmbedTextsResult, type TextInput, type TextRecord } from "../../src/pipeline/embed-texts.js";
+import type { Device } from "../../src/runtime/session.js";
+import { versions } from "../../src/version.js";
+
+export default class EmbedText extends Command {
+  static override summary = "Embed captions with SigLIP's text tower, tokenised exactly as SiglipTokenizer does.";
+  static override description =
+    "Captions come from the arguments, from --file (one per line, or JSON Lines with a text field) or from standard input. Each is lowercased, stripped of ASCII punctuation, whitespace-collapsed, tokenised, ended with </s> and padded to the model's 64 tokens, exactly as the Python SiglipTokenizer does with padding=\"max_length\" (padding to the longest caption instead silently ruins accuracy). --ids embeds pre-tokenised rows of 64 ids instead. Rows of <out>/embeddings.npy follow the input order; <out>/index.jsonl holds {row, line, text, sha256, truncated}. Re-running the same command resumes.";
+
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> "a photo of a cat" "a photo of a dog" --out text-emb',
+    "<%= config.bin %> <%= command.id %> --file captions.txt --normalize --json",
+    "<%= config.bin %> <%= command.id %> --file captions.jsonl --field caption",
+    "cat captions.txt | <%= config.bin %> <%= command.id %> --out text-emb",
+    "<%= config.bin %> <%= command.id %> --ids input_ids.json",
+  ];
+
+  static override enableJsonFlag = true;
+  static override strict = false;
+
+  static override args = {
+    // ignoreStdin: piped input is read below as one caption per line, not as one argument.
+    captions: Args.string({ description: "captions to embed (or use --file, --ids or standard input)", ignoreStdin: true }),
+  };
+
+  static override flags = {
+    ...modelFlags,
+    ...outputFlags,
+    ...batchingFlags(64),
+    file: Flags.string({ char: "f", description: "captions file: .txt (one per line) or .jsonl", exclusive: ["ids"] }),
+    field: Flags.string({ description: "the caption field of a .jsonl file", default: "text" }),
+    ids: Flags.string({
+      description: "embed token ids instead: a JSON array of rows, JSON Lines rows, or perf_analyzer --input-data JSON",
+      exclusive: ["file"],
+    }),
+  };
+
+  async run(): Promise<EmbedTextsResult & { out: string; rows: number }> {
+    const { argv, flags } = await this.parse(EmbedText);
+    const showProgress = flags.progress && !this.jsonEnabled();
+    const dtype = flags.dtype as Dtype;
+
+    const resolved = await resolveWithProgress(flags.model, siglipTextFiles(dtype), flags, showProgress);
+    const model = await SiglipTextModel.load(resolved.dir, dtype, { device: flags.device as Device, threads: flags.threads });
+    const inputs = this.readInputs(argv as string[], flags, model);
+
+    const fingerprint = {
+      model: resolved.repo ?? flags.model,
+      commit: resolved.commit ?? null,
+      graph: model.info.graph,
+      tokenizer: { length: model.info.length, padding: "max_length" },
+      normalize: flags.normalize || model.info.normalizedByModel,
+    };
+    const store = EmbeddingStore.open<TextRecord>(flags.out, model.info.dim, fingerprint, textKey);
+    const runInfo = {
+      command: "embed text",
+      fingerprint,
+      model: { spec: flags.model, ...resolved, ...model.info },
+      batcher: { maxBatchSize: flags["batch-size"], maxQueueDelayUs: flags["max-queue-delay-us"] },
+      versions: versions(),
+      startedAt: new Date().toISOString(),
+    };
+    store.writeRunInfo({ ...runInfo, status: "running" });
+
+    const interrupt = interruptible((message) => this.warn(message));
+    const bar = progressBar("embedding", "captions", showProgress && inputs.length > 100);
+    bar.start(inputs.length);
+    let result: EmbedTextsResult;
+    try {
+      result = await embedTexts(model, inputs, {
+        store,
+        normalize: flags.normalize,
+        batcher: { maxBatchSize: flags["batch-size"], maxQueueDelayUs: flags["max-queue-delay-us"] },
+        onProgress: () => bar.tick(),
+        signal: interrupt.signal,
+      });
+    } finally {
+      bar.stop();
+      interrupt.dispose();
+      await model.release();
+    }
+    const { rows } = store.close();
+    const status = result.interrupted ? "interrupted" : "complete";
+    store.writeRunInfo({ ...runInfo, status, finishedAt: new Date().toISOString(), rows, result });
+
+    if (result.truncatedLines.length > 0) {
+      const lines = result.truncatedLines.slice(0, 5).map((l) => l + 1).join(", ");
+      this.warn(
+        `${result.truncatedLines.length} caption(s) were longer than ${model.info.length} tokens and were truncated (line ${lines}${result.truncatedLines.length > 5 ? ", ..." : ""})`,
+      );
+    }
+    if (!this.jsonEnabled()) {
+      const rate = result.embedded / Math.max(result.seconds, 1e-9);
+      this.log(
+        `${status}: ${result.embedded} embedded, ${result.unchanged} unchanged of ${result.total} in ${result.seconds.toFixed(1)} s ` +
+          `(${rate.toFixed(1)} captions/s, ${model.info.provider}); ${rows} rows in ${flags.out}/embeddings.npy`,
+      );
+    }
+    if (result.interrupted) process.exitCode = 130;
+    return { ...result, out: flags.out, rows };
+  }
+
+  private readInputs(argv: string[], flags: { file?: string; field: string; ids?: string }, model: SiglipTextModel): TextInput[] {
+    if (flags.ids) {
+      const rows = parseIdRows(readFileSync(flags.ids, "utf8"), flags.ids, model.info.length, model.info.vocabSize);
+      return rows.map((ids, line) => ({ line, ids }));
+    }
+    let captions: Caption[];
+    if (flags.file) captions = parseCaptionFile(readFileSync(flags.file, "utf8"), flags.file, flags.field);
+    else if (argv.length > 0) captions = argv.map((text, line) => ({ line, text }));
+    else {
+      const piped = process.stdin.isTTY ? "" : readFileSync(0, "utf8");
+      if (piped.length === 0) this.error("no captions given: pass them as arguments, with --file, with --ids, or on standard input", { exit: 2 });
+      captions = parseCaptionFile(piped, "stdin", flags.field);
+    }
+    return captions;
+  }
+}

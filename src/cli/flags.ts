@@ -1,0 +1,33 @@
+/** Flags shared by the commands that run a SigLIP model. */
+import { Flags } from "@oclif/core";
+import { DEFAULT_SIGLIP_MODEL } from "../models/siglip.js";
+import { DTYPES } from "../models/variants.js";
+import { DEVICES } from "../runtime/session.js";
+
+export const modelFlags = {
+  model: Flags.string({
+    char: "m",
+    description: "a model directory, or a hub repository id downloaded into the Hugging Face cache",
+    default: DEFAULT_SIGLIP_MODEL,
+  }),
+  dtype: Flags.string({ description: "weight variant of the ONNX graph", options: DTYPES, default: "fp32" }),
+  device: Flags.string({ description: "execution provider (auto: CUDA when installed, else CPU)", options: [...DEVICES], default: "auto" }),
+  threads: Flags.integer({ description: "threads per inference (0: all cores)", default: 0, min: 0 }),
+  revision: Flags.string({ description: "hub revision (branch, tag or commit)", default: "main" }),
+  offline: Flags.boolean({ description: "use only the local Hugging Face cache (also HF_HUB_OFFLINE=1)", default: false }),
+};
+
+export const batchingFlags = (defaultBatch: number) => ({
+  "batch-size": Flags.integer({ description: "largest batch the model runs", default: defaultBatch, min: 1 }),
+  "max-queue-delay-us": Flags.integer({
+    description: "how long an input may wait for a fuller batch, in microseconds",
+    default: 100_000,
+    min: 0,
+  }),
+});
+
+export const outputFlags = {
+  out: Flags.string({ char: "o", description: "output folder", default: "embeddings" }),
+  normalize: Flags.boolean({ description: "write unit-length (L2-normalised) embeddings", default: false }),
+  progress: Flags.boolean({ description: "show progress bars on stderr", default: true, allowNo: true }),
+};

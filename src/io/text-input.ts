@@ -1,0 +1,83 @@
+/**
+ * Readers for `emb embed text` input: captions from arguments, a text file (one per line), a
+ * JSONL file (a text field per line) or stdin; and pre-tokenised id rows in the shapes people
+ * already have (a JSON array of rows, JSONL rows, or perf_analyzer's --input-data file).
+ */
+import { readFileSync } from "node:fs";
+
+export interface Caption {
+  /** 0-based position in the input: rows and resume keys follow it. */
+  line: number;
+  text: string;
+}
+
+export class InputError extends Error {}
+
+/** Captions from a .txt file (every line, blank ones included) or a .jsonl file (`field` of each). */
+export function parseCaptionFile(content: string, name: string, field: string): Caption[] {
+  const lines = content.replace(/\r?\n$/, "").split(/\r?\n/);
+  if (!name.endsWith(".jsonl")) return lines.map((text, line) => ({ line, text }));
+  return lines.map((raw, line) => {
+    let value: unknown;
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      throw new InputError(`${name} line ${line + 1} is not JSON: ${raw.slice(0, 80)}`);
+    }
+    const text = (value as Record<string, unknown>)?.[field];
+    if (typeof text !== "string") {
+      throw new InputError(`${name} line ${line + 1} has no string field "${field}"; choose the field with --field`);
+    }
+    return { line, text };
+  });
+}
+
+export function readCaptionFile(path: string, field: string): Caption[] {
+  return parseCaptionFile(readFileSync(path, "utf8"), path, field);
+}
+
+/**
+ * Token id rows, validated: each exactly `length` integers in [0, vocabSize). Accepts a JSON
+ * array of rows, JSONL with one row per line, or perf_analyzer's {"data": [{"INPUT_IDS": ...}]}.
+ */
+export function parseIdRows(content: string, name: string, length: number, vocabSize: number): number[][] {
+  const rows = extractRows(content, name);
+  rows.forEach((row, r) => {
+    if (!Array.isArray(row)) throw new InputError(`${name}: row ${r} is not an array of token ids`);
+    if (row.length !== length) {
+      throw new InputError(`${name}: row ${r} has ${row.length} ids; SigLIP takes exactly ${length} (pad with the pad id)`);
+    }
+    row.forEach((id, i) => {
+      if (!Number.isInteger(id) || id < 0 || id >= vocabSize) {
+        throw new InputError(`${name}: row ${r}, position ${i}: ${JSON.stringify(id)} is not a token id of this model (0..${vocabSize - 1})`);
+      }
+    });
+  });
+  return rows as number[][];
+}
+
+function extractRows(content: string, name: string): unknown[] {
+  const trimmed = content.trim();
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(trimmed);
+  } catch {
+    try {
+      return trimmed.split(/\r?\n/).filter((l) => l.trim()).map((l) => JSON.parse(l));
+    } catch {
+      throw new InputError(`${name} is neither JSON nor JSON Lines`);
+    }
+  }
+  if (Array.isArray(parsed)) return parsed;
+  const data = (parsed as { data?: unknown })?.data;
+  if (Array.isArray(data)) {
+    // perf_analyzer input data: each entry maps the input name to ids or to {content, shape}.
+    return data.map((entry, i) => {
+      const value = Object.values(entry as Record<string, unknown>)[0];
+      const content = (value as { content?: unknown })?.content ?? value;
+      if (!Array.isArray(content)) throw new InputError(`${name}: data[${i}] holds no id array`);
+      return content;
+    });
+  }
+  throw new InputError(`${name}: expected an array of id rows or perf_analyzer's {"data": [...]}`);
+}

@@ -1,0 +1,89 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { readJsonl } from "../../src/io/jsonl.js";
+import { parseNpy } from "../../src/io/npy.js";
+import { ROOT, runCli } from "../helpers/cli.js";
+import { cosine, fixturePath, readJson, readNpy } from "../helpers/fixtures.js";
+
+const TINY = fixturePath("siglip-tiny");
+const golden = readJson("goldens", "siglip", "goldens.json");
+const captions: { text: string; input_ids: number[]; truncated: boolean }[] = golden.captions;
+const tmp = () => join(mkdtempSync(join(tmpdir(), "emb-text-")), "out");
+
+function rows(dir: string): Float32Array[] {
+  const npy = parseNpy(readFileSync(join(dir, "embeddings.npy")));
+  const [n, d] = npy.shape;
+  return Array.from({ length: n }, (_, i) => (npy.data as Float32Array).slice(i * d, (i + 1) * d));
+}
+
+function goldenRow(index: number, file = "text_pooler_output.npy"): Float32Array {
+  const npy = readNpy("goldens", "siglip", file);
+  const d = npy.shape[1];
+  return (npy.data as Float32Array).slice(index * d, (index + 1) * d);
+}
+
+describe("emb embed text", () => {
+  it("embeds captions from a file in input order as PyTorch does, warning about truncation", () => {
+    const dir = mkdtempSync(join(tmpdir(), "emb-captions-"));
+    const file = join(dir, "captions.jsonl");
+    writeFileSync(file, captions.map((c) => JSON.stringify({ text: c.text })).join("\n") + "\n");
+    const out = tmp();
+    const result = runCli(["embed", "text", "--file", file, "--model", TINY, "--out", out, "--batch-size", "5"]);
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stderr).toContain("1 caption(s) were longer than 64 tokens and were truncated (line 10)");
+    const got = rows(out);
+    expect(got).toHaveLength(captions.length);
+    got.forEach((row, i) => expect(cosine(row, goldenRow(i)), captions[i].text).toBeGreaterThanOrEqual(0.9999));
+    const index = readJsonl<{ row: number; line: number; text: string; truncated: boolean }>(join(out, "index.jsonl"));
+    expect(index.map((r) => [r.row, r.line, r.text, r.truncated])).toEqual(captions.map((c, i) => [i, i, c.text, c.truncated]));
+  });
+
+  it("reads arguments and standard input; --normalize gives unit vectors; a second run resumes", () => {
+    const out = tmp();
+    const args = ["embed", "text", captions[0].text, captions[2].text, "--model", TINY, "--out", out, "--normalize", "--json"];
+    expect(JSON.parse(runCli(args).stdout)).toMatchObject({ embedded: 2, unchanged: 0 });
+    expect(JSON.parse(runCli(args).stdout)).toMatchObject({ embedded: 0, unchanged: 2, rows: 2 });
+    const [a, b] = rows(out);
+    expect(Math.hypot(...a)).toBeCloseTo(1, 5);
+    expect(cosine(b, goldenRow(2))).toBeGreaterThanOrEqual(0.9999);
+
+    const stdinOut = tmp();
+    const piped = spawnSync(process.execPath, ["--import", "tsx", join(ROOT, "bin", "dev.js"), "embed", "text", "--model", TINY, "--out", stdinOut], {
+      cwd: ROOT,
+      input: `${captions[0].text}\n${captions[1].text}\n`,
+      encoding: "utf8",
+    });
+    expect(piped.status, piped.stderr).toBe(0);
+    const [c, d] = rows(stdinOut);
+    expect(cosine(c, goldenRow(0))).toBeGreaterThanOrEqual(0.9999);
+    expect(cosine(d, goldenRow(1))).toBeGreaterThanOrEqual(0.9999);
+  });
+
+  it("--ids embeds the seeds' pre-tokenised rows and rejects a malformed row by name", () => {
+    const dir = mkdtempSync(join(tmpdir(), "emb-ids-"));
+    const good = join(dir, "input_ids.json");
+    writeFileSync(good, JSON.stringify({ data: captions.slice(0, 3).map((c) => ({ INPUT_IDS: c.input_ids })) }));
+    const out = tmp();
+    const result = runCli(["embed", "text", "--ids", good, "--model", TINY, "--out", out]);
+    expect(result.status, result.stderr).toBe(0);
+    rows(out).forEach((row, i) => expect(cosine(row, goldenRow(i))).toBeGreaterThanOrEqual(0.9999));
+    const bad = join(dir, "bad.json");
+    writeFileSync(bad, JSON.stringify([captions[0].input_ids.slice(0, 63)]));
+    const failed = runCli(["embed", "text", "--ids", bad, "--model", TINY, "--out", tmp()]);
+    expect(failed.status).not.toBe(0);
+    expect(failed.stderr).toContain("row 0 has 63 ids; SigLIP takes exactly 64");
+  });
+
+  it("says what to do when no caption is given", () => {
+    const result = spawnSync(process.execPath, ["--import", "tsx", join(ROOT, "bin", "dev.js"), "embed", "text", "--model", TINY, "--out", tmp()], {
+      cwd: ROOT,
+      input: "",
+      encoding: "utf8",
+    });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain("no captions given: pass them as arguments, with --file, with --ids, or on standard input");
+  });
+});
