@@ -70,6 +70,17 @@ export class DynamicBatcher<I, O> {
     return this.queue.length;
   }
 
+  /**
+   * Resolves once at most `limit` requests wait: producers use it for backpressure, so memory
+   * stays bounded without waiting on a request that is itself still queued.
+   */
+  whenQueuedAtMost(limit: number): Promise<void> {
+    if (this.queue.length <= limit) return Promise.resolve();
+    return new Promise((resolve) => this.roomWaiters.push({ limit, resolve }));
+  }
+
+  private readonly roomWaiters: { limit: number; resolve: () => void }[] = [];
+
   private schedule(): void {
     while (this.inFlight < this.maxInFlight && this.queue.length >= this.options.maxBatchSize) {
       this.dispatch();
@@ -115,6 +126,9 @@ export class DynamicBatcher<I, O> {
       this.timer = undefined;
     }
     const batch = this.queue.splice(0, this.options.maxBatchSize);
+    for (let i = this.roomWaiters.length - 1; i >= 0; i--) {
+      if (this.queue.length <= this.roomWaiters[i].limit) this.roomWaiters.splice(i, 1)[0].resolve();
+    }
     const started = nowUs();
     for (const p of batch) this.stats.queueUs += started - p.enqueued;
     this.inFlight++;

@@ -139,8 +139,8 @@ async function runPipeline(
         }
       });
     });
-    // Bound the memory held by queued images: wait while more than two batches wait.
-    if (batcher.queued > 2 * options.batcher.maxBatchSize) await done;
+    // Backpressure: at most two batches wait, so memory stays flat however long the input.
+    await batcher.whenQueuedAtMost(2 * options.batcher.maxBatchSize);
   }
   await writeChain;
 }

@@ -82,8 +82,8 @@ export async function embedTexts(model: SiglipTextModel, inputs: TextInput[], op
       result.embedded++;
       options.onProgress?.();
     });
-    // Keep at most a few batches queued: memory stays flat for any number of captions.
-    if (batcher.queued > 2 * options.batcher.maxBatchSize) await done;
+    // Backpressure: at most two batches wait, so memory stays flat however long the input.
+    await batcher.whenQueuedAtMost(2 * options.batcher.maxBatchSize);
   }
   await writeChain;
   return {

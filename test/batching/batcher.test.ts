@@ -69,3 +69,28 @@ describe("DynamicBatcher", () => {
     expect(() => new DynamicBatcher(async (x) => x, { maxBatchSize: 0, maxQueueDelayUs: 0 })).toThrow(/maxBatchSize/);
   });
 });
+
+describe("DynamicBatcher backpressure", () => {
+  it("whenQueuedAtMost resolves once batches have taken the queue down to the limit", async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const batcher = new DynamicBatcher<number, number>(
+      async (xs) => {
+        await gate;
+        return xs;
+      },
+      { maxBatchSize: 2, maxQueueDelayUs: 50_000 },
+    );
+    const all = [1, 2, 3, 4, 5, 6, 7].map((x) => batcher.submit(x));
+    // [1, 2] is running; 5 wait.
+    expect(batcher.queued).toBe(5);
+    let roomy = false;
+    const room = batcher.whenQueuedAtMost(3).then(() => (roomy = true));
+    await sleep(5);
+    expect(roomy).toBe(false);
+    release();
+    await room;
+    expect(batcher.queued).toBeLessThanOrEqual(3);
+    await Promise.all(all);
+  });
+});

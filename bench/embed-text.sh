@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Benchmark: `emb embed text` against the Python reference (SiglipTokenizer with
+# padding="max_length" + SiglipTextModel on torch CPU, batched) on the same captions, one after
+# the other on this machine. Prints a Markdown table row per model for bench/RESULTS.md.
+#
+# Usage: bash bench/embed-text.sh [tiny-count] [full-count]   (TINY_RUNS, FULL_RUNS: repetitions)
+#   needs: npm ci (builds dist/), tools/reference/.venv (bash tools/reference/regenerate.sh),
+#          and for the full-size row models-full/ (tools/reference/export_full.py --only siglip).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+tiny_count=${1:-2000}
+full_count=${2:-200}
+python=tools/reference/.venv/bin/python
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+# Captions built from ImageNet's class names in a few templates: realistic lengths, all distinct.
+make_captions() {
+  node -e '
+    const names = require("fs").readFileSync("data/LOC_synset_mapping.txt", "utf8").trim().split("\n").map((l) => l.slice(10).split(", "));
+    const templates = ["A photo of a {}.", "a blurry photo of the {} next to a {}", "An origami {} sitting on a wooden table, seen from above.", "{} and {} in the wild"];
+    const out = [];
+    for (let i = 0; out.length < Number(process.argv[1]); i++) {
+      const a = names[(i * 7) % names.length], b = names[(i * 13 + 5) % names.length];
+      out.push(templates[i % templates.length].replace("{}", a[i % a.length]).replace("{}", b[0]) + " #" + i);
+    }
+    console.log(out.join("\n"));
+  ' "$1"
+}
+
+run_pair() {
+  local label=$1 model=$2 count=$3 batch=$4 reps=$5
+  local captions="$work/$label-captions.txt"
+  make_captions "$count" > "$captions"
+  local emb_rates=() py_rates=()
+  for ((i = 0; i < reps; i++)); do
+    rm -rf "$work/$label-out"
+    emb_rates+=("$(./bin/run.js embed text --file "$captions" --model "$model" --out "$work/$label-out" --batch-size "$batch" \
+      --device cpu --json --no-progress | node -e 'const d = JSON.parse(require("fs").readFileSync(0)); console.log(d.embedded / d.seconds)')")
+    py_rates+=("$("$python" tools/reference/bench_embed_text.py --model-dir "$model" --captions "$captions" --batch-size "$batch" \
+      | node -e 'console.log(JSON.parse(require("fs").readFileSync(0)).captions_per_s)')")
+  done
+  node -e '
+    const [label, count, batch, reps, e, p] = process.argv.slice(1);
+    const median = (xs) => { const s = xs.split(" ").map(Number).sort((a, b) => a - b); return s[(s.length - 1) >> 1]; };
+    const emb = median(e), py = median(p);
+    console.log("| " + [label, count, batch, reps, emb.toFixed(2), py.toFixed(2), (emb / py).toFixed(2) + "x"].join(" | ") + " |");
+  ' "$label" "$count" "$batch" "$reps" "${emb_rates[*]}" "${py_rates[*]}"
+}
+
+echo "| model | captions | batch | runs | emb captions/s (median) | Python reference captions/s (median) | emb / reference |"
+echo "|---|---|---|---|---|---|---|"
+run_pair tiny test/fixtures/siglip-tiny "$tiny_count" 64 "${TINY_RUNS:-3}"
+if [ -d models-full/siglip-so400m-patch14-384-random ]; then
+  run_pair so400m models-full/siglip-so400m-patch14-384-random "$full_count" 32 "${FULL_RUNS:-1}"
+fi
