@@ -31,30 +31,27 @@ make_images() {
     }" "$dir" "$count"
 }
 
-# Runs emb and the reference alternately `reps` times on the same images; reports medians.
+source bench/lib.sh
+
 run_pair() {
   local label=$1 model=$2 count=$3 batch=$4 reps=$5
   local images="$work/$label-images"
   make_images "$images" "$count"
-  local emb_rates=() py_rates=()
-  for ((i = 0; i < reps; i++)); do
+  emb() {
     rm -rf "$work/$label-out"
-    emb_rates+=("$(./bin/run.js embed image "$images" --model "$model" --out "$work/$label-out" --batch-size "$batch" \
-      --device cpu --json --no-progress | node -e 'const d = JSON.parse(require("fs").readFileSync(0)); console.log(d.embedded / d.seconds)')")
-    py_rates+=("$("$python" tools/reference/bench_embed_image.py --model-dir "$model" --images "$images" --batch-size "$batch" \
-      | node -e 'console.log(JSON.parse(require("fs").readFileSync(0)).images_per_s)')")
-  done
-  node -e '
-    const [label, count, batch, reps, e, p] = process.argv.slice(1);
-    const median = (xs) => { const s = xs.split(" ").map(Number).sort((a, b) => a - b); return s[(s.length - 1) >> 1]; };
-    const emb = median(e), py = median(p);
-    console.log("| " + [label, count, batch, reps, emb.toFixed(2), py.toFixed(2), (emb / py).toFixed(2) + "x"].join(" | ") + " |");
-  ' "$label" "$count" "$batch" "$reps" "${emb_rates[*]}" "${py_rates[*]}"
+    ./bin/run.js embed image "$images" --model "$model" --out "$work/$label-out" --batch-size "$batch" \
+      --device cpu --json --no-progress | json_field "d.embedded / d.seconds"
+  }
+  reference() {
+    "$python" tools/reference/bench_embed_image.py --model-dir "$model" --images "$images" --batch-size "$batch" \
+      | json_field "d.images_per_s"
+  }
+  compare "$label" "$count" "$batch" "$reps" emb reference
 }
 
 echo "| model | images | batch | runs | emb images/s (median) | Python reference images/s (median) | emb / reference |"
 echo "|---|---|---|---|---|---|---|"
 run_pair tiny test/fixtures/siglip-tiny "$tiny_count" 16 "${TINY_RUNS:-3}"
-if [ -d models-full/siglip-so400m-patch14-384-random ]; then
+if [ "$full_count" -gt 0 ] && [ -d models-full/siglip-so400m-patch14-384-random ]; then
   run_pair so400m models-full/siglip-so400m-patch14-384-random "$full_count" 8 "${FULL_RUNS:-1}"
 fi

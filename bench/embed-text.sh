@@ -28,29 +28,27 @@ make_captions() {
   ' "$1"
 }
 
+source bench/lib.sh
+
 run_pair() {
   local label=$1 model=$2 count=$3 batch=$4 reps=$5
   local captions="$work/$label-captions.txt"
   make_captions "$count" > "$captions"
-  local emb_rates=() py_rates=()
-  for ((i = 0; i < reps; i++)); do
+  emb() {
     rm -rf "$work/$label-out"
-    emb_rates+=("$(./bin/run.js embed text --file "$captions" --model "$model" --out "$work/$label-out" --batch-size "$batch" \
-      --device cpu --json --no-progress | node -e 'const d = JSON.parse(require("fs").readFileSync(0)); console.log(d.embedded / d.seconds)')")
-    py_rates+=("$("$python" tools/reference/bench_embed_text.py --model-dir "$model" --captions "$captions" --batch-size "$batch" \
-      | node -e 'console.log(JSON.parse(require("fs").readFileSync(0)).captions_per_s)')")
-  done
-  node -e '
-    const [label, count, batch, reps, e, p] = process.argv.slice(1);
-    const median = (xs) => { const s = xs.split(" ").map(Number).sort((a, b) => a - b); return s[(s.length - 1) >> 1]; };
-    const emb = median(e), py = median(p);
-    console.log("| " + [label, count, batch, reps, emb.toFixed(2), py.toFixed(2), (emb / py).toFixed(2) + "x"].join(" | ") + " |");
-  ' "$label" "$count" "$batch" "$reps" "${emb_rates[*]}" "${py_rates[*]}"
+    ./bin/run.js embed text --file "$captions" --model "$model" --out "$work/$label-out" --batch-size "$batch" \
+      --device cpu --json --no-progress | json_field "d.embedded / d.seconds"
+  }
+  reference() {
+    "$python" tools/reference/bench_embed_text.py --model-dir "$model" --captions "$captions" --batch-size "$batch" \
+      | json_field "d.captions_per_s"
+  }
+  compare "$label" "$count" "$batch" "$reps" emb reference
 }
 
 echo "| model | captions | batch | runs | emb captions/s (median) | Python reference captions/s (median) | emb / reference |"
 echo "|---|---|---|---|---|---|---|"
 run_pair tiny test/fixtures/siglip-tiny "$tiny_count" 64 "${TINY_RUNS:-3}"
-if [ -d models-full/siglip-so400m-patch14-384-random ]; then
+if [ "$full_count" -gt 0 ] && [ -d models-full/siglip-so400m-patch14-384-random ]; then
   run_pair so400m models-full/siglip-so400m-patch14-384-random "$full_count" 32 "${FULL_RUNS:-1}"
 fi

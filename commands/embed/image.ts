@@ -2,7 +2,7 @@ import { Args, Command, Flags } from "@oclif/core";
 import { availableParallelism } from "node:os";
 import { batchingFlags, modelFlags, outputFlags } from "../../src/cli/flags.js";
 import { progressBar } from "../../src/cli/progress.js";
-import { interruptible, resolveWithProgress } from "../../src/cli/run-support.js";
+import { recordedRun, resolveWithProgress } from "../../src/cli/run-support.js";
 import { EmbeddingStore } from "../../src/io/embedding-store.js";
 import { SiglipImageModel, siglipImageFiles } from "../../src/models/siglip.js";
 import type { Dtype } from "../../src/models/variants.js";
@@ -65,34 +65,30 @@ export default class EmbedImage extends Command {
       decode: "sharp; EXIF orientation applied; converted to RGB as PIL's convert('RGB') does; PIL-exact bicubic resize",
       batcher: { maxBatchSize: flags["batch-size"], maxQueueDelayUs: flags["max-queue-delay-us"] },
       versions: versions(),
-      startedAt: new Date().toISOString(),
     };
-    store.writeRunInfo({ ...runInfo, status: "running" });
-
-    const interrupt = interruptible((message) => this.warn(message));
     const bar = progressBar("embedding", "img", showProgress);
-    let result: EmbedImagesResult;
-    try {
-      result = await embedImages(model, {
-        inputs,
-        store,
-        extensions: flags.ext.split(",").map((e) => e.trim()).filter(Boolean),
-        normalize: flags.normalize,
-        maxPixels: flags["max-pixels"],
-        workers: flags.workers,
-        batcher: { maxBatchSize: flags["batch-size"], maxQueueDelayUs: flags["max-queue-delay-us"] },
-        onStart: (total) => bar.start(total),
-        onProgress: (e) => bar.tick({ note: e.outcome === "failed" ? `(failed: ${e.path})` : "" }),
-        signal: interrupt.signal,
-      });
-    } finally {
-      bar.stop();
-      interrupt.dispose();
-      await model.release();
-    }
-    const { rows } = store.close();
-    const status = result.interrupted ? "interrupted" : "complete";
-    store.writeRunInfo({ ...runInfo, status, finishedAt: new Date().toISOString(), rows, result });
+    const { result, rows, status } = await recordedRun(
+      store,
+      runInfo,
+      (message) => this.warn(message),
+      (signal) =>
+        embedImages(model, {
+          inputs,
+          store,
+          extensions: flags.ext.split(",").map((e) => e.trim()).filter(Boolean),
+          normalize: flags.normalize,
+          maxPixels: flags["max-pixels"],
+          workers: flags.workers,
+          batcher: { maxBatchSize: flags["batch-size"], maxQueueDelayUs: flags["max-queue-delay-us"] },
+          onStart: (total) => bar.start(total),
+          onProgress: (e) => bar.tick({ note: e.outcome === "failed" ? `(failed: ${e.path})` : "" }),
+          signal,
+        }),
+      async () => {
+        bar.stop();
+        await model.release();
+      },
+    );
 
     if (!this.jsonEnabled()) {
       const rate = result.embedded / Math.max(result.seconds, 1e-9);

@@ -2,7 +2,7 @@ import { Args, Command, Flags } from "@oclif/core";
 import { readFileSync } from "node:fs";
 import { batchingFlags, modelFlags, outputFlags } from "../../src/cli/flags.js";
 import { progressBar } from "../../src/cli/progress.js";
-import { interruptible, resolveWithProgress } from "../../src/cli/run-support.js";
+import { recordedRun, resolveWithProgress } from "../../src/cli/run-support.js";
 import { EmbeddingStore } from "../../src/io/embedding-store.js";
 import { parseCaptionFile, parseIdRows, type Caption } from "../../src/io/text-input.js";
 import { SiglipTextModel, siglipTextFiles } from "../../src/models/siglip-text.js";
@@ -67,30 +67,26 @@ export default class EmbedText extends Command {
       model: { spec: flags.model, ...resolved, ...model.info },
       batcher: { maxBatchSize: flags["batch-size"], maxQueueDelayUs: flags["max-queue-delay-us"] },
       versions: versions(),
-      startedAt: new Date().toISOString(),
     };
-    store.writeRunInfo({ ...runInfo, status: "running" });
-
-    const interrupt = interruptible((message) => this.warn(message));
     const bar = progressBar("embedding", "captions", showProgress && inputs.length > 100);
     bar.start(inputs.length);
-    let result: EmbedTextsResult;
-    try {
-      result = await embedTexts(model, inputs, {
-        store,
-        normalize: flags.normalize,
-        batcher: { maxBatchSize: flags["batch-size"], maxQueueDelayUs: flags["max-queue-delay-us"] },
-        onProgress: () => bar.tick(),
-        signal: interrupt.signal,
-      });
-    } finally {
-      bar.stop();
-      interrupt.dispose();
-      await model.release();
-    }
-    const { rows } = store.close();
-    const status = result.interrupted ? "interrupted" : "complete";
-    store.writeRunInfo({ ...runInfo, status, finishedAt: new Date().toISOString(), rows, result });
+    const { result, rows, status } = await recordedRun(
+      store,
+      runInfo,
+      (message) => this.warn(message),
+      (signal) =>
+        embedTexts(model, inputs, {
+          store,
+          normalize: flags.normalize,
+          batcher: { maxBatchSize: flags["batch-size"], maxQueueDelayUs: flags["max-queue-delay-us"] },
+          onProgress: () => bar.tick(),
+          signal,
+        }),
+      async () => {
+        bar.stop();
+        await model.release();
+      },
+    );
 
     if (result.truncatedLines.length > 0) {
       const lines = result.truncatedLines.slice(0, 5).map((l) => l + 1).join(", ");

@@ -34,3 +34,36 @@ export function interruptible(warn: (message: string) => void): { signal: AbortS
   process.on("SIGINT", onSigint);
   return { signal: abort.signal, dispose: () => process.off("SIGINT", onSigint) };
 }
+
+/** What a recorded run needs of its output folder. */
+interface RunStore {
+  writeRunInfo(info: Record<string, unknown>): void;
+  close(): { rows: number };
+}
+
+/**
+ * Runs `work` as a recorded run of `store`: run.json says "running" while it goes and
+ * "complete" or "interrupted" with the result after, Ctrl-C aborts the signal `work` gets, and
+ * the store is closed (compacted) at the end. `cleanup` runs whether `work` succeeded or not.
+ */
+export async function recordedRun<T extends { interrupted: boolean }>(
+  store: RunStore,
+  runInfo: Record<string, unknown>,
+  warn: (message: string) => void,
+  work: (signal: AbortSignal) => Promise<T>,
+  cleanup: () => Promise<void> | void,
+): Promise<{ result: T; rows: number; status: "complete" | "interrupted" }> {
+  store.writeRunInfo({ ...runInfo, status: "running", startedAt: new Date().toISOString() });
+  const interrupt = interruptible(warn);
+  let result: T;
+  try {
+    result = await work(interrupt.signal);
+  } finally {
+    interrupt.dispose();
+    await cleanup();
+  }
+  const { rows } = store.close();
+  const status = result.interrupted ? "interrupted" : "complete";
+  store.writeRunInfo({ ...runInfo, status, finishedAt: new Date().toISOString(), rows, result });
+  return { result, rows, status };
+}
