@@ -1,0 +1,106 @@
+import { Args, Command, Flags } from "@oclif/core";
+import { availableParallelism } from "node:os";
+import { readFileSync } from "node:fs";
+import { stat } from "node:fs/promises";
+import { modelFlags } from "../src/cli/flags.js";
+import { resolveWithProgress } from "../src/cli/run-support.js";
+import { readLogitParameters, type LogitParameters } from "../src/models/siglip-logits.js";
+import { SiglipImageModel, siglipImageFiles } from "../src/models/siglip.js";
+import { SiglipTextModel, siglipTextFiles } from "../src/models/siglip-text.js";
+import { DTYPE_SUFFIX, graphWithWeights, type Dtype } from "../src/models/variants.js";
+import { classifyImages, DEFAULT_TEMPLATE, type Classification } from "../src/pipeline/classify.js";
+import { DEFAULT_MAX_PIXELS } from "../src/pipeline/decode.js";
+import { DEFAULT_EXTENSIONS } from "../src/pipeline/source.js";
+import type { Device } from "../src/runtime/session.js";
+
+export default class Classify extends Command {
+  static override summary = "Zero-shot classification: rank labels for each image by SigLIP's sigmoid probability.";
+  static override description =
+    "Each label becomes a prompt through --template, is embedded once by the text tower, and is scored against every image as sigmoid(exp(logit_scale) * cos + logit_bias), the probability SigLIP was trained to give (labels are independent: probabilities need not sum to 1). The scale and bias are read from the model's combined graph. One image prints a ranked table; several print one JSON line per image.";
+
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> cat.jpg --labels "cat,dog,a red car"',
+    "<%= config.bin %> <%= command.id %> ./photos --labels-file labels.txt --top 3 > predictions.jsonl",
+    '<%= config.bin %> <%= command.id %> cat.jpg --labels "cat,dog" --template "a blurry photo of a {}" --json',
+  ];
+
+  static override enableJsonFlag = true;
+  static override strict = false;
+
+  static override args = {
+    images: Args.string({ description: "image files or folders", required: true }),
+  };
+
+  static override flags = {
+    ...modelFlags,
+    labels: Flags.string({ char: "l", description: "comma-separated labels", exclusive: ["labels-file"] }),
+    "labels-file": Flags.string({ description: "labels, one per line", exclusive: ["labels"] }),
+    template: Flags.string({ char: "t", description: "prompt for each label; {} stands for the label", default: DEFAULT_TEMPLATE }),
+    top: Flags.integer({ description: "labels reported per image", default: 5, min: 1 }),
+    "batch-size": Flags.integer({ description: "images per model run", default: 16, min: 1 }),
+    workers: Flags.integer({ description: "worker threads that read, decode and resize images", default: availableParallelism(), min: 1 }),
+    ext: Flags.string({ description: "file extensions taken from folders, comma-separated", default: DEFAULT_EXTENSIONS.join(",") }),
+    "max-pixels": Flags.integer({ description: "skip images with more pixels than this", default: DEFAULT_MAX_PIXELS, min: 1 }),
+    "logit-scale": Flags.string({ description: "exp(logit_scale), for models without the combined graph", dependsOn: ["logit-bias"] }),
+    "logit-bias": Flags.string({ description: "logit_bias, with --logit-scale", dependsOn: ["logit-scale"] }),
+  };
+
+  async run(): Promise<{ logits: LogitParameters; results: Classification[] }> {
+    const { argv, flags } = await this.parse(Classify);
+    const labels = this.labels(flags);
+    const dtype = flags.dtype as Dtype;
+    // Both towers, plus the combined graph (when there is one) for the logit scale and bias.
+    const both = (files: string[]) => {
+      const wanted = new Set([...siglipImageFiles(dtype)(files), ...siglipTextFiles(dtype)(files)]);
+      const combined = `onnx/model${DTYPE_SUFFIX[dtype]}.onnx`;
+      if (files.includes(combined)) for (const f of graphWithWeights(files, combined)) wanted.add(f);
+      return [...wanted];
+    };
+    const resolved = await resolveWithProgress(flags.model, both, flags, !this.jsonEnabled());
+    const session = { device: flags.device as Device, threads: flags.threads };
+    const imageModel = await SiglipImageModel.load(resolved.dir, dtype, session);
+    const textModel = await SiglipTextModel.load(resolved.dir, dtype, session);
+    const logits =
+      flags["logit-scale"] !== undefined
+        ? { scale: Number(flags["logit-scale"]), bias: Number(flags["logit-bias"]) }
+        : await readLogitParameters(resolved.dir, dtype, imageModel.preprocessing.width, session);
+
+    const inputs = argv as string[];
+    const single = inputs.length === 1 && !/\/$/.test(inputs[0]) && !(await isDirectory(inputs[0]));
+    const results: Classification[] = [];
+    try {
+      for await (const result of classifyImages(imageModel, textModel, logits, {
+        inputs,
+        labels,
+        template: flags.template,
+        extensions: flags.ext.split(",").map((e) => e.trim()).filter(Boolean),
+        maxPixels: flags["max-pixels"],
+        batchSize: flags["batch-size"],
+        workers: flags.workers,
+        top: flags.top,
+      })) {
+        results.push(result);
+        if (this.jsonEnabled()) continue;
+        if (!single) this.log(JSON.stringify(result));
+        else if ("error" in result) this.warn(`${result.path}: ${result.error}`);
+        else for (const l of result.labels) this.log(`${l.probability.toFixed(4)}  ${l.label}`);
+      }
+    } finally {
+      await imageModel.release();
+      await textModel.release();
+    }
+    if (results.some((r) => "error" in r)) process.exitCode = 2;
+    return { logits, results };
+  }
+
+  private labels(flags: { labels?: string; "labels-file"?: string }): string[] {
+    const raw = flags["labels-file"] ? readFileSync(flags["labels-file"], "utf8").split(/\r?\n/) : (flags.labels ?? "").split(",");
+    const labels = raw.map((l) => l.trim()).filter(Boolean);
+    if (labels.length === 0) this.error("no labels: pass --labels \"cat,dog\" or --labels-file with one label per line", { exit: 2 });
+    return labels;
+  }
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  return (await stat(path).catch(() => undefined))?.isDirectory() ?? false;
+}

@@ -1,0 +1,58 @@
+/**
+ * SigLIP's image-text logits: logit = exp(logit_scale) * cos(image, text) + logit_bias, and the
+ * probability that a caption matches an image is sigmoid(logit). The two constants are weights of
+ * the combined graph (onnx/model.onnx), not outputs, so they are read back from it: one run on a
+ * blank image and two captions gives two logits and two cosines, two equations, two unknowns.
+ */
+import { join } from "node:path";
+import { ModelSession, type SessionOptions } from "../runtime/session.js";
+import { l2normalize } from "../pipeline/normalize.js";
+import { ModelLayoutError } from "./siglip.js";
+import { SiglipTokenizer } from "./siglip-tokenizer.js";
+import { DTYPE_SUFFIX, type Dtype } from "./variants.js";
+import { existsSync } from "node:fs";
+
+export interface LogitParameters {
+  /** exp(logit_scale): the multiplier of the cosine. */
+  scale: number;
+  bias: number;
+}
+
+export async function readLogitParameters(dir: string, dtype: Dtype, imageSize: number, options: SessionOptions): Promise<LogitParameters> {
+  const graph = join(dir, "onnx", `model${DTYPE_SUFFIX[dtype]}.onnx`);
+  if (!existsSync(graph)) {
+    throw new ModelLayoutError(
+      `classification needs SigLIP's logit scale and bias, which only the combined graph holds, and ${graph} is missing; pass --logit-scale and --logit-bias to give them yourself`,
+    );
+  }
+  const tokenizer = SiglipTokenizer.load(dir);
+  const session = await ModelSession.open(graph, options);
+  try {
+    const texts = ["a photo of a cat", "an old map of a harbour city"];
+    const ids = texts.flatMap((t) => tokenizer.encode(t).ids.map(BigInt));
+    const out = await session.run({
+      input_ids: { type: "int64", data: BigInt64Array.from(ids), dims: [2, tokenizer.length] },
+      pixel_values: { type: "float32", data: new Float32Array(3 * imageSize * imageSize), dims: [1, 3, imageSize, imageSize] },
+    });
+    const dim = out.image_embeds.dims[1];
+    const image = l2normalize(out.image_embeds.data as Float32Array);
+    const cos = [0, 1].map((j) => dot(image, l2normalize((out.text_embeds.data as Float32Array).slice(j * dim, (j + 1) * dim))));
+    const logits = out.logits_per_image.data as Float32Array;
+    if (Math.abs(cos[0] - cos[1]) < 1e-6) throw new Error("cannot read the logit scale: the two probe captions embed alike");
+    const scale = (logits[0] - logits[1]) / (cos[0] - cos[1]);
+    return { scale, bias: logits[0] - scale * cos[0] };
+  } finally {
+    await session.release();
+  }
+}
+
+export function dot(a: Float32Array, b: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+  return s;
+}
+
+/** Probability that the caption matches the image, both given as unit vectors. */
+export function matchProbability(image: Float32Array, text: Float32Array, p: LogitParameters): number {
+  return 1 / (1 + Math.exp(-(p.scale * dot(image, text) + p.bias)));
+}

@@ -1,0 +1,80 @@
+/**
+ * Zero-shot classification: each image against a set of label prompts, ranked by SigLIP's
+ * sigmoid probability. Images are prepared by the worker pool and embedded in batches.
+ */
+import type { SiglipImageModel } from "../models/siglip.js";
+import { matchProbability, type LogitParameters } from "../models/siglip-logits.js";
+import type { SiglipTextModel } from "../models/siglip-text.js";
+import { DEFAULT_MAX_PIXELS } from "./decode.js";
+import { l2normalize } from "./normalize.js";
+import { PreparePool, REQUESTS_PER_WORKER, type PrepareReply } from "./prepare-pool.js";
+import { walkImages } from "./source.js";
+
+/** SigLIP's zero-shot prompt; `{}` is replaced by the label. */
+export const DEFAULT_TEMPLATE = "This is a photo of {}.";
+
+export interface ClassifyOptions {
+  inputs: string[];
+  labels: string[];
+  template: string;
+  extensions?: string[];
+  maxPixels?: number;
+  batchSize: number;
+  workers: number;
+  /** How many labels to report per image (all when larger than the label count). */
+  top: number;
+}
+
+export type Classification =
+  | { path: string; labels: { label: string; probability: number }[] }
+  | { path: string; error: string; reason: string };
+
+export function prompt(template: string, label: string): string {
+  // A replacer function, so "$&" or "$1" in a label stays literal.
+  return template.includes("{}") ? template.replaceAll("{}", () => label) : `${template} ${label}`;
+}
+
+export async function* classifyImages(
+  imageModel: SiglipImageModel,
+  textModel: SiglipTextModel,
+  logits: LogitParameters,
+  options: ClassifyOptions,
+): AsyncGenerator<Classification> {
+  const prompts = (await textModel.embedTexts(options.labels.map((l) => prompt(options.template, l)))).map(l2normalize);
+  const pool = new PreparePool(options.workers);
+  try {
+    const window: { path: string; reply: Promise<PrepareReply> }[] = [];
+    const source = walkImages(options.inputs, { extensions: options.extensions })[Symbol.asyncIterator]();
+    let exhausted = false;
+    const refill = async () => {
+      while (!exhausted && window.length < Math.max(options.batchSize, REQUESTS_PER_WORKER * options.workers)) {
+        const next = await source.next();
+        if (next.done) exhausted = true;
+        else window.push({ path: next.value.path, reply: pool.prepare(next.value.path, imageModel.preprocessing, options.maxPixels ?? DEFAULT_MAX_PIXELS) });
+      }
+    };
+    await refill();
+    while (window.length > 0) {
+      const batch = window.splice(0, options.batchSize);
+      await refill();
+      const replies = await Promise.all(batch.map(async (b) => ({ path: b.path, reply: await b.reply })));
+      const ready = replies.filter((r) => r.reply.ok);
+      const vectors = ready.length > 0 ? await imageModel.embed(ready.map((r) => (r.reply as Extract<PrepareReply, { ok: true }>).pixels)) : [];
+      let v = 0;
+      for (const { path, reply } of replies) {
+        if (!reply.ok) {
+          yield { path, error: reply.error, reason: reply.reason };
+          continue;
+        }
+        const image = l2normalize(vectors[v++]);
+        const ranked = options.labels
+          .map((label, j) => ({ label, probability: matchProbability(image, prompts[j], logits) }))
+          .sort((a, b) => b.probability - a.probability)
+          .slice(0, options.top);
+        yield { path, labels: ranked };
+      }
+    }
+  } finally {
+    await pool.close();
+  }
+}
