@@ -1,7 +1,6 @@
 """Helpers shared by the fixture builders: paths, seeding, .npy/JSON writers, ONNX checks."""
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import random
@@ -32,10 +31,6 @@ def write_json(path: Path, obj) -> None:
 def save_npy(path: Path, array: np.ndarray) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     np.save(path, np.ascontiguousarray(array))
-
-
-def sha256_file(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def image_manifest() -> list[dict]:
