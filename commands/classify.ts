@@ -1,16 +1,13 @@
 import { Args, Command, Flags } from "@oclif/core";
-import { availableParallelism } from "node:os";
 import { readFileSync } from "node:fs";
 import { stat } from "node:fs/promises";
-import { modelFlags } from "../src/cli/flags.js";
+import { extensionList, imageInputFlags, modelFlags } from "../src/cli/flags.js";
 import { resolveWithProgress } from "../src/cli/run-support.js";
 import { readLogitParameters, type LogitParameters } from "../src/models/siglip-logits.js";
 import { SiglipImageModel, siglipImageFiles } from "../src/models/siglip.js";
 import { SiglipTextModel, siglipTextFiles } from "../src/models/siglip-text.js";
 import { DTYPE_SUFFIX, graphWithWeights, type Dtype } from "../src/models/variants.js";
 import { classifyImages, DEFAULT_TEMPLATE, type Classification } from "../src/pipeline/classify.js";
-import { DEFAULT_MAX_PIXELS } from "../src/pipeline/decode.js";
-import { DEFAULT_EXTENSIONS } from "../src/pipeline/source.js";
 import type { Device } from "../src/runtime/session.js";
 
 export default class Classify extends Command {
@@ -38,9 +35,7 @@ export default class Classify extends Command {
     template: Flags.string({ char: "t", description: "prompt for each label; {} stands for the label", default: DEFAULT_TEMPLATE }),
     top: Flags.integer({ description: "labels reported per image", default: 5, min: 1 }),
     "batch-size": Flags.integer({ description: "images per model run", default: 16, min: 1 }),
-    workers: Flags.integer({ description: "worker threads that read, decode and resize images", default: availableParallelism(), min: 1 }),
-    ext: Flags.string({ description: "file extensions taken from folders, comma-separated", default: DEFAULT_EXTENSIONS.join(",") }),
-    "max-pixels": Flags.integer({ description: "skip images with more pixels than this", default: DEFAULT_MAX_PIXELS, min: 1 }),
+    ...imageInputFlags,
     "logit-scale": Flags.string({ description: "exp(logit_scale), for models without the combined graph", dependsOn: ["logit-bias"] }),
     "logit-bias": Flags.string({ description: "logit_bias, with --logit-scale", dependsOn: ["logit-scale"] }),
   };
@@ -73,7 +68,7 @@ export default class Classify extends Command {
         inputs,
         labels,
         template: flags.template,
-        extensions: flags.ext.split(",").map((e) => e.trim()).filter(Boolean),
+        extensions: extensionList(flags.ext),
         maxPixels: flags["max-pixels"],
         batchSize: flags["batch-size"],
         workers: flags.workers,

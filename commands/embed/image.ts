@@ -1,14 +1,11 @@
-import { Args, Command, Flags } from "@oclif/core";
-import { availableParallelism } from "node:os";
-import { batchingFlags, modelFlags, outputFlags } from "../../src/cli/flags.js";
+import { Args, Command } from "@oclif/core";
+import { batchingFlags, extensionList, imageInputFlags, modelFlags, outputFlags } from "../../src/cli/flags.js";
 import { progressBar } from "../../src/cli/progress.js";
 import { recordedRun, resolveWithProgress } from "../../src/cli/run-support.js";
 import { EmbeddingStore } from "../../src/io/embedding-store.js";
 import { SiglipImageModel, siglipImageFiles } from "../../src/models/siglip.js";
 import type { Dtype } from "../../src/models/variants.js";
-import { DEFAULT_MAX_PIXELS } from "../../src/pipeline/decode.js";
 import { embedImages, type EmbedImagesResult } from "../../src/pipeline/embed-images.js";
-import { DEFAULT_EXTENSIONS } from "../../src/pipeline/source.js";
 import type { Device } from "../../src/runtime/session.js";
 import { versions } from "../../src/version.js";
 
@@ -36,9 +33,7 @@ export default class EmbedImage extends Command {
     ...modelFlags,
     ...outputFlags,
     ...batchingFlags(16),
-    workers: Flags.integer({ description: "worker threads that read, decode and resize images", default: availableParallelism(), min: 1 }),
-    ext: Flags.string({ description: "file extensions taken from folders, comma-separated", default: DEFAULT_EXTENSIONS.join(",") }),
-    "max-pixels": Flags.integer({ description: "skip images with more pixels than this (decompression bombs)", default: DEFAULT_MAX_PIXELS, min: 1 }),
+    ...imageInputFlags,
   };
 
   async run(): Promise<EmbedImagesResult & { out: string; rows: number }> {
@@ -75,7 +70,7 @@ export default class EmbedImage extends Command {
         embedImages(model, {
           inputs,
           store,
-          extensions: flags.ext.split(",").map((e) => e.trim()).filter(Boolean),
+          extensions: extensionList(flags.ext),
           normalize: flags.normalize,
           maxPixels: flags["max-pixels"],
           workers: flags.workers,

@@ -1,5 +1,8 @@
-/** Flags shared by the commands that run a SigLIP model. */
+/** Flags shared by the commands that run a SigLIP model and read images. */
 import { Flags } from "@oclif/core";
+import { availableParallelism } from "node:os";
+import { DEFAULT_MAX_PIXELS } from "../pipeline/decode.js";
+import { DEFAULT_EXTENSIONS } from "../pipeline/source.js";
 import { DEFAULT_SIGLIP_MODEL } from "../models/siglip.js";
 import { DTYPES } from "../models/variants.js";
 import { DEVICES } from "../runtime/session.js";
@@ -31,3 +34,13 @@ export const outputFlags = {
   normalize: Flags.boolean({ description: "write unit-length (L2-normalised) embeddings", default: false }),
   progress: Flags.boolean({ description: "show progress bars on stderr", default: true, allowNo: true }),
 };
+
+/** Flags of the commands that read folders of images. */
+export const imageInputFlags = {
+  workers: Flags.integer({ description: "worker threads that read, decode and resize images", default: availableParallelism(), min: 1 }),
+  ext: Flags.string({ description: "file extensions taken from folders, comma-separated", default: DEFAULT_EXTENSIONS.join(",") }),
+  "max-pixels": Flags.integer({ description: "skip images with more pixels than this (decompression bombs)", default: DEFAULT_MAX_PIXELS, min: 1 }),
+};
+
+/** The --ext value as a list. */
+export const extensionList = (ext: string) => ext.split(",").map((e) => e.trim()).filter(Boolean);

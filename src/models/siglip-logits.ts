@@ -4,13 +4,13 @@
  * the combined graph (onnx/model.onnx), not outputs, so they are read back from it: one run on a
  * blank image and two captions gives two logits and two cosines, two equations, two unknowns.
  */
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { ModelSession, type SessionOptions } from "../runtime/session.js";
 import { l2normalize } from "../pipeline/normalize.js";
 import { ModelLayoutError } from "./siglip.js";
 import { SiglipTokenizer } from "./siglip-tokenizer.js";
 import { DTYPE_SUFFIX, type Dtype } from "./variants.js";
-import { existsSync } from "node:fs";
 
 export interface LogitParameters {
   /** exp(logit_scale): the multiplier of the cosine. */
