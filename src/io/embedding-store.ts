@@ -95,6 +95,11 @@ export class EmbeddingStore<R extends StoredRecord = IndexRecord> {
     return this.vectors.rows;
   }
 
+  /** The current records, one per key. */
+  records(): R[] {
+    return [...this.byKey.values()];
+  }
+
   /** The current record under `key`, if there is one. */
   recordFor(key: string): R | undefined {
     return this.byKey.get(key);

@@ -33,6 +33,8 @@ export interface EmbedImagesOptions {
 export interface ProgressEvent {
   path: string;
   outcome: "embedded" | "unchanged" | "failed";
+  /** Why a failed file failed: the reason code and message written to errors.jsonl. */
+  failure?: { reason: string; error: string };
 }
 
 export interface EmbedImagesResult {
@@ -65,9 +67,9 @@ export async function embedImages(model: SiglipImageModel, options: EmbedImagesO
   );
   const counts = { embedded: 0, unchanged: 0, failed: 0 };
   try {
-    await runPipeline(model, options, pool, batcher, timer, (path, outcome) => {
+    await runPipeline(model, options, pool, batcher, timer, (path, outcome, failure) => {
       counts[outcome]++;
-      options.onProgress?.({ path, outcome });
+      options.onProgress?.({ path, outcome, failure });
     });
   } finally {
     await pool.close();
@@ -88,7 +90,7 @@ async function runPipeline(
   pool: PreparePool,
   batcher: DynamicBatcher<Float32Array, Float32Array>,
   timer: StageTimer,
-  report: (path: string, outcome: ProgressEvent["outcome"]) => void,
+  report: (path: string, outcome: ProgressEvent["outcome"], failure?: ProgressEvent["failure"]) => void,
 ): Promise<void> {
   const { store } = options;
   // Files in walk order: a window of them is being prepared by the workers at any time.
@@ -118,7 +120,7 @@ async function runPipeline(
     if (item.kind === "failed") {
       writeChain = writeChain.then(() => {
         store.addError({ path: item.path, reason: item.reason, error: item.error, time: now() });
-        report(item.path, "failed");
+        report(item.path, "failed", { reason: item.reason, error: item.error });
       });
       continue;
     }
@@ -135,7 +137,7 @@ async function runPipeline(
         } else {
           const error = outcome.error instanceof Error ? outcome.error.message : String(outcome.error);
           store.addError({ path: item.path, reason: "inference", error, time: now() });
-          report(item.path, "failed");
+          report(item.path, "failed", { reason: "inference", error });
         }
       });
     });

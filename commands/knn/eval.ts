@@ -1,0 +1,161 @@
+import { Command, Flags } from "@oclif/core";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { extensionList, imageInputFlags, modelFlags } from "../../src/cli/flags.js";
+import { progressBar } from "../../src/cli/progress.js";
+import { interruptible, resolveWithProgress } from "../../src/cli/run-support.js";
+import { WEIGHTINGS, type Weighting } from "../../src/eval/knn/classifier.js";
+import { DatasetError } from "../../src/eval/knn/dataset.js";
+import { accuracyTable, agreementLines, confusionTable, perClassCsv } from "../../src/eval/knn/report.js";
+import { checkTemplate, DEFAULT_TEMPLATE, NAMES_MODES, TemplateError, type NamesMode } from "../../src/eval/knn/prompts.js";
+import { runKnnEval, type KnnRunResult, type LoadedModel } from "../../src/eval/knn/run.js";
+import { DEFAULT_HNSW } from "../../src/eval/knn/search.js";
+import { SiglipTextModel, siglipTextFiles } from "../../src/models/siglip-text.js";
+import { SiglipImageModel, siglipImageFiles } from "../../src/models/siglip.js";
+import type { Dtype } from "../../src/models/variants.js";
+import { packageRoot } from "../../src/package-root.js";
+import { defaultCacheDir } from "../../src/pipeline/embedding-cache.js";
+import type { Device } from "../../src/runtime/session.js";
+
+export default class KnnEval extends Command {
+  static override summary = "Zero-shot and few-shot KNN accuracy (top-1/top-5) of SigLIP embeddings on a folder-per-class dataset.";
+  static override description = `Reads <data>/train/<label>/* and <data>/valid/<label>/*, embeds the images (reusing an emb embed image folder given by --embeddings, and a content-addressed cache, so a second run re-embeds nothing), indexes the references in HNSW (or searches exactly with --exact) and classifies each valid image from its k nearest references with scikit-learn's KNeighborsClassifier semantics (metric cosine). Few-shot (--shots N, the default with N=10): the references are the first N train images of each class. Zero-shot (--zero-shot): one text embedding per class, the mean over --template prompts filled with the class's names from the label mapping ({text}) or its label ({label}). Top-1 is the accuracy of sklearn's predict(); top-5 is top_k_accuracy_score over predict_proba(). Writes report.json, per-class.csv and predictions.jsonl to --out.`;
+
+  static override examples = [
+    "<%= config.bin %> <%= command.id %> --data ./imagenet-subset --zero-shot --shots 10",
+    '<%= config.bin %> <%= command.id %> --data ./imagenet-subset --zero-shot --template "A photo of {text}." --template "This is a photo containing images of {text}."',
+    "<%= config.bin %> <%= command.id %> --data ./flowers --shots 5 --seed 1 --weights uniform -k 5 --exact --json",
+    "<%= config.bin %> <%= command.id %> --data ./imagenet-subset --embeddings ./imagenet-emb --shots 10",
+  ];
+
+  static override enableJsonFlag = true;
+
+  static override flags = {
+    data: Flags.string({ char: "d", description: "dataset root holding train/<label>/ and valid/<label>/ folders", required: true }),
+    labels: Flags.string({
+      description: "label mapping, one '<label> <comma-separated names>' line per class (default: <data>/LOC_synset_mapping.txt, else the shipped ImageNet mapping when it names every class, else the folder names)",
+    }),
+    "zero-shot": Flags.boolean({ description: "classify against one text embedding per class", default: false }),
+    shots: Flags.integer({ description: "few-shot: train images per class used as references (default 10 unless only --zero-shot is given)", min: 1 }),
+    seed: Flags.integer({ description: "draw the few-shot images at random with this seed instead of taking the first N" }),
+    template: Flags.string({
+      char: "t",
+      description: "zero-shot prompt; {text} is the class's names, {label} its label; repeat to average several",
+      multiple: true,
+      default: [DEFAULT_TEMPLATE],
+    }),
+    "per-template": Flags.boolean({ description: "with several templates, also score each one alone", default: false }),
+    names: Flags.string({
+      description: "how a class's names fill {text}: all (as the mapping lists them), first, or each (one prompt per name, averaged)",
+      options: NAMES_MODES,
+      default: "all",
+    }),
+    k: Flags.integer({ char: "k", description: "neighbours per query", default: 10, min: 1 }),
+    weights: Flags.string({ description: "neighbour votes: distance (1/d) or uniform", options: WEIGHTINGS, default: "distance" }),
+    exact: Flags.boolean({ description: "search exactly instead of through the HNSW index", default: false }),
+    "ef-search": Flags.integer({ description: "HNSW candidate list size at query time", default: DEFAULT_HNSW.efSearch, min: 1 }),
+    "agreement-sample": Flags.integer({
+      description: "queries also searched exactly to report how often HNSW agrees (0: skip)",
+      default: 1000,
+      min: 0,
+    }),
+    embeddings: Flags.string({ char: "e", description: "an emb embed image output folder to take image embeddings from" }),
+    "cache-dir": Flags.string({ description: "embedding cache (default $EMB_CACHE_DIR, else $XDG_CACHE_HOME/emb, else ~/.cache/emb)" }),
+    out: Flags.string({ char: "o", description: "folder for report.json, per-class.csv and predictions.jsonl", default: "knn-eval" }),
+    confusions: Flags.integer({ description: "confused class pairs shown per method", default: 10, min: 0 }),
+    ...modelFlags,
+    "batch-size": Flags.integer({ description: "largest batch the model runs", default: 16, min: 1 }),
+    ...imageInputFlags,
+    progress: Flags.boolean({ description: "show progress bars on stderr", default: true, allowNo: true }),
+  };
+
+  async run(): Promise<KnnRunResult & { out: string }> {
+    const { flags } = await this.parse(KnnEval);
+    const shots = flags.shots ?? (flags["zero-shot"] ? undefined : 10);
+    try {
+      for (const t of flags.template) checkTemplate(t);
+    } catch (error) {
+      if (error instanceof TemplateError) this.error(error.message, { exit: 2 });
+      throw error;
+    }
+    const showProgress = flags.progress && !this.jsonEnabled();
+    const dtype = flags.dtype as Dtype;
+    const session = { device: flags.device as Device, threads: flags.threads };
+    const releases: (() => Promise<void>)[] = [];
+    const load = async <M extends { release(): Promise<void> }>(
+      pick: (files: string[]) => string[],
+      open: (dir: string) => Promise<M>,
+      describe: (m: M) => Record<string, unknown>,
+    ): Promise<LoadedModel<M>> => {
+      const resolved = await resolveWithProgress(flags.model, pick, flags, showProgress);
+      const model = await open(resolved.dir);
+      releases.push(() => model.release());
+      return { model, fingerprint: { model: resolved.repo ?? flags.model, commit: resolved.commit ?? null, ...describe(model) } };
+    };
+
+    const interrupt = interruptible((m) => this.warn(m));
+    let output;
+    try {
+      output = await runKnnEval({
+        data: flags.data,
+        labelsFile: flags.labels,
+        imagenetMapping: join(packageRoot(), "data", "LOC_synset_mapping.txt"),
+        extensions: extensionList(flags.ext),
+        shots,
+        seed: flags.seed,
+        zeroShot: flags["zero-shot"],
+        templates: flags.template,
+        perTemplate: flags["per-template"],
+        names: flags.names as NamesMode,
+        k: flags.k,
+        weighting: flags.weights as Weighting,
+        search: flags.exact ? "exact" : "hnsw",
+        hnsw: { ...DEFAULT_HNSW, efSearch: flags["ef-search"] },
+        agreementSample: flags["agreement-sample"],
+        embeddingsDir: flags.embeddings,
+        cacheDir: flags["cache-dir"] ?? defaultCacheDir(),
+        workers: flags.workers,
+        maxPixels: flags["max-pixels"],
+        batcher: { maxBatchSize: flags["batch-size"], maxQueueDelayUs: 100_000 },
+        loadImageModel: () =>
+          load(siglipImageFiles(dtype), (dir) => SiglipImageModel.load(dir, dtype, session), (m) => ({ graph: m.info.graph, preprocessing: m.preprocessing })),
+        loadTextModel: () =>
+          load(siglipTextFiles(dtype), (dir) => SiglipTextModel.load(dir, dtype, session), (m) => ({ graph: m.info.graph, length: m.info.length })),
+        phase: (label, unit) => progressBar(label, unit, showProgress),
+        warn: (m) => this.warn(m),
+        signal: interrupt.signal,
+      });
+    } catch (error) {
+      if (error instanceof DatasetError) this.error(error.message, { exit: 2 });
+      throw error;
+    } finally {
+      interrupt.dispose();
+      for (const release of releases) await release();
+    }
+    const { result, predictions, mapping } = output;
+
+    mkdirSync(flags.out, { recursive: true });
+    writeFileSync(join(flags.out, "report.json"), JSON.stringify(result, null, 2) + "\n");
+    writeFileSync(join(flags.out, "per-class.csv"), perClassCsv(result, mapping));
+    const lines = predictions.flatMap((m) => m.predictions.map(({ id, ...p }) => JSON.stringify({ method: m.method, template: m.template, path: id, ...p })));
+    writeFileSync(join(flags.out, "predictions.jsonl"), lines.map((l) => l + "\n").join(""));
+
+    if (!this.jsonEnabled()) {
+      for (const note of result.notes) this.logToStderr(`note: ${note}`);
+      if (result.interrupted) this.log("interrupted: the embeddings made so far are cached; run the same command again to continue");
+      else {
+        const color = Boolean(process.stdout.isTTY);
+        this.log(accuracyTable(result, color));
+        for (const line of agreementLines(result)) this.log(line);
+        if (flags.confusions > 0 && result.methods.some((m) => m.confusions.length > 0)) {
+          this.log("most confused classes:");
+          this.log(confusionTable(result, mapping, flags.confusions, color));
+        }
+        this.log(`report.json, per-class.csv and predictions.jsonl in ${flags.out}`);
+      }
+    }
+    if (result.interrupted) process.exitCode = 130;
+    else if (result.failures.length > 0) process.exitCode = 2;
+    return { ...result, out: flags.out };
+  }
+}

@@ -1,0 +1,59 @@
+/** What `emb knn eval` shows and writes: the accuracy table, confused pairs, per-class CSV. */
+import Table from "cli-table3";
+import { stringify } from "csv-stringify/sync";
+import type { LabelMapping } from "./dataset.js";
+import type { KnnRunResult } from "./run.js";
+
+const percent = (x: number) => (Number.isNaN(x) ? "-" : x.toFixed(4));
+
+/** One row per method: top-1, top-5 and the template, as the seeds' results table has them. */
+export function accuracyTable(result: KnnRunResult, color: boolean): string {
+  const table = new Table({
+    head: ["method", "top-1", "top-5", "queries", "classes", "k", "weights", "search", "template"],
+    style: color ? {} : { head: [], border: [] },
+  });
+  for (const m of result.methods) {
+    table.push([m.method, percent(m.top1), percent(m.top5), m.queries, m.classes, m.k, m.weighting, m.search, m.template ?? ""]);
+  }
+  return table.toString();
+}
+
+/** The most often confused (true, predicted) class pairs of each method. */
+export function confusionTable(result: KnnRunResult, mapping: LabelMapping, top: number, color: boolean): string {
+  const table = new Table({ head: ["method", "count", "true class", "predicted as"], style: color ? {} : { head: [], border: [] } });
+  const named = (label: string) => {
+    const name = mapping.get(label)?.[0];
+    return name && name !== label ? `${label} (${name})` : label;
+  };
+  for (const m of result.methods) {
+    for (const c of m.confusions.slice(0, top)) table.push([m.method, c.count, named(c.label), named(c.predicted)]);
+  }
+  return table.toString();
+}
+
+export function agreementLines(result: KnnRunResult): string[] {
+  return result.methods.flatMap((m) =>
+    m.agreement
+      ? [
+          `${m.method}: HNSW vs exact search on ${m.agreement.queries} queries: same ${m.k} neighbours ${m.agreement.sameNeighbours}, ` +
+            `same prediction ${m.agreement.samePrediction}, recall@${m.k} ${m.agreement.recall.toFixed(4)}`,
+        ]
+      : [],
+  );
+}
+
+/** Per-class accuracy of every method, one CSV row per (method, class). */
+export function perClassCsv(result: KnnRunResult, mapping: LabelMapping): string {
+  const rows = result.methods.flatMap((m) =>
+    m.perClass.map((c) => ({
+      method: m.method,
+      template: m.template ?? "",
+      label: c.label,
+      name: mapping.get(c.label)?.join(", ") ?? "",
+      queries: c.queries,
+      top1: c.top1,
+      top5: c.top5,
+    })),
+  );
+  return stringify(rows, { header: true, columns: ["method", "template", "label", "name", "queries", "top1", "top5"] });
+}

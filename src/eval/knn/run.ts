@@ -1,0 +1,250 @@
+/**
+ * `emb knn eval`, wired: folder dataset -> image embeddings (from an `emb embed image` folder,
+ * the cache, or the model) -> reference sets (the first N train images per class, or one text
+ * vector per class from prompts) -> KNN evaluation per method.
+ */
+import type { BatcherOptions } from "../../batching/batcher.js";
+import type { SiglipTextModel } from "../../models/siglip-text.js";
+import type { SiglipImageModel } from "../../models/siglip.js";
+import {
+  cacheFolder,
+  cachedImageEmbeddings,
+  cachedTextEmbeddings,
+  embeddingsFromFolder,
+  readEmbeddingFolder,
+  type FileFailure,
+} from "../../pipeline/embedding-cache.js";
+import type { Weighting } from "./classifier.js";
+import { chooseLabelMapping, chooseShots, readFolderDataset, type LabelMapping, type MappingSource, type Split } from "./dataset.js";
+import { evaluateKnn, type Evaluation, type LabelledVectors, type SearchKind } from "./evaluate.js";
+import { meanOfUnitVectors, promptsByClass, type NamesMode } from "./prompts.js";
+import type { HnswOptions } from "./search.js";
+
+export interface LoadedModel<M> {
+  model: M;
+  /** What made its embeddings: model, commit, graph, preprocessing. */
+  fingerprint: Record<string, unknown>;
+}
+
+/** A long step's progress display; the command supplies bars, tests nothing. */
+export interface Phase {
+  start(total: number): void;
+  tick(): void;
+  stop(): void;
+}
+
+export interface KnnRunOptions {
+  data: string;
+  labelsFile?: string;
+  imagenetMapping: string;
+  extensions: string[];
+  shots?: number;
+  seed?: number;
+  zeroShot: boolean;
+  templates: string[];
+  /** Also score each template alone when several are averaged. */
+  perTemplate: boolean;
+  names: NamesMode;
+  k: number;
+  weighting: Weighting;
+  search: SearchKind;
+  hnsw: HnswOptions;
+  agreementSample: number;
+  embeddingsDir?: string;
+  cacheDir: string;
+  workers: number;
+  maxPixels?: number;
+  batcher: BatcherOptions;
+  loadImageModel: () => Promise<LoadedModel<SiglipImageModel>>;
+  loadTextModel: () => Promise<LoadedModel<SiglipTextModel>>;
+  phase: (label: string, unit: string) => Phase;
+  warn: (message: string) => void;
+  signal?: AbortSignal;
+}
+
+export interface MethodResult extends Omit<Evaluation, "predictions"> {
+  method: string;
+  template?: string;
+}
+
+export interface KnnRunResult {
+  data: string;
+  mapping: { source: MappingSource; path?: string; classes: number };
+  images: { train: number; valid: number; fromEmbeddingsFolder: number; fromCache: number; embedded: number; failed: number };
+  failures: { path: string; reason: string; error: string }[];
+  /** What was left out and why, in words. */
+  notes: string[];
+  methods: MethodResult[];
+  interrupted: boolean;
+}
+
+export interface KnnRunOutput {
+  result: KnnRunResult;
+  /** The label mapping the classes were named by. */
+  mapping: LabelMapping;
+  predictions: { method: string; template?: string; predictions: Evaluation["predictions"] }[];
+}
+
+export async function runKnnEval(options: KnnRunOptions): Promise<KnnRunOutput> {
+  const dataset = await readFolderDataset(options.data, options.extensions);
+  const notes: string[] = [];
+  const { mapping, source, path } = chooseLabelMapping(dataset, options.labelsFile, options.imagenetMapping);
+  if (source === "folder-names" && options.zeroShot) notes.push("no label mapping found: classes are named by their folder names");
+
+  for (const [label, files] of dataset.valid) if (files.length === 0) notes.push(`valid/${label} has no images`);
+  let references: Split | undefined;
+  if (options.shots !== undefined) {
+    if (!dataset.train) throw new Error(`${options.data}/train: no such folder; few-shot needs <root>/train/<label>/* (or use --zero-shot alone)`);
+    references = chooseShots(dataset.train, options.shots, options.seed);
+    const short = [...references].filter(([, files]) => files.length < options.shots!);
+    const empty = short.filter(([, files]) => files.length === 0).map(([label]) => label);
+    const few = short.filter(([, files]) => files.length > 0).map(([label, files]) => `${label} (${files.length})`);
+    if (empty.length > 0) notes.push(`train classes with no images, not in the few-shot index: ${listSome(empty)}`);
+    if (few.length > 0) notes.push(`train classes with fewer than ${options.shots} images, all of them used: ${listSome(few)}`);
+  }
+
+  const validFiles = [...dataset.valid].flatMap(([label, files]) => files.map((file) => ({ file, label })));
+  const trainFiles = references ? [...references].flatMap(([label, files]) => files.map((file) => ({ file, label }))) : [];
+  const images = await imageEmbeddings(
+    [...new Set([...validFiles, ...trainFiles].map((f) => f.file))],
+    options,
+    notes,
+  );
+  const failures = [...images.failed].map(([path, f]) => ({ path, ...f }));
+  if (failures.length > 0) notes.push(`${failures.length} image(s) could not be embedded and are left out (see failures)`);
+
+  const result: KnnRunResult = {
+    data: options.data,
+    mapping: { source, path, classes: mapping.size },
+    images: {
+      train: trainFiles.length,
+      valid: validFiles.length,
+      fromEmbeddingsFolder: images.fromFolder,
+      fromCache: images.reused,
+      embedded: images.embedded,
+      failed: failures.length,
+    },
+    failures,
+    notes,
+    methods: [],
+    interrupted: images.interrupted,
+  };
+  const predictions: KnnRunOutput["predictions"] = [];
+  if (images.interrupted) return { result, predictions, mapping };
+
+  const withVectors = (files: { file: string; label: string }[]) => files.filter((f) => images.vectors.has(f.file));
+  const queryFiles = withVectors(validFiles);
+  const queries = { vectors: queryFiles.map((f) => images.vectors.get(f.file)!), labels: queryFiles.map((f) => f.label), ids: queryFiles.map((f) => f.file) };
+  const evaluate = (method: string, refs: LabelledVectors, template?: string) => {
+    const bar = options.phase(`${method} search`, "queries");
+    bar.start(queries.vectors.length);
+    const evaluation = evaluateKnn(refs, queries, {
+      k: options.k,
+      weighting: options.weighting,
+      search: options.search,
+      hnsw: options.hnsw,
+      agreementSample: options.agreementSample,
+      onQuery: () => bar.tick(),
+    });
+    bar.stop();
+    if (evaluation.k < options.k) notes.push(`${method}: k lowered from ${options.k} to ${evaluation.k}, the number of references`);
+    if (evaluation.excluded.length > 0) {
+      const labels = evaluation.excluded.map((e) => `${e.label} (${e.queries})`);
+      notes.push(`${method}: valid classes with no reference, their images not scored: ${listSome(labels)}`);
+    }
+    const { predictions: rows, ...summary } = evaluation;
+    result.methods.push({ method, template, ...summary });
+    predictions.push({ method, template, predictions: rows });
+  };
+
+  if (references) {
+    const refs = withVectors(trainFiles);
+    if (refs.length === 0) throw new Error("no train image could be embedded: nothing to index for few-shot");
+    evaluate(`${options.shots}-shot`, { vectors: refs.map((f) => images.vectors.get(f.file)!), labels: refs.map((f) => f.label) });
+  }
+
+  if (options.zeroShot) {
+    const labels = [...new Set([...dataset.valid.keys(), ...(dataset.train?.keys() ?? [])])];
+    const unnamed = labels.filter((l) => !mapping.has(l));
+    if (unnamed.length > 0) notes.push(`classes the label mapping does not name, left out of zero-shot: ${listSome(unnamed)}`);
+    const sets =
+      options.perTemplate && options.templates.length > 1 ? [options.templates, ...options.templates.map((t) => [t])] : [options.templates];
+    const prompts = sets.map((templates) => promptsByClass(labels, mapping, templates, options.names));
+    const texts = await textEmbeddings(prompts.flatMap((p) => [...p.values()].flat()), options);
+    if (texts.interrupted) {
+      result.interrupted = true;
+      return { result, predictions, mapping };
+    }
+    prompts.forEach((byClass, i) => {
+      const classes = [...byClass.keys()];
+      const vectors = classes.map((label) => meanOfUnitVectors(byClass.get(label)!.map((p) => texts.vectors.get(p)!)));
+      evaluate("zero-shot", { vectors, labels: classes }, sets[i].join(" | "));
+    });
+  }
+  return { result, predictions, mapping };
+}
+
+async function imageEmbeddings(files: string[], options: KnnRunOptions, notes: string[]) {
+  let vectors = new Map<string, Float32Array>();
+  let pending = files;
+  let fromFolder = 0;
+  let external;
+  if (options.embeddingsDir) {
+    external = readEmbeddingFolder(options.embeddingsDir);
+    const found = await embeddingsFromFolder(external, files);
+    vectors = found.vectors;
+    pending = found.missing;
+    fromFolder = vectors.size;
+  }
+  const outcome = { vectors, failed: new Map<string, FileFailure>(), fromFolder, reused: 0, embedded: 0, interrupted: false };
+  if (pending.length === 0) return outcome;
+
+  const { model, fingerprint } = await options.loadImageModel();
+  if (external && !sameEmbeddingSpace(external.fingerprint, fingerprint)) {
+    notes.push(
+      `${pending.length} image(s) are not in ${options.embeddingsDir}, which was made with another model (${String(external.fingerprint?.model)}); ` +
+        `they are left out rather than mixed: embed them there with emb embed image, or drop --embeddings`,
+    );
+    for (const file of pending) outcome.failed.set(file, { reason: "not-in-embeddings", error: `not in ${options.embeddingsDir}` });
+    return outcome;
+  }
+  const bar = options.phase("embedding images", "img");
+  const cached = await cachedImageEmbeddings(model, pending, {
+    dir: cacheFolder(options.cacheDir, "images", fingerprint),
+    fingerprint,
+    workers: options.workers,
+    maxPixels: options.maxPixels,
+    batcher: options.batcher,
+    signal: options.signal,
+    onStart: (n) => bar.start(n),
+    onProgress: () => bar.tick(),
+  });
+  bar.stop();
+  for (const [file, vector] of cached.vectors) outcome.vectors.set(file, vector);
+  return { ...outcome, failed: cached.failed, reused: cached.reused, embedded: cached.embedded, interrupted: cached.interrupted };
+}
+
+async function textEmbeddings(texts: string[], options: KnnRunOptions) {
+  const { model, fingerprint } = await options.loadTextModel();
+  const bar = options.phase("embedding prompts", "prompts");
+  const out = await cachedTextEmbeddings(model, texts, {
+    dir: cacheFolder(options.cacheDir, "texts", fingerprint),
+    fingerprint,
+    batcher: options.batcher,
+    signal: options.signal,
+    onStart: (n) => bar.start(n),
+    onProgress: () => bar.tick(),
+  });
+  bar.stop();
+  return out;
+}
+
+/** Whether two fingerprints describe the same image embeddings: same model, graph and preprocessing. */
+function sameEmbeddingSpace(a: Record<string, unknown> | undefined, b: Record<string, unknown>): boolean {
+  return ["model", "graph", "preprocessing"].every((key) => JSON.stringify(a?.[key]) === JSON.stringify(b[key]));
+}
+
+/** The first few items of a long list, and how many more. */
+function listSome(items: string[], shown = 8): string {
+  return items.length <= shown ? items.join(", ") : `${items.slice(0, shown).join(", ")} and ${items.length - shown} more`;
+}

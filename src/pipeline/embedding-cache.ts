@@ -1,0 +1,219 @@
+/**
+ * Content-addressed embedding caches: one folder per model fingerprint (model, commit, graph,
+ * preprocessing), holding an embedding store keyed by the SHA-256 of the image file or of the
+ * caption. An image moved, renamed or shared between datasets is embedded once; an evaluation
+ * run again with another template or k reads its images from here instead of re-embedding.
+ *
+ * The folders are ordinary embedding stores (embeddings.npy + index.jsonl + run.json), so they
+ * survive kills the same way and `numpy.load` reads them.
+ */
+import { createHash } from "node:crypto";
+import { createReadStream, existsSync, readFileSync } from "node:fs";
+import { stat } from "node:fs/promises";
+import { homedir } from "node:os";
+import { join, resolve } from "node:path";
+import type { BatcherOptions } from "../batching/batcher.js";
+import { EmbeddingStore, type IndexRecord, type StoredRecord } from "../io/embedding-store.js";
+import { readJsonl } from "../io/jsonl.js";
+import { parseNpy } from "../io/npy.js";
+import type { SiglipTextModel } from "../models/siglip-text.js";
+import type { SiglipImageModel } from "../models/siglip.js";
+import { embedImages, type ProgressEvent } from "./embed-images.js";
+import { embedTexts, textKey, type TextRecord } from "./embed-texts.js";
+
+/** `$EMB_CACHE_DIR`, else `$XDG_CACHE_HOME/emb`, else `~/.cache/emb`. */
+export function defaultCacheDir(): string {
+  return process.env.EMB_CACHE_DIR || join(process.env.XDG_CACHE_HOME || join(homedir(), ".cache"), "emb");
+}
+
+/** The cache folder for one kind of embedding made by one model. */
+export function cacheFolder(root: string, kind: "images" | "texts", fingerprint: Record<string, unknown>): string {
+  return join(root, kind, createHash("sha256").update(JSON.stringify(fingerprint)).digest("hex").slice(0, 16));
+}
+
+export async function sha256File(path: string): Promise<string> {
+  const hash = createHash("sha256");
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest("hex");
+}
+
+/** An embedding folder read whole: its records, in row order, and their vectors. */
+export interface EmbeddingFolder<R extends StoredRecord = IndexRecord> {
+  dir: string;
+  dim: number;
+  records: R[];
+  vector(row: number): Float32Array;
+  fingerprint?: Record<string, unknown>;
+}
+
+export function readEmbeddingFolder<R extends StoredRecord = IndexRecord>(dir: string): EmbeddingFolder<R> {
+  const npyPath = join(dir, "embeddings.npy");
+  if (!existsSync(npyPath)) throw new Error(`${dir} has no embeddings.npy: give a folder written by emb embed image`);
+  const array = parseNpy(readFileSync(npyPath));
+  if (array.dtype !== "float32" || array.shape.length !== 2) throw new Error(`${npyPath} is not a float32 matrix`);
+  const [rows, dim] = array.shape;
+  const data = array.data as Float32Array;
+  // A folder being written may hold a row whose record is not there yet, never the reverse.
+  const records = readJsonl<R>(join(dir, "index.jsonl")).filter((r) => r.row < rows);
+  const runPath = join(dir, "run.json");
+  const fingerprint = existsSync(runPath) ? JSON.parse(readFileSync(runPath, "utf8")).fingerprint : undefined;
+  return { dir, dim, records, fingerprint, vector: (row) => data.slice(row * dim, (row + 1) * dim) };
+}
+
+/**
+ * The embeddings an `emb embed image` folder holds for `files`: matched by path when size and
+ * modification time agree with the record, else by content (SHA-256), so a dataset embedded
+ * from another working directory or copied elsewhere still matches. Files it lacks are listed.
+ */
+export async function embeddingsFromFolder(folder: EmbeddingFolder, files: string[]): Promise<{ vectors: Map<string, Float32Array>; missing: string[] }> {
+  const byPath = new Map(folder.records.map((r) => [resolve(r.path), r]));
+  const bySha = new Map(folder.records.map((r) => [r.sha256, r]));
+  const vectors = new Map<string, Float32Array>();
+  const missing: string[] = [];
+  for (const file of files) {
+    const info = await stat(file).catch(() => undefined);
+    const known = byPath.get(resolve(file));
+    let record = known && info && known.bytes === info.size && known.mtimeMs === info.mtimeMs ? known : undefined;
+    if (!record && info) record = bySha.get(await sha256File(file).catch(() => ""));
+    if (record) vectors.set(file, folder.vector(record.row));
+    else missing.push(file);
+  }
+  return { vectors, missing };
+}
+
+export interface FileFailure {
+  reason: string;
+  error: string;
+}
+
+export interface CachedImages {
+  /** Input path -> its embedding (the model's raw output). */
+  vectors: Map<string, Float32Array>;
+  failed: Map<string, FileFailure>;
+  /** Files embedded by this run, and files found in the cache. */
+  embedded: number;
+  reused: number;
+  interrupted: boolean;
+}
+
+export interface CachedImageOptions {
+  dir: string;
+  fingerprint: Record<string, unknown>;
+  workers: number;
+  maxPixels?: number;
+  batcher: BatcherOptions;
+  /** Called once the files to embed are known (after hashing), then once per embedded file. */
+  onStart?: (toEmbed: number) => void;
+  onProgress?: (event: ProgressEvent) => void;
+  signal?: AbortSignal;
+}
+
+/** Embeddings of `files`, taken from the cache where it has them and embedded into it where not. */
+export async function cachedImageEmbeddings(model: SiglipImageModel, files: string[], options: CachedImageOptions): Promise<CachedImages> {
+  const store = EmbeddingStore.open<IndexRecord>(options.dir, model.dim, options.fingerprint, (r) => r.sha256);
+  // The cache also remembers where it saw each content, so unchanged files need no hashing.
+  const seen = new Map(store.records().map((r) => [r.path, r]));
+  const failed = new Map<string, FileFailure>();
+  const shaOf = new Map<string, string>();
+  const toEmbed = new Map<string, string>(); // sha -> the absolute path that will be embedded
+  for (const file of files) {
+    const path = resolve(file);
+    try {
+      const info = await stat(path);
+      const known = seen.get(path);
+      const sha = known && known.bytes === info.size && known.mtimeMs === info.mtimeMs ? known.sha256 : await sha256File(path);
+      shaOf.set(file, sha);
+      if (!store.recordFor(sha) && !toEmbed.has(sha)) toEmbed.set(sha, path);
+    } catch (error) {
+      failed.set(file, { reason: "unreadable", error: error instanceof Error ? error.message : String(error) });
+    }
+  }
+
+  options.onStart?.(toEmbed.size);
+  const failedPaths = new Map<string, FileFailure>();
+  let interrupted = false;
+  if (toEmbed.size > 0) {
+    store.writeRunInfo({ command: "knn eval cache", fingerprint: options.fingerprint, status: "running" });
+    try {
+      const result = await embedImages(model, {
+        inputs: [...toEmbed.values()],
+        store,
+        normalize: false,
+        workers: options.workers,
+        maxPixels: options.maxPixels,
+        batcher: options.batcher,
+        signal: options.signal,
+        onProgress: (event) => {
+          if (event.failure) failedPaths.set(event.path, event.failure);
+          options.onProgress?.(event);
+        },
+      });
+      interrupted = result.interrupted;
+    } finally {
+      store.close();
+      store.writeRunInfo({ command: "knn eval cache", fingerprint: options.fingerprint, status: interrupted ? "interrupted" : "complete" });
+    }
+  } else {
+    store.close();
+  }
+
+  const folder = readEmbeddingFolder<IndexRecord>(options.dir);
+  const rowOf = new Map(folder.records.map((r) => [r.sha256, r.row]));
+  const vectors = new Map<string, Float32Array>();
+  for (const [file, sha] of shaOf) {
+    const row = rowOf.get(sha);
+    if (row !== undefined) vectors.set(file, folder.vector(row));
+    else {
+      const failure = failedPaths.get(toEmbed.get(sha) ?? "");
+      if (failure) failed.set(file, failure);
+    }
+  }
+  return { vectors, failed, embedded: toEmbed.size - failedPaths.size, reused: shaOf.size - toEmbed.size, interrupted };
+}
+
+export interface CachedTextOptions {
+  dir: string;
+  fingerprint: Record<string, unknown>;
+  batcher: BatcherOptions;
+  onStart?: (toEmbed: number) => void;
+  onProgress?: () => void;
+  signal?: AbortSignal;
+}
+
+/** Embeddings of distinct captions, from the cache or embedded into it. */
+export async function cachedTextEmbeddings(
+  model: SiglipTextModel,
+  texts: string[],
+  options: CachedTextOptions,
+): Promise<{ vectors: Map<string, Float32Array>; embedded: number; interrupted: boolean }> {
+  const store = EmbeddingStore.open<TextRecord>(options.dir, model.info.dim, options.fingerprint, textKey);
+  const sha = (text: string) => createHash("sha256").update(text).digest("hex");
+  // Every entry is "line" 0: a cached caption is identified by its content alone.
+  const missing = [...new Set(texts)].filter((t) => !store.recordFor(textKey({ line: 0, text: t, sha256: sha(t), truncated: false })));
+  options.onStart?.(missing.length);
+  let interrupted = false;
+  if (missing.length > 0) {
+    store.writeRunInfo({ command: "knn eval cache", fingerprint: options.fingerprint, status: "running" });
+    try {
+      const result = await embedTexts(
+        model,
+        missing.map((text) => ({ line: 0, text })),
+        { store, normalize: false, batcher: options.batcher, onProgress: options.onProgress, signal: options.signal },
+      );
+      interrupted = result.interrupted;
+    } finally {
+      store.close();
+      store.writeRunInfo({ command: "knn eval cache", fingerprint: options.fingerprint, status: interrupted ? "interrupted" : "complete" });
+    }
+  } else {
+    store.close();
+  }
+  const folder = readEmbeddingFolder<TextRecord>(options.dir);
+  const rowOf = new Map(folder.records.map((r) => [r.sha256, r.row]));
+  const vectors = new Map<string, Float32Array>();
+  for (const text of texts) {
+    const row = rowOf.get(sha(text));
+    if (row !== undefined) vectors.set(text, folder.vector(row));
+  }
+  return { vectors, embedded: missing.length, interrupted };
+}
