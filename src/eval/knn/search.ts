@@ -50,9 +50,40 @@ class CosineTable {
     let dot = 0;
     const base = row * dim;
     for (let i = 0; i < dim; i++) dot += unitQuery[i] * units[base + i];
-    return Math.min(2, Math.max(0, 1 - dot));
+    return clipDistance(dot);
+  }
+
+  /** Distances to every row; four rows per pass share each query load (about twice as fast). */
+  allDistances(unitQuery: Float64Array, out: Float64Array): void {
+    const { units, dim } = this;
+    const n = this.size;
+    let r = 0;
+    for (; r + 4 <= n; r += 4) {
+      const b0 = r * dim;
+      const b1 = b0 + dim;
+      const b2 = b1 + dim;
+      const b3 = b2 + dim;
+      let d0 = 0;
+      let d1 = 0;
+      let d2 = 0;
+      let d3 = 0;
+      for (let i = 0; i < dim; i++) {
+        const q = unitQuery[i];
+        d0 += q * units[b0 + i];
+        d1 += q * units[b1 + i];
+        d2 += q * units[b2 + i];
+        d3 += q * units[b3 + i];
+      }
+      out[r] = clipDistance(d0);
+      out[r + 1] = clipDistance(d1);
+      out[r + 2] = clipDistance(d2);
+      out[r + 3] = clipDistance(d3);
+    }
+    for (; r < n; r++) out[r] = this.distance(unitQuery, r);
   }
 }
+
+const clipDistance = (dot: number) => Math.min(2, Math.max(0, 1 - dot));
 
 /** Sorts candidates by distance, then by reference index, and keeps k. */
 function nearest(candidates: number[], distances: number[], k: number): NeighbourList {
@@ -64,6 +95,7 @@ function nearest(candidates: number[], distances: number[], k: number): Neighbou
 
 export class ExactIndex implements NeighbourIndex {
   private readonly table: CosineTable;
+  private scratch?: Float64Array;
   constructor(references: Float32Array[], dim: number) {
     this.table = new CosineTable(references, dim);
   }
@@ -75,10 +107,26 @@ export class ExactIndex implements NeighbourIndex {
   search(query: Float32Array, k: number): NeighbourList {
     const unit = unitRows([query], this.table.dim);
     const n = this.table.size;
-    const distances = new Array<number>(n);
-    for (let r = 0; r < n; r++) distances[r] = this.table.distance(unit, r);
-    // Equal distances at the k-th place: the lower reference index is kept (sklearn leaves this unspecified).
-    return nearest(Array.from(distances.keys()), distances, k);
+    const keep = Math.min(k, n);
+    const all = (this.scratch ??= new Float64Array(n));
+    this.table.allDistances(unit, all);
+    // The k smallest so far, sorted; scanning in index order keeps the lower index on equal
+    // distances at the k-th place (sklearn leaves that choice unspecified).
+    const indices = new Int32Array(keep);
+    const distances = new Float64Array(keep).fill(Infinity);
+    for (let r = 0; r < n; r++) {
+      const d = all[r];
+      if (d >= distances[keep - 1] && r >= keep) continue;
+      let at = Math.min(r, keep - 1);
+      while (at > 0 && distances[at - 1] > d) {
+        distances[at] = distances[at - 1];
+        indices[at] = indices[at - 1];
+        at--;
+      }
+      distances[at] = d;
+      indices[at] = r;
+    }
+    return { indices, distances };
   }
 }
 
