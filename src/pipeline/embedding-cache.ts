@@ -116,6 +116,8 @@ export async function cachedImageEmbeddings(model: SiglipImageModel, files: stri
   const failed = new Map<string, FileFailure>();
   const shaOf = new Map<string, string>();
   const toEmbed = new Map<string, string>(); // sha -> the absolute path that will be embedded
+  let reused = 0;
+  let embedded = 0;
   for (const file of files) {
     const path = resolve(file);
     try {
@@ -123,7 +125,8 @@ export async function cachedImageEmbeddings(model: SiglipImageModel, files: stri
       const known = seen.get(path);
       const sha = known && known.bytes === info.size && known.mtimeMs === info.mtimeMs ? known.sha256 : await sha256File(path);
       shaOf.set(file, sha);
-      if (!store.recordFor(sha) && !toEmbed.has(sha)) toEmbed.set(sha, path);
+      if (store.recordFor(sha)) reused++;
+      else if (!toEmbed.has(sha)) toEmbed.set(sha, path);
     } catch (error) {
       failed.set(file, { reason: "unreadable", error: error instanceof Error ? error.message : String(error) });
     }
@@ -131,44 +134,34 @@ export async function cachedImageEmbeddings(model: SiglipImageModel, files: stri
 
   options.onStart?.(toEmbed.size);
   const failedPaths = new Map<string, FileFailure>();
-  let interrupted = false;
-  if (toEmbed.size > 0) {
-    store.writeRunInfo({ command: "knn eval cache", fingerprint: options.fingerprint, status: "running" });
-    try {
-      const result = await embedImages(model, {
-        inputs: [...toEmbed.values()],
-        store,
-        normalize: false,
-        workers: options.workers,
-        maxPixels: options.maxPixels,
-        batcher: options.batcher,
-        signal: options.signal,
-        onProgress: (event) => {
-          if (event.failure) failedPaths.set(event.path, event.failure);
-          options.onProgress?.(event);
-        },
-      });
-      interrupted = result.interrupted;
-    } finally {
-      store.close();
-      store.writeRunInfo({ command: "knn eval cache", fingerprint: options.fingerprint, status: interrupted ? "interrupted" : "complete" });
-    }
-  } else {
-    store.close();
-  }
+  const interrupted = await fillCache(store, options.fingerprint, toEmbed.size === 0 ? undefined : () =>
+    embedImages(model, {
+      inputs: [...toEmbed.values()],
+      store,
+      normalize: false,
+      workers: options.workers,
+      maxPixels: options.maxPixels,
+      batcher: options.batcher,
+      signal: options.signal,
+      onProgress: (event) => {
+        if (event.failure) failedPaths.set(event.path, event.failure);
+        if (event.outcome === "embedded") embedded++;
+        options.onProgress?.(event);
+      },
+    }),
+  );
 
-  const folder = readEmbeddingFolder<IndexRecord>(options.dir);
-  const rowOf = new Map(folder.records.map((r) => [r.sha256, r.row]));
+  const cached = vectorsByContent(options.dir);
   const vectors = new Map<string, Float32Array>();
   for (const [file, sha] of shaOf) {
-    const row = rowOf.get(sha);
-    if (row !== undefined) vectors.set(file, folder.vector(row));
+    const vector = cached(sha);
+    if (vector) vectors.set(file, vector);
     else {
       const failure = failedPaths.get(toEmbed.get(sha) ?? "");
       if (failure) failed.set(file, failure);
     }
   }
-  return { vectors, failed, embedded: toEmbed.size - failedPaths.size, reused: shaOf.size - toEmbed.size, interrupted };
+  return { vectors, failed, embedded, reused, interrupted };
 }
 
 export interface CachedTextOptions {
@@ -191,29 +184,50 @@ export async function cachedTextEmbeddings(
   // Every entry is "line" 0: a cached caption is identified by its content alone.
   const missing = [...new Set(texts)].filter((t) => !store.recordFor(textKey({ line: 0, text: t, sha256: sha(t), truncated: false })));
   options.onStart?.(missing.length);
-  let interrupted = false;
-  if (missing.length > 0) {
-    store.writeRunInfo({ command: "knn eval cache", fingerprint: options.fingerprint, status: "running" });
-    try {
-      const result = await embedTexts(
-        model,
-        missing.map((text) => ({ line: 0, text })),
-        { store, normalize: false, batcher: options.batcher, onProgress: options.onProgress, signal: options.signal },
-      );
-      interrupted = result.interrupted;
-    } finally {
-      store.close();
-      store.writeRunInfo({ command: "knn eval cache", fingerprint: options.fingerprint, status: interrupted ? "interrupted" : "complete" });
-    }
-  } else {
-    store.close();
-  }
-  const folder = readEmbeddingFolder<TextRecord>(options.dir);
-  const rowOf = new Map(folder.records.map((r) => [r.sha256, r.row]));
+  const interrupted = await fillCache(store, options.fingerprint, missing.length === 0 ? undefined : () =>
+    embedTexts(
+      model,
+      missing.map((text) => ({ line: 0, text })),
+      { store, normalize: false, batcher: options.batcher, onProgress: options.onProgress, signal: options.signal },
+    ),
+  );
+  const cached = vectorsByContent<TextRecord>(options.dir);
   const vectors = new Map<string, Float32Array>();
   for (const text of texts) {
-    const row = rowOf.get(sha(text));
-    if (row !== undefined) vectors.set(text, folder.vector(row));
+    const vector = cached(sha(text));
+    if (vector) vectors.set(text, vector);
   }
   return { vectors, embedded: missing.length, interrupted };
+}
+
+/** Runs `work` (if any) on a cache store, with run.json saying how it went, and closes the store. */
+async function fillCache<R extends StoredRecord>(
+  store: EmbeddingStore<R>,
+  fingerprint: Record<string, unknown>,
+  work?: () => Promise<{ interrupted: boolean }>,
+): Promise<boolean> {
+  if (!work) {
+    store.close();
+    return false;
+  }
+  const record = (status: string) => store.writeRunInfo({ command: "knn eval cache", fingerprint, status });
+  record("running");
+  let status = "failed";
+  try {
+    status = (await work()).interrupted ? "interrupted" : "complete";
+  } finally {
+    store.close();
+    record(status);
+  }
+  return status === "interrupted";
+}
+
+/** A cache folder's vectors by content hash. */
+function vectorsByContent<R extends StoredRecord & { sha256: string } = IndexRecord>(dir: string): (sha256: string) => Float32Array | undefined {
+  const folder = readEmbeddingFolder<R>(dir);
+  const rowOf = new Map(folder.records.map((r) => [r.sha256, r.row]));
+  return (sha256) => {
+    const row = rowOf.get(sha256);
+    return row === undefined ? undefined : folder.vector(row);
+  };
 }

@@ -59,6 +59,18 @@ def clustered(rng, classes: list[str], per_class: int, centers: np.ndarray, nois
     return x.astype(np.float32), y
 
 
+def both_weightings(name: str, train_x, train_y, valid_x, valid_y, k: int = 10) -> list[dict]:
+    return [
+        {
+            "name": f"{name} {weights}",
+            "train": {"vectors": f32_rows(train_x), "labels": train_y},
+            "valid": {"vectors": f32_rows(valid_x), "labels": valid_y},
+            "expected": score(train_x, train_y, valid_x, valid_y, k, weights),
+        }
+        for weights in ("distance", "uniform")
+    ]
+
+
 def synthetic_cases() -> list[dict]:
     rng = np.random.default_rng(SEED)
     cases = []
@@ -68,15 +80,7 @@ def synthetic_cases() -> list[dict]:
     centers = rng.standard_normal((len(classes), 24))
     train_x, train_y = clustered(rng, classes, 10, centers, 1.4)
     valid_x, valid_y = clustered(rng, classes, 6, centers, 1.4)
-    for weights in ("distance", "uniform"):
-        cases.append(
-            {
-                "name": f"few-shot {weights}",
-                "train": {"vectors": f32_rows(train_x), "labels": train_y},
-                "valid": {"vectors": f32_rows(valid_x), "labels": valid_y},
-                "expected": score(train_x, train_y, valid_x, valid_y, 10, weights),
-            }
-        )
+    cases += both_weightings("few-shot", train_x, train_y, valid_x, valid_y)
 
     # Zero-shot: one vector per class, k (10) larger than any class's count.
     classes = [f"n{rng.integers(1e7, 1e8)}" for _ in range(20)]
@@ -84,15 +88,7 @@ def synthetic_cases() -> list[dict]:
     train_x = centers.astype(np.float32)
     train_y = list(classes)
     valid_x, valid_y = clustered(rng, classes, 4, centers, 2.5)
-    for weights in ("distance", "uniform"):
-        cases.append(
-            {
-                "name": f"zero-shot {weights}",
-                "train": {"vectors": f32_rows(train_x), "labels": train_y},
-                "valid": {"vectors": f32_rows(valid_x), "labels": valid_y},
-                "expected": score(train_x, train_y, valid_x, valid_y, 10, weights),
-            }
-        )
+    cases += both_weightings("zero-shot", train_x, train_y, valid_x, valid_y)
 
     # Ties and zero distances on axis vectors (exact in floating point): eight classes holding
     # 2,2,1,1,1,1,1,1 references, k = all ten, so every neighbour set is the whole index.
@@ -113,15 +109,7 @@ def synthetic_cases() -> list[dict]:
     ).astype(np.float32)
     valid_y = ["e", "f", "g", "a", "b", "d"]
     assert sorted(set(train_y)) == sorted(tie_classes)
-    for weights in ("distance", "uniform"):
-        cases.append(
-            {
-                "name": f"ties {weights}",
-                "train": {"vectors": f32_rows(train_x), "labels": train_y},
-                "valid": {"vectors": f32_rows(valid_x), "labels": valid_y},
-                "expected": score(train_x, train_y, valid_x, valid_y, 10, weights),
-            }
-        )
+    cases += both_weightings("ties", train_x, train_y, valid_x, valid_y)
     return cases
 
 

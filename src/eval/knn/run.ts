@@ -171,6 +171,9 @@ export async function runKnnEval(options: KnnRunOptions): Promise<KnnRunOutput> 
       options.perTemplate && options.templates.length > 1 ? [options.templates, ...options.templates.map((t) => [t])] : [options.templates];
     const prompts = sets.map((templates) => promptsByClass(labels, mapping, templates, options.names));
     const texts = await textEmbeddings(prompts.flatMap((p) => [...p.values()].flat()), options);
+    if (images.externalModel !== undefined && images.externalModel !== texts.model) {
+      notes.push(`the image embeddings in ${options.embeddingsDir} come from ${String(images.externalModel)}, the prompts' from ${String(texts.model)}: zero-shot needs both from one model`);
+    }
     if (texts.interrupted) {
       result.interrupted = true;
       return { result, predictions, mapping };
@@ -196,7 +199,8 @@ async function imageEmbeddings(files: string[], options: KnnRunOptions, notes: s
     pending = found.missing;
     fromFolder = vectors.size;
   }
-  const outcome = { vectors, failed: new Map<string, FileFailure>(), fromFolder, reused: 0, embedded: 0, interrupted: false };
+  const externalModel = external?.fingerprint?.model;
+  const outcome = { vectors, failed: new Map<string, FileFailure>(), fromFolder, reused: 0, embedded: 0, interrupted: false, externalModel };
   if (pending.length === 0) return outcome;
 
   const { model, fingerprint } = await options.loadImageModel();
@@ -236,7 +240,7 @@ async function textEmbeddings(texts: string[], options: KnnRunOptions) {
     onProgress: () => bar.tick(),
   });
   bar.stop();
-  return out;
+  return { ...out, model: fingerprint.model };
 }
 
 /** Whether two fingerprints describe the same image embeddings: same model, graph and preprocessing. */
