@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { ModelSession, type SessionOptions } from "../runtime/session.js";
 import type { ImagePreprocessing } from "../pipeline/normalize.js";
 import { readManifest } from "./manifest.js";
+import { ModelLayoutError, readPreprocessing } from "./preprocessing.js";
 import { availableDtypes, DTYPE_SUFFIX, graphWithWeights, type Dtype } from "./variants.js";
 
 /** The default model: its hub id comes from the manifest in models/. */
@@ -26,7 +27,7 @@ const VISION_GRAPHS: SiglipGraph[] = [
   { stem: "onnx/model", output: "image_embeds", normalized: true },
 ];
 
-export class ModelLayoutError extends Error {}
+export { ModelLayoutError };
 
 /** Picks the first of `graphs` present for `dtype`; the error lists what the model does have. */
 export function chooseGraph(files: string[], dtype: Dtype, graphs: SiglipGraph[], tower: string): { graph: SiglipGraph; file: string } {
@@ -53,27 +54,6 @@ export function siglipImageFiles(dtype: Dtype): (files: string[]) => string[] {
   return (files) => {
     const { file } = chooseGraph(files, dtype, VISION_GRAPHS, "vision");
     return ["config.json", "preprocessor_config.json", ...graphWithWeights(files, file)];
-  };
-}
-
-function readPreprocessing(dir: string): ImagePreprocessing {
-  const raw = JSON.parse(readFileSync(join(dir, "preprocessor_config.json"), "utf8"));
-  const size = raw.size ?? {};
-  const width = size.width ?? size.shortest_edge;
-  const height = size.height ?? size.shortest_edge;
-  if (!width || !height) throw new ModelLayoutError(`preprocessor_config.json in ${dir} gives no image size`);
-  if (raw.resample !== undefined && raw.resample !== 3) {
-    throw new ModelLayoutError(`preprocessor_config.json asks for resample ${raw.resample}; only bicubic (3) is supported`);
-  }
-  const three = (v: unknown, fallback: number): [number, number, number] =>
-    Array.isArray(v) ? [v[0], v[1], v[2]] : [Number(v ?? fallback), Number(v ?? fallback), Number(v ?? fallback)];
-  return {
-    width,
-    height,
-    rescale: raw.do_rescale === false ? 1 : (raw.rescale_factor ?? 1 / 255),
-    mean: raw.do_normalize === false ? [0, 0, 0] : three(raw.image_mean, 0.5),
-    std: raw.do_normalize === false ? [1, 1, 1] : three(raw.image_std, 0.5),
-    resample: "bicubic",
   };
 }
 

@@ -13,4 +13,6 @@ export PYTHONHASHSEED=0 CUBLAS_WORKSPACE_CONFIG=:4096:8
 "$venv/bin/python" make_images.py
 "$venv/bin/python" siglip_tiny.py
 "$venv/bin/python" florence2_tiny.py
+"$venv/bin/python" florence2_generation_goldens.py
+"$venv/bin/python" florence2_postprocess_goldens.py
 "$venv/bin/python" knn_goldens.py
