@@ -1,0 +1,163 @@
+import { Args, Command, Flags } from "@oclif/core";
+import { stat } from "node:fs/promises";
+import { isAbsolute, join, parse, relative } from "node:path";
+import { batchingFlags, extensionList, imageInputFlags, modelFlags } from "../src/cli/flags.js";
+import { progressBar } from "../src/cli/progress.js";
+import { recordedRun, resolveWithProgress } from "../src/cli/run-support.js";
+import type { GenerationOverrides } from "../src/generation/settings.js";
+import { ResultStore } from "../src/io/result-store.js";
+import { drawResult } from "../src/models/florence2/draw.js";
+import { DEFAULT_FLORENCE2_MODEL, Florence2Model, florence2Files } from "../src/models/florence2/model.js";
+import { buildPrompt, FLORENCE_TASKS, TaskError } from "../src/models/florence2/tasks.js";
+import type { Dtype } from "../src/models/variants.js";
+import { florenceImages, type FlorenceFailure, type FlorenceImagesSummary, type FlorenceResult } from "../src/pipeline/florence-images.js";
+import type { Device } from "../src/runtime/session.js";
+import { versions } from "../src/version.js";
+
+export default class Florence extends Command {
+  static override summary = "Run a Florence-2 task (caption, detection, OCR, grounding, segmentation) on images; JSON out.";
+  static override description = `TASK is one of ${FLORENCE_TASKS.join(" ")}. Tasks that take text (phrase grounding, referring expressions, open-vocabulary detection, the region tasks) need --text. Images are resized to 768x768 as the Python processor does, encoded in dynamic batches, and decoded with the model's beam search (num_beams, no_repeat_ngram_size and early_stopping from its generation_config.json, overridable), with results equal to transformers' generate() and Florence2Processor.post_process_generation. One image prints its result as JSON; folders write <out>/results.jsonl (resumable) and, with --draw, the images with their boxes, polygons and labels drawn on them.`;
+
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> "<CAPTION>" photo.jpg',
+    '<%= config.bin %> <%= command.id %> "<OD>" ./photos --out od-results --draw od-pictures',
+    '<%= config.bin %> <%= command.id %> "<CAPTION_TO_PHRASE_GROUNDING>" photo.jpg --text "A green car parked in front of a yellow building."',
+    '<%= config.bin %> <%= command.id %> "<MORE_DETAILED_CAPTION>" ./photos --num-beams 1 --max-new-tokens 256 --json',
+  ];
+
+  static override enableJsonFlag = true;
+  static override strict = false;
+
+  static override args = {
+    task: Args.string({ description: `the task token, e.g. "<CAPTION>" or "<OD>"`, required: true }),
+    inputs: Args.string({ description: "image files or folders", required: true }),
+  };
+
+  static override flags = {
+    text: Flags.string({ description: "the task's text input (a caption, an expression, or a region as four <loc_N> tokens)" }),
+    ...modelFlags,
+    model: Flags.string({ char: "m", description: "a model directory, or a hub repository id downloaded into the Hugging Face cache", default: DEFAULT_FLORENCE2_MODEL }),
+    "num-beams": Flags.integer({ description: "beams (1: greedy); default: the model's generation_config.json", min: 1 }),
+    "max-new-tokens": Flags.integer({ description: "most tokens generated per image", default: 1024, min: 1 }),
+    "min-new-tokens": Flags.integer({ description: "end-of-sequence is suppressed before this many tokens", default: 0, min: 0 }),
+    "no-repeat-ngram-size": Flags.integer({ description: "ban repeated n-grams of this size (0: off); default: the model's", min: 0 }),
+    "length-penalty": Flags.string({ description: "beam score = log-probability / length^penalty; default: the model's (1.0)" }),
+    "early-stopping": Flags.string({ description: "when beam search stops; default: the model's", options: ["true", "false", "never"] }),
+    ...batchingFlags(4),
+    ...imageInputFlags,
+    out: Flags.string({ char: "o", description: "output folder for folders of images (results.jsonl, errors.jsonl, run.json)", default: "florence-results" }),
+    draw: Flags.string({ description: "also write each image with its result drawn on it, as PNG, into this folder" }),
+    progress: Flags.boolean({ description: "show progress bars on stderr", default: true, allowNo: true }),
+  };
+
+  async run(): Promise<Record<string, unknown>> {
+    const { args, argv, flags } = await this.parse(Florence);
+    const inputs = (argv as string[]).slice(1);
+    let prompt: string;
+    try {
+      prompt = buildPrompt(args.task, flags.text);
+    } catch (error) {
+      if (error instanceof TaskError) this.error(error.message, { exit: 2 });
+      throw error;
+    }
+    const lengthPenalty = flags["length-penalty"] === undefined ? undefined : Number(flags["length-penalty"]);
+    if (lengthPenalty !== undefined && !Number.isFinite(lengthPenalty)) this.error(`--length-penalty ${flags["length-penalty"]} is not a number`, { exit: 2 });
+    const early = flags["early-stopping"];
+    const overrides: GenerationOverrides = {
+      numBeams: flags["num-beams"],
+      maxNewTokens: flags["max-new-tokens"],
+      minNewTokens: flags["min-new-tokens"],
+      noRepeatNgramSize: flags["no-repeat-ngram-size"],
+      lengthPenalty,
+      earlyStopping: early === undefined ? undefined : early === "never" ? "never" : early === "true",
+    };
+
+    const showProgress = flags.progress && !this.jsonEnabled();
+    const dtype = flags.dtype as Dtype;
+    const resolved = await resolveWithProgress(flags.model, florence2Files(dtype), flags, showProgress);
+    const model = await Florence2Model.load(resolved.dir, dtype, { device: flags.device as Device, threads: flags.threads });
+    let settings;
+    try {
+      settings = model.settings(overrides);
+    } catch (error) {
+      await model.release();
+      if (error instanceof RangeError) this.error(error.message, { exit: 2 });
+      throw error;
+    }
+    const pipeline = {
+      inputs,
+      task: args.task,
+      text: flags.text,
+      prompt: model.encodePrompt(prompt),
+      settings,
+      extensions: extensionList(flags.ext),
+      maxPixels: flags["max-pixels"],
+      workers: flags.workers,
+      batcher: { maxBatchSize: flags["batch-size"], maxQueueDelayUs: flags["max-queue-delay-us"] },
+    };
+    const draw = async (r: FlorenceResult) => {
+      if (flags.draw) await drawResult(r.path, r.result, drawnPath(flags.draw, r.path));
+    };
+
+    const single = inputs.length === 1 && !(await stat(inputs[0]).catch(() => undefined))?.isDirectory();
+    if (single) {
+      let found: FlorenceResult | undefined;
+      let failure: FlorenceFailure | undefined;
+      try {
+        await florenceImages(model, { ...pipeline, workers: 1, onResult: async (r) => { found = r; await draw(r); }, onFailure: (f) => (failure = f) });
+      } finally {
+        await model.release();
+      }
+      if (failure) this.error(`${failure.path}: ${failure.error}`, { exit: 2 });
+      if (!this.jsonEnabled()) this.log(JSON.stringify(found!.result));
+      return found!.result;
+    }
+
+    const fingerprint = { model: resolved.repo ?? flags.model, commit: resolved.commit ?? null, dtype, task: args.task, text: flags.text ?? null, settings };
+    const store = ResultStore.open<FlorenceResult>(flags.out, fingerprint);
+    const bar = progressBar(args.task, "img", showProgress);
+    const runInfo = { command: "florence", fingerprint, model: { spec: flags.model, ...resolved, ...model.info }, versions: versions() };
+    const { result, rows, status } = await recordedRun<FlorenceImagesSummary>(
+      store,
+      runInfo,
+      (m) => this.warn(m),
+      (signal) =>
+        florenceImages(model, {
+          ...pipeline,
+          signal,
+          isDone: (path, bytes, mtimeMs) => {
+            const previous = store.recordFor(path);
+            return previous !== undefined && previous.bytes === bytes && previous.mtimeMs === mtimeMs;
+          },
+          onResult: async (r) => {
+            store.add(r);
+            await draw(r);
+          },
+          onFailure: (f) => store.addError({ ...f, time: new Date().toISOString() }),
+          onStart: (total) => bar.start(total),
+          onProgress: () => bar.tick(),
+        }),
+      async () => {
+        bar.stop();
+        await model.release();
+      },
+    );
+    if (!this.jsonEnabled()) {
+      const rate = result.processed / Math.max(result.seconds, 1e-9);
+      this.log(
+        `${status}: ${result.processed} processed, ${result.unchanged} unchanged, ${result.failed} failed of ${result.total} ` +
+          `in ${result.seconds.toFixed(1)} s (${rate.toFixed(2)} images/s, ${model.info.provider}); ${rows} results in ${join(flags.out, "results.jsonl")}`,
+      );
+      if (result.failed > 0) this.log(`failed files and reasons: ${join(flags.out, "errors.jsonl")}`);
+    }
+    if (result.failed > 0 || result.interrupted) process.exitCode = result.interrupted ? 130 : 2;
+    return { ...result, out: flags.out, rows };
+  }
+}
+
+/** Where --draw puts an image's picture: its path below the draw folder, as PNG. */
+function drawnPath(drawDir: string, path: string): string {
+  const rel = isAbsolute(path) ? path.slice(parse(path).root.length) : relative(".", path);
+  const { dir, name } = parse(rel.replace(/^(\.\.[/\\])+/, ""));
+  return join(drawDir, dir, `${name}.png`);
+}

@@ -1,0 +1,207 @@
+/**
+ * `emb florence`, wired: source walk -> read + decode + resize (worker threads) -> dynamic
+ * batcher -> Florence-2 generation (a batch of images encoded together, their beams decoded
+ * together) -> post-processing -> results, in walk order, with each stage timed.
+ */
+import { stat } from "node:fs/promises";
+import { DynamicBatcher, type BatcherOptions, type BatchStats } from "../batching/batcher.js";
+import type { GenerationSettings } from "../generation/settings.js";
+import type { Florence2Model } from "../models/florence2/model.js";
+import { postProcess, type TaskAnswer } from "../models/florence2/postprocess.js";
+import { DEFAULT_MAX_PIXELS } from "./decode.js";
+import { PreparePool, REQUESTS_PER_WORKER } from "./prepare-pool.js";
+import { walkImages } from "./source.js";
+import { StageTimer } from "./timing.js";
+
+export interface FlorenceResult {
+  path: string;
+  bytes: number;
+  mtimeMs: number;
+  sha256: string;
+  /** The image's size after EXIF orientation: what coordinates refer to. */
+  width: number;
+  height: number;
+  task: string;
+  text: string | null;
+  /** New tokens generated, EOS included. */
+  tokens: number;
+  /** The generated text with special tokens, as post-processing read it. */
+  generated: string;
+  result: Record<string, TaskAnswer>;
+}
+
+export interface FlorenceFailure {
+  path: string;
+  reason: string;
+  error: string;
+}
+
+export interface FlorenceImagesOptions {
+  inputs: string[];
+  task: string;
+  text?: string;
+  prompt: number[];
+  settings: GenerationSettings;
+  extensions?: string[];
+  maxPixels?: number;
+  workers: number;
+  batcher: BatcherOptions;
+  /** Resume: inputs whose size and mtime match a finished result are not run again. */
+  isDone?: (path: string, bytes: number, mtimeMs: number) => boolean;
+  /** Called in walk order; awaited, so a sink may write or draw. */
+  onResult: (result: FlorenceResult) => void | Promise<void>;
+  onFailure: (failure: FlorenceFailure) => void;
+  onStart?: (total: number) => void;
+  onProgress?: () => void;
+  signal?: AbortSignal;
+}
+
+export interface FlorenceImagesSummary {
+  total: number;
+  processed: number;
+  unchanged: number;
+  failed: number;
+  tokens: number;
+  interrupted: boolean;
+  seconds: number;
+  stages: ReturnType<StageTimer["summary"]>;
+  batching: BatchStats;
+}
+
+interface Request {
+  pixels: Float32Array;
+}
+
+type Prepared =
+  | { kind: "ready"; path: string; pixels: Float32Array; record: Omit<FlorenceResult, "tokens" | "generated" | "result"> }
+  | { kind: "unchanged"; path: string }
+  | { kind: "failed"; failure: FlorenceFailure };
+
+export async function florenceImages(model: Florence2Model, options: FlorenceImagesOptions): Promise<FlorenceImagesSummary> {
+  const started = performance.now();
+  const timer = new StageTimer();
+  let total = 0;
+  for await (const _ of walkImages(options.inputs, { extensions: options.extensions })) total++;
+  options.onStart?.(total);
+
+  const pool = new PreparePool(options.workers);
+  const batcher = new DynamicBatcher<Request, number[]>(
+    (requests) =>
+      timer.time("generate", () =>
+        model.generate(
+          requests.map((r) => r.pixels),
+          requests.map(() => options.prompt),
+          options.settings,
+        ),
+      ),
+    options.batcher,
+  );
+  const counts = { processed: 0, unchanged: 0, failed: 0, tokens: 0 };
+  const window: Promise<Prepared>[] = [];
+  const source = walkImages(options.inputs, { extensions: options.extensions })[Symbol.asyncIterator]();
+  let exhausted = false;
+  const refill = async () => {
+    while (!exhausted && window.length < (REQUESTS_PER_WORKER + 1) * options.workers && !options.signal?.aborted) {
+      const next = await source.next();
+      if (next.done) exhausted = true;
+      else window.push(prepare(next.value.path, pool, model, options, timer));
+    }
+  };
+  const fail = (failure: FlorenceFailure) => {
+    counts.failed++;
+    options.onFailure(failure);
+    options.onProgress?.();
+  };
+
+  try {
+    // Results are handed on in walk order by this chain while the loop keeps the model fed.
+    let chain = Promise.resolve();
+    await refill();
+    while (window.length > 0) {
+      const item = await window.shift()!;
+      await refill();
+      if (item.kind === "unchanged") {
+        chain = chain.then(() => {
+          counts.unchanged++;
+          options.onProgress?.();
+        });
+        continue;
+      }
+      if (item.kind === "failed") {
+        chain = chain.then(() => fail(item.failure));
+        continue;
+      }
+      const done = batcher.submit({ pixels: item.pixels }).then(
+        (ids) => ({ ok: true as const, ids }),
+        (error: unknown) => ({ ok: false as const, error }),
+      );
+      chain = chain.then(async () => {
+        const outcome = await done;
+        if (!outcome.ok) {
+          fail({ path: item.path, reason: "inference", error: outcome.error instanceof Error ? outcome.error.message : String(outcome.error) });
+          return;
+        }
+        const generated = model.decode(outcome.ids);
+        const result = timer.timeSync("postprocess", () =>
+          postProcess(options.task, generated, { width: item.record.width, height: item.record.height }),
+        );
+        const tokens = outcome.ids.length - 1;
+        await timer.time("write", async () => options.onResult({ ...item.record, tokens, generated, result }));
+        counts.processed++;
+        counts.tokens += tokens;
+        options.onProgress?.();
+      });
+      // Backpressure: at most two batches wait, so memory stays flat however long the input.
+      await batcher.whenQueuedAtMost(2 * options.batcher.maxBatchSize);
+    }
+    await chain;
+  } finally {
+    await pool.close();
+  }
+  return {
+    total,
+    ...counts,
+    interrupted: options.signal?.aborted ?? false,
+    seconds: (performance.now() - started) / 1000,
+    stages: timer.summary(),
+    batching: batcher.stats,
+  };
+}
+
+async function prepare(path: string, pool: PreparePool, model: Florence2Model, options: FlorenceImagesOptions, timer: StageTimer): Promise<Prepared> {
+  const failed = (reason: string, error: unknown): Prepared => ({
+    kind: "failed",
+    failure: { path, reason, error: error instanceof Error ? error.message : String(error) },
+  });
+  let info;
+  try {
+    info = await stat(path);
+  } catch (error) {
+    return failed("unreadable", error);
+  }
+  if (options.isDone?.(path, info.size, info.mtimeMs)) return { kind: "unchanged", path };
+  let reply;
+  try {
+    reply = await pool.prepare(path, model.preprocessing, options.maxPixels ?? DEFAULT_MAX_PIXELS);
+  } catch (error) {
+    // A worker that died (out of memory on a hostile file, say) fails this file, not the run.
+    return failed("unreadable", error);
+  }
+  for (const [stage, ms] of Object.entries(reply.times)) timer.add(stage, ms);
+  if (!reply.ok) return failed(reply.reason, reply.error);
+  return {
+    kind: "ready",
+    path,
+    pixels: reply.pixels,
+    record: {
+      path,
+      bytes: reply.bytes,
+      mtimeMs: info.mtimeMs,
+      sha256: reply.sha256,
+      width: reply.width,
+      height: reply.height,
+      task: options.task,
+      text: options.text ?? null,
+    },
+  };
+}
