@@ -38,6 +38,23 @@ export interface ErrorRecord {
 
 export class OutputMismatchError extends Error {}
 
+/**
+ * Creates an output folder, or checks that the one there was made by the same thing: its
+ * run.json `fingerprint` (model, graph, preprocessing, settings) must equal `fingerprint`, so
+ * outputs of different runs are refused rather than mixed.
+ */
+export function claimOutputFolder(dir: string, fingerprint: Record<string, unknown>, what: string): void {
+  mkdirSync(dir, { recursive: true });
+  const runPath = join(dir, "run.json");
+  if (!existsSync(runPath)) return;
+  const previous = JSON.parse(readFileSync(runPath, "utf8")).fingerprint;
+  if (JSON.stringify(previous) !== JSON.stringify(fingerprint)) {
+    throw new OutputMismatchError(
+      `${dir} holds ${what} made with ${JSON.stringify(previous)}, not ${JSON.stringify(fingerprint)}; choose another --out or remove that folder`,
+    );
+  }
+}
+
 export class EmbeddingStore<R extends StoredRecord = IndexRecord> {
   private readonly vectors: NpyAppendWriter;
   private readonly index: JsonlAppender;
@@ -69,16 +86,7 @@ export class EmbeddingStore<R extends StoredRecord = IndexRecord> {
     fingerprint: Record<string, unknown>,
     keyOf: (record: Omit<R, "row">) => string = (r) => (r as unknown as IndexRecord).path,
   ): EmbeddingStore<R> {
-    mkdirSync(dir, { recursive: true });
-    const runPath = join(dir, "run.json");
-    if (existsSync(runPath)) {
-      const previous = JSON.parse(readFileSync(runPath, "utf8")).fingerprint;
-      if (JSON.stringify(previous) !== JSON.stringify(fingerprint)) {
-        throw new OutputMismatchError(
-          `${dir} holds embeddings made with ${JSON.stringify(previous)}, not ${JSON.stringify(fingerprint)}; choose another --out or remove that folder`,
-        );
-      }
-    }
+    claimOutputFolder(dir, fingerprint, "embeddings");
     finishCompaction(dir);
     const vectors = NpyAppendWriter.open(join(dir, "embeddings.npy"), dim);
     let records = readJsonl<R>(join(dir, "index.jsonl"));

@@ -5,9 +5,8 @@
  * and mtime match is not run again). A record written again for the same path supersedes the
  * old one, which close() drops.
  */
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { OutputMismatchError, type ErrorRecord } from "./embedding-store.js";
+import { claimOutputFolder, type ErrorRecord } from "./embedding-store.js";
 import { JsonlAppender, readJsonl, rewriteJsonl, writeFileAtomic } from "./jsonl.js";
 
 export interface ResultRecord {
@@ -34,16 +33,7 @@ export class ResultStore<R extends ResultRecord> {
 
   /** Opens (or creates) the folder; one made with another fingerprint (model, task, settings) is refused. */
   static open<R extends ResultRecord>(dir: string, fingerprint: Record<string, unknown>): ResultStore<R> {
-    mkdirSync(dir, { recursive: true });
-    const runPath = join(dir, "run.json");
-    if (existsSync(runPath)) {
-      const previous = JSON.parse(readFileSync(runPath, "utf8")).fingerprint;
-      if (JSON.stringify(previous) !== JSON.stringify(fingerprint)) {
-        throw new OutputMismatchError(
-          `${dir} holds results made with ${JSON.stringify(previous)}, not ${JSON.stringify(fingerprint)}; choose another --out or remove that folder`,
-        );
-      }
-    }
+    claimOutputFolder(dir, fingerprint, "results");
     // A torn last line (a kill mid-write) is dropped by the reader and by this rewrite.
     const records = readJsonl<R>(join(dir, "results.jsonl"));
     rewriteJsonl(join(dir, "results.jsonl"), records);

@@ -5,13 +5,12 @@
  * Files go to the batcher in walk order and results are written in that order, so the row
  * order is the sorted file order, and a resumed run ends where an uninterrupted one would.
  */
-import { stat } from "node:fs/promises";
 import { DynamicBatcher, type BatcherOptions, type BatchStats } from "../batching/batcher.js";
 import type { EmbeddingStore, IndexRecord } from "../io/embedding-store.js";
 import type { SiglipImageModel } from "../models/siglip.js";
-import { DEFAULT_MAX_PIXELS } from "./decode.js";
 import { l2normalize } from "./normalize.js";
-import { PreparePool, REQUESTS_PER_WORKER } from "./prepare-pool.js";
+import { PreparePool } from "./prepare-pool.js";
+import { preparedImages } from "./prepared-images.js";
 import { walkImages } from "./source.js";
 import { StageTimer } from "./timing.js";
 
@@ -47,11 +46,6 @@ export interface EmbedImagesResult {
   stages: ReturnType<StageTimer["summary"]>;
   batching: BatchStats;
 }
-
-type Prepared =
-  | { kind: "ready"; path: string; pixels: Float32Array; record: Omit<IndexRecord, "row"> }
-  | { kind: "unchanged"; path: string }
-  | { kind: "failed"; path: string; reason: string; error: string };
 
 export async function embedImages(model: SiglipImageModel, options: EmbedImagesOptions): Promise<EmbedImagesResult> {
   const started = performance.now();
@@ -93,26 +87,25 @@ async function runPipeline(
   report: (path: string, outcome: ProgressEvent["outcome"], failure?: ProgressEvent["failure"]) => void,
 ): Promise<void> {
   const { store } = options;
-  // Files in walk order: a window of them is being prepared by the workers at any time.
-  const window: Promise<Prepared>[] = [];
-  const source = walkImages(options.inputs, { extensions: options.extensions })[Symbol.asyncIterator]();
-  let exhausted = false;
-  const refill = async () => {
-    // Enough files in flight to fill every worker's queue while the oldest is collected.
-    while (!exhausted && window.length < (REQUESTS_PER_WORKER + 1) * options.workers && !options.signal?.aborted) {
-      const next = await source.next();
-      if (next.done) exhausted = true;
-      else window.push(prepare(next.value.path, pool, model, store, options, timer));
-    }
-  };
   const now = () => new Date().toISOString();
+  const items = preparedImages(pool, {
+    inputs: options.inputs,
+    extensions: options.extensions,
+    workers: options.workers,
+    preprocessing: model.preprocessing,
+    maxPixels: options.maxPixels,
+    timer,
+    signal: options.signal,
+    isUnchanged: (path, info) => {
+      const previous = store.recordFor(path);
+      return previous !== undefined && previous.bytes === info.size && previous.mtimeMs === info.mtimeMs;
+    },
+    isSameContent: (path, sha256) => store.recordFor(path)?.sha256 === sha256,
+  });
 
   // Results are written in walk order by this chain, while the loop keeps the model fed.
   let writeChain = Promise.resolve();
-  await refill();
-  while (window.length > 0) {
-    const item = await window.shift()!;
-    await refill();
+  for await (const item of items) {
     if (item.kind === "unchanged") {
       writeChain = writeChain.then(() => report(item.path, "unchanged"));
       continue;
@@ -132,7 +125,9 @@ async function runPipeline(
       const outcome = await done;
       timer.timeSync("write", () => {
         if (outcome.ok) {
-          store.add(options.normalize && !model.info.normalizedByModel ? l2normalize(outcome.vector) : outcome.vector, item.record);
+          const { path, bytes, mtimeMs, sha256, width, height } = item;
+          const vector = options.normalize && !model.info.normalizedByModel ? l2normalize(outcome.vector) : outcome.vector;
+          store.add(vector, { path, bytes, mtimeMs, sha256, width, height });
           report(item.path, "embedded");
         } else {
           const error = outcome.error instanceof Error ? outcome.error.message : String(outcome.error);
@@ -145,38 +140,4 @@ async function runPipeline(
     await batcher.whenQueuedAtMost(2 * options.batcher.maxBatchSize);
   }
   await writeChain;
-}
-
-async function prepare(
-  path: string,
-  pool: PreparePool,
-  model: SiglipImageModel,
-  store: EmbeddingStore,
-  options: EmbedImagesOptions,
-  timer: StageTimer,
-): Promise<Prepared> {
-  let info;
-  try {
-    info = await stat(path);
-  } catch (error) {
-    return { kind: "failed", path, reason: "unreadable", error: error instanceof Error ? error.message : String(error) };
-  }
-  const previous = store.recordFor(path);
-  if (previous && previous.bytes === info.size && previous.mtimeMs === info.mtimeMs) return { kind: "unchanged", path };
-  let reply;
-  try {
-    reply = await pool.prepare(path, model.preprocessing, options.maxPixels ?? DEFAULT_MAX_PIXELS);
-  } catch (error) {
-    // A worker that died (out of memory on a hostile file, say) fails this file, not the run.
-    return { kind: "failed", path, reason: "unreadable", error: error instanceof Error ? error.message : String(error) };
-  }
-  for (const [stage, ms] of Object.entries(reply.times)) timer.add(stage, ms);
-  if (!reply.ok) return { kind: "failed", path, reason: reply.reason, error: reply.error };
-  if (previous && previous.sha256 === reply.sha256) return { kind: "unchanged", path };
-  return {
-    kind: "ready",
-    path,
-    pixels: reply.pixels,
-    record: { path, bytes: reply.bytes, mtimeMs: info.mtimeMs, sha256: reply.sha256, width: reply.width, height: reply.height },
-  };
 }

@@ -3,13 +3,12 @@
  * batcher -> Florence-2 generation (a batch of images encoded together, their beams decoded
  * together) -> post-processing -> results, in walk order, with each stage timed.
  */
-import { stat } from "node:fs/promises";
 import { DynamicBatcher, type BatcherOptions, type BatchStats } from "../batching/batcher.js";
 import type { GenerationSettings } from "../generation/settings.js";
 import type { Florence2Model } from "../models/florence2/model.js";
 import { postProcess, type TaskAnswer } from "../models/florence2/postprocess.js";
-import { DEFAULT_MAX_PIXELS } from "./decode.js";
-import { PreparePool, REQUESTS_PER_WORKER } from "./prepare-pool.js";
+import { PreparePool } from "./prepare-pool.js";
+import { preparedImages } from "./prepared-images.js";
 import { walkImages } from "./source.js";
 import { StageTimer } from "./timing.js";
 
@@ -72,11 +71,6 @@ interface Request {
   pixels: Float32Array;
 }
 
-type Prepared =
-  | { kind: "ready"; path: string; pixels: Float32Array; record: Omit<FlorenceResult, "tokens" | "generated" | "result"> }
-  | { kind: "unchanged"; path: string }
-  | { kind: "failed"; failure: FlorenceFailure };
-
 export async function florenceImages(model: Florence2Model, options: FlorenceImagesOptions): Promise<FlorenceImagesSummary> {
   const started = performance.now();
   const timer = new StageTimer();
@@ -97,29 +91,26 @@ export async function florenceImages(model: Florence2Model, options: FlorenceIma
     options.batcher,
   );
   const counts = { processed: 0, unchanged: 0, failed: 0, tokens: 0 };
-  const window: Promise<Prepared>[] = [];
-  const source = walkImages(options.inputs, { extensions: options.extensions })[Symbol.asyncIterator]();
-  let exhausted = false;
-  const refill = async () => {
-    while (!exhausted && window.length < (REQUESTS_PER_WORKER + 1) * options.workers && !options.signal?.aborted) {
-      const next = await source.next();
-      if (next.done) exhausted = true;
-      else window.push(prepare(next.value.path, pool, model, options, timer));
-    }
-  };
   const fail = (failure: FlorenceFailure) => {
     counts.failed++;
     options.onFailure(failure);
     options.onProgress?.();
   };
+  const items = preparedImages(pool, {
+    inputs: options.inputs,
+    extensions: options.extensions,
+    workers: options.workers,
+    preprocessing: model.preprocessing,
+    maxPixels: options.maxPixels,
+    timer,
+    signal: options.signal,
+    isUnchanged: (path, info) => options.isDone?.(path, info.size, info.mtimeMs) ?? false,
+  });
 
   try {
     // Results are handed on in walk order by this chain while the loop keeps the model fed.
     let chain = Promise.resolve();
-    await refill();
-    while (window.length > 0) {
-      const item = await window.shift()!;
-      await refill();
+    for await (const item of items) {
       if (item.kind === "unchanged") {
         chain = chain.then(() => {
           counts.unchanged++;
@@ -128,7 +119,8 @@ export async function florenceImages(model: Florence2Model, options: FlorenceIma
         continue;
       }
       if (item.kind === "failed") {
-        chain = chain.then(() => fail(item.failure));
+        const { path, reason, error } = item;
+        chain = chain.then(() => fail({ path, reason, error }));
         continue;
       }
       const done = batcher.submit({ pixels: item.pixels }).then(
@@ -142,11 +134,11 @@ export async function florenceImages(model: Florence2Model, options: FlorenceIma
           return;
         }
         const generated = model.decode(outcome.ids);
-        const result = timer.timeSync("postprocess", () =>
-          postProcess(options.task, generated, { width: item.record.width, height: item.record.height }),
-        );
+        const { path, bytes, mtimeMs, sha256, width, height } = item;
+        const result = timer.timeSync("postprocess", () => postProcess(options.task, generated, { width, height }));
         const tokens = outcome.ids.length - 1;
-        await timer.time("write", async () => options.onResult({ ...item.record, tokens, generated, result }));
+        const record = { path, bytes, mtimeMs, sha256, width, height, task: options.task, text: options.text ?? null };
+        await timer.time("write", async () => options.onResult({ ...record, tokens, generated, result }));
         counts.processed++;
         counts.tokens += tokens;
         options.onProgress?.();
@@ -165,43 +157,5 @@ export async function florenceImages(model: Florence2Model, options: FlorenceIma
     seconds: (performance.now() - started) / 1000,
     stages: timer.summary(),
     batching: batcher.stats,
-  };
-}
-
-async function prepare(path: string, pool: PreparePool, model: Florence2Model, options: FlorenceImagesOptions, timer: StageTimer): Promise<Prepared> {
-  const failed = (reason: string, error: unknown): Prepared => ({
-    kind: "failed",
-    failure: { path, reason, error: error instanceof Error ? error.message : String(error) },
-  });
-  let info;
-  try {
-    info = await stat(path);
-  } catch (error) {
-    return failed("unreadable", error);
-  }
-  if (options.isDone?.(path, info.size, info.mtimeMs)) return { kind: "unchanged", path };
-  let reply;
-  try {
-    reply = await pool.prepare(path, model.preprocessing, options.maxPixels ?? DEFAULT_MAX_PIXELS);
-  } catch (error) {
-    // A worker that died (out of memory on a hostile file, say) fails this file, not the run.
-    return failed("unreadable", error);
-  }
-  for (const [stage, ms] of Object.entries(reply.times)) timer.add(stage, ms);
-  if (!reply.ok) return failed(reply.reason, reply.error);
-  return {
-    kind: "ready",
-    path,
-    pixels: reply.pixels,
-    record: {
-      path,
-      bytes: reply.bytes,
-      mtimeMs: info.mtimeMs,
-      sha256: reply.sha256,
-      width: reply.width,
-      height: reply.height,
-      task: options.task,
-      text: options.text ?? null,
-    },
   };
 }
