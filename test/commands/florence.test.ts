@@ -2,9 +2,10 @@ import { copyFileSync, existsSync, mkdtempSync, readFileSync, utimesSync, writeF
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import sharp from "sharp";
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readJsonl } from "../../src/io/jsonl.js";
-import { runCli, startCli } from "../helpers/cli.js";
+import { runCli, runCliAsync, startCli } from "../helpers/cli.js";
+import { startFakeHub, type FakeHub } from "../helpers/fake-hub.js";
 import { fixturePath, readJson } from "../helpers/fixtures.js";
 
 const TINY = fixturePath("florence2-tiny");
@@ -146,5 +147,39 @@ describe("emb florence on the tiny Florence-2", () => {
     expect(JSON.parse(resumed.stdout)).toMatchObject({ processed: 40 - partial, unchanged: partial, rows: 40 });
     const expected = golden("photo_500x375.jpg", "<CAPTION>").parsed;
     expect(results(out).every((r) => JSON.stringify(r.result) === JSON.stringify(expected))).toBe(true);
+  });
+});
+
+describe("emb florence with a model from a hub", () => {
+  let hub: FakeHub;
+  const COMMIT = "0123456789abcdef0123456789abcdef01234567";
+  beforeAll(async () => {
+    hub = await startFakeHub({ "test-org/florence2-tiny": { dir: TINY, commit: COMMIT } });
+  });
+  afterAll(() => hub.close());
+
+  it("downloads the four ONNX parts, configs and tokenizer into HF_HOME and runs from there", async () => {
+    const home = tmp("hf-home");
+    const image = fixturePath("images", "photo_500x375.jpg");
+    const args = ["florence", "<CAPTION>", image, "--model", "test-org/florence2-tiny", "--max-new-tokens", "24", "--no-progress"];
+    const run = await runCliAsync(args, { HF_ENDPOINT: hub.url, HF_HOME: home });
+    expect(run.status, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout)).toEqual(golden("photo_500x375.jpg", "<CAPTION>").parsed);
+    const snapshot = join(home, "hub", "models--test-org--florence2-tiny", "snapshots", COMMIT);
+    for (const file of ["onnx/vision_encoder.onnx", "onnx/embed_tokens.onnx", "onnx/encoder_model.onnx", "onnx/decoder_model_merged.onnx", "generation_config.json", "tokenizer.json"]) {
+      expect(existsSync(join(snapshot, file)), file).toBe(true);
+    }
+    const offline = await runCliAsync(args, { HF_ENDPOINT: hub.url, HF_HOME: home, HF_HUB_OFFLINE: "1" });
+    expect(offline.status, offline.stderr).toBe(0);
+  });
+
+  it("names the dtypes a repository has when --dtype asks for a missing one", async () => {
+    const run = await runCliAsync(
+      ["florence", "<OD>", fixturePath("images", "photo_500x375.jpg"), "--model", "test-org/florence2-tiny", "--dtype", "fp16", "--no-progress"],
+      { HF_ENDPOINT: hub.url, HF_HOME: tmp("hf-home") },
+    );
+    expect(run.status).not.toBe(0);
+    expect(run.stderr).toContain("no Florence-2 vision_encoder graph for --dtype fp16");
+    expect(run.stderr).toContain("this model has: fp32");
   });
 });
