@@ -1,10 +1,9 @@
 import { Args, Command, Flags } from "@oclif/core";
 import { stat } from "node:fs/promises";
 import { isAbsolute, join, parse, relative } from "node:path";
-import { batchingFlags, extensionList, imageInputFlags, modelFlags } from "../src/cli/flags.js";
+import { batchingFlags, extensionList, generationFlags, generationOverrides, imageInputFlags, modelFlags } from "../src/cli/flags.js";
 import { progressBar } from "../src/cli/progress.js";
 import { recordedRun, resolveWithProgress } from "../src/cli/run-support.js";
-import type { GenerationOverrides } from "../src/generation/settings.js";
 import { ResultStore } from "../src/io/result-store.js";
 import { drawResult } from "../src/models/florence2/draw.js";
 import { DEFAULT_FLORENCE2_MODEL, Florence2Model, florence2Files } from "../src/models/florence2/model.js";
@@ -37,12 +36,7 @@ export default class Florence extends Command {
     text: Flags.string({ description: "the task's text input (a caption, an expression, or a region as four <loc_N> tokens)" }),
     ...modelFlags,
     model: Flags.string({ char: "m", description: "a model directory, or a hub repository id downloaded into the Hugging Face cache", default: DEFAULT_FLORENCE2_MODEL }),
-    "num-beams": Flags.integer({ description: "beams (1: greedy); default: the model's generation_config.json", min: 1 }),
-    "max-new-tokens": Flags.integer({ description: "most tokens generated per image", default: 1024, min: 1 }),
-    "min-new-tokens": Flags.integer({ description: "end-of-sequence is suppressed before this many tokens", default: 0, min: 0 }),
-    "no-repeat-ngram-size": Flags.integer({ description: "ban repeated n-grams of this size (0: off); default: the model's", min: 0 }),
-    "length-penalty": Flags.string({ description: "beam score = log-probability / length^penalty; default: the model's (1.0)" }),
-    "early-stopping": Flags.string({ description: "when beam search stops; default: the model's", options: ["true", "false", "never"] }),
+    ...generationFlags,
     ...batchingFlags(4),
     ...imageInputFlags,
     out: Flags.string({ char: "o", description: "output folder for folders of images (results.jsonl, errors.jsonl, run.json)", default: "florence-results" }),
@@ -60,17 +54,13 @@ export default class Florence extends Command {
       if (error instanceof TaskError) this.error(error.message, { exit: 2 });
       throw error;
     }
-    const lengthPenalty = flags["length-penalty"] === undefined ? undefined : Number(flags["length-penalty"]);
-    if (lengthPenalty !== undefined && !Number.isFinite(lengthPenalty)) this.error(`--length-penalty ${flags["length-penalty"]} is not a number`, { exit: 2 });
-    const early = flags["early-stopping"];
-    const overrides: GenerationOverrides = {
-      numBeams: flags["num-beams"],
-      maxNewTokens: flags["max-new-tokens"],
-      minNewTokens: flags["min-new-tokens"],
-      noRepeatNgramSize: flags["no-repeat-ngram-size"],
-      lengthPenalty,
-      earlyStopping: early === undefined ? undefined : early === "never" ? "never" : early === "true",
-    };
+    let overrides;
+    try {
+      overrides = generationOverrides(flags);
+    } catch (error) {
+      if (error instanceof RangeError) this.error(error.message, { exit: 2 });
+      throw error;
+    }
 
     const showProgress = flags.progress && !this.jsonEnabled();
     const dtype = flags.dtype as Dtype;

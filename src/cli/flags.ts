@@ -5,6 +5,7 @@ import { DEFAULT_MAX_PIXELS } from "../pipeline/decode.js";
 import { DEFAULT_EXTENSIONS } from "../pipeline/source.js";
 import { DEFAULT_SIGLIP_MODEL } from "../models/siglip.js";
 import { DTYPES } from "../models/variants.js";
+import type { GenerationOverrides } from "../generation/settings.js";
 import { DEVICES } from "../runtime/session.js";
 
 export const modelFlags = {
@@ -44,3 +45,35 @@ export const imageInputFlags = {
 
 /** The --ext value as a list. */
 export const extensionList = (ext: string) => ext.split(",").map((e) => e.trim()).filter(Boolean);
+
+/** Florence-2 generation settings; unset flags keep the model's generation_config.json values. */
+export const generationFlags = {
+  "num-beams": Flags.integer({ description: "beams (1: greedy); default: the model's generation_config.json", min: 1 }),
+  "max-new-tokens": Flags.integer({ description: "most tokens generated per image", default: 1024, min: 1 }),
+  "min-new-tokens": Flags.integer({ description: "end-of-sequence is suppressed before this many tokens", default: 0, min: 0 }),
+  "no-repeat-ngram-size": Flags.integer({ description: "ban repeated n-grams of this size (0: off); default: the model's", min: 0 }),
+  "length-penalty": Flags.string({ description: "beam score = log-probability / length^penalty; default: the model's (1.0)" }),
+  "early-stopping": Flags.string({ description: "when beam search stops; default: the model's", options: ["true", "false", "never"] }),
+};
+
+/** The generation flags as overrides; a --length-penalty that is not a number is a RangeError. */
+export function generationOverrides(flags: {
+  "num-beams"?: number;
+  "max-new-tokens": number;
+  "min-new-tokens": number;
+  "no-repeat-ngram-size"?: number;
+  "length-penalty"?: string;
+  "early-stopping"?: string;
+}): GenerationOverrides {
+  const penalty = flags["length-penalty"] === undefined ? undefined : Number(flags["length-penalty"]);
+  if (penalty !== undefined && !Number.isFinite(penalty)) throw new RangeError(`--length-penalty ${flags["length-penalty"]} is not a number`);
+  const early = flags["early-stopping"];
+  return {
+    numBeams: flags["num-beams"],
+    maxNewTokens: flags["max-new-tokens"],
+    minNewTokens: flags["min-new-tokens"],
+    noRepeatNgramSize: flags["no-repeat-ngram-size"],
+    lengthPenalty: penalty,
+    earlyStopping: early === undefined ? undefined : early === "never" ? "never" : early === "true",
+  };
+}
