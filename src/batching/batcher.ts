@@ -28,10 +28,20 @@ export interface BatchStats {
   executeUs: number;
 }
 
+/** One request's answer with what it went through: the perf tool's server-side breakdown. */
+export interface TimedOutput<O> {
+  output: O;
+  /** Time queued before its batch started, in microseconds. */
+  queueUs: number;
+  /** Wall time of the batch it ran in, in microseconds. */
+  computeUs: number;
+  batchSize: number;
+}
+
 interface Pending<I, O> {
   input: I;
   enqueued: number;
-  resolve: (output: O) => void;
+  resolve: (output: TimedOutput<O>) => void;
   reject: (error: unknown) => void;
 }
 
@@ -58,8 +68,13 @@ export class DynamicBatcher<I, O> {
   }
 
   /** Queues one request; resolves with its own output once its batch has run. */
-  submit(input: I): Promise<O> {
-    return new Promise<O>((resolve, reject) => {
+  async submit(input: I): Promise<O> {
+    return (await this.submitTimed(input)).output;
+  }
+
+  /** As submit(), with the request's queue time, its batch's compute time and size. */
+  submitTimed(input: I): Promise<TimedOutput<O>> {
+    return new Promise<TimedOutput<O>>((resolve, reject) => {
       this.queue.push({ input, enqueued: nowUs(), resolve, reject });
       this.schedule();
     });
@@ -114,9 +129,14 @@ export class DynamicBatcher<I, O> {
     this.stats.executions++;
     this.stats.inferences += batch.length;
     this.stats.batchSizes[batch.length] = (this.stats.batchSizes[batch.length] ?? 0) + 1;
-    this.stats.executeUs += nowUs() - started;
+    const finished = nowUs();
+    this.stats.executeUs += finished - started;
     this.inFlight--;
-    batch.forEach((p, i) => (failure === undefined ? p.resolve(outputs![i]) : p.reject(failure)));
+    batch.forEach((p, i) =>
+      failure === undefined
+        ? p.resolve({ output: outputs![i], queueUs: started - p.enqueued, computeUs: finished - started, batchSize: batch.length })
+        : p.reject(failure),
+    );
     this.schedule();
   }
 

@@ -93,4 +93,21 @@ describe("DynamicBatcher backpressure", () => {
     expect(batcher.queued).toBeLessThanOrEqual(3);
     await Promise.all(all);
   });
+
+  it("reports each request's queue time, its batch's compute time and size", async () => {
+    const batcher = new DynamicBatcher<number, number>(
+      async (xs) => {
+        await sleep(30);
+        return xs;
+      },
+      { maxBatchSize: 3, maxQueueDelayUs: 20_000 },
+    );
+    const [a, b, c, d] = await Promise.all([1, 2, 3, 4].map((x) => batcher.submitTimed(x)));
+    // 1-3 fill a batch at once; 4 waits for it (30 ms) and runs alone.
+    expect([a.batchSize, b.batchSize, c.batchSize, d.batchSize]).toEqual([3, 3, 3, 1]);
+    expect(a.queueUs).toBeLessThan(10_000);
+    expect(d.queueUs).toBeGreaterThanOrEqual(20_000);
+    for (const t of [a, d]) expect(t.computeUs).toBeGreaterThanOrEqual(20_000);
+    expect(d.output).toBe(4);
+  });
 });
