@@ -1,7 +1,7 @@
 import { Args, Command, Flags } from "@oclif/core";
 import { stat } from "node:fs/promises";
 import { isAbsolute, join, parse, relative } from "node:path";
-import { batchingFlags, extensionList, generationFlags, generationOverrides, imageInputFlags, modelFlags } from "../src/cli/flags.js";
+import { batcherSettings, batchingFlags, extensionList, generationFlags, generationOverrides, imageInputFlags, modelFlags } from "../src/cli/flags.js";
 import { progressBar } from "../src/cli/progress.js";
 import { recordedRun, resolveWithProgress } from "../src/cli/run-support.js";
 import { ResultStore } from "../src/io/result-store.js";
@@ -62,6 +62,7 @@ export default class Florence extends Command {
       throw error;
     }
 
+    const batching = batcherSettings(flags);
     const showProgress = flags.progress && !this.jsonEnabled();
     const dtype = flags.dtype as Dtype;
     const resolved = await resolveWithProgress(flags.model, florence2Files(dtype), flags, showProgress);
@@ -82,8 +83,8 @@ export default class Florence extends Command {
       settings,
       extensions: extensionList(flags.ext),
       maxPixels: flags["max-pixels"],
-      workers: flags.workers,
-      batcher: { maxBatchSize: flags["batch-size"], maxQueueDelayUs: flags["max-queue-delay-us"] },
+      workers: batching.workers,
+      batcher: { maxBatchSize: batching.maxBatchSize, maxQueueDelayUs: batching.maxQueueDelayUs },
     };
     const draw = async (r: FlorenceResult) => {
       if (flags.draw) await drawResult(r.path, r.result, drawnPath(flags.draw, r.path));

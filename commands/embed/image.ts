@@ -1,5 +1,5 @@
 import { Args, Command } from "@oclif/core";
-import { batchingFlags, extensionList, imageInputFlags, modelFlags, outputFlags } from "../../src/cli/flags.js";
+import { batcherSettings, batchingFlags, extensionList, imageInputFlags, modelFlags, outputFlags } from "../../src/cli/flags.js";
 import { progressBar } from "../../src/cli/progress.js";
 import { recordedRun, resolveWithProgress } from "../../src/cli/run-support.js";
 import { EmbeddingStore } from "../../src/io/embedding-store.js";
@@ -39,6 +39,7 @@ export default class EmbedImage extends Command {
   async run(): Promise<EmbedImagesResult & { out: string; rows: number }> {
     const { argv, flags } = await this.parse(EmbedImage);
     const inputs = argv as string[];
+    const batching = batcherSettings(flags);
     const showProgress = flags.progress && !this.jsonEnabled();
     const dtype = flags.dtype as Dtype;
 
@@ -58,7 +59,7 @@ export default class EmbedImage extends Command {
       fingerprint,
       model: { spec: flags.model, ...resolved, ...model.info },
       decode: "sharp; EXIF orientation applied; converted to RGB as PIL's convert('RGB') does; PIL-exact bicubic resize",
-      batcher: { maxBatchSize: flags["batch-size"], maxQueueDelayUs: flags["max-queue-delay-us"] },
+      batcher: { maxBatchSize: batching.maxBatchSize, maxQueueDelayUs: batching.maxQueueDelayUs },
       versions: versions(),
     };
     const bar = progressBar("embedding", "img", showProgress);
@@ -73,8 +74,8 @@ export default class EmbedImage extends Command {
           extensions: extensionList(flags.ext),
           normalize: flags.normalize,
           maxPixels: flags["max-pixels"],
-          workers: flags.workers,
-          batcher: { maxBatchSize: flags["batch-size"], maxQueueDelayUs: flags["max-queue-delay-us"] },
+          workers: batching.workers,
+          batcher: { maxBatchSize: batching.maxBatchSize, maxQueueDelayUs: batching.maxQueueDelayUs },
           onStart: (total) => bar.start(total),
           onProgress: (e) => bar.tick({ note: e.outcome === "failed" ? `(failed: ${e.path})` : "" }),
           signal,

@@ -1,6 +1,6 @@
 import { Args, Command, Flags } from "@oclif/core";
 import { readFileSync } from "node:fs";
-import { batchingFlags, modelFlags, outputFlags } from "../../src/cli/flags.js";
+import { batcherSettings, batchingFlags, modelFlags, outputFlags } from "../../src/cli/flags.js";
 import { progressBar } from "../../src/cli/progress.js";
 import { recordedRun, resolveWithProgress } from "../../src/cli/run-support.js";
 import { EmbeddingStore } from "../../src/io/embedding-store.js";
@@ -46,6 +46,7 @@ export default class EmbedText extends Command {
 
   async run(): Promise<EmbedTextsResult & { out: string; rows: number }> {
     const { argv, flags } = await this.parse(EmbedText);
+    const batching = batcherSettings(flags);
     const showProgress = flags.progress && !this.jsonEnabled();
     const dtype = flags.dtype as Dtype;
 
@@ -65,7 +66,7 @@ export default class EmbedText extends Command {
       command: "embed text",
       fingerprint,
       model: { spec: flags.model, ...resolved, ...model.info },
-      batcher: { maxBatchSize: flags["batch-size"], maxQueueDelayUs: flags["max-queue-delay-us"] },
+      batcher: { maxBatchSize: batching.maxBatchSize, maxQueueDelayUs: batching.maxQueueDelayUs },
       versions: versions(),
     };
     const bar = progressBar("embedding", "captions", showProgress && inputs.length > 100);
@@ -78,7 +79,7 @@ export default class EmbedText extends Command {
         embedTexts(model, inputs, {
           store,
           normalize: flags.normalize,
-          batcher: { maxBatchSize: flags["batch-size"], maxQueueDelayUs: flags["max-queue-delay-us"] },
+          batcher: { maxBatchSize: batching.maxBatchSize, maxQueueDelayUs: batching.maxQueueDelayUs },
           onProgress: () => bar.tick(),
           signal,
         }),

@@ -5,6 +5,7 @@ import { DEFAULT_MAX_PIXELS } from "../pipeline/decode.js";
 import { DEFAULT_EXTENSIONS } from "../pipeline/source.js";
 import { DEFAULT_SIGLIP_MODEL } from "../models/siglip.js";
 import { DTYPES } from "../models/variants.js";
+import { readBatcherConfig } from "../batching/config.js";
 import type { GenerationOverrides } from "../generation/settings.js";
 import { DEVICES } from "../runtime/session.js";
 
@@ -28,7 +29,22 @@ export const batchingFlags = (defaultBatch: number) => ({
     default: 100_000,
     min: 0,
   }),
+  "batcher-config": Flags.string({
+    description: "batcher settings saved by emb perf --sweep --save-config (they replace --batch-size, --max-queue-delay-us and --workers)",
+  }),
 });
+
+/** The batcher settings a command runs with: from --batcher-config when given, else its flags. */
+export function batcherSettings(flags: { "batch-size": number; "max-queue-delay-us": number; "batcher-config"?: string; workers?: number }): {
+  maxBatchSize: number;
+  maxQueueDelayUs: number;
+  workers: number;
+} {
+  const fallbackWorkers = flags.workers ?? availableParallelism();
+  if (!flags["batcher-config"]) return { maxBatchSize: flags["batch-size"], maxQueueDelayUs: flags["max-queue-delay-us"], workers: fallbackWorkers };
+  const config = readBatcherConfig(flags["batcher-config"]);
+  return { maxBatchSize: config.maxBatchSize, maxQueueDelayUs: config.maxQueueDelayUs, workers: config.workers ?? fallbackWorkers };
+}
 
 export const outputFlags = {
   out: Flags.string({ char: "o", description: "output folder", default: "embeddings" }),

@@ -1,0 +1,205 @@
+/** What `emb perf` prints and writes: the results table and perf_analyzer's CSV (`-f`). */
+import Table from "cli-table3";
+import { stringify } from "csv-stringify/sync";
+import type { LatencySummary, StageBreakdownUs } from "./stats.js";
+
+export interface PerfRow {
+  concurrency: number;
+  /** Inferences per second. */
+  throughput: number;
+  latency: LatencySummary;
+  /** Mean time per request in each stage, microseconds. */
+  breakdownUs: StageBreakdownUs;
+  inferences: number;
+  executions: number;
+  batchSizes: { value: number; count: number }[];
+  peakRssBytes: number;
+  maxBatchSize?: number;
+  maxQueueDelayUs?: number;
+  workers?: number;
+}
+
+/** Milliseconds from microseconds, with as many decimals as a latency needs to be read. */
+export function formatMs(us: number): string {
+  if (!Number.isFinite(us)) return "-";
+  const ms = us / 1000;
+  return ms.toFixed(ms >= 100 ? 1 : ms >= 1 ? 2 : 3);
+}
+
+const mib = (bytes: number) => (bytes / (1024 * 1024)).toFixed(0);
+
+export function meanBatchSize(row: Pick<PerfRow, "batchSizes">): number {
+  let executions = 0;
+  let items = 0;
+  for (const { value, count } of row.batchSizes) {
+    executions += count;
+    items += value * count;
+  }
+  return executions > 0 ? items / executions : 0;
+}
+
+/** "size×executions" pairs, largest counts first, at most `limit` of them. */
+export function batchSizeText(batchSizes: PerfRow["batchSizes"], limit = 4): string {
+  const top = [...batchSizes].sort((a, b) => b.count - a.count || a.value - b.value);
+  const shown = top.slice(0, limit).map((b) => `${b.value}×${b.count}`);
+  return top.length > limit ? `${shown.join(" ")} …` : shown.join(" ");
+}
+
+/**
+ * One row per concurrency, latencies in milliseconds. The batcher settings and worker columns are
+ * shown only when some row has them.
+ */
+export function perfTable(rows: PerfRow[], color: boolean): string {
+  const withBatch = rows.some((r) => r.maxBatchSize !== undefined);
+  const withDelay = rows.some((r) => r.maxQueueDelayUs !== undefined);
+  const withWorkers = rows.some((r) => r.workers !== undefined);
+  const head = [
+    "concurrency",
+    ...(withBatch ? ["max batch"] : []),
+    ...(withDelay ? ["queue delay ms"] : []),
+    ...(withWorkers ? ["workers"] : []),
+    "infer/s",
+    "avg ms",
+    "std ms",
+    "p50 ms",
+    "p90 ms",
+    "p95 ms",
+    "p99 ms",
+    "queue ms",
+    "prep ms",
+    "infer ms",
+    "post ms",
+    "batches",
+    "mean batch",
+    "batch sizes",
+    "peak RSS MiB",
+  ];
+  const table = new Table({ head, style: color ? {} : { head: [], border: [] } });
+  for (const r of rows) {
+    const l = r.latency;
+    table.push([
+      r.concurrency,
+      ...(withBatch ? [r.maxBatchSize ?? "-"] : []),
+      ...(withDelay ? [r.maxQueueDelayUs === undefined ? "-" : formatMs(r.maxQueueDelayUs)] : []),
+      ...(withWorkers ? [r.workers ?? "-"] : []),
+      r.throughput.toFixed(1),
+      formatMs(l.avgUs),
+      formatMs(l.stdUs),
+      formatMs(l.p50Us),
+      formatMs(l.p90Us),
+      formatMs(l.p95Us),
+      formatMs(l.p99Us),
+      formatMs(r.breakdownUs.queue),
+      formatMs(r.breakdownUs.preprocess),
+      formatMs(r.breakdownUs.inference),
+      formatMs(r.breakdownUs.postprocess),
+      r.executions,
+      meanBatchSize(r).toFixed(2),
+      batchSizeText(r.batchSizes),
+      mib(r.peakRssBytes),
+    ]);
+  }
+  return table.toString();
+}
+
+/**
+ * perf_analyzer's CSV header (src/report_writer.cc, `ReportWriter::GenerateReport`) for a
+ * concurrency sweep with server statistics, a non-decoupled model without response cache, and
+ * `--verbose-csv` for "Avg latency". Its "request/response" and "response wait" verbose columns
+ * (client library send/receive times) and the GPU metric columns are left out: nothing is sent
+ * over a network in process, and the GPU columns come from Triton's metrics endpoint.
+ */
+export const PERF_ANALYZER_CSV_COLUMNS = [
+  "Concurrency",
+  "Inferences/Second",
+  "Client Send",
+  "Network+Server Send/Recv",
+  "Server Queue",
+  "Server Compute Input",
+  "Server Compute Infer",
+  "Server Compute Output",
+  "Client Recv",
+  "p50 latency",
+  "p90 latency",
+  "p95 latency",
+  "p99 latency",
+  "Avg latency",
+] as const;
+
+/** emb's own columns, after perf_analyzer's so tools that read its CSV by name still can. */
+export const EMB_CSV_COLUMNS = [
+  "Std latency",
+  "Min latency",
+  "Max latency",
+  "Inferences",
+  "Executions",
+  "Avg Batch Size",
+  "Batch Sizes",
+  "Peak RSS Bytes",
+  "Max Batch Size",
+  "Max Queue Delay",
+  "Workers",
+] as const;
+
+/** Whole microseconds, truncated as perf_analyzer's `ns / 1000` is. */
+const us = (x: number) => (Number.isFinite(x) ? Math.trunc(x) : "");
+
+/** A float as C++'s default ostream writes it (6 significant digits), without exponents. */
+const sixDigits = (x: number) => String(Number(x.toPrecision(6)));
+
+/**
+ * The CSV perf_analyzer's `-f` writes, times in microseconds, rows in increasing throughput as
+ * perf_analyzer sorts them. The mapping of its columns onto emb's in-process runtime:
+ *
+ * - Client Send, Client Recv: 0. There is no client library serialising a request or reading a
+ *   response; the request is handed over in memory.
+ * - Server Queue: `breakdownUs.queue`, admission and dynamic-batcher queue time.
+ * - Server Compute Input: `breakdownUs.preprocess` (decode, resize, tokenise), which Triton counts
+ *   as input handling.
+ * - Server Compute Infer: `breakdownUs.inference`, the model run of the request's batch.
+ * - Server Compute Output: `breakdownUs.postprocess`.
+ * - Network+Server Send/Recv: as perf_analyzer computes it, the average latency less send, receive,
+ *   queue and the three compute stages, floored at 0. In process this is the time in no stage:
+ *   promise hand-offs and event-loop waits.
+ * - p50/p90/p95/p99/Avg latency: the client-side end-to-end latency summary.
+ *
+ * The emb columns that follow: latency std/min/max (µs), inferences and batch executions of the
+ * merged windows, mean batch size, the batch-size histogram as "size:executions" pairs, peak
+ * RSS, and the batcher settings and worker count when known (empty otherwise).
+ */
+export function perfCsv(rows: PerfRow[]): string {
+  const sorted = [...rows].sort((a, b) => a.throughput - b.throughput);
+  const records = sorted.map((r) => {
+    const b = r.breakdownUs;
+    const accounted = b.queue + b.preprocess + b.inference + b.postprocess;
+    const network = Math.max(0, r.latency.avgUs - accounted);
+    return [
+      r.concurrency,
+      sixDigits(r.throughput),
+      0,
+      us(network),
+      us(b.queue),
+      us(b.preprocess),
+      us(b.inference),
+      us(b.postprocess),
+      0,
+      us(r.latency.p50Us),
+      us(r.latency.p90Us),
+      us(r.latency.p95Us),
+      us(r.latency.p99Us),
+      us(r.latency.avgUs),
+      us(r.latency.stdUs),
+      us(r.latency.minUs),
+      us(r.latency.maxUs),
+      r.inferences,
+      r.executions,
+      sixDigits(meanBatchSize(r)),
+      r.batchSizes.map((s) => `${s.value}:${s.count}`).join(" "),
+      r.peakRssBytes,
+      r.maxBatchSize ?? "",
+      r.maxQueueDelayUs ?? "",
+      r.workers ?? "",
+    ];
+  });
+  return stringify(records, { header: true, columns: [...PERF_ANALYZER_CSV_COLUMNS, ...EMB_CSV_COLUMNS] });
+}

@@ -1,0 +1,98 @@
+/**
+ * Builds `emb perf`'s targets: loads the model once and turns the input options into a target
+ * factory, so the sweep can rebuild the batcher and worker pool per configuration.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import sharp from "sharp";
+import type { GenerationSettings } from "../generation/settings.js";
+import { parseIdRows, readCaptionFile } from "../io/text-input.js";
+import type { Florence2Model } from "../models/florence2/model.js";
+import { postProcess } from "../models/florence2/postprocess.js";
+import type { SiglipTextModel } from "../models/siglip-text.js";
+import type { SiglipImageModel } from "../models/siglip.js";
+import { l2normalize } from "../pipeline/normalize.js";
+import { walkImages } from "../pipeline/source.js";
+import { imageTarget, textTarget, type PerfTarget, type TargetSettings } from "./targets.js";
+
+export type TargetFactory = (settings: TargetSettings) => PerfTarget;
+
+/** Image files to send: a folder's (up to `limit`), or `count` generated photos of `width` x `height`. */
+export async function imageInputs(input: string | undefined, size: { width: number; height: number }, limit: number): Promise<{ paths: string[]; cleanup: () => void }> {
+  if (input) {
+    const paths: string[] = [];
+    for await (const file of walkImages([input])) {
+      paths.push(file.path);
+      if (paths.length >= limit) break;
+    }
+    if (paths.length === 0) throw new Error(`--input ${input}: no images found`);
+    return { paths, cleanup: () => {} };
+  }
+  // Distinct noise images: JPEG decoding costs what a photo's would; reused round-robin.
+  const dir = mkdtempSync(join(tmpdir(), "emb-perf-"));
+  const paths: string[] = [];
+  const count = Math.min(limit, 32);
+  for (let i = 0; i < count; i++) {
+    const pixels = Buffer.alloc(size.width * size.height * 3);
+    for (let p = 0; p < pixels.length; p++) pixels[p] = (p * 2654435761 + i * 40503) >>> 24;
+    const path = join(dir, `image_${i}.jpg`);
+    await sharp(pixels, { raw: { width: size.width, height: size.height, channels: 3 } }).jpeg({ quality: 90 }).toFile(path);
+    paths.push(path);
+  }
+  return { paths, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export function siglipImageFactory(model: SiglipImageModel, paths: string[]): TargetFactory {
+  return (settings) => imageTarget("siglip-image", paths, model.preprocessing, (images) => model.embed(images), (v) => l2normalize(v), settings);
+}
+
+/**
+ * Caption inputs: a .txt/.jsonl caption file, a perf_analyzer input-data JSON of token ids
+ * (the seeds' siglip_text input_ids.json shape), or `count` random rows of token ids.
+ */
+export function siglipTextFactory(model: SiglipTextModel, input: string | undefined, field: string): TargetFactory {
+  const { length, vocabSize } = model.info;
+  let rows: (() => number[])[];
+  if (input && existsSync(input) && statSync(input).isFile() && /\.(json)$/.test(input)) {
+    const ids = parseIdRows(readFileSync(input, "utf8"), input, length, vocabSize);
+    rows = ids.map((row) => () => row);
+  } else if (input) {
+    const captions = readCaptionFile(input, field).map((c) => c.text);
+    rows = captions.map((text) => () => model.tokenizer.encode(text).ids);
+  } else {
+    // Random ids up to a random length, then </s> and padding, as real captions look.
+    rows = Array.from({ length: 256 }, (_, r) => {
+      const words = 3 + ((r * 7919) % 20);
+      const ids = Array.from({ length }, (_, i) => (i < words ? 3 + ((r * 104729 + i * 7907) % (vocabSize - 3)) : i === words ? 1 : 1));
+      return () => ids;
+    });
+  }
+  return (settings) => textTarget("siglip-text", rows.length, (i) => rows[i](), (batch) => model.embedIds(batch), (v) => l2normalize(v), settings);
+}
+
+export async function florenceFactory(
+  model: Florence2Model,
+  task: string,
+  prompt: number[],
+  generation: GenerationSettings,
+  paths: string[],
+): Promise<TargetFactory> {
+  // Post-processing de-quantises coordinates with each image's own (EXIF-oriented) size.
+  const sizes = new Map<string, { width: number; height: number }>();
+  for (const path of paths) {
+    const { autoOrient } = await sharp(path).metadata();
+    sizes.set(path, { width: autoOrient.width, height: autoOrient.height });
+  }
+  return (settings) =>
+    imageTarget(
+      `florence:${task}`,
+      paths,
+      model.preprocessing,
+      (images) => model.generate(images, images.map(() => prompt), generation),
+      (ids, path) => {
+        postProcess(task, model.decode(ids), sizes.get(path)!);
+      },
+      settings,
+    );
+}

@@ -1,0 +1,110 @@
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import sharp from "sharp";
+import { describe, expect, it } from "vitest";
+import { runCli } from "../helpers/cli.js";
+import { fixturePath } from "../helpers/fixtures.js";
+
+const SIGLIP = fixturePath("siglip-tiny");
+const FLORENCE = fixturePath("florence2-tiny");
+const tmp = (name: string) => mkdtempSync(join(tmpdir(), `emb-perf-${name}-`));
+// Short windows and a loose stability bound keep the runs short; no test asserts a speed.
+const fast = ["--measurement-interval", "150", "--stability-percentage", "90", "--max-trials", "4", "--no-progress", "--json"];
+
+interface Result {
+  concurrency: number;
+  throughput: number;
+  inferences: number;
+  executions: number;
+  batchSizes: { value: number; count: number }[];
+  latency: { p50Us: number; p90Us: number; p95Us: number; p99Us: number; avgUs: number; minUs: number; maxUs: number };
+  breakdownUs: Record<string, number>;
+  peakRssBytes: number;
+  windows: unknown[];
+  errors: number;
+}
+
+function checkConsistent(r: Result, maxBatch: number) {
+  expect(r.errors).toBe(0);
+  expect(r.throughput).toBeGreaterThan(0);
+  // What dynamic batching achieved: every execution ran 1..maxBatch requests.
+  expect(r.batchSizes.reduce((s, b) => s + b.count, 0)).toBe(r.executions);
+  expect(r.batchSizes.reduce((s, b) => s + b.value * b.count, 0)).toBe(r.inferences);
+  expect(Math.max(...r.batchSizes.map((b) => b.value))).toBeLessThanOrEqual(maxBatch);
+  const l = r.latency;
+  expect(l.minUs <= l.p50Us && l.p50Us <= l.p90Us && l.p90Us <= l.p95Us && l.p95Us <= l.p99Us && l.p99Us <= l.maxUs).toBe(true);
+  expect(r.windows.length).toBeGreaterThanOrEqual(3);
+  expect(r.peakRssBytes).toBeGreaterThan(0);
+}
+
+describe("emb perf", () => {
+  it("measures the text tower under a fixed concurrency with perf_analyzer-style windows", () => {
+    const run = runCli(["perf", "--target", "siglip-text", "--model", SIGLIP, "--concurrency", "12", "--batch-size", "4", ...fast]);
+    expect(run.status, run.stderr).toBe(0);
+    const [r] = JSON.parse(run.stdout).results as Result[];
+    expect(r.concurrency).toBe(12);
+    checkConsistent(r, 4);
+    // Twelve requests in flight and batches of at most four: requests waited for batches.
+    expect(r.inferences / r.executions).toBeGreaterThan(1);
+  });
+
+  it("measures images from a folder, and a concurrency range with CSV and a chart", async () => {
+    const out = tmp("out");
+    const run = runCli([
+      ...["perf", "--target", "siglip-image", "--model", SIGLIP, "--input", fixturePath("images"), "--concurrency", "1:5:4"],
+      ...["--csv", join(out, "perf.csv"), "--chart", join(out, "chart"), "--batch-size", "4", ...fast],
+    ]);
+    expect(run.status, run.stderr).toBe(0);
+    const json = JSON.parse(run.stdout);
+    expect(json.results.map((r: Result) => r.concurrency)).toEqual([1, 5]);
+    for (const r of json.results) checkConsistent(r, 4);
+    // One request at a time can only ever form batches of one.
+    expect(json.results[0].batchSizes).toEqual([{ value: 1, count: json.results[0].executions }]);
+    const csv = readFileSync(join(out, "perf.csv"), "utf8").trim().split("\n");
+    expect(csv[0]).toMatch(/^Concurrency,Inferences\/Second,/);
+    expect(csv).toHaveLength(3);
+    expect(existsSync(join(out, "chart.svg"))).toBe(true);
+    expect((await sharp(join(out, "chart.png")).metadata()).format).toBe("png");
+  });
+
+  it("loads Florence-2 with a task and generated images", () => {
+    const run = runCli(["perf", "--target", "florence:<CAPTION>", "--model", FLORENCE, "--concurrency", "3", "--max-new-tokens", "4", "--image-size", "64x48", ...fast]);
+    expect(run.status, run.stderr).toBe(0);
+    checkConsistent(JSON.parse(run.stdout).results[0], 16);
+  });
+
+  it("sweeps batcher settings, saves the best, and --batcher-config reads it back", () => {
+    const out = tmp("sweep");
+    const config = join(out, "batcher.json");
+    const run = runCli([
+      ...["perf", "--target", "siglip-text", "--model", SIGLIP, "--concurrency", "8", "--sweep"],
+      ...["--sweep-batch-sizes", "1,8", "--sweep-queue-delays-us", "0,5000", "--save-config", config, ...fast],
+    ]);
+    expect(run.status, run.stderr).toBe(0);
+    const json = JSON.parse(run.stdout);
+    expect(json.sweep).toHaveLength(4);
+    const throughputs = json.sweep.map((r: Result) => r.throughput);
+    expect(throughputs).toEqual([...throughputs].sort((a: number, b: number) => b - a));
+    const saved = JSON.parse(readFileSync(config, "utf8"));
+    expect(saved).toMatchObject({ maxBatchSize: json.best.maxBatchSize, maxQueueDelayUs: json.best.maxQueueDelayUs });
+    expect([1, 8]).toContain(saved.maxBatchSize);
+    const again = runCli(["perf", "--target", "siglip-text", "--model", SIGLIP, "--concurrency", "4", "--batcher-config", config, ...fast]);
+    expect(again.status, again.stderr).toBe(0);
+    expect(JSON.parse(again.stdout).settings).toMatchObject({ maxBatchSize: saved.maxBatchSize, maxQueueDelayUs: saved.maxQueueDelayUs });
+  });
+
+  it("explains a bad concurrency, target or batcher config", () => {
+    const concurrency = runCli(["perf", "--model", SIGLIP, "--concurrency", "8:2"]);
+    expect(concurrency.status).toBe(2);
+    expect(concurrency.stderr).toContain("--concurrency 8:2: give N or start:end:step");
+    const target = runCli(["perf", "--target", "clip", "--model", SIGLIP]);
+    expect(target.status).toBe(2);
+    expect(target.stderr).toContain("--target clip: choose siglip-image, siglip-text, florence:<TASK>");
+    const bad = join(tmp("cfg"), "bad.json");
+    writeFileSync(bad, JSON.stringify({ maxBatchSize: 0, maxQueueDelayUs: 10 }));
+    const config = runCli(["perf", "--model", SIGLIP, "--batcher-config", bad]);
+    expect(config.status).not.toBe(0);
+    expect(config.stderr).toContain('"maxBatchSize" must be an integer >= 1, not 0');
+  });
+});
