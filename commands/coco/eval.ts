@@ -1,0 +1,141 @@
+import { Command, Flags, type Interfaces } from "@oclif/core";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { batcherSettings, batchingFlags, generationFlags, generationOverrides, imageInputFlags, modelFlags } from "../../src/cli/flags.js";
+import { progressBar } from "../../src/cli/progress.js";
+import { interruptible, resolveWithProgress } from "../../src/cli/run-support.js";
+import { CocoInputError, readAnnotations, readResults } from "../../src/eval/coco/annotations.js";
+import { CAPTION_TASKS, captionCocoImages, type CaptionSummary } from "../../src/eval/coco/caption.js";
+import { evaluateCaptions, METRIC_GROUPS, type MetricGroup } from "../../src/eval/coco/evaluate.js";
+import { Meteor } from "../../src/eval/coco/meteor.js";
+import { metricsTable, seedNumbersApply } from "../../src/eval/coco/report.js";
+import { CocoResultsWriter } from "../../src/eval/coco/results-file.js";
+import { DEFAULT_FLORENCE2_MODEL, Florence2Model, florence2Files } from "../../src/models/florence2/model.js";
+import { buildPrompt } from "../../src/models/florence2/tasks.js";
+import type { Dtype } from "../../src/models/variants.js";
+import type { Device } from "../../src/runtime/session.js";
+
+export default class CocoEval extends Command {
+  static override summary = "Caption COCO images with Florence-2 and score them with COCO's caption metrics (BLEU, METEOR, ROUGE_L, CIDEr), no Java.";
+  static override description = `With --images, captions every annotated image with Florence-2 (--task, generation flags as for emb florence), appending each caption to <out>/results.json (a COCO results file, valid JSON at every moment; re-running resumes). With --results, scores an existing results file instead. Scores are computed as pycocoevalcap computes them: PTB tokenisation, corpus BLEU-1..4 ("closest" reference length), METEOR (exact, stem and WordNet synonym matches; paraphrases from --paraphrase-table), ROUGE_L and CIDEr-D, with bootstrap 95% confidence intervals. Writes metrics.json and per-image.jsonl (every image's scores, to find the worst captions) to --out.`;
+
+  static override examples = [
+    "<%= config.bin %> <%= command.id %> --images val2014 --annotations annotations/captions_val2014.json",
+    "<%= config.bin %> <%= command.id %> --results captions_results.json --annotations annotations/captions_val2014.json --json",
+    "<%= config.bin %> <%= command.id %> --images val2014 --annotations annotations/captions_val2014.json --limit 500 --num-beams 1",
+  ];
+
+  static override enableJsonFlag = true;
+
+  static override flags = {
+    annotations: Flags.string({ char: "a", description: "COCO caption annotations (e.g. captions_val2014.json)", required: true }),
+    images: Flags.string({ char: "i", description: "folder of the annotated images (file_name relative to it): caption them, then score", exactlyOne: ["images", "results"] }),
+    results: Flags.string({ char: "r", description: "a COCO results file ([{image_id, caption}]) to score without captioning", exactlyOne: ["images", "results"] }),
+    out: Flags.string({ char: "o", description: "folder for results.json, metrics.json and per-image.jsonl", default: "coco-eval" }),
+    task: Flags.string({ description: "the Florence-2 captioning task", options: CAPTION_TASKS, default: "<CAPTION>" }),
+    limit: Flags.integer({ description: "caption only the first N annotated images (and score those)", min: 1 }),
+    "allow-missing": Flags.boolean({ description: "score only the images that have a result, as pycocoevalcap does, instead of refusing", default: false }),
+    metrics: Flags.string({ description: `metrics to compute, comma-separated: ${METRIC_GROUPS.join(",")}`, default: METRIC_GROUPS.join(",") }),
+    "paraphrase-table": Flags.string({ description: "METEOR paraphrase table (METEOR 1.5's paraphrase-en.gz) for its paraphrase matches" }),
+    bootstrap: Flags.integer({ description: "bootstrap resamples for the 95% confidence intervals (0: none)", default: 1000, min: 0 }),
+    seed: Flags.integer({ description: "seed of the bootstrap resampling", default: 0 }),
+    ...modelFlags,
+    model: Flags.string({ char: "m", description: "a Florence-2 model directory, or a hub repository id", default: DEFAULT_FLORENCE2_MODEL }),
+    ...generationFlags,
+    ...batchingFlags(4),
+    workers: imageInputFlags.workers,
+    "max-pixels": imageInputFlags["max-pixels"],
+    progress: Flags.boolean({ description: "show progress bars on stderr", default: true, allowNo: true }),
+  };
+
+  async run(): Promise<Record<string, unknown>> {
+    const { flags } = await this.parse(CocoEval);
+    const groups = flags.metrics.split(",").map((m) => m.trim()).filter(Boolean);
+    const unknown = groups.filter((g) => !METRIC_GROUPS.includes(g as MetricGroup));
+    if (unknown.length > 0) this.error(`--metrics ${unknown.join(",")}: unknown; choose from ${METRIC_GROUPS.join(", ")}`, { exit: 2 });
+    const showProgress = flags.progress && !this.jsonEnabled();
+    mkdirSync(flags.out, { recursive: true });
+
+    try {
+      const annotations = readAnnotations(flags.annotations);
+      let resultsPath = flags.results;
+      let captioning: CaptionSummary | undefined;
+      if (flags.images) {
+        resultsPath = join(flags.out, "results.json");
+        captioning = await this.caption(flags, annotations, resultsPath, showProgress);
+        if (captioning.interrupted) {
+          this.log(`interrupted: ${captioning.captioned} captioned this run, kept in ${resultsPath}; run the same command again to continue`);
+          process.exitCode = 130;
+          return { captioning };
+        }
+      }
+      const partial = flags["allow-missing"] || flags.limit !== undefined || (captioning?.failures.length ?? 0) > 0;
+      const results = readResults(resultsPath!, annotations, partial);
+      for (const id of results.empty) this.logToStderr(`note: image ${id} has an empty caption; it is scored as empty`);
+      const meteor = groups.includes("meteor") ? await Meteor.load({ paraphraseTable: flags["paraphrase-table"] }) : null;
+      const evaluation = await evaluateCaptions(annotations.references, results.candidates, {
+        groups: groups as MetricGroup[],
+        order: annotations.images.map((image) => image.id).filter((id) => results.candidates.has(id)),
+        meteor,
+        bootstrap: flags.bootstrap,
+        seed: flags.seed,
+      });
+      const { perImage, ...summary } = evaluation;
+      const report = { annotations: flags.annotations, results: resultsPath, captioning, ...summary };
+      writeFileSync(join(flags.out, "metrics.json"), JSON.stringify(report, null, 2) + "\n");
+      writeFileSync(join(flags.out, "per-image.jsonl"), perImage.map((p) => JSON.stringify(p) + "\n").join(""));
+      if (!this.jsonEnabled()) {
+        this.log(metricsTable(evaluation, seedNumbersApply(annotations), Boolean(process.stdout.isTTY)));
+        this.log(`${evaluation.images} images scored; metrics.json and per-image.jsonl in ${flags.out}`);
+      }
+      if ((captioning?.failures.length ?? 0) > 0) {
+        for (const f of captioning!.failures) this.logToStderr(`not captioned: ${f.path}: ${f.error}`);
+        process.exitCode = 2;
+      }
+      return report;
+    } catch (error) {
+      if (error instanceof CocoInputError) this.error(error.message, { exit: 2 });
+      throw error;
+    }
+  }
+
+  private async caption(
+    flags: Interfaces.InferredFlags<typeof CocoEval.flags>,
+    annotations: ReturnType<typeof readAnnotations>,
+    resultsPath: string,
+    showProgress: boolean,
+  ): Promise<CaptionSummary> {
+    const batching = batcherSettings(flags);
+    const overrides = generationOverrides(flags);
+    const dtype = flags.dtype as Dtype;
+    const resolved = await resolveWithProgress(flags.model, florence2Files(dtype), flags, showProgress);
+    const model = await Florence2Model.load(resolved.dir, dtype, { device: flags.device as Device, threads: flags.threads });
+    const writer = CocoResultsWriter.open(resultsPath);
+    const bar = progressBar(`captioning ${flags.task}`, "img", showProgress);
+    const interrupt = interruptible((m) => this.warn(m));
+    try {
+      const summary = await captionCocoImages(model, annotations, writer, {
+        imagesDir: flags.images!,
+        task: flags.task,
+        prompt: model.encodePrompt(buildPrompt(flags.task)),
+        settings: model.settings(overrides),
+        workers: batching.workers,
+        maxPixels: flags["max-pixels"],
+        batcher: { maxBatchSize: batching.maxBatchSize, maxQueueDelayUs: batching.maxQueueDelayUs },
+        limit: flags.limit,
+        onStart: (n) => bar.start(n),
+        onProgress: () => bar.tick(),
+        signal: interrupt.signal,
+      });
+      bar.stop();
+      if (!this.jsonEnabled() && summary.captioned > 0) {
+        this.log(`captioned ${summary.captioned} images in ${summary.seconds.toFixed(1)} s (${(summary.captioned / summary.seconds).toFixed(2)} images/s); ${summary.resumed} already in ${resultsPath}`);
+      }
+      return summary;
+    } finally {
+      interrupt.dispose();
+      writer.close();
+      await model.release();
+    }
+  }
+}

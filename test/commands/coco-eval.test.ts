@@ -1,0 +1,142 @@
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { readJsonl } from "../../src/io/jsonl.js";
+import { runCli } from "../helpers/cli.js";
+import { fixturePath, readJson } from "../helpers/fixtures.js";
+
+const ANNOTATIONS = fixturePath("coco", "captions_test.json");
+const RESULTS = fixturePath("coco", "results_test.json");
+const tmp = (name: string) => mkdtempSync(join(tmpdir(), `emb-coco-${name}-`));
+
+const metrics = readJson<{ image_ids: number[]; corpus: Record<string, number>; per_image: Record<string, number[] | number[][]> }>("goldens", "coco", "metrics.json");
+const meteor = readJson<{ results: Record<string, { coco: { corpus: number; per_image: number[] } }> }>("goldens", "coco", "meteor.json");
+
+function coco(args: string[]) {
+  const out = tmp("out");
+  const run = runCli(["coco", "eval", "--annotations", ANNOTATIONS, "--out", out, "--no-progress", "--bootstrap", "200", ...args]);
+  return { ...run, out };
+}
+
+describe("emb coco eval --results", () => {
+  it("scores a results file as pycocoevalcap does (METEOR as METEOR 1.5 without paraphrases)", () => {
+    const run = coco(["--results", RESULTS, "--json"]);
+    expect(run.status, run.stderr).toBe(0);
+    const report = JSON.parse(run.stdout);
+    expect(report.images).toBe(metrics.image_ids.length);
+    for (const name of ["Bleu_1", "Bleu_2", "Bleu_3", "Bleu_4", "ROUGE_L", "CIDEr"]) {
+      expect(Math.abs(report.metrics[name] - metrics.corpus[name]), name).toBeLessThan(1e-6);
+    }
+    expect(Math.abs(report.metrics.METEOR - meteor.results.no_paraphrase.coco.corpus)).toBeLessThan(1e-9);
+    // Without the paraphrase table METEOR is lower than pycocoevalcap's, by this much here.
+    expect(metrics.corpus.METEOR - report.metrics.METEOR).toBeCloseTo(0.0094, 3);
+    for (const [name, [low, high]] of Object.entries(report.intervals as Record<string, [number, number]>)) {
+      expect(low <= report.metrics[name] && report.metrics[name] <= high, name).toBe(true);
+    }
+  });
+
+  it("writes every image's scores, so the worst captions can be found", () => {
+    const run = coco(["--results", RESULTS]);
+    expect(run.status, run.stderr).toBe(0);
+    const rows = readJsonl<Record<string, number | string>>(join(run.out, "per-image.jsonl"));
+    expect(rows.map((r) => r.image_id)).toEqual(metrics.image_ids);
+    const cider = metrics.per_image.CIDEr as number[];
+    rows.forEach((r, i) => {
+      expect(Math.abs((r.CIDEr as number) - cider[i])).toBeLessThan(1e-6);
+      expect(Math.abs((r.METEOR as number) - meteor.results.no_paraphrase.coco.per_image[i])).toBeLessThan(1e-9);
+    });
+    expect(run.stdout).toContain("CIDEr");
+  });
+
+  it("names the entries of a bad results file", () => {
+    const entries = JSON.parse(readFileSync(RESULTS, "utf8")) as { image_id: number; caption: string }[];
+    const dir = tmp("bad");
+    const write = (name: string, content: unknown) => {
+      const path = join(dir, name);
+      writeFileSync(path, typeof content === "string" ? content : JSON.stringify(content));
+      return path;
+    };
+    const unknown = coco(["--results", write("unknown.json", [...entries, { image_id: 123456789, caption: "a cat" }])]);
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toContain("image ids not in the annotations (or without captions there): 123456789");
+    const duplicate = coco(["--results", write("dup.json", [...entries, entries[3]])]);
+    expect(duplicate.stderr).toContain(`image ids given more than once: ${entries[3].image_id}`);
+    const missing = coco(["--results", write("missing.json", entries.slice(2))]);
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toContain(`2 annotated image(s) have no result: ${entries[0].image_id}, ${entries[1].image_id}`);
+    expect(missing.stderr).toContain("--allow-missing");
+    const partial = coco(["--results", write("missing.json", entries.slice(2)), "--allow-missing", "--json"]);
+    expect(partial.status, partial.stderr).toBe(0);
+    expect(JSON.parse(partial.stdout).images).toBe(entries.length - 2);
+    const malformed = coco(["--results", write("torn.json", JSON.stringify(entries).slice(0, 100))]);
+    expect(malformed.status).toBe(2);
+    expect(malformed.stderr).toMatch(/results file .*torn\.json is not valid JSON/);
+    const shape = coco(["--results", write("shape.json", [{ image_id: entries[0].image_id, text: "x" }])]);
+    expect(shape.stderr).toContain('entries at index 0 are not {"image_id", "caption": string}');
+    const empty = coco(["--results", write("empty.json", entries.map((e, i) => (i === 0 ? { ...e, caption: "  " } : e)))]);
+    expect(empty.status, empty.stderr).toBe(0);
+    expect(empty.stderr).toContain(`note: image ${entries[0].image_id} has an empty caption`);
+  });
+
+  it("checks the annotation file", () => {
+    const path = join(tmp("ann"), "captions.json");
+    writeFileSync(path, JSON.stringify({ images: [{ id: 1, file_name: "a.jpg" }], annotations: [{ image_id: 2, caption: "x" }] }));
+    const run = runCli(["coco", "eval", "--annotations", path, "--results", RESULTS, "--no-progress"]);
+    expect(run.status).toBe(2);
+    expect(run.stderr).toContain('annotations name image ids not in "images": 2');
+  });
+});
+
+describe("emb coco eval --images with the tiny Florence-2", () => {
+  const files = ["photo_500x375.jpg", "portrait_375x500.jpg", "large_1280x720.jpg", "cmyk_320x240.jpg"];
+  const generation = readJson<{ cases: { image: string; task: string; settings: object; parsed: Record<string, string> }[] }>("goldens", "florence2", "generation.json");
+  const caption = (file: string) =>
+    generation.cases.find((c) => c.image === file && c.task === "<CAPTION>" && JSON.stringify(c.settings) === '{"max_new_tokens":24}')!.parsed["<CAPTION>"];
+
+  function dataset() {
+    const dir = tmp("images");
+    mkdirSync(join(dir, "val"));
+    for (const f of files) copyFileSync(fixturePath("images", f), join(dir, "val", f));
+    const annotations = join(dir, "captions.json");
+    writeFileSync(
+      annotations,
+      JSON.stringify({
+        images: files.map((f, i) => ({ id: 100 + i, file_name: f })),
+        annotations: files.flatMap((f, i) => [0, 1].map((k) => ({ id: i * 2 + k, image_id: 100 + i, caption: `A photo number ${k} of ${f}.` }))),
+      }),
+    );
+    return { images: join(dir, "val"), annotations };
+  }
+
+  it("captions every annotated image into a COCO results file, resumes, and scores it", () => {
+    const { images, annotations } = dataset();
+    const out = tmp("run");
+    const args = ["coco", "eval", "--images", images, "--annotations", annotations, "--out", out, "--model", fixturePath("florence2-tiny")];
+    const common = ["--max-new-tokens", "24", "--metrics", "bleu,rouge,cider", "--bootstrap", "50", "--no-progress", "--json"];
+    const first = runCli([...args, ...common, "--limit", "2"]);
+    expect(first.status, first.stderr).toBe(0);
+    expect(JSON.parse(first.stdout)).toMatchObject({ images: 2, captioning: { captioned: 2, resumed: 0 } });
+    const second = runCli([...args, ...common]);
+    expect(second.status, second.stderr).toBe(0);
+    expect(JSON.parse(second.stdout)).toMatchObject({ images: 4, captioning: { captioned: 2, resumed: 2 } });
+    const results = JSON.parse(readFileSync(join(out, "results.json"), "utf8")) as { image_id: number; caption: string }[];
+    expect(results).toEqual(files.map((f, i) => ({ image_id: 100 + i, caption: caption(f) })));
+  });
+
+  it("keeps the complete entries of a results file torn by a kill", () => {
+    const { images, annotations } = dataset();
+    const out = tmp("torn");
+    mkdirSync(out, { recursive: true });
+    writeFileSync(join(out, "results.json"), `[\n{"image_id":100,"caption":"kept"},\n{"image_id":101,"capt`);
+    const run = runCli([
+      ...["coco", "eval", "--images", images, "--annotations", annotations, "--out", out, "--model", fixturePath("florence2-tiny")],
+      ...["--max-new-tokens", "24", "--metrics", "rouge", "--bootstrap", "0", "--no-progress", "--json"],
+    ]);
+    expect(run.status, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout).captioning).toMatchObject({ captioned: 3, resumed: 1 });
+    const results = JSON.parse(readFileSync(join(out, "results.json"), "utf8"));
+    expect(results[0]).toEqual({ image_id: 100, caption: "kept" });
+    expect(results).toHaveLength(4);
+  });
+});
