@@ -50,6 +50,7 @@ export default class Perf extends Command {
     "sweep-batch-sizes": Flags.string({ description: "max batch sizes to try", default: "1,4,8,16,32" }),
     "sweep-queue-delays-us": Flags.string({ description: "max queue delays to try, microseconds", default: "0,2000,10000,100000" }),
     "sweep-workers": Flags.string({ description: "preparation workers to try (default: the --workers value)" }),
+    "latency-threshold": Flags.integer({ description: "for a concurrency range: stop once --percentile latency exceeds this many ms (perf_analyzer's --latency-threshold)", min: 1 }),
     "latency-limit": Flags.integer({ char: "l", description: "with --sweep: the best configuration must keep --percentile latency under this many ms", min: 1 }),
     percentile: Flags.string({ description: "latency the limit and the ranking table refer to", options: PERCENTILES, default: "p99" }),
     "save-config": Flags.string({ description: "with --sweep: write the best configuration here", default: "emb-batcher.json" }),
@@ -117,6 +118,12 @@ export default class Perf extends Command {
           if (m.errors > 0) this.warn(`${m.errors} request(s) failed, e.g. ${m.firstError}`);
         } finally {
           await target.close();
+        }
+        const threshold = flags["latency-threshold"];
+        const last = measurements[measurements.length - 1];
+        if (threshold !== undefined && latencyOf(last, percentile) > threshold * 1000) {
+          if (!quiet) this.logToStderr(`${percentile} latency ${(latencyOf(last, percentile) / 1000).toFixed(1)} ms is over --latency-threshold ${threshold} ms: stopping the range`);
+          break;
         }
       }
       if (flags.csv) writeFileSync(flags.csv, perfCsv(rows));

@@ -1,7 +1,7 @@
 """COCO caption goldens: what pycocoevalcap computes for a hand-written caption test set.
 
 Writes:
-- test/fixtures/coco/captions_test.json: COCO annotation format, 60 images x 5 reference captions,
+- test/fixtures/coco/captions_test.json: COCO annotation format, 66 images x 5 reference captions,
   written in the style of COCO captions and deliberately varied (punctuation, numbers,
   contractions, possessives, hyphens, capitals, stray whitespace, non-ASCII, $ & / @).
 - test/fixtures/coco/results_test.json: a COCO results file, one candidate per image, of mixed
@@ -12,20 +12,18 @@ Writes:
   Rouge(), Cider()) with SPICE left out (it needs Stanford model downloads). Holds the image ids in
   the order pycocoevalcap iterates them, the PTB-tokenised references and candidates, corpus
   scores and per-image scores (BLEU as BleuScorer returns them: four lists, one per order).
-- test/fixtures/goldens/coco/ptb-probes.json: single captions through pycocoevalcap's
+- test/fixtures/goldens/coco/ptb-probes.json: 300 tricky single captions through pycocoevalcap's
   PTBTokenizer (Stanford CoreNLP 3.4.1 PTBTokenizer -preserveLines -lowerCase, then removal of
-  the PUNCTUATIONS list), each probe its own image id.
+  the PUNCTUATIONS list), each probe its own image id: once as one batch ("tokens": the tokenizer
+  looks past a caption's end into the next one) and once with a neutral caption after each
+  probe ("alone").
 
 Deterministic: no randomness, no absolute paths in the outputs.
 """
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
-import pycocoevalcap
 from pycocoevalcap.bleu.bleu_scorer import BleuScorer
 from pycocoevalcap.cider.cider import Cider
 from pycocoevalcap.meteor.meteor import Meteor
@@ -505,9 +503,287 @@ SCENES: list[tuple[int, str, int, int, list[str], str]] = [
 ]
 
 
-# Single captions for the tokenizer goldens (ptb-probes.json).
+# Single captions for the tokenizer goldens (ptb-probes.json): hand-written, each aimed at one of
+# the Stanford PTBTokenizer's rules as pycocoevalcap runs it, plus a few templated families.
 PROBES: list[str] = [
-    "A man's dog, isn't it?",
+    # contractions and possessives
+    "It's a dog; it's not a cat.",
+    "Don't touch the cake, don't!",
+    "The man can't and won't eat; he cannot.",
+    "isn't aren't wasn't weren't hasn't haven't hadn't doesn't didn't",
+    "shouldn't wouldn't couldn't mustn't needn't ain't shan't",
+    "I'm sure you're right, we've seen he'd go, they'll come, she's here.",
+    "I'd say who's there? what's that? that's it, there's more, here's one, let's go",
+    "IT'S DON'T CAN'T WON'T CANNOT GONNA WANNA",
+    "The man's hat and the players' jerseys, James' car and the boss's desk.",
+    "The dogs' bowls and the kids's toys",
+    "A children's book on the women's team's bench",
+    "it’s don’t can’t the man’s hat the players’ balls",
+    "He’d’ve known, they’re here, we’ll see, I’M OK",
+    "don`t it`s",
+    "gonna wanna gotta lemme gimme cannot",
+    "'Tis the season, 'twas the night",
+    "y'all y'know o'clock O'Neil d'Artagnan ma'am l'amour",
+    "rock'n'roll and fish'n'chips, rock 'n' roll",
+    "the '90s and the 1990's, back in '06",
+    "'em 'cause 'til 'round 'bout",
+    "ol' li'l c'mon e'er s'mores nor'easter cont'd",
+    "Dunkin' somethin' nothin' goin'",
+    "don't-care it's-not kids'-toys",
+    "the dog''s bone",
+    "it‘s the man‘s",
+    "A women's and men's restroom sign.",
+    "the 49ers' stadium and the Beatles' album",
+    "McDonald's and Wendy's are fast-food restaurants.",
+    # quotes
+    "A sign that says \"STOP\" on a pole.",
+    "A \"Happy Birthday\" cake with \"30\" on it.",
+    "The words 'no parking' painted on the road.",
+    "A ‘vintage’ car and a “classic” bus.",
+    "«Bienvenue» sign at a ‹café›",
+    "He said, \"it's 'fine'.\"",
+    "``quoted'' text and `single' quotes",
+    "„German“ quotes and ‚low‘ ones",
+    "‘’ ’‘ “” ”“ '' `` \'\'\' ```",
+    "\"\" empty quotes and '' two apostrophes",
+    # brackets
+    "A cat (orange) on a mat.",
+    "A dog [brown] near a tree {small}.",
+    "(A man) [with a hat] {and a cane}",
+    "A pizza (with 8 slices (cut)).",
+    "((double)) [[square]] {{curly}}",
+    "A person ( standing ) in the rain",
+    "( ) [ ] { }",
+    # punctuation runs
+    "Wow!!! A huge cake!",
+    "What?! A cat on a skateboard?",
+    "Really?? A horse on the beach?!?",
+    "A dog... waiting. And waiting....",
+    "So.....",
+    "A man . . . walking",
+    "An ellipsis… and another…",
+    "A girl.. with a kite",
+    "A, B, C; D: E.",
+    "A man -- with a hat -- walks.",
+    "A man---with a hat---walks.",
+    "A man - walks - slowly",
+    "A path—long and winding—through the woods",
+    "Pages 10–15 and 1990—2000",
+    "A long dash ----- line and a longer ---------- one",
+    "Hyphen-minus - en – em — bar ―",
+    "a;b a:b a,b a.b a!b a?b",
+    "end.",
+    "¿Qué? ¡Hola!",
+    # numbers
+    "Two dogs and 2 cats.",
+    "3.5 inches and 1,000 people and 10% off.",
+    "A price of $5, $3.50, $1,000.00 and US$20.",
+    "5$ and €5 and £5 and ¥500 and 25¢",
+    "1,000,000 stars and .5 cups and 0.5 liters",
+    "A sign reading 5. and 5.0. and -5 and +5 and -3.5",
+    "A 1/2 cup and 3/4 inch and 1 1/2 cups and 2 3/4 miles",
+    "½ cup ¼ teaspoon ¾ full ⅓ left ⅔ done 1½ hours",
+    "At 2:30, 12:45:00, 2:30pm, 2:30 p.m., 5pm and 10am.",
+    "Open 9-5, from 1990-2000, in the 2010s.",
+    "The 1st, 2nd, 3rd, 4th and 21st floors.",
+    "#1 and #42 and No. 5 and no.5",
+    "A 5ft fence, 6'2\" tall, a 5'11 man",
+    "A 10x10 grid, 3x zoom, 2x4 boards, a 4x4 truck",
+    "1080p video, 100km/h, 50mph, 3.5mm jack, 5kg bag",
+    "Scores 10-15 and 10–15, the 1950s and 50's",
+    "Open 24/7 since 9/11, 3/4ths done, 2/3rds full",
+    "100,000 people; 3,5 and 1,2,3 and 1.2.3",
+    "IP 192.168.1.1 and v2.0 and version 2.0.1",
+    "It's 5°C, 90°, 72°F and 3×4",
+    "One hundred and 5, twenty-five, Twenty-Five",
+    "12/25/2020 and 1-2-2020 and 2020-01-02",
+    "Call (555) 123-4567 or 555-1234 or 1-800-555-1234.",
+    "Call 555 123 4567 now",
+    "A 2-year-old and a two-year-old, a 20-something",
+    "A 3D movie on a 4K TV, 8-bit game",
+    "50-50 chance, 9-to-5 job, mid-1990s style",
+    "$5M and $1.5M deals, 5M views",
+    "2.5x zoom, 1.5 liters, 0.25%",
+    "1/2/3/4/5 and 1/23456 and 12345/6",
+    "A '57 Chevy and a 'Vette",
+    "The 5.c file and file 2.txt and photo.jpg",
+    # hyphens and slashes
+    "A black-and-white photo of a t-shirt.",
+    "A T-Shirt, an X-ray and an e-mail.",
+    "A well-known co-op re-opened.",
+    "A state-of-the-art, one-of-a-kind toy",
+    "a--b a---b a-b-c -a b- - -- ---",
+    "and/or a/b street/road cats/dogs",
+    "A 100km/h sign and a b/w photo",
+    "a/b/c/d/e and a-b/c and a/b-c",
+    "A man/woman/child",
+    "x-/y and /a and a/ and a//b",
+    "A double-decker bus and a hot-dog stand",
+    "self-driving cars, hand-made rugs",
+    "A half-eaten, half eaten sandwich",
+    "i.e.well-known and vs.T-shirt and Jan.e-mail",
+    "The A-U.S. team",
+    # abbreviations and periods
+    "Mr. Smith and Mrs. Jones met Dr. Who.",
+    "St. Louis and Mt. Everest, 5th Ave. and Main St.",
+    "Apples, pears, etc. are on the table.",
+    "A U.S. flag and a U.S.A. sign and the U.K. map",
+    "Cats vs. dogs, e.g. a cat, i.e. a pet",
+    "Acme Inc. and Acme Co. and Acme Corp. and Acme Ltd.",
+    "Jan. Feb. Mar. Apr. Aug. Sept. Oct. Nov. Dec.",
+    "A meeting at 5 a.m. and 6 p.m. and 7 A.M.",
+    "approx. 5 min. max. 10 ft. or 3 lb. and 4 oz.",
+    "No. 5, no. 6, Fig. 3, pp. 4, ca. 1900, art. 3",
+    "No. The answer is no.",
+    "J.R.R. Tolkien and J. K. Rowling and A. B. C.",
+    "Ph.D. students and an M.D. and a B.A.",
+    "Mr.Smith and St.Louis and mr.smith",
+    "A sign for Calif. and Mass. and mass. and Miss. and miss.",
+    "The Sr. and Jr. and Bros. and Esq.",
+    "Inc.o'clock and Jan.oz and vs.It",
+    "a. b. c. I. x. Y.",
+    "Vitamin C. A man eats an orange.",
+    "Plan B. The man smiles.",
+    "A sign: no. 5",
+    "Gov. and Gen. and Sen. and Rep. and Lt. and Col. and Capt. and Sgt.",
+    "Prof. and Rev. and Hon. and Pres. and Dept. and Univ.",
+    "Blvd. and Rd. and Ct. and Bldg. and Ste.",
+    "www.google.com and example.com and google.co.uk",
+    "a.b. ab.cd ab.cd. abc.de.fg a1.b2",
+    "dog., cat.; bird.: fish.",
+    "5., a-b., AT&T., x.com.,",
+    "a.b.c. f.b.i. F.B.I. USA.",
+    # ampersands, symbols, entities
+    "Salt & pepper, A&W root beer, AT&T phone, R&D lab, b&w film.",
+    "a&b A&T AT & T && &&&",
+    "&amp; &lt; &gt; &quot; &apos; &#39; &nbsp; &eacute; caf&eacute;",
+    "&mdash; &ndash; &HT; &copy; &hellip;",
+    "A+ grade, C++ code, C# and F# languages, A+M",
+    "~ ^ + = % * ** *** \\ | _ __ ___",
+    "@ @me @user_1 #tag # ## ### #1tag",
+    "Email me@example.com or a.b@c.d.org today!",
+    "Visit http://www.example.com/a?b=c or https://x.org.",
+    "See www.example.com/path and example.com/a/b",
+    "ftp://a.b and mailto:a@b.c and x.com:80",
+    "100% sure, 5 % chance, 50%-off sale",
+    "A © sign, ® mark, ™ logo, § section, ¶ para",
+    "• bullet ★ star ♥ heart → arrow ✓ check",
+    "± 5, ∞ loop, µ micro, ß, ø, æ, Ω",
+    "x² and H₂O and 10³",
+    "<b>bold</b> and <tag attr=\"x\"> and <br/>",
+    "a <b> c and a < b > c and <3 and -> and <-",
+    "<< >> <<< <> <= >=",
+    # emoticons
+    "A happy face :) and a sad face :(",
+    "Smiling :-) winking ;) laughing :D tongue :P",
+    ":-( :] :[ :| :o :O =) :'( >:( :)) ;p",
+    "^_^ ^^ -_- o_O T_T >_< (^_^) x_x",
+    "XD xD <3 </3 8) B)",
+    # capitals and spaces
+    "A MAN RIDING A HORSE ON THE BEACH",
+    "a Man Riding A Horse On The Beach",
+    "  Leading spaces and trailing spaces   ",
+    "Many    spaces     between    words",
+    "Tabs\tbetween\twords",
+    "A caption with a\nnewline inside",
+    "No-break\u00a0space and thin\u2009space and ideographic\u3000space",
+    "Zero\u200bwidth and soft\u00adhyphen and BOM\ufeffinside",
+    # non-ASCII
+    "A café with naïve art and a résumé on the table.",
+    "Crème brûlée, jalapeño, piñata, façade, Zoë, São Paulo",
+    "An über-cool Straße in Köln",
+    "A sign in 中文 and 日本語 and 한국어",
+    "Москва and Αθήνα and عربي and עברית",
+    "Fullwidth ＡＢＣ１２３！？ text",
+    "A dog 🐶 and a cat 🐱 playing",
+    "Thumbs up 👍 and a flag 🇺🇸",
+    "A heart ♥️ with a variation selector",
+    "e\u0301 decomposed cafe\u0301",
+    "Roman numerals Ⅻ and Ⅳ",
+    "A ‐ hyphen and a‐b and a‑b",
+    "Ligature ﬁ and ﬂ",
+    "A £5 note, a €10 bill, ¢ cents, ¤ sign",
+    "Indian ₹5 and Korean ₩100",
+    # mixtures in COCO style
+    "A man riding a wave on top of a surfboard.",
+    "a woman is holding an umbrella in the rain ",
+    "Two giraffes standing next to each other in a field",
+    "A plate of food with broccoli, rice & chicken.",
+    "A kitchen with a stove, a sink (and a fridge).",
+    "There's a cat that's sitting on the dog's bed.",
+    "A group of people's bicycles are parked outside the café.",
+    "The bus (#12) is at the stop -- it's late!",
+    "An old, rusty 1950's truck parked in a field...",
+    "A sign that reads: \"Don't feed the animals!\"",
+    "A laptop, a phone & a cup of coffee on a desk.",
+    "A young girl, 5, holding a kite on the beach",
+    "A man in a t-shirt & jeans throwing a frisbee.",
+    "A 747 jumbo-jet taking off from the airport's runway.",
+    "3 dogs, 2 cats and 1 bird in a house",
+    "A red double-decker bus on a London street (U.K.).",
+    "A baseball player's bat hitting the ball; the catcher's mitt is open.",
+    "A street sign at 5th Ave. & 42nd St. in N.Y.C.",
+    "People at a farmers' market buying $2 apples.",
+    "A black & white photo of an old man's face.",
+    "a close up of a plate of food with a fork",
+    "A man on a skateboard does a trick -- an ollie!",
+    "A woman's purse (Louis Vuitton) on a café table.",
+    "TWO ZEBRAS GRAZING; ONE IS LOOKING UP.",
+    "A   cat   on   a   couch.",
+    "A dog with a frisbee in its mouth ... so cute",
+    "A kid's birthday party: cake, balloons & presents!",
+    "An elephant, a giraffe, and a zebra at the zoo?",
+    "A man is cutting a 10\" pizza into 8 pieces.",
+    "A sign that says 'Wet Paint' -- beware.",
+    "A train at platform 9 3/4",
+    "a bowl of fruit (apples/oranges/bananas)",
+    "A 2 1/2 year old boy eating a hot-dog",
+    "A hotel room w/ two beds & a TV",
+    "A snowboarder mid-air; it's a 360!",
+    "A cat sleeping on a laptop's keyboard (again).",
+    "The Mets vs. the Yankees at Shea Stadium",
+    "A Dr. Pepper can and a 7-Up bottle",
+    "A NY Times newspaper and a cup o' coffee",
+    "Rock 'n' roll band on stage",
+    "The New York Yankees' #2 jersey",
+    "An 'OPEN' sign in a shop's window.",
+    "A 5-star hotel's lobby",
+    "A man @ the beach w/ his dog",
+    "A 1/4 lb burger & fries for $4.99",
+    "A ~10 year old girl",
+    "A boy, age 10, in a red shirt.",
+    "A cup of tea... or coffee?",
+    # odd corners found by fuzzing
+    "A Det. Insp. and an Asst. Treas. at the Rt. side",
+    "gonna'dog and it'sa",
+    "😀www.google.com and 😀 www.google.com",
+    "(>^) and (^-^) and (--)",
+    "a.b.c. and N.Y.C. and ü.s. and u.s.7",
+    "e.g. Mr. Smith and e.g. Ms. Jones",
+    "a sandwich/mirror-sitting-tied-is here",
+    "2.x and 2.c files and 2.xy",
+    "&lt;me@x.com&gt; and <me@x.com>",
+    "The end",
+]
+# Templated families: abbreviations before a number and before a word, the same elsewhere in a
+# sentence, apostrophes after single letters, initials before sentence-starting words.
+PROBES += [f"A sign for {a}. 5 and {a}. the end" for a in ("No", "Fig", "pp", "ca", "art", "approx", "vol")]
+PROBES += [f"{w} {a}. {w2}" for a, w, w2 in (
+    ("Mr", "Meet", "Smith"), ("etc", "Cats", "and more"), ("Inc", "Acme", "makes"), ("Jan", "In", "2020"),
+    ("St", "On", "Patrick's"), ("Ave", "Fifth", "South"), ("Ltd", "Co", "The"), ("vs", "Us", "Them"),
+)]
+PROBES += [f"{c}'{rest}" for c in "adjlnoyADJLNOY" for rest in ("abc", "a")]
+PROBES += [f"an initial {c}. {w} follows" for c, w in (("m", "The"), ("m", "A"), ("x", "Y"), ("b", "An"))]
+# Neighbours: the tokenizer looks past a caption's end into the next caption of the batch.
+PROBES += [
+    "A bottle of vitamin C.",
+    "A man eating an orange.",
+    "A sign that says no.",
+    "5 dogs in the park.",
+    "Rooms and suites, etc.",
+    "The hotel lobby.",
+    "A sign with a smiley :)",
+    "A cat.",
 ]
 
 
@@ -567,8 +843,6 @@ def evaluate(captions_path: Path, results_path: Path) -> dict:
         score, scores = scorer.compute_score(gts, res)
         corpus[name] = float(score)
         per_image[name] = [float(x) for x in scores]
-        if name == "METEOR":
-            del scorer  # closes the jar
 
     return {
         "image_ids": image_ids,
@@ -581,10 +855,19 @@ def evaluate(captions_path: Path, results_path: Path) -> dict:
 
 
 def ptb_tokenize_all(captions: list[str]) -> list[str]:
-    """pycocoevalcap's PTBTokenizer, each caption its own image id (one jar run for all)."""
+    """pycocoevalcap's PTBTokenizer, each caption its own image id, all in one jar run."""
+    # Java ends a line at these too: a caption holding one would shift every later one.
+    for c in captions:
+        assert not any(ch in c for ch in "\r\u000b\u000c\u2028\u2029"), repr(c)
     tokenized = PTBTokenizer().tokenize({i: [{"caption": c}] for i, c in enumerate(captions)})
     assert list(tokenized.keys()) == list(range(len(captions)))
     return [tokenized[i][0] for i in range(len(captions))]
+
+
+def ptb_tokenize_alone(captions: list[str]) -> list[str]:
+    """The same with a neutral caption ("|") after each one, so that none sees its neighbour."""
+    interleaved = [x for c in captions for x in (c, "|")]
+    return ptb_tokenize_all(interleaved)[0::2]
 
 
 def main() -> None:
@@ -611,13 +894,16 @@ def main() -> None:
     })
 
     tokens = ptb_tokenize_all(PROBES)
+    alone = ptb_tokenize_alone(PROBES)
     write_json(OUT_DIR / "ptb-probes.json", {
         "description": (
             "pycocoevalcap PTBTokenizer (Stanford CoreNLP 3.4.1 edu.stanford.nlp.process.PTBTokenizer "
-            "-preserveLines -lowerCase, then the PUNCTUATIONS removal) on single captions, all in one "
-            "jar run as pycocoevalcap does it."
+            "-preserveLines -lowerCase, then the PUNCTUATIONS removal) on single captions. tokens: all "
+            "probes in one batch, in this order, as pycocoevalcap tokenizes a dict of captions (each line "
+            "followed by the next probe, the last one ending the input); alone: each probe followed by a "
+            "neutral caption '|' instead, so that no probe sees its neighbour."
         ),
-        "probes": [{"caption": c, "tokens": t} for c, t in zip(PROBES, tokens)],
+        "probes": [{"caption": c, "tokens": t, "alone": a} for c, t, a in zip(PROBES, tokens, alone)],
     })
 
 
@@ -628,5 +914,4 @@ def pycocoevalcap_version() -> str:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
     main()

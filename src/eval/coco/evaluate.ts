@@ -9,7 +9,7 @@
 import { bleu, corpusBleu } from "./bleu.js";
 import { ciderD } from "./cider.js";
 import type { Meteor } from "./meteor.js";
-import { ptbTokenize } from "./ptb-tokenizer.js";
+import { tokenizeCaptions } from "./ptb-tokenizer.js";
 import { rougeL } from "./rouge.js";
 import type { ImageId, TokenizedCaptions } from "./types.js";
 
@@ -60,11 +60,12 @@ export async function evaluateCaptions(
     return out;
   };
   const ids = options.order ?? [...candidates.keys()];
-  const { gts, res } = timed("tokenize", () => {
-    const gts: TokenizedCaptions = new Map(ids.map((id) => [id, references.get(id)!.map(ptbTokenize)]));
-    const res: TokenizedCaptions = new Map(ids.map((id) => [id, [ptbTokenize(candidates.get(id)!)]]));
-    return { gts, res };
-  });
+  // Tokenised as pycocoevalcap does it: references and candidates as two batches in image
+  // order (the Stanford tokenizer can look past a caption's end into the next one).
+  const { gts, res } = timed("tokenize", () => ({
+    gts: tokenizeCaptions(new Map(ids.map((id) => [id, references.get(id)!]))) as TokenizedCaptions,
+    res: tokenizeCaptions(new Map(ids.map((id) => [id, [candidates.get(id)!]]))) as TokenizedCaptions,
+  }));
   const perImage: PerImageScores[] = ids.map((id) => ({ image_id: id, caption: candidates.get(id)!, tokens: res.get(id)![0] }));
   const metrics: Record<string, number> = {};
   const corpus: Record<string, Corpus> = {};
