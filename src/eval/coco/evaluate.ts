@@ -12,6 +12,7 @@ import type { Meteor } from "./meteor.js";
 import { tokenizeCaptions } from "./ptb-tokenizer.js";
 import { rougeL } from "./rouge.js";
 import type { ImageId, TokenizedCaptions } from "./types.js";
+import { mulberry32 } from "../random.js";
 
 export const METRIC_GROUPS = ["bleu", "meteor", "rouge", "cider"] as const;
 export type MetricGroup = (typeof METRIC_GROUPS)[number];
@@ -127,15 +128,4 @@ function quantile(sorted: number[], q: number): number {
   const low = Math.floor(position);
   const high = Math.min(low + 1, sorted.length - 1);
   return sorted[low] + (sorted[high] - sorted[low]) * (position - low);
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

@@ -8,6 +8,7 @@ import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { walkImages } from "../../pipeline/source.js";
 import { compareCodePoints } from "./classifier.js";
+import { mulberry32 } from "../random.js";
 
 export class DatasetError extends Error {}
 
@@ -103,18 +104,6 @@ export function chooseShots(train: Split, shots: number, seed?: number): Split {
     chosen.set(label, order.slice(0, shots).sort((a, b) => a - b).map((i) => files[i]));
   }
   return chosen;
-}
-
-/** A small, well-mixed 32-bit generator: deterministic sampling without a dependency. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function hashString(s: string): number {
