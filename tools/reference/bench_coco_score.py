@@ -9,8 +9,10 @@ Usage: python bench_coco_score.py make --images 5000 --out DIR      (writes capt
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import random
+import sys
 import time
 from pathlib import Path
 
@@ -64,6 +66,14 @@ def score(annotations: Path, results: Path) -> None:
     from pycocoevalcap.tokenizer.ptbtokenizer import PTBTokenizer
     from pycocotools.coco import COCO
 
+    # pycocotools and the scorers print progress on stdout; keep stdout for the one JSON line.
+    with contextlib.redirect_stdout(sys.stderr):
+        seconds, scores, images = run_scorers(annotations, results, COCO, PTBTokenizer, [
+            (Bleu(4), ["Bleu_1", "Bleu_2", "Bleu_3", "Bleu_4"]), (Meteor(), ["METEOR"]), (Rouge(), ["ROUGE_L"]), (Cider(), ["CIDEr"])])
+    print(json.dumps({"images": images, "seconds": seconds, "metrics": scores}))
+
+
+def run_scorers(annotations, results, COCO, PTBTokenizer, scorers):
     started = time.perf_counter()
     coco = COCO(str(annotations))
     coco_res = coco.loadRes(str(results))
@@ -73,11 +83,11 @@ def score(annotations: Path, results: Path) -> None:
     tokenizer = PTBTokenizer()
     gts, res = tokenizer.tokenize(gts), tokenizer.tokenize(res)
     scores = {}
-    for scorer, names in [(Bleu(4), ["Bleu_1", "Bleu_2", "Bleu_3", "Bleu_4"]), (Meteor(), ["METEOR"]), (Rouge(), ["ROUGE_L"]), (Cider(), ["CIDEr"])]:
+    for scorer, names in scorers:
         value, _ = scorer.compute_score(gts, res)
         for name, v in zip(names, value if isinstance(value, list) else [value]):
             scores[name] = v
-    print(json.dumps({"images": len(ids), "seconds": time.perf_counter() - started, "metrics": scores}))
+    return time.perf_counter() - started, scores, len(ids)
 
 
 def main() -> None:
