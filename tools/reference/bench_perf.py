@@ -15,6 +15,7 @@ Usage: python bench_perf.py --target siglip-image|siglip-text|florence-caption -
 from __future__ import annotations
 
 import argparse
+import os
 import json
 import queue
 import threading
@@ -181,8 +182,10 @@ def main() -> None:
         "p50_latency_us": float(np.percentile(measured, 50)) if measured.size else None,
         "p99_latency_us": float(np.percentile(measured, 99)) if measured.size else None,
         "torch": torch.__version__, "threads": torch.get_num_threads(), "total_s": time.perf_counter() - begun,
-    }))
-    server.stop = True
+    }), flush=True)
+    # Client and server threads are still inside torch: leave without interpreter teardown, which
+    # would abort ("terminate called without an active exception").
+    os._exit(0)
 
 
 if __name__ == "__main__":
