@@ -67,6 +67,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
+    # The tokenizer's "Truncation was not explicitly activated" notice: prompts are far shorter.
+    transformers.logging.set_verbosity_error()
 
     model = build_model(args.model_dir)
     processor = load_processor(args.model_dir)
@@ -95,8 +97,10 @@ def main() -> None:
             for text, image in zip(texts, images):
                 processor.post_process_generation(text, task=args.task, image_size=image.size)
             rows += sequences.shape[0]
-            # Less the decoder start token.
-            new_tokens += [int((row != generation.pad_token_id).sum()) - 1 for row in sequences]
+            # New tokens up to and including the first </s> after the decoder start token.
+            for row in sequences.tolist():
+                ends = [j for j, t in enumerate(row) if j > 0 and t == generation.eos_token_id]
+                new_tokens.append(ends[0] if ends else len(row) - 1)
     seconds = time.perf_counter() - started
     print(json.dumps({"images": rows, "seconds": seconds, "images_per_s": rows / seconds,
                       "task": args.task, "batch_size": args.batch_size, "num_beams": args.num_beams,
