@@ -20,3 +20,20 @@ compare() {
 json_field() {
   node -e "const d = JSON.parse(require('fs').readFileSync(0)); console.log($1)"
 }
+
+# Photo-sized JPEGs (500x375, like ImageNet's), each a distinct image. Usage: make_images DIR COUNT
+make_images() {
+  local dir=$1 count=$2
+  mkdir -p "$dir"
+  node --input-type=module -e "
+    import sharp from 'sharp';
+    const [dir, count] = [process.argv[1], Number(process.argv[2])];
+    for (let i = 0; i < count; i++) {
+      const w = 500, h = 375, px = Buffer.alloc(w * h * 3);
+      for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
+        const o = (y * w + x) * 3;
+        px[o] = (x * (i % 7 + 1) + y) & 255; px[o + 1] = (y * (i % 5 + 1) + i) & 255; px[o + 2] = ((x ^ y) + 3 * i) & 255;
+      }
+      await sharp(px, { raw: { width: w, height: h, channels: 3 } }).jpeg({ quality: 90 }).toFile(dir + '/img_' + String(i).padStart(5, '0') + '.jpg');
+    }" "$dir" "$count"
+}
