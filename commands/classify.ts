@@ -1,12 +1,13 @@
 import { Args, Command, Flags } from "@oclif/core";
 import { readFileSync } from "node:fs";
 import { stat } from "node:fs/promises";
-import { extensionList, imageInputFlags, modelFlags } from "../src/cli/flags.js";
+import { dtypeSpec, extensionList, imageInputFlags, modelFlags } from "../src/cli/flags.js";
 import { resolveWithProgress } from "../src/cli/run-support.js";
 import { readLogitParameters, type LogitParameters } from "../src/models/siglip-logits.js";
 import { SiglipImageModel, siglipImageFiles } from "../src/models/siglip.js";
 import { SiglipTextModel, siglipTextFiles } from "../src/models/siglip-text.js";
-import { DTYPE_SUFFIX, graphWithWeights, type Dtype } from "../src/models/variants.js";
+import { graphWithWeights } from "../src/models/layout.js";
+import { combinedGraph, parseSiglipDtype } from "../src/models/siglip-graphs.js";
 import { classifyImages, DEFAULT_TEMPLATE, type Classification } from "../src/pipeline/classify.js";
 import type { Device } from "../src/runtime/session.js";
 
@@ -43,12 +44,12 @@ export default class Classify extends Command {
   async run(): Promise<{ logits: LogitParameters; results: Classification[] }> {
     const { argv, flags } = await this.parse(Classify);
     const labels = this.labels(flags);
-    const dtype = flags.dtype as Dtype;
+    const dtype = dtypeSpec(flags.dtype, parseSiglipDtype, (m) => this.error(m, { exit: 2 }));
     // Both towers, plus the combined graph (when there is one) for the logit scale and bias.
     const both = (files: string[]) => {
       const wanted = new Set([...siglipImageFiles(dtype)(files), ...siglipTextFiles(dtype)(files)]);
-      const combined = `onnx/model${DTYPE_SUFFIX[dtype]}.onnx`;
-      if (files.includes(combined)) for (const f of graphWithWeights(files, combined)) wanted.add(f);
+      const combined = combinedGraph(files, dtype);
+      if (combined) for (const f of graphWithWeights(files, combined)) wanted.add(f);
       return [...wanted];
     };
     const resolved = await resolveWithProgress(flags.model, both, flags, !this.jsonEnabled());

@@ -1,14 +1,13 @@
 import { Args, Command, Flags } from "@oclif/core";
 import { stat } from "node:fs/promises";
 import { isAbsolute, join, parse, relative } from "node:path";
-import { batcherSettings, batchingFlags, extensionList, generationFlags, generationOverrides, imageInputFlags, modelFlags } from "../src/cli/flags.js";
+import { batcherSettings, batchingFlags, dtypeSpec, extensionList, generationFlags, generationOverrides, imageInputFlags, modelFlags } from "../src/cli/flags.js";
 import { progressBar } from "../src/cli/progress.js";
 import { recordedRun, resolveWithProgress } from "../src/cli/run-support.js";
 import { ResultStore } from "../src/io/result-store.js";
 import { drawResult } from "../src/models/florence2/draw.js";
-import { DEFAULT_FLORENCE2_MODEL, Florence2Model, florence2Files } from "../src/models/florence2/model.js";
+import { DEFAULT_FLORENCE2_MODEL, Florence2Model, florence2Files, parseFlorence2Dtype } from "../src/models/florence2/model.js";
 import { buildPrompt, FLORENCE_TASKS, TaskError } from "../src/models/florence2/tasks.js";
-import type { Dtype } from "../src/models/variants.js";
 import { florenceImages, type FlorenceFailure, type FlorenceImagesSummary, type FlorenceResult } from "../src/pipeline/florence-images.js";
 import type { Device } from "../src/runtime/session.js";
 import { versions } from "../src/version.js";
@@ -64,7 +63,7 @@ export default class Florence extends Command {
 
     const batching = batcherSettings(flags);
     const showProgress = flags.progress && !this.jsonEnabled();
-    const dtype = flags.dtype as Dtype;
+    const dtype = dtypeSpec(flags.dtype, parseFlorence2Dtype, (m) => this.error(m, { exit: 2 }));
     const resolved = await resolveWithProgress(flags.model, florence2Files(dtype), flags, showProgress);
     const model = await Florence2Model.load(resolved.dir, dtype, { device: flags.device as Device, threads: flags.threads });
     let settings;
@@ -104,7 +103,7 @@ export default class Florence extends Command {
       return found!.result;
     }
 
-    const fingerprint = { model: resolved.repo ?? flags.model, commit: resolved.commit ?? null, dtype, task: args.task, text: flags.text ?? null, settings };
+    const fingerprint = { model: resolved.repo ?? flags.model, commit: resolved.commit ?? null, dtype: model.info.dtype, task: args.task, text: flags.text ?? null, settings };
     const store = ResultStore.open<FlorenceResult>(flags.out, fingerprint);
     const bar = progressBar(args.task, "img", showProgress);
     const runInfo = { command: "florence", fingerprint, model: { spec: flags.model, ...resolved, ...model.info }, versions: versions() };

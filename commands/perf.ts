@@ -1,13 +1,13 @@
 import { Command, Flags, type Interfaces } from "@oclif/core";
 import { writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import { batcherSettings, batchingFlags, generationFlags, generationOverrides, modelFlags } from "../src/cli/flags.js";
+import { batcherSettings, batchingFlags, dtypeSpec, generationFlags, generationOverrides, modelFlags } from "../src/cli/flags.js";
 import { resolveWithProgress } from "../src/cli/run-support.js";
-import { DEFAULT_FLORENCE2_MODEL, Florence2Model, florence2Files } from "../src/models/florence2/model.js";
+import { DEFAULT_FLORENCE2_MODEL, Florence2Model, florence2Files, parseFlorence2Dtype } from "../src/models/florence2/model.js";
 import { buildPrompt, TaskError } from "../src/models/florence2/tasks.js";
 import { SiglipTextModel, siglipTextFiles } from "../src/models/siglip-text.js";
 import { DEFAULT_SIGLIP_MODEL, SiglipImageModel, siglipImageFiles } from "../src/models/siglip.js";
-import type { Dtype } from "../src/models/variants.js";
+import { parseSiglipDtype } from "../src/models/siglip-graphs.js";
 import { writeThroughputLatencyChart } from "../src/perf/chart.js";
 import { measure, type Measurement } from "../src/perf/load.js";
 import { perfCsv, perfTable, type PerfRow } from "../src/perf/report.js";
@@ -142,19 +142,21 @@ export default class Perf extends Command {
 
   /** Loads the target's model once and returns a factory of targets for given batcher settings. */
   private async build(flags: Interfaces.InferredFlags<typeof Perf.flags>): Promise<{ factory: TargetFactory; release: () => Promise<void>; cleanup: () => void }> {
-    const dtype = flags.dtype as Dtype;
     const session = { device: flags.device as Device, threads: flags.threads };
     const progress = !this.jsonEnabled() && flags.progress;
     const size = /^(\d+)x(\d+)$/.exec(flags["image-size"]);
     if (!size) this.error(`--image-size ${flags["image-size"]}: give WxH, e.g. 500x375`, { exit: 2 });
     const imageSize = { width: Number(size[1]), height: Number(size[2]) };
+    const siglipDtype = () => dtypeSpec(flags.dtype, parseSiglipDtype, (m) => this.error(m, { exit: 2 }));
     if (flags.target === "siglip-image") {
+      const dtype = siglipDtype();
       const resolved = await resolveWithProgress(flags.model ?? DEFAULT_SIGLIP_MODEL, siglipImageFiles(dtype), flags, progress);
       const model = await SiglipImageModel.load(resolved.dir, dtype, session);
       const inputs = await imageInputs(flags.input, imageSize, 1000);
       return { factory: siglipImageFactory(model, inputs.paths), release: () => model.release(), cleanup: inputs.cleanup };
     }
     if (flags.target === "siglip-text") {
+      const dtype = siglipDtype();
       const resolved = await resolveWithProgress(flags.model ?? DEFAULT_SIGLIP_MODEL, siglipTextFiles(dtype), flags, progress);
       const model = await SiglipTextModel.load(resolved.dir, dtype, session);
       return { factory: siglipTextFactory(model, flags.input, flags.field), release: () => model.release(), cleanup: () => {} };
@@ -168,6 +170,7 @@ export default class Perf extends Command {
       if (error instanceof TaskError) this.error(error.message, { exit: 2 });
       throw error;
     }
+    const dtype = dtypeSpec(flags.dtype, parseFlorence2Dtype, (m) => this.error(m, { exit: 2 }));
     const resolved = await resolveWithProgress(flags.model ?? DEFAULT_FLORENCE2_MODEL, florence2Files(dtype), flags, progress);
     const model = await Florence2Model.load(resolved.dir, dtype, session);
     const inputs = await imageInputs(flags.input, imageSize, 1000);

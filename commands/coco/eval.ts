@@ -1,7 +1,7 @@
 import { Command, Flags, type Interfaces } from "@oclif/core";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { batcherSettings, batchingFlags, generationFlags, generationOverrides, imageInputFlags, modelFlags } from "../../src/cli/flags.js";
+import { batcherSettings, batchingFlags, dtypeSpec, generationFlags, generationOverrides, imageInputFlags, modelFlags } from "../../src/cli/flags.js";
 import { progressBar } from "../../src/cli/progress.js";
 import { interruptible, resolveWithProgress } from "../../src/cli/run-support.js";
 import { CocoInputError, readAnnotations, readResults } from "../../src/eval/coco/annotations.js";
@@ -10,9 +10,8 @@ import { evaluateCaptions, METRIC_GROUPS, type MetricGroup } from "../../src/eva
 import { Meteor } from "../../src/eval/coco/meteor.js";
 import { metricsTable, seedNumbersApply } from "../../src/eval/coco/report.js";
 import { CocoResultsWriter } from "../../src/eval/coco/results-file.js";
-import { DEFAULT_FLORENCE2_MODEL, Florence2Model, florence2Files } from "../../src/models/florence2/model.js";
+import { DEFAULT_FLORENCE2_MODEL, Florence2Model, florence2Files, parseFlorence2Dtype } from "../../src/models/florence2/model.js";
 import { buildPrompt } from "../../src/models/florence2/tasks.js";
-import type { Dtype } from "../../src/models/variants.js";
 import type { Device } from "../../src/runtime/session.js";
 
 export default class CocoEval extends Command {
@@ -107,7 +106,7 @@ export default class CocoEval extends Command {
   ): Promise<CaptionSummary> {
     const batching = batcherSettings(flags);
     const overrides = generationOverrides(flags);
-    const dtype = flags.dtype as Dtype;
+    const dtype = dtypeSpec(flags.dtype, parseFlorence2Dtype, (m) => this.error(m, { exit: 2 }));
     const resolved = await resolveWithProgress(flags.model, florence2Files(dtype), flags, showProgress);
     const model = await Florence2Model.load(resolved.dir, dtype, { device: flags.device as Device, threads: flags.threads });
     const writer = CocoResultsWriter.open(resultsPath);

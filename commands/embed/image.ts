@@ -1,10 +1,10 @@
 import { Args, Command } from "@oclif/core";
-import { batcherSettings, batchingFlags, extensionList, imageInputFlags, modelFlags, outputFlags } from "../../src/cli/flags.js";
+import { batcherSettings, batchingFlags, dtypeSpec, extensionList, imageInputFlags, modelFlags, outputFlags } from "../../src/cli/flags.js";
 import { progressBar } from "../../src/cli/progress.js";
 import { recordedRun, resolveWithProgress } from "../../src/cli/run-support.js";
 import { EmbeddingStore } from "../../src/io/embedding-store.js";
 import { SiglipImageModel, siglipImageFiles } from "../../src/models/siglip.js";
-import type { Dtype } from "../../src/models/variants.js";
+import { parseSiglipDtype } from "../../src/models/siglip-graphs.js";
 import { embedImages, type EmbedImagesResult } from "../../src/pipeline/embed-images.js";
 import type { Device } from "../../src/runtime/session.js";
 import { versions } from "../../src/version.js";
@@ -41,7 +41,7 @@ export default class EmbedImage extends Command {
     const inputs = argv as string[];
     const batching = batcherSettings(flags);
     const showProgress = flags.progress && !this.jsonEnabled();
-    const dtype = flags.dtype as Dtype;
+    const dtype = dtypeSpec(flags.dtype, parseSiglipDtype, (m) => this.error(m, { exit: 2 }));
 
     const resolved = await resolveWithProgress(flags.model, siglipImageFiles(dtype), flags, showProgress);
     const model = await SiglipImageModel.load(resolved.dir, dtype, { device: flags.device as Device, threads: flags.threads });

@@ -1,12 +1,12 @@
 import { Args, Command, Flags } from "@oclif/core";
 import { readFileSync } from "node:fs";
-import { batcherSettings, batchingFlags, modelFlags, outputFlags } from "../../src/cli/flags.js";
+import { batcherSettings, batchingFlags, dtypeSpec, modelFlags, outputFlags } from "../../src/cli/flags.js";
 import { progressBar } from "../../src/cli/progress.js";
 import { recordedRun, resolveWithProgress } from "../../src/cli/run-support.js";
 import { EmbeddingStore } from "../../src/io/embedding-store.js";
 import { parseCaptionFile, parseIdRows, type Caption } from "../../src/io/text-input.js";
 import { SiglipTextModel, siglipTextFiles } from "../../src/models/siglip-text.js";
-import type { Dtype } from "../../src/models/variants.js";
+import { parseSiglipDtype } from "../../src/models/siglip-graphs.js";
 import { embedTexts, textKey, type EmbedTextsResult, type TextInput, type TextRecord } from "../../src/pipeline/embed-texts.js";
 import type { Device } from "../../src/runtime/session.js";
 import { versions } from "../../src/version.js";
@@ -48,7 +48,7 @@ export default class EmbedText extends Command {
     const { argv, flags } = await this.parse(EmbedText);
     const batching = batcherSettings(flags);
     const showProgress = flags.progress && !this.jsonEnabled();
-    const dtype = flags.dtype as Dtype;
+    const dtype = dtypeSpec(flags.dtype, parseSiglipDtype, (m) => this.error(m, { exit: 2 }));
 
     const resolved = await resolveWithProgress(flags.model, siglipTextFiles(dtype), flags, showProgress);
     const model = await SiglipTextModel.load(resolved.dir, dtype, { device: flags.device as Device, threads: flags.threads });

@@ -1,7 +1,7 @@
 import { Command, Flags } from "@oclif/core";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { extensionList, imageInputFlags, modelFlags } from "../../src/cli/flags.js";
+import { dtypeSpec, extensionList, imageInputFlags, modelFlags } from "../../src/cli/flags.js";
 import { progressBar } from "../../src/cli/progress.js";
 import { interruptible, resolveWithProgress } from "../../src/cli/run-support.js";
 import { WEIGHTINGS, type Weighting } from "../../src/eval/knn/classifier.js";
@@ -12,7 +12,7 @@ import { runKnnEval, type KnnRunResult, type LoadedModel } from "../../src/eval/
 import { DEFAULT_HNSW } from "../../src/eval/knn/search.js";
 import { SiglipTextModel, siglipTextFiles } from "../../src/models/siglip-text.js";
 import { SiglipImageModel, siglipImageFiles } from "../../src/models/siglip.js";
-import type { Dtype } from "../../src/models/variants.js";
+import { parseSiglipDtype } from "../../src/models/siglip-graphs.js";
 import { packageRoot } from "../../src/package-root.js";
 import { defaultCacheDir } from "../../src/pipeline/embedding-cache.js";
 import type { Device } from "../../src/runtime/session.js";
@@ -79,7 +79,7 @@ export default class KnnEval extends Command {
       throw error;
     }
     const showProgress = flags.progress && !this.jsonEnabled();
-    const dtype = flags.dtype as Dtype;
+    const dtype = dtypeSpec(flags.dtype, parseSiglipDtype, (m) => this.error(m, { exit: 2 }));
     const session = { device: flags.device as Device, threads: flags.threads };
     const releases: (() => Promise<void>)[] = [];
     const load = async <M extends { release(): Promise<void> }>(

@@ -4,7 +4,7 @@ import { availableParallelism } from "node:os";
 import { DEFAULT_MAX_PIXELS } from "../pipeline/decode.js";
 import { DEFAULT_EXTENSIONS } from "../pipeline/source.js";
 import { DEFAULT_SIGLIP_MODEL } from "../models/siglip.js";
-import { DTYPES } from "../models/variants.js";
+import { DTYPES, DtypeSpecError, type DtypeSpec } from "../models/variants.js";
 import { readBatcherConfig } from "../batching/config.js";
 import type { GenerationOverrides } from "../generation/settings.js";
 import { DEVICES } from "../runtime/session.js";
@@ -15,7 +15,10 @@ export const modelFlags = {
     description: "a model directory, or a hub repository id downloaded into the Hugging Face cache",
     default: DEFAULT_SIGLIP_MODEL,
   }),
-  dtype: Flags.string({ description: "weight variant of the ONNX graph", options: DTYPES, default: "fp32" }),
+  dtype: Flags.string({
+    description: `weight variant of the ONNX graphs: ${DTYPES.join(", ")}; or per part, e.g. vision=fp16,text=q8 (Florence-2: embed_tokens=fp16,decoder_model_merged=q4)`,
+    default: "fp32",
+  }),
   device: Flags.string({ description: "execution provider (auto: CUDA when installed, else CPU)", options: [...DEVICES], default: "auto" }),
   threads: Flags.integer({ description: "threads per inference (0: all cores)", default: 0, min: 0 }),
   revision: Flags.string({ description: "hub revision (branch, tag or commit)", default: "main" }),
@@ -92,4 +95,14 @@ export function generationOverrides(flags: {
     lengthPenalty: penalty,
     earlyStopping: early === undefined ? undefined : early === "never" ? "never" : early === "true",
   };
+}
+
+/** `--dtype` parsed for a model family; a bad value is a usage error (exit 2) naming the valid ones. */
+export function dtypeSpec(text: string, parse: (text: string) => DtypeSpec, fail: (message: string) => never): DtypeSpec {
+  try {
+    return parse(text);
+  } catch (error) {
+    if (error instanceof DtypeSpecError) fail(error.message);
+    throw error;
+  }
 }

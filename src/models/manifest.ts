@@ -1,14 +1,10 @@
-/** Model manifests shipped in models/: hub ids and the facts about a model that code relies on. */
+/** Model manifests shipped in models/: the default hub repository of each model the commands run. */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { packageRoot } from "../package-root.js";
 
 export interface ModelManifest {
-  name: string;
-  family: string;
   hubId: string;
-  embeddingDim?: number;
-  [key: string]: unknown;
 }
 
 export function readManifest(name: string): ModelManifest {

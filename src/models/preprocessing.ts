@@ -2,8 +2,9 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ImagePreprocessing } from "../pipeline/normalize.js";
+import { ModelLayoutError } from "./layout.js";
 
-export class ModelLayoutError extends Error {}
+export { ModelLayoutError };
 
 export function readPreprocessing(dir: string): ImagePreprocessing {
   const raw = JSON.parse(readFileSync(join(dir, "preprocessor_config.json"), "utf8"));

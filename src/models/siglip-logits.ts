@@ -4,13 +4,14 @@
  * the combined graph (onnx/model.onnx), not outputs, so they are read back from it: one run on a
  * blank image and two captions gives two logits and two cosines, two equations, two unknowns.
  */
-import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { ModelSession, type SessionOptions } from "../runtime/session.js";
 import { l2normalize } from "../pipeline/normalize.js";
+import { modelFiles } from "./layout.js";
 import { ModelLayoutError } from "./siglip.js";
+import { combinedGraph } from "./siglip-graphs.js";
 import { SiglipTokenizer } from "./siglip-tokenizer.js";
-import { DTYPE_SUFFIX, type Dtype } from "./variants.js";
+import type { DtypeSpec } from "./variants.js";
 
 export interface LogitParameters {
   /** exp(logit_scale): the multiplier of the cosine. */
@@ -18,22 +19,26 @@ export interface LogitParameters {
   bias: number;
 }
 
-export async function readLogitParameters(dir: string, dtype: Dtype, imageSize: number, options: SessionOptions): Promise<LogitParameters> {
-  const graph = join(dir, "onnx", `model${DTYPE_SUFFIX[dtype]}.onnx`);
-  if (!existsSync(graph)) {
+export async function readLogitParameters(dir: string, spec: DtypeSpec, imageSize: number, options: SessionOptions): Promise<LogitParameters> {
+  const graph = combinedGraph(modelFiles(dir), spec);
+  if (!graph) {
     throw new ModelLayoutError(
-      `classification needs SigLIP's logit scale and bias, which only the combined graph holds, and ${graph} is missing; pass --logit-scale and --logit-bias to give them yourself`,
+      `classification needs SigLIP's logit scale and bias, which only the combined graph (onnx/model.onnx) holds, and ${dir} has none for --dtype ${spec.fallback}; pass --logit-scale and --logit-bias to give them yourself`,
     );
   }
   const tokenizer = SiglipTokenizer.load(dir);
-  const session = await ModelSession.open(graph, options);
+  const session = await ModelSession.open(join(dir, graph), options);
   try {
     const texts = ["a photo of a cat", "an old map of a harbour city"];
     const ids = texts.flatMap((t) => tokenizer.encode(t).ids.map(BigInt));
-    const out = await session.run({
+    const feeds: Parameters<ModelSession["run"]>[0] = {
       input_ids: { type: "int64", data: BigInt64Array.from(ids), dims: [2, tokenizer.length] },
       pixel_values: { type: "float32", data: new Float32Array(3 * imageSize * imageSize), dims: [1, 3, imageSize, imageSize] },
-    });
+    };
+    if (session.inputs.some((i) => i.name === "attention_mask")) {
+      feeds.attention_mask = { type: "int64", data: new BigInt64Array(ids.length).fill(1n), dims: [2, tokenizer.length] };
+    }
+    const out = await session.run(feeds);
     const dim = out.image_embeds.dims[1];
     const image = l2normalize(out.image_embeds.data as Float32Array);
     const cos = [0, 1].map((j) => dot(image, l2normalize((out.text_embeds.data as Float32Array).slice(j * dim, (j + 1) * dim))));

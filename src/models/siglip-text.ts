@@ -1,28 +1,23 @@
 /**
  * SigLIP text adapter: the text tower of a SigLIP export, fed with SiglipTokenizer's fixed-length
- * ids. Both hub layouts work: the split `onnx/text_model.onnx` (pooler_output, not normalised)
- * and the combined `onnx/model.onnx` (text_embeds, L2-normalised). The combined graph's vision
- * tower cannot take an empty batch (a reshape of 0 x -1 fails), so it gets one blank image per
- * call: the split layout, preferred when both exist, avoids that cost.
+ * ids. Every public layout works (siglip-graphs.ts). The combined graph's vision tower cannot
+ * take an empty batch (a reshape of 0 x -1 fails), so it gets one blank image per call: the
+ * split layouts, preferred when present, avoid that cost.
  */
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ModelSession, type SessionOptions } from "../runtime/session.js";
-import { chooseGraph, listedFiles, ModelLayoutError, type SiglipGraph } from "./siglip.js";
+import { modelFiles } from "./layout.js";
+import { ModelLayoutError, readConfig } from "./siglip.js";
+import { chooseTowerGraph, towerFiles, towerOutput } from "./siglip-graphs.js";
 import { SiglipTokenizer } from "./siglip-tokenizer.js";
-import { graphWithWeights, type Dtype } from "./variants.js";
+import type { Dtype, DtypeSpec } from "./variants.js";
 
-const TEXT_GRAPHS: SiglipGraph[] = [
-  { stem: "onnx/text_model", output: "pooler_output", normalized: false },
-  { stem: "onnx/model", output: "text_embeds", normalized: true },
-];
+/** Tokenizer files a SigLIP repository may ship; the ones present are fetched. */
+const TOKENIZER_FILES = ["spiece.model", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"];
 
 /** The files a SigLIP text run needs from a repository. */
-export function siglipTextFiles(dtype: Dtype): (files: string[]) => string[] {
-  return (files) => {
-    const { file } = chooseGraph(files, dtype, TEXT_GRAPHS, "text");
-    return ["config.json", "tokenizer.json", "tokenizer_config.json", ...graphWithWeights(files, file)];
-  };
+export function siglipTextFiles(spec: DtypeSpec): (files: string[]) => string[] {
+  return (files) => towerFiles(files, "text", spec, TOKENIZER_FILES);
 }
 
 export interface SiglipTextModelInfo {
@@ -45,31 +40,29 @@ export class SiglipTextModel {
     private readonly imageSize: number,
   ) {
     this.feedsBlankImage = session.inputs.some((i) => i.name === "pixel_values");
+    this.feedsMask = session.inputs.some((i) => i.name === "attention_mask");
   }
 
   /** The combined graph also wants pixel_values: it gets one blank image. */
   private readonly feedsBlankImage: boolean;
+  /**
+   * Some exports take an attention_mask. SiglipTokenizer gives none and the Python model then
+   * attends to every position, padding included: a mask of ones is that.
+   */
+  private readonly feedsMask: boolean;
 
-  static async load(dir: string, dtype: Dtype, options: SessionOptions): Promise<SiglipTextModel> {
-    const { graph, file } = chooseGraph(listedFiles(dir), dtype, TEXT_GRAPHS, "text");
-    const config = JSON.parse(readFileSync(join(dir, "config.json"), "utf8"));
+  static async load(dir: string, spec: DtypeSpec, options: SessionOptions): Promise<SiglipTextModel> {
+    const { file, dtype } = chooseTowerGraph(modelFiles(dir), "text", spec);
+    const config = readConfig(dir);
     const dim = config.text_config?.hidden_size;
     const length = config.text_config?.max_position_embeddings ?? 64;
     if (!dim) throw new ModelLayoutError(`config.json in ${dir} has no text_config.hidden_size`);
     const session = await ModelSession.open(join(dir, file), options);
+    const { output, normalized } = towerOutput(session.outputNames, "text", file);
     return new SiglipTextModel(
       session,
       SiglipTokenizer.load(dir, length),
-      {
-        graph: file,
-        dtype,
-        output: graph.output,
-        normalizedByModel: graph.normalized,
-        dim,
-        length,
-        vocabSize: config.text_config?.vocab_size ?? 32000,
-        provider: session.provider,
-      },
+      { graph: file, dtype, output, normalizedByModel: normalized, dim, length, vocabSize: config.text_config?.vocab_size ?? 32000, provider: session.provider },
       config.vision_config?.image_size ?? 384,
     );
   }
@@ -83,6 +76,7 @@ export class SiglipTextModel {
       row.forEach((id, i) => (ids[r * length + i] = BigInt(id)));
     });
     const feeds: Parameters<ModelSession["run"]>[0] = { input_ids: { type: "int64", data: ids, dims: [rows.length, length] } };
+    if (this.feedsMask) feeds.attention_mask = { type: "int64", data: new BigInt64Array(rows.length * length).fill(1n), dims: [rows.length, length] };
     if (this.feedsBlankImage) {
       const size = this.imageSize;
       feeds.pixel_values = { type: "float32", data: new Float32Array(3 * size * size), dims: [1, 3, size, size] };

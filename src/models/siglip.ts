@@ -1,60 +1,26 @@
 /**
  * SigLIP image adapter: which files of a SigLIP export to use, how to preprocess for it, and
- * how to run a batch. Both hub layouts work: the split `onnx/vision_model.onnx` (pooler_output,
- * not normalised) and the combined `onnx/model.onnx` (image_embeds, L2-normalised), which is
- * fed an empty text batch so only the vision tower runs.
+ * how to run a batch. Every public layout works (siglip-graphs.ts); with the combined graph,
+ * the text input gets an empty batch so only the vision tower runs.
  */
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ModelSession, type SessionOptions } from "../runtime/session.js";
 import type { ImagePreprocessing } from "../pipeline/normalize.js";
+import { modelFiles } from "./layout.js";
 import { readManifest } from "./manifest.js";
 import { ModelLayoutError, readPreprocessing } from "./preprocessing.js";
-import { availableDtypes, DTYPE_SUFFIX, graphWithWeights, type Dtype } from "./variants.js";
+import { chooseTowerGraph, towerFiles, towerOutput } from "./siglip-graphs.js";
+import type { Dtype, DtypeSpec } from "./variants.js";
 
 /** The default model: its hub id comes from the manifest in models/. */
 export const DEFAULT_SIGLIP_MODEL: string = readManifest("siglip-so400m-patch14-384").hubId;
 
-/** A graph of a SigLIP export: its file stem, the output to read, whether that is normalised. */
-export interface SiglipGraph {
-  stem: string;
-  output: string;
-  normalized: boolean;
-}
-
-const VISION_GRAPHS: SiglipGraph[] = [
-  { stem: "onnx/vision_model", output: "pooler_output", normalized: false },
-  { stem: "onnx/model", output: "image_embeds", normalized: true },
-];
-
 export { ModelLayoutError };
 
-/** Picks the first of `graphs` present for `dtype`; the error lists what the model does have. */
-export function chooseGraph(files: string[], dtype: Dtype, graphs: SiglipGraph[], tower: string): { graph: SiglipGraph; file: string } {
-  for (const graph of graphs) {
-    const file = `${graph.stem}${DTYPE_SUFFIX[dtype]}.onnx`;
-    if (files.includes(file)) return { graph, file };
-  }
-  const variants = graphs.flatMap((g) => availableDtypes(files, g.stem).map((d) => `${d} (${g.stem}${DTYPE_SUFFIX[d]}.onnx)`));
-  const looked = graphs.map((g) => `${g.stem}${DTYPE_SUFFIX[dtype]}.onnx`).join(" or ");
-  throw new ModelLayoutError(
-    `no SigLIP ${tower} graph for --dtype ${dtype}: looked for ${looked}; ` +
-      (variants.length > 0 ? `this model has: ${variants.join(", ")}` : "this model has no SigLIP ONNX graph under onnx/"),
-  );
-}
-
-/** The graph files of a model folder, as paths relative to it. */
-export function listedFiles(dir: string): string[] {
-  const onnxDir = join(dir, "onnx");
-  return existsSync(onnxDir) ? readdirSync(onnxDir).map((f) => `onnx/${f}`) : [];
-}
-
 /** The files `emb embed image` needs from a SigLIP repository. */
-export function siglipImageFiles(dtype: Dtype): (files: string[]) => string[] {
-  return (files) => {
-    const { file } = chooseGraph(files, dtype, VISION_GRAPHS, "vision");
-    return ["config.json", "preprocessor_config.json", ...graphWithWeights(files, file)];
-  };
+export function siglipImageFiles(spec: DtypeSpec): (files: string[]) => string[] {
+  return (files) => towerFiles(files, "vision", spec, ["preprocessor_config.json"]);
 }
 
 export interface SiglipImageModelInfo {
@@ -70,6 +36,7 @@ export class SiglipImageModel {
   private batchBuffer = new Float32Array(0);
   /** The combined graph also wants input_ids: it gets an empty text batch. */
   private readonly feedsEmptyText: boolean;
+  private readonly feedsEmptyMask: boolean;
 
   private constructor(
     private readonly session: ModelSession,
@@ -78,19 +45,20 @@ export class SiglipImageModel {
     private readonly textLength: number,
   ) {
     this.feedsEmptyText = session.inputs.some((i) => i.name === "input_ids");
+    this.feedsEmptyMask = session.inputs.some((i) => i.name === "attention_mask");
   }
 
-  static async load(dir: string, dtype: Dtype, options: SessionOptions): Promise<SiglipImageModel> {
-    const files = listedFiles(dir);
-    const { graph, file } = chooseGraph(files, dtype, VISION_GRAPHS, "vision");
-    const config = JSON.parse(readFileSync(join(dir, "config.json"), "utf8"));
+  static async load(dir: string, spec: DtypeSpec, options: SessionOptions): Promise<SiglipImageModel> {
+    const { file, dtype } = chooseTowerGraph(modelFiles(dir), "vision", spec);
+    const config = readConfig(dir);
     const dim = config.vision_config?.hidden_size;
     if (!dim) throw new ModelLayoutError(`config.json in ${dir} has no vision_config.hidden_size`);
     const session = await ModelSession.open(join(dir, file), options);
+    const { output, normalized } = towerOutput(session.outputNames, "vision", file);
     return new SiglipImageModel(
       session,
       readPreprocessing(dir),
-      { graph: file, dtype, output: graph.output, normalizedByModel: graph.normalized, dim, provider: session.provider },
+      { graph: file, dtype, output, normalizedByModel: normalized, dim, provider: session.provider },
       config.text_config?.max_position_embeddings ?? 64,
     );
   }
@@ -113,6 +81,7 @@ export class SiglipImageModel {
     };
     if (this.feedsEmptyText) {
       feeds.input_ids = { type: "int64", data: new BigInt64Array(0), dims: [0, this.textLength] };
+      if (this.feedsEmptyMask) feeds.attention_mask = { type: "int64", data: new BigInt64Array(0), dims: [0, this.textLength] };
     }
     const out = (await this.session.run(feeds, [this.info.output]))[this.info.output];
     const rows: Float32Array[] = [];
@@ -122,5 +91,14 @@ export class SiglipImageModel {
 
   async release(): Promise<void> {
     await this.session.release();
+  }
+}
+
+/** A SigLIP config.json; a missing one is named with the folder. */
+export function readConfig(dir: string): { vision_config?: Record<string, number>; text_config?: Record<string, number> } {
+  try {
+    return JSON.parse(readFileSync(join(dir, "config.json"), "utf8"));
+  } catch (error) {
+    throw new ModelLayoutError(`cannot read config.json in ${dir} (${(error as Error).message.split("\n")[0]}); a SigLIP model folder needs it beside its graphs`);
   }
 }

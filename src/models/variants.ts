@@ -1,6 +1,8 @@
 /**
- * Weight variants of hub ONNX exports, named by a file suffix (`vision_model_fp16.onnx`):
- * the names transformers.js and onnx-community exports use.
+ * Weight variants of hub ONNX exports, named by a file suffix (`vision_model_fp16.onnx`): the
+ * names transformers.js and onnx-community exports use. `--dtype` picks one for every part of a
+ * model (`fp16`) or one per part (`embed_tokens=fp16,decoder_model_merged=q4`), as
+ * transformers.js's per-part dtype option does.
  */
 export const DTYPE_SUFFIX = {
   fp32: "",
@@ -16,13 +18,56 @@ export const DTYPE_SUFFIX = {
 export type Dtype = keyof typeof DTYPE_SUFFIX;
 export const DTYPES = Object.keys(DTYPE_SUFFIX) as Dtype[];
 
-/** Which dtypes exist for graph `stem` (e.g. "onnx/vision_model") among the given files. */
-export function availableDtypes(files: string[], stem: string): Dtype[] {
-  const present = new Set(files);
-  return DTYPES.filter((d) => present.has(`${stem}${DTYPE_SUFFIX[d]}.onnx`));
+/** A dtype for every part, with per-part exceptions. */
+export interface DtypeSpec {
+  fallback: Dtype;
+  parts: Record<string, Dtype>;
 }
 
-/** The graph file plus its external weight files (`x.onnx_data`, `x.onnx_data_1`, ...). */
-export function graphWithWeights(files: string[], graph: string): string[] {
-  return [graph, ...files.filter((f) => f.startsWith(`${graph}_data`) || f === `${graph}.data`).sort()];
+export class DtypeSpecError extends Error {}
+
+/**
+ * Parses `--dtype`: `fp16`, `embed_tokens=fp16,decoder_model_merged=q4`, or both (`fp16,decoder=q4`).
+ * `parts` maps each accepted part name (aliases included) to the part it sets.
+ */
+export function parseDtypeSpec(text: string, parts: Record<string, string>): DtypeSpec {
+  const spec: DtypeSpec = { fallback: "fp32", parts: {} };
+  const isDtype = (value: string): value is Dtype => (DTYPES as string[]).includes(value);
+  const entries = text.split(",").map((e) => e.trim()).filter(Boolean);
+  if (entries.length === 0) throw new DtypeSpecError(`--dtype is empty; give one of ${DTYPES.join(", ")}`);
+  for (const entry of entries) {
+    const [name, value, extra] = entry.split("=").map((s) => s.trim());
+    const dtype = value ?? name;
+    if (extra !== undefined || !isDtype(dtype)) {
+      throw new DtypeSpecError(`--dtype ${text}: '${dtype}' is not a dtype; valid dtypes: ${DTYPES.join(", ")}`);
+    }
+    if (value === undefined) {
+      spec.fallback = dtype;
+      continue;
+    }
+    const part = parts[name];
+    if (part === undefined) {
+      throw new DtypeSpecError(`--dtype ${text}: this model has no part '${name}'; its parts: ${Object.keys(parts).join(", ")}`);
+    }
+    spec.parts[part] = dtype;
+  }
+  return spec;
+}
+
+export function dtypeFor(spec: DtypeSpec, part: string): Dtype {
+  return spec.parts[part] ?? spec.fallback;
+}
+
+/** The spec as `--dtype` would give it, parts sorted: a stable key for caches and reports. */
+export function formatDtypeSpec(spec: DtypeSpec): string {
+  const overrides = Object.entries(spec.parts)
+    .filter(([, d]) => d !== spec.fallback)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([p, d]) => `${p}=${d}`);
+  return [spec.fallback, ...overrides].join(",");
+}
+
+/** The dtype a graph file name carries (`onnx/model_q4f16.onnx` -> q4f16), given its stem. */
+export function dtypeOfFile(file: string, stem: string): Dtype | undefined {
+  return DTYPES.find((d) => file === `${stem}${DTYPE_SUFFIX[d]}.onnx`);
 }

@@ -107,7 +107,7 @@ describe("emb embed image", () => {
     expect(missing.status).not.toBe(0);
     expect(missing.stderr).toContain("no SigLIP vision graph for --dtype q4");
     expect(missing.stderr).toContain(
-      "this model has: fp32 (onnx/vision_model.onnx), fp16 (onnx/vision_model_fp16.onnx), q8 (onnx/vision_model_quantized.onnx), fp32 (onnx/model.onnx)",
+      "it has onnx/vision_model.onnx (--dtype fp32), onnx/vision_model_fp16.onnx (--dtype fp16), onnx/vision_model_quantized.onnx (--dtype q8), onnx/model.onnx (--dtype fp32)",
     );
   });
 
@@ -276,7 +276,7 @@ describe("emb embed image", () => {
       });
       expect(result.status).not.toBe(0);
       expect(result.stderr).toMatch(
-        /could not download onnx-community\/siglip-so400m-patch14-384 from http:\/\/127.0.0.1:9 \(.+\); pass a local model directory with --model/,
+        /could not download onnx-community\/siglip-so400m-patch14-384-ONNX from http:\/\/127.0.0.1:9 \(.+\); pass a local model directory with --model/,
       );
     });
   });

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildPrompt } from "../../src/models/florence2/tasks.js";
 import { decodeAndResize } from "../../src/pipeline/decode.js";
 import { normalizePixels } from "../../src/pipeline/normalize.js";
-import { Florence2Model } from "../../src/models/florence2/model.js";
+import { Florence2Model, parseFlorence2Dtype } from "../../src/models/florence2/model.js";
 import { fixturePath, normalisedPixels, readJson } from "../helpers/fixtures.js";
 
 interface Case {
@@ -19,7 +19,7 @@ let model: Florence2Model;
 const pixels = new Map<string, Float32Array>();
 
 beforeAll(async () => {
-  model = await Florence2Model.load(fixturePath("florence2-tiny"), "fp32", { device: "cpu", threads: 1 });
+  model = await Florence2Model.load(fixturePath("florence2-tiny"), parseFlorence2Dtype("fp32"), { device: "cpu", threads: 1 });
   const { mean, std } = model.preprocessing;
   for (const c of golden.cases) pixels.set(c.pixels, await normalisedPixels(fixturePath("goldens", "florence2", c.pixels), mean, std));
 });

@@ -1,8 +1,11 @@
 /**
  * Florence-2 adapter: the four-part ONNX layout of hub exports (onnx-community/Florence-2-*):
  * vision_encoder (pixels -> image features), embed_tokens (ids -> embeddings), encoder_model
- * (image features + prompt -> encoder states) and decoder_model_merged (one decoder step, with
- * `use_cache_branch` choosing between the first step and the steps that reuse the KV cache).
+ * (image features + prompt -> encoder states) and the decoder, one step at a time with a KV
+ * cache. The decoder comes merged (`decoder_model_merged`, `use_cache_branch` choosing between
+ * the first step and the steps that reuse the cache) or, for some dtypes, as the unmerged pair
+ * `decoder_model` (first step) + `decoder_with_past_model` (later steps). Each part may have
+ * its own dtype, as transformers.js allows (`embed_tokens=fp16,decoder_model_merged=q4`).
  */
 import { Tokenizer } from "@huggingface/tokenizers";
 import { existsSync, readFileSync } from "node:fs";
@@ -12,35 +15,85 @@ import { generate } from "../../generation/generate.js";
 import { generationSettings, type GenerationOverrides, type GenerationSettings } from "../../generation/settings.js";
 import type { ImagePreprocessing } from "../../pipeline/normalize.js";
 import { ModelSession, type SessionOptions, type Tensor } from "../../runtime/session.js";
+import { describeOffer, findGraph, graphFile, graphWithWeights, modelFiles } from "../layout.js";
+import { readManifest } from "../manifest.js";
 import { ModelLayoutError, readPreprocessing } from "../preprocessing.js";
-import { listedFiles } from "../siglip.js";
-import { availableDtypes, DTYPE_SUFFIX, graphWithWeights, type Dtype } from "../variants.js";
+import { dtypeFor, formatDtypeSpec, parseDtypeSpec, type Dtype, type DtypeSpec } from "../variants.js";
 
-export const DEFAULT_FLORENCE2_MODEL = "onnx-community/Florence-2-large-ft";
-const PARTS = ["vision_encoder", "embed_tokens", "encoder_model", "decoder_model_merged"] as const;
-type Part = (typeof PARTS)[number];
+/** The default model: its hub id comes from the manifest in models/. */
+export const DEFAULT_FLORENCE2_MODEL: string = readManifest("florence-2-large-ft").hubId;
 
-function partFile(files: string[], part: Part, dtype: Dtype): string {
-  const file = `onnx/${part}${DTYPE_SUFFIX[dtype]}.onnx`;
-  if (files.includes(file)) return file;
-  const variants = availableDtypes(files, `onnx/${part}`);
-  throw new ModelLayoutError(
-    `no Florence-2 ${part} graph for --dtype ${dtype}: looked for ${file}; ` +
-      (variants.length > 0 ? `this model has: ${variants.join(", ")}` : "the model needs onnx/vision_encoder, embed_tokens, encoder_model and decoder_model_merged"),
-  );
+const ENCODER_PARTS = ["vision_encoder", "embed_tokens", "encoder_model"] as const;
+type EncoderPart = (typeof ENCODER_PARTS)[number];
+
+/** Part names `--dtype` accepts; every decoder name sets the decoder, merged or not. */
+const DTYPE_PARTS: Record<string, string> = {
+  vision_encoder: "vision_encoder",
+  embed_tokens: "embed_tokens",
+  encoder_model: "encoder_model",
+  decoder: "decoder",
+  decoder_model_merged: "decoder",
+  decoder_model: "decoder",
+  decoder_with_past_model: "decoder",
+};
+
+export function parseFlorence2Dtype(text: string): DtypeSpec {
+  return parseDtypeSpec(text, DTYPE_PARTS);
+}
+
+/** The graph files chosen for each part, relative to the model folder. */
+export interface Florence2Layout {
+  vision_encoder: string;
+  embed_tokens: string;
+  encoder_model: string;
+  /** The merged decoder, or the first-step and later-step graphs of the unmerged pair. */
+  decoder: { merged: string } | { first: string; withPast: string };
+  dtypes: Record<EncoderPart | "decoder", Dtype>;
+}
+
+export function chooseFlorence2Layout(files: string[], spec: DtypeSpec): Florence2Layout {
+  const flag = (part: string) => (d: Dtype) => `--dtype ${formatDtypeSpec({ fallback: spec.fallback, parts: { ...spec.parts, [part]: d } })}`;
+  const missing = (part: string, looked: string[], stems: string[]) =>
+    new ModelLayoutError(
+      `no Florence-2 ${part} graph for --dtype ${formatDtypeSpec(spec)}: looked for ${looked.join(", ")}; ${describeOffer(files, stems, flag(part))}`,
+    );
+  const encoders = {} as Record<EncoderPart, string>;
+  for (const part of ENCODER_PARTS) {
+    const stem = `onnx/${part}`;
+    const found = findGraph(files, [stem], dtypeFor(spec, part));
+    if (!found) throw missing(part, [graphFile(stem, dtypeFor(spec, part))], [stem]);
+    encoders[part] = found.file;
+  }
+  const d = dtypeFor(spec, "decoder");
+  const merged = graphFile("onnx/decoder_model_merged", d);
+  const first = graphFile("onnx/decoder_model", d);
+  const withPast = graphFile("onnx/decoder_with_past_model", d);
+  let decoder: Florence2Layout["decoder"];
+  if (files.includes(merged)) decoder = { merged };
+  else if (files.includes(first) && files.includes(withPast)) decoder = { first, withPast };
+  else throw missing("decoder", [merged, `${first} with ${withPast}`], ["onnx/decoder_model_merged", "onnx/decoder_with_past_model"]);
+  const dtypes = { ...Object.fromEntries(ENCODER_PARTS.map((p) => [p, dtypeFor(spec, p)])), decoder: d } as Florence2Layout["dtypes"];
+  return { ...encoders, decoder, dtypes };
+}
+
+function layoutGraphs(layout: Florence2Layout): string[] {
+  const decoder = "merged" in layout.decoder ? [layout.decoder.merged] : [layout.decoder.first, layout.decoder.withPast];
+  return [layout.vision_encoder, layout.embed_tokens, layout.encoder_model, ...decoder];
 }
 
 /** The files a Florence-2 run needs from a repository. */
-export function florence2Files(dtype: Dtype): (files: string[]) => string[] {
+export function florence2Files(spec: DtypeSpec): (files: string[]) => string[] {
   return (files) => [
     ...["config.json", "preprocessor_config.json", "tokenizer.json", "tokenizer_config.json"],
     ...(files.includes("generation_config.json") ? ["generation_config.json"] : []),
-    ...PARTS.flatMap((part) => graphWithWeights(files, partFile(files, part, dtype))),
+    ...layoutGraphs(chooseFlorence2Layout(files, spec)).flatMap((graph) => graphWithWeights(files, graph)),
   ];
 }
 
 export interface Florence2Info {
-  dtype: Dtype;
+  /** `--dtype` as given, normalised; `graphs` names the file each part runs. */
+  dtype: string;
+  graphs: string[];
   provider: string;
   dModel: number;
   decoderLayers: number;
@@ -56,32 +109,47 @@ export interface Encoded {
   mask: BigInt64Array;
 }
 
+/** The decoder's sessions: the same one twice when merged. */
+interface DecoderSessions {
+  first: ModelSession;
+  next: ModelSession;
+}
+
 export class Florence2Model {
   private constructor(
-    private readonly sessions: Record<Part, ModelSession>,
+    private readonly sessions: Record<EncoderPart, ModelSession>,
+    private readonly decoder: DecoderSessions,
     readonly tokenizer: Tokenizer,
     readonly preprocessing: ImagePreprocessing,
     readonly generationConfig: Record<string, unknown>,
     readonly info: Florence2Info,
   ) {}
 
-  static async load(dir: string, dtype: Dtype, options: SessionOptions): Promise<Florence2Model> {
-    const files = listedFiles(dir);
-    if (files.length === 0) throw new ModelLayoutError(`${dir} has no onnx/ folder with Florence-2 graphs`);
+  static async load(dir: string, spec: DtypeSpec, options: SessionOptions): Promise<Florence2Model> {
+    const layout = chooseFlorence2Layout(modelFiles(dir), spec);
     const config = JSON.parse(readFileSync(join(dir, "config.json"), "utf8"));
     const text = config.text_config ?? config;
     const generationPath = join(dir, "generation_config.json");
     // Without generation_config.json, transformers takes these settings from the text config.
     const generationConfig = existsSync(generationPath) ? JSON.parse(readFileSync(generationPath, "utf8")) : { ...text };
-    const sessions = {} as Record<Part, ModelSession>;
-    for (const part of PARTS) sessions[part] = await ModelSession.open(join(dir, partFile(files, part, dtype)), options);
+    const open = (file: string) => ModelSession.open(join(dir, file), options);
+    const sessions = {} as Record<EncoderPart, ModelSession>;
+    for (const part of ENCODER_PARTS) sessions[part] = await open(layout[part]);
+    let decoder: DecoderSessions;
+    if ("merged" in layout.decoder) {
+      const merged = await open(layout.decoder.merged);
+      decoder = { first: merged, next: merged };
+    } else {
+      decoder = { first: await open(layout.decoder.first), next: await open(layout.decoder.withPast) };
+    }
     const tokenizer = new Tokenizer(
       JSON.parse(readFileSync(join(dir, "tokenizer.json"), "utf8")),
       JSON.parse(readFileSync(join(dir, "tokenizer_config.json"), "utf8")),
     );
-    return new Florence2Model(sessions, tokenizer, readPreprocessing(dir), generationConfig, {
-      dtype,
-      provider: sessions.decoder_model_merged.provider,
+    return new Florence2Model(sessions, decoder, tokenizer, readPreprocessing(dir), generationConfig, {
+      dtype: formatDtypeSpec(spec),
+      graphs: layoutGraphs(layout),
+      provider: decoder.next.provider,
       dModel: text.d_model,
       decoderLayers: text.decoder_layers,
       decoderHeads: text.decoder_attention_heads,
@@ -106,7 +174,7 @@ export class Florence2Model {
   /** Generates for a batch of preprocessed images (CHW float32 each) and their prompt ids. */
   async generate(images: Float32Array[], prompts: number[][], settings: GenerationSettings): Promise<number[][]> {
     const encoded = await this.encode(images, prompts);
-    return generate(new CachedDecoder(this.sessions.decoder_model_merged, this.sessions.embed_tokens, encoded, this.info), images.length, settings);
+    return generate(new CachedDecoder(this.decoder, this.sessions.embed_tokens, encoded, this.info), images.length, settings);
   }
 
   async encode(images: Float32Array[], prompts: number[][]): Promise<Encoded> {
@@ -139,15 +207,19 @@ export class Florence2Model {
   }
 
   async release(): Promise<void> {
-    for (const part of PARTS) await this.sessions[part].release();
+    for (const part of ENCODER_PARTS) await this.sessions[part].release();
+    await this.decoder.first.release();
+    if (this.decoder.next !== this.decoder.first) await this.decoder.next.release();
   }
 }
 
 /**
- * The merged decoder with its KV cache, as a StepDecoder. Rows are hypotheses; the cache and the
+ * The decoder with its KV cache, as a StepDecoder. Rows are hypotheses; the cache and the
  * encoder inputs follow them: decoder self-attention entries are gathered by parent row every
  * step (beams reorder), cross-attention entries and encoder states only when the rows' items
- * change (a finished item left), since all beams of an item share them.
+ * change (a finished item left), since all beams of an item share them. Each graph is fed the
+ * inputs it declares: the unmerged with-past graph takes no encoder states and returns no
+ * cross-attention entries, which then stay as the first step computed them.
  */
 class CachedDecoder implements StepDecoder {
   readonly vocabSize: number;
@@ -155,19 +227,24 @@ class CachedDecoder implements StepDecoder {
   private rowItems: number[] = [];
   private hidden?: Tensor & { type: "float32" };
   private mask?: Tensor & { type: "int64" };
+  private readonly cacheNames: string[] = [];
 
   constructor(
-    private readonly decoder: ModelSession,
+    private readonly decoder: DecoderSessions,
     private readonly embedTokens: ModelSession,
     private readonly encoded: Encoded,
     private readonly info: Florence2Info,
   ) {
     this.vocabSize = info.vocabSize;
+    for (let layer = 0; layer < info.decoderLayers; layer++) {
+      for (const side of ["decoder", "encoder"]) for (const kv of ["key", "value"]) this.cacheNames.push(`past_key_values.${layer}.${side}.${kv}`);
+    }
   }
 
   async step(tokens: number[], parents: number[]): Promise<Float32Array> {
     const rows = tokens.length;
     const firstStep = this.rowItems.length === 0;
+    const session = firstStep ? this.decoder.first : this.decoder.next;
     const items = firstStep ? parents : parents.map((p) => this.rowItems[p]);
     const itemsChanged = firstStep || items.length !== this.rowItems.length || items.some((item, i) => item !== this.rowItems[i]);
     const { length } = this.encoded;
@@ -178,34 +255,37 @@ class CachedDecoder implements StepDecoder {
     }
     const heads = this.info.decoderHeads;
     const headDim = d / heads;
-    const feeds: Record<string, Tensor> = {
+    const pastIn = new Map<string, Tensor & { type: "float32" }>();
+    for (const name of this.cacheNames) {
+      const cached = this.past.get(name);
+      if (firstStep || !cached) {
+        pastIn.set(name, { type: "float32", data: new Float32Array(0), dims: [rows, heads, 0, headDim] });
+      } else if (name.includes(".decoder.") || itemsChanged) {
+        const [, h, t, hd] = cached.dims;
+        pastIn.set(name, { type: "float32", data: gatherRows(cached.data, h * t * hd, parents), dims: [rows, h, t, hd] });
+      } else {
+        pastIn.set(name, cached);
+      }
+    }
+    const available: Record<string, Tensor> = {
       inputs_embeds: (await this.embedTokens.run({ input_ids: { type: "int64", data: BigInt64Array.from(tokens, BigInt), dims: [rows, 1] } })).inputs_embeds,
       encoder_hidden_states: this.hidden!,
       encoder_attention_mask: this.mask!,
       use_cache_branch: { type: "bool", data: Uint8Array.of(firstStep ? 0 : 1), dims: [1] },
+      ...Object.fromEntries(pastIn),
     };
-    for (let layer = 0; layer < this.info.decoderLayers; layer++) {
-      for (const side of ["decoder", "encoder"]) {
-        for (const kv of ["key", "value"]) {
-          const name = `past_key_values.${layer}.${side}.${kv}`;
-          const cached = this.past.get(name);
-          if (firstStep || !cached) {
-            feeds[name] = { type: "float32", data: new Float32Array(0), dims: [rows, heads, 0, headDim] };
-          } else if (side === "decoder" || itemsChanged) {
-            const [, h, t, hd] = cached.dims;
-            feeds[name] = { type: "float32", data: gatherRows(cached.data, h * t * hd, parents), dims: [rows, h, t, hd] };
-          } else {
-            feeds[name] = cached;
-          }
-        }
-      }
+    const feeds: Record<string, Tensor> = {};
+    for (const input of session.inputs) {
+      if (!(input.name in available)) throw new ModelLayoutError(`${session.path} wants an input '${input.name}' that a Florence-2 decoder step does not have`);
+      feeds[input.name] = available[input.name];
     }
-    const out = await this.decoder.run(feeds);
-    for (const name of Object.keys(feeds)) {
-      if (!name.startsWith("past_key_values.")) continue;
-      // The cross-attention cache is computed at the first step; later steps may return placeholders.
-      if (name.includes(".encoder.") && !firstStep) this.past.set(name, feeds[name] as Tensor & { type: "float32" });
-      else this.past.set(name, out[name.replace("past_key_values", "present")] as Tensor & { type: "float32" });
+    const out = await session.run(feeds);
+    for (const name of this.cacheNames) {
+      const present = out[name.replace("past_key_values", "present")] as (Tensor & { type: "float32" }) | undefined;
+      // The cross-attention cache is computed at the first step; later steps may return placeholders or nothing.
+      if (name.includes(".encoder.") && !firstStep) this.past.set(name, pastIn.get(name)!);
+      else if (present) this.past.set(name, present);
+      else throw new ModelLayoutError(`${session.path} returns no ${name.replace("past_key_values", "present")}: the KV cache cannot continue`);
     }
     this.rowItems = items;
     const logits = out.logits;
