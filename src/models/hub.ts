@@ -7,9 +7,10 @@
  * HF_HUB_OFFLINE, HF_TOKEN.
  */
 import { downloadFileToCacheDir, modelInfo } from "@huggingface/hub";
-import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
-import { join, relative } from "node:path";
+import { join } from "node:path";
+import { modelFiles, ModelLayoutError } from "./layout.js";
 
 export interface HubOptions {
   endpoint?: string;
@@ -49,9 +50,18 @@ export function hubSettings(options: HubOptions = {}) {
   };
 }
 
-export async function resolveModel(spec: string, pick: FilePicker, options: HubOptions = {}): Promise<ResolvedModel> {
+export async function resolveModel(spec: string, choose: FilePicker, options: HubOptions = {}): Promise<ResolvedModel> {
+  // A layout error names the model it is about: the picker only sees file names.
+  const pick: FilePicker = (files) => {
+    try {
+      return choose(files);
+    } catch (error) {
+      if (error instanceof ModelLayoutError) throw new ModelLayoutError(`${spec}: ${error.message}`);
+      throw error;
+    }
+  };
   if (existsSync(spec) && statSync(spec).isDirectory()) {
-    const missing = pick(listFiles(spec)).filter((f) => !existsSync(join(spec, f)));
+    const missing = pick(modelFiles(spec)).filter((f) => !existsSync(join(spec, f)));
     if (missing.length > 0) throw new ModelNotFoundError(`model directory ${spec} lacks ${missing.join(", ")}`);
     return { dir: spec, source: "local" };
   }
@@ -74,7 +84,7 @@ export async function resolveModel(spec: string, pick: FilePicker, options: HubO
   try {
     return { ...(await download(spec, storage, pick, settings, options.onProgress)), repo: spec };
   } catch (error) {
-    if (error instanceof ModelNotFoundError) throw error;
+    if (error instanceof ModelNotFoundError || error instanceof ModelLayoutError) throw error;
     const cached = fromCache(storage, settings.revision, pick);
     if (cached) return { ...cached, repo: spec };
     const reason = describe(error);
@@ -136,25 +146,12 @@ function fromCache(storage: string, revision: string, pick: FilePicker): Resolve
   if (!existsSync(dir)) return undefined;
   let wanted: string[];
   try {
-    wanted = pick(listFiles(dir));
+    wanted = pick(modelFiles(dir));
   } catch {
     return undefined;
   }
   if (wanted.some((f) => !existsSync(join(dir, f)))) return undefined;
   return { dir, source: "cache", commit };
-}
-
-function listFiles(dir: string): string[] {
-  const out: string[] = [];
-  const visit = (d: string) => {
-    for (const entry of readdirSync(d, { withFileTypes: true })) {
-      const path = join(d, entry.name);
-      if (entry.isDirectory()) visit(path);
-      else out.push(relative(dir, path));
-    }
-  };
-  visit(dir);
-  return out.sort();
 }
 
 /** A fetch that reports the bytes of full-file downloads as they stream in. */

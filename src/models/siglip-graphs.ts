@@ -37,7 +37,9 @@ export function chooseTowerGraph(files: string[], tower: Tower, spec: DtypeSpec)
   const dtype = dtypeFor(spec, tower);
   const found = findGraph(files, STEMS[tower], dtype);
   if (found) return { file: found.file, dtype, combined: COMBINED_STEMS.includes(found.stem) };
-  const flag = (d: Dtype) => `--dtype ${formatDtypeSpec({ fallback: spec.fallback, parts: { ...spec.parts, [tower]: d } })}`;
+  // One dtype for everything stays one dtype in the suggestion; per-part specs keep their form.
+  const perPart = Object.keys(spec.parts).length > 0;
+  const flag = (d: Dtype) => `--dtype ${perPart ? formatDtypeSpec({ fallback: spec.fallback, parts: { ...spec.parts, [tower]: d } }) : d}`;
   throw new ModelLayoutError(
     `no SigLIP ${tower} graph for --dtype ${formatDtypeSpec(spec)}: looked for ` +
       `${STEMS[tower].map((s) => graphFile(s, dtype)).join(", ")}; ${describeOffer(files, STEMS[tower], flag)}`,

@@ -15,6 +15,7 @@ export PYTHONHASHSEED=0 CUBLAS_WORKSPACE_CONFIG=:4096:8
 "$venv/bin/python" florence2_tiny.py
 "$venv/bin/python" florence2_generation_goldens.py
 "$venv/bin/python" florence2_postprocess_goldens.py
+"$venv/bin/python" layout_fixtures.py
 "$venv/bin/python" knn_goldens.py
 "$venv/bin/python" coco_goldens.py
 "$venv/bin/python" meteor_goldens.py
