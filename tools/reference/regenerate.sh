@@ -20,3 +20,4 @@ export PYTHONHASHSEED=0 CUBLAS_WORKSPACE_CONFIG=:4096:8
 "$venv/bin/python" knn_goldens.py
 "$venv/bin/python" coco_goldens.py
 "$venv/bin/python" meteor_goldens.py
+"$venv/bin/python" siglip_tokenizer_variants.py
