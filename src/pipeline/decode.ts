@@ -1,11 +1,28 @@
 /**
  * Image decoding and resizing with sharp, matching how the Python reference loads images:
- * PIL, EXIF orientation applied, `convert("RGB")`, then the HF processor's bicubic resize.
+ * PIL `Image.open`, `ImageOps.exif_transpose`, `convert("RGB")`, then the HF processor's bicubic
+ * resize.
  *
- * Two steps: sharp decodes to 8-bit RGB the way PIL's conversion does (CMYK by PIL's plain
- * formula, 16-bit grayscale clipped, alpha dropped); then resample.ts resizes with PIL's bicubic.
+ * Two steps: decoding to 8-bit RGB exactly as PIL does (below), then resample.ts resizes with
+ * PIL's bicubic. What PIL does, and so what this does:
+ *
+ * - Embedded ICC profiles are ignored: PIL keeps them in `info["icc_profile"]` and never applies
+ *   them, so a Display P3 or Adobe RGB photo is read as if its numbers were sRGB. sharp would
+ *   convert them (up to 55 levels away from PIL); `colorManagement: "srgb"` opts into that.
+ * - CMYK (JPEG, YCCK JPEG and TIFF) by PIL's plain formula, R = 255 - min(255, C + K), with
+ *   Adobe's inverted CMYK JPEG convention (as PIL, with or without the APP14 marker).
+ * - 16-bit: gray without alpha is clipped at 255 (PIL's "I;16" -> "L"); RGB, RGBA and gray with
+ *   alpha keep the high byte (PIL's "RGB;16B"-style unpacking).
+ * - Alpha, tRNS and palette transparency are dropped, never composited: the colour under a
+ *   transparent pixel is what PIL returns.
+ * - Orientation: the EXIF Orientation tag, or when it has none, `tiff:Orientation` in the XMP
+ *   packet (PIL's `getexif()` falls back to it); all eight values, mirrored ones included.
+ * - The first frame of animated GIF and WebP and the first page of a multi-page TIFF.
+ * - BMP, which sharp cannot read, by bmp.ts (PIL's BmpImagePlugin, re-implemented).
+ * - Formats PIL cannot open but sharp can (SVG) are refused rather than rendered.
  */
-import sharp, { type Metadata, type Sharp } from "sharp";
+import sharp, { type Metadata, type OutputInfo, type Sharp } from "sharp";
+import { BmpError, bmpHeader, decodeBmp, isBmp } from "./bmp.js";
 import { resizeBicubicRgb } from "./resample.js";
 
 export interface ResizeSpec {
@@ -21,6 +38,33 @@ export interface DecodedImage {
   /** Size of the image as decoded (after EXIF orientation), before resizing. */
   sourceWidth: number;
   sourceHeight: number;
+}
+
+/** An image decoded to 8-bit RGB (after orientation), before any resizing. */
+export interface RgbImage {
+  /** RGB, HWC, uint8, `width * height * 3` bytes. */
+  pixels: Uint8Array;
+  width: number;
+  height: number;
+}
+
+/**
+ * What to do with an embedded ICC profile:
+ * - `"none"` (the default): ignore it, as PIL (and so the Python reference) does. Pixel values
+ *   are taken as they are stored, which is what the model was fed in training and evaluation.
+ * - `"srgb"`: convert the pixels from the embedded profile to sRGB (perceptual intent, lcms), as
+ *   colour-managed viewers show them. Images without a profile decode as with `"none"`.
+ *   Embeddings then no longer match the Python reference's for images that carry a profile.
+ * Meant for the CLI's `--color-management none|srgb`.
+ */
+export type ColorManagement = "none" | "srgb";
+export const COLOR_MANAGEMENT_MODES: readonly ColorManagement[] = ["none", "srgb"];
+
+export interface DecodeOptions {
+  /** Decompression bomb guard: images with more pixels are refused. Default DEFAULT_MAX_PIXELS. */
+  maxPixels?: number;
+  /** Embedded ICC profiles: ignored ("none", the default, as PIL) or applied ("srgb"). */
+  colorManagement?: ColorManagement;
 }
 
 export class ImageDecodeError extends Error {
@@ -39,14 +83,14 @@ export const DEFAULT_MAX_PIXELS = 178_956_970;
 sharp.concurrency(1); // parallelism comes from decoding several images at once, not threads per image
 sharp.cache(false); // every image is decoded once: a cache only holds memory
 
-export async function decodeAndResize(input: Buffer, size: ResizeSpec, maxPixels = DEFAULT_MAX_PIXELS): Promise<DecodedImage> {
-  if (input.length === 0) throw new ImageDecodeError("empty file (0 bytes)", "empty");
-  const rgb = await decodeToRgb(input, maxPixels);
-  // A copy into a plain Uint8Array: V8 reads it markedly faster than a view on sharp's buffer
-  // (measured 6.4 ms against 10.4 ms per 500x375 resize).
-  const source = new Uint8Array(rgb.data);
+/**
+ * Decodes and resizes to `size` with PIL's bicubic. The third argument is the options, or (as
+ * before options existed) the pixel limit alone.
+ */
+export async function decodeAndResize(input: Buffer, size: ResizeSpec, options: DecodeOptions | number = {}): Promise<DecodedImage> {
+  const rgb = await decodeImage(input, typeof options === "number" ? { maxPixels: options } : options);
   return {
-    pixels: resizeBicubicRgb(source, rgb.width, rgb.height, size.width, size.height),
+    pixels: resizeBicubicRgb(rgb.pixels, rgb.width, rgb.height, size.width, size.height),
     width: size.width,
     height: size.height,
     sourceWidth: rgb.width,
@@ -54,51 +98,164 @@ export async function decodeAndResize(input: Buffer, size: ResizeSpec, maxPixels
   };
 }
 
-interface RawRgb {
-  data: Buffer;
-  width: number;
-  height: number;
-}
+/** Decodes to 8-bit RGB as PIL's `exif_transpose(Image.open(f)).convert("RGB")` does. */
+export async function decodeImage(input: Buffer, options: DecodeOptions = {}): Promise<RgbImage> {
+  if (input.length === 0) throw new ImageDecodeError("empty file (0 bytes)", "empty");
+  const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
+  const colorManagement = options.colorManagement ?? "none";
+  if (!COLOR_MANAGEMENT_MODES.includes(colorManagement)) throw new Error(`unknown colorManagement "${colorManagement}"`);
+  if (isBmp(input)) return decodeBmpImage(input, maxPixels);
 
-async function decodeToRgb(input: Buffer, maxPixels: number): Promise<RawRgb> {
   let meta: Metadata;
   try {
     meta = await sharp(input, { limitInputPixels: false }).metadata();
   } catch (err) {
+    const known = unsupportedFormat(input);
+    if (known) throw new ImageDecodeError(known, "unreadable");
     throw new ImageDecodeError(`not a readable image: ${messageOf(err)}`, "unreadable");
   }
-  const pixels = (meta.width ?? 0) * (meta.height ?? 0);
-  if (pixels > maxPixels) {
-    throw new ImageDecodeError(
-      `image has ${meta.width}x${meta.height} = ${pixels} pixels, over the limit of ${maxPixels} (decompression bomb guard; raise it with --max-pixels)`,
-      "too-large",
-    );
+  if (!PIL_READS.has(meta.format) || (meta.format === "heif" && meta.compression !== "av1")) {
+    const name = meta.format === "heif" ? `HEIF (${meta.compression ?? "unknown"})` : meta.format.toUpperCase();
+    throw new ImageDecodeError(`${name} images are not supported: the Python reference (PIL) cannot read them`, "unreadable");
   }
+  guardPixels(meta.width ?? 0, meta.height ?? 0, maxPixels);
+  let rgb: RgbImage;
   try {
-    const image = sharp(input, { limitInputPixels: false, failOn: "error" }).rotate();
-    if (meta.space === "cmyk") return await cmykToRgb(image);
-    if (meta.depth === "ushort" && (meta.channels ?? 3) <= 2) return await clipped16BitGray(image);
-    const { data, info } = await image.removeAlpha().toColourspace("srgb").raw().toBuffer({ resolveWithObject: true });
-    return { data, width: info.width, height: info.height };
+    rgb = await decodePixels(input, meta, colorManagement);
   } catch (err) {
     throw new ImageDecodeError(`could not decode image: ${messageOf(err)}`, "unreadable");
   }
+  return orient(rgb, pilOrientation(meta));
 }
 
-/** PIL's CMYK -> RGB: each channel is 255 - min(255, C + K), no colour management. */
-async function cmykToRgb(image: Sharp): Promise<RawRgb> {
+/** What PIL opens and sharp reads the same way (checked pixel for pixel by the photo tests). */
+const PIL_READS = new Set<string>(["jpeg", "png", "webp", "gif", "tiff", "heif"]);
+
+function guardPixels(width: number, height: number, maxPixels: number): void {
+  const pixels = width * height;
+  if (pixels > maxPixels) {
+    throw new ImageDecodeError(
+      `image has ${width}x${height} = ${pixels} pixels, over the limit of ${maxPixels} (decompression bomb guard; raise it with --max-pixels)`,
+      "too-large",
+    );
+  }
+}
+
+function decodeBmpImage(input: Buffer, maxPixels: number): RgbImage {
+  try {
+    const { width, height } = bmpHeader(input);
+    guardPixels(width, height, maxPixels);
+    const bmp = decodeBmp(input);
+    return { pixels: bmp.data, width: bmp.width, height: bmp.height };
+  } catch (err) {
+    if (err instanceof ImageDecodeError) throw err;
+    const message = err instanceof BmpError ? err.message : `truncated or malformed (${messageOf(err)})`;
+    throw new ImageDecodeError(`could not decode BMP image: ${message}`, "unreadable");
+  }
+}
+
+async function decodePixels(input: Buffer, meta: Metadata, colorManagement: ColorManagement): Promise<RgbImage> {
+  const applyProfile = colorManagement === "srgb" && meta.hasProfile;
+  const image = sharp(input, { limitInputPixels: false, failOn: "error", ignoreIcc: !applyProfile });
+  if (meta.space === "cmyk" && !applyProfile) {
+    return cmykToRgb(image);
+  }
+  if (meta.depth === "ushort" && !applyProfile) {
+    return (meta.channels ?? 3) === 1 || isGray16WithColourKey(input) ? clipped16BitGray(image) : highByte16Bit(image, meta);
+  }
+  if (meta.format === "gif") return gifFirstFrame(image, gifFirstFrameOf(input));
+  const pipeline = image.removeAlpha().toColourspace("srgb");
+  // 16-bit input with a profile is converted into a 16-bit P3 working space; bring it to sRGB
+  if (applyProfile && meta.depth === "ushort") pipeline.withIccProfile("srgb");
+  return toRgb(await pipeline.raw().toBuffer({ resolveWithObject: true }));
+}
+
+function toRgb({ data, info }: { data: Buffer; info: OutputInfo }): RgbImage {
+  // A copy into a plain Uint8Array: V8 reads it markedly faster than a view on sharp's buffer
+  // (measured 6.4 ms against 10.4 ms per 500x375 resize).
+  return { pixels: new Uint8Array(data), width: info.width, height: info.height };
+}
+
+/**
+ * PIL's CMYK -> RGB: each channel is 255 - min(255, C + K), no colour management. PIL reads
+ * every CMYK JPEG as Adobe-inverted; sharp's CMYK values already agree with PIL's, Adobe APP14
+ * marker or not (checked on both kinds of file).
+ */
+async function cmykToRgb(image: Sharp): Promise<RgbImage> {
   const { data, info } = await image.pipelineColourspace("cmyk").toColourspace("cmyk").raw().toBuffer({ resolveWithObject: true });
   const n = info.width * info.height;
-  const out = Buffer.alloc(n * 3);
+  const out = new Uint8Array(n * 3);
   for (let i = 0; i < n; i++) {
     const k = data[i * info.channels + 3];
     for (let c = 0; c < 3; c++) out[i * 3 + c] = 255 - Math.min(255, data[i * info.channels + c] + k);
   }
-  return { data: out, width: info.width, height: info.height };
+  return { pixels: out, width: info.width, height: info.height };
+}
+
+/**
+ * PIL's first GIF frame: the screen starts filled with the frame's transparent index (palette
+ * entry 0 without one) and the frame is drawn into it; convert("RGB") then looks every index up,
+ * so transparent pixels and the screen around a smaller frame get that entry's colour. sharp
+ * leaves transparent pixels at alpha 0 and the screen around the frame black or transparent:
+ * those pixels take PIL's fill colour.
+ */
+async function gifFirstFrame(image: Sharp, first: GifFirstFrame | undefined): Promise<RgbImage> {
+  const { data, info } = await image.toColourspace("srgb").ensureAlpha().raw().toBuffer({ resolveWithObject: true });
+  const out = new Uint8Array(info.width * info.height * 3);
+  for (let y = 0, i = 0; y < info.height; y++) {
+    for (let x = 0; x < info.width; x++, i++) {
+      const outside = first !== undefined && (x < first.left || y < first.top || x >= first.left + first.width || y >= first.top + first.height);
+      const fill = first !== undefined && (outside || data[i * 4 + 3] === 0);
+      for (let c = 0; c < 3; c++) out[i * 3 + c] = fill ? first.fill[c] : data[i * 4 + c];
+    }
+  }
+  return { pixels: out, width: info.width, height: info.height };
+}
+
+interface GifFirstFrame {
+  /** The colour PIL gives transparent pixels and the screen around the frame. */
+  fill: [number, number, number];
+  left: number;
+  top: number;
+  width: number;
+  height: number;
+}
+
+/** The first image descriptor of a GIF, its palette and the transparent index before it. */
+function gifFirstFrameOf(gif: Buffer): GifFirstFrame | undefined {
+  const tableSize = (flags: number) => (flags & 0x80 ? 3 << ((flags & 7) + 1) : 0);
+  if (gif.length < 13) return undefined;
+  let pos = 13 + tableSize(gif[10]);
+  const global = gif.subarray(13, pos);
+  let transparency: number | undefined;
+  while (pos < gif.length) {
+    if (gif[pos] === 0x21) {
+      // extension: a graphic control extension (0xF9) carries the transparent index
+      if (gif[pos + 1] === 0xf9 && gif[pos + 2] >= 4) transparency = gif[pos + 3] & 1 ? gif[pos + 6] : undefined;
+      pos += 2;
+      while (pos < gif.length && gif[pos] !== 0) pos += gif[pos] + 1;
+      pos++;
+    } else if (gif[pos] === 0x2c && pos + 10 <= gif.length) {
+      const local = gif.subarray(pos + 10, pos + 10 + tableSize(gif[pos + 9]));
+      const palette = local.length ? local : global;
+      const at = (transparency ?? 0) * 3;
+      if (at + 3 > palette.length) return undefined;
+      return {
+        fill: [palette[at], palette[at + 1], palette[at + 2]],
+        left: gif.readUInt16LE(pos + 1),
+        top: gif.readUInt16LE(pos + 3),
+        width: gif.readUInt16LE(pos + 5),
+        height: gif.readUInt16LE(pos + 7),
+      };
+    } else {
+      return undefined;
+    }
+  }
+  return undefined;
 }
 
 /** PIL converts 16-bit grayscale ("I;16") to RGB by clipping at 255, not by scaling. */
-async function clipped16BitGray(image: Sharp): Promise<RawRgb> {
+async function clipped16BitGray(image: Sharp): Promise<RgbImage> {
   const { data, info } = await image
     .pipelineColourspace("grey16")
     .toColourspace("grey16")
@@ -106,9 +263,92 @@ async function clipped16BitGray(image: Sharp): Promise<RawRgb> {
     .raw({ depth: "ushort" })
     .toBuffer({ resolveWithObject: true });
   const values = new Uint16Array(data.buffer, data.byteOffset, data.length / 2);
-  const out = Buffer.alloc(values.length * 3);
+  const out = new Uint8Array(values.length * 3);
   for (let i = 0; i < values.length; i++) out.fill(Math.min(255, values[i]), i * 3, i * 3 + 3);
-  return { data: out, width: info.width, height: info.height };
+  return { pixels: out, width: info.width, height: info.height };
+}
+
+/** PIL unpacks 16-bit RGB, RGBA and gray + alpha ("RGB;16B", "LA;16B", ...) to their high byte. */
+async function highByte16Bit(image: Sharp, meta: Metadata): Promise<RgbImage> {
+  const gray = meta.space === "grey16" || meta.space === "b-w";
+  const { data, info } = await image
+    .removeAlpha()
+    .toColourspace(gray ? "grey16" : "rgb16")
+    .raw({ depth: "ushort" })
+    .toBuffer({ resolveWithObject: true });
+  const values = new Uint16Array(data.buffer, data.byteOffset, data.length / 2);
+  const n = info.width * info.height;
+  const out = new Uint8Array(n * 3);
+  for (let i = 0; i < n; i++) {
+    for (let c = 0; c < 3; c++) out[i * 3 + c] = values[i * info.channels + (info.channels >= 3 ? c : 0)] >>> 8;
+  }
+  return { pixels: out, width: info.width, height: info.height };
+}
+
+/** A 16-bit gray PNG with a tRNS colour key: libpng adds alpha, PIL keeps "I;16" (clipped). */
+function isGray16WithColourKey(input: Buffer): boolean {
+  return input.length > 26 && input.readUInt32BE(0) === 0x89504e47 && input[24] === 16 && input[25] === 0;
+}
+
+/**
+ * The orientation PIL's exif_transpose applies: the EXIF tag, else `tiff:Orientation` in the
+ * XMP packet (Image.getexif's fallback, same regular expression).
+ */
+function pilOrientation(meta: Metadata): number {
+  if (meta.orientation !== undefined) return meta.orientation;
+  if (meta.xmp) {
+    const match = /tiff:Orientation(="|>)([0-9])/.exec(meta.xmp.toString("latin1"));
+    if (match) return Number(match[2]);
+  }
+  return 1;
+}
+
+/** PIL's transposes for EXIF orientations 2-8 (1 and unknown values leave the image as it is). */
+export function orient(image: RgbImage, orientation: number): RgbImage {
+  if (orientation < 2 || orientation > 8 || !Number.isInteger(orientation)) return image;
+  const { pixels, width: w, height: h } = image;
+  const swap = orientation >= 5;
+  const ow = swap ? h : w;
+  const oh = swap ? w : h;
+  // Output pixel (x, y) reads source pixel base + x * dx + y * dy (in pixels).
+  const last = (h - 1) * w;
+  const [base, dx, dy] = {
+    2: [w - 1, -1, w], // FLIP_LEFT_RIGHT
+    3: [last + w - 1, -1, -w], // ROTATE_180
+    4: [last, 1, -w], // FLIP_TOP_BOTTOM
+    5: [0, w, 1], // TRANSPOSE
+    6: [last, -w, 1], // ROTATE_270 (90 degrees clockwise)
+    7: [last + w - 1, -w, -1], // TRANSVERSE
+    8: [w - 1, w, -1], // ROTATE_90 (90 degrees counter-clockwise)
+  }[orientation]!;
+  const out = new Uint8Array(pixels.length);
+  let o = 0;
+  for (let y = 0; y < oh; y++) {
+    let s = (base + y * dy) * 3;
+    const step = dx * 3;
+    for (let x = 0; x < ow; x++, s += step, o += 3) {
+      out[o] = pixels[s];
+      out[o + 1] = pixels[s + 1];
+      out[o + 2] = pixels[s + 2];
+    }
+  }
+  return { pixels: out, width: ow, height: oh };
+}
+
+/** Formats PIL reads that sharp cannot, recognised by their signature for a clearer message. */
+function unsupportedFormat(input: Buffer): string | undefined {
+  const ascii = input.toString("latin1", 0, 12);
+  const u32 = input.length >= 4 ? input.readUInt32BE(0) : -1;
+  const formats: [boolean, string][] = [
+    [/^P[1-7]\s/.test(ascii), "PNM (PBM/PGM/PPM)"],
+    [u32 === 0x00000100 && input.length > 6, "ICO"],
+    [ascii.startsWith("8BPS"), "PSD"],
+    [ascii.startsWith("qoif"), "QOI"],
+    [ascii.startsWith("\0\0\0\x0cjP  ") || u32 === 0xff4fff51, "JPEG 2000"],
+    [ascii.startsWith("DDS "), "DDS"],
+  ];
+  const found = formats.find(([matches]) => matches);
+  return found && `${found[1]} images are not supported by emb (PIL reads them; convert to PNG first)`;
 }
 
 function messageOf(err: unknown): string {

@@ -7,6 +7,7 @@
  */
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
+import type { ColorManagement } from "./decode.js";
 import type { ImagePreprocessing } from "./normalize.js";
 
 export interface PrepareRequest {
@@ -14,6 +15,8 @@ export interface PrepareRequest {
   path: string;
   preprocessing: ImagePreprocessing;
   maxPixels: number;
+  /** Embedded ICC profiles: ignored as PIL does (undefined, "none") or converted to sRGB. */
+  colorManagement?: ColorManagement;
 }
 
 export type PrepareReply =
@@ -63,9 +66,9 @@ export class PreparePool {
     for (let i = 0; i < REQUESTS_PER_WORKER; i++) this.idle.push(worker);
   }
 
-  prepare(path: string, preprocessing: ImagePreprocessing, maxPixels: number): Promise<PrepareReply> {
+  prepare(path: string, preprocessing: ImagePreprocessing, maxPixels: number, colorManagement?: ColorManagement): Promise<PrepareReply> {
     return new Promise((resolve, reject) => {
-      this.waiting.push({ request: { id: this.nextId++, path, preprocessing, maxPixels }, resolve, reject });
+      this.waiting.push({ request: { id: this.nextId++, path, preprocessing, maxPixels, colorManagement }, resolve, reject });
       this.pump();
     });
   }
