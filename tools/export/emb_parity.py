@@ -1,0 +1,133 @@
+"""Runs emb (./bin/run.js, built with `npm ci`) on an export and compares with PyTorch on the checkpoint.
+
+SigLIP: `emb embed image` and `emb embed text` against the PyTorch towers' pooler_output (images
+decoded as a Python user does, captions through the checkpoint's SiglipTokenizer with
+padding="max_length"). Florence-2: `emb florence` with the checkpoint's generation settings (beam
+search) and greedy (`--num-beams 1 --no-repeat-ngram-size 0`) against PyTorch's generate() with
+the same settings, for <CAPTION> and <OD>: the generated text must be equal.
+
+Usage: python tools/export/emb_parity.py CHECKPOINT EXPORT --images DIR [--max-new-tokens 20] [--tolerance 1e-4]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+sys.path[:0] = [str(HERE), str(HERE.parent / "reference")]
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+import export  # noqa: E402
+import verify  # noqa: E402
+
+
+def catalog(images: Path) -> dict[str, object]:
+    """The folder's images as a Python user loads them, by resolved path."""
+    return {str((images / name).resolve()): image for name, image in verify.load_images(images, 10**6)}
+
+
+def emb(*args: str) -> None:
+    subprocess.run(["node", str(REPO / "bin" / "run.js"), *args, "--no-progress"], check=True,
+                   stdout=subprocess.DEVNULL)
+
+
+def siglip(model, out: Path, images: Path, tolerance: float, work: Path) -> bool:
+    from transformers import AutoImageProcessor, AutoTokenizer
+
+    files = sorted(p for p in images.rglob("*") if p.suffix.lower() in verify.IMAGE_EXTENSIONS)
+    emb("embed", "image", str(images), "--model", str(out), "--out", str(work / "image"))
+    index = [json.loads(line) for line in (work / "image" / "index.jsonl").read_text().splitlines()]
+    got = np.load(work / "image" / "embeddings.npy")
+    processor = AutoImageProcessor.from_pretrained(out, use_fast=False)
+    ok = True
+    worst = 0.0
+    loaded = catalog(images)
+    for row in index:
+        pil = loaded[str(Path(row["path"]).resolve())]
+        pixels = processor(images=pil, return_tensors="pt", input_data_format="channels_last")["pixel_values"]
+        want = model.vision_model(pixel_values=pixels).pooler_output[0].numpy()
+        worst = max(worst, float(np.abs(got[row["row"]] - want).max()))
+    print(f"emb embed image: {len(index)} of {len(files)} images, max abs diff to PyTorch pooler_output {worst:.3g}")
+    ok &= len(index) == len(files) and worst <= tolerance
+
+    captions = work / "captions.txt"
+    captions.write_text("\n".join(verify.CAPTIONS) + "\n")
+    emb("embed", "text", "--file", str(captions), "--model", str(out), "--out", str(work / "text"))
+    got = np.load(work / "text" / "embeddings.npy")
+    tokenizer = AutoTokenizer.from_pretrained(out)
+    ids = tokenizer(verify.CAPTIONS, padding="max_length", max_length=model.config.text_config.max_position_embeddings,
+                    truncation=True, return_tensors="pt")["input_ids"]
+    want = model.text_model(input_ids=ids).pooler_output.numpy()
+    diff = float(np.abs(got - want).max())
+    print(f"emb embed text: {len(got)} captions, max abs diff to PyTorch pooler_output {diff:.3g}")
+    return ok and diff <= tolerance
+
+
+def florence2(model, out: Path, images: Path, max_new_tokens: int, work: Path) -> bool:
+    from transformers import AutoImageProcessor, BartTokenizerFast, GenerationConfig
+    from transformers.modeling_outputs import BaseModelOutput
+
+    processor = AutoImageProcessor.from_pretrained(out, use_fast=False)
+    tokenizer = BartTokenizerFast.from_pretrained(out)
+    checkpoint = GenerationConfig.from_pretrained(out)
+    greedy = GenerationConfig(**{**checkpoint.to_dict(), "num_beams": 1, "no_repeat_ngram_size": 0})
+    embed = model.get_input_embeddings()
+    ok = True
+    loaded = catalog(images)
+    for task, prompt in verify.FLORENCE2_TASKS.items():
+        for label, config, flags in (("checkpoint settings", checkpoint, []),
+                                     ("greedy", greedy, ["--num-beams", "1", "--no-repeat-ngram-size", "0"])):
+            target = work / f"{task.strip('<>')}-{config.num_beams}"
+            emb("florence", task, str(images), "--model", str(out), "--out", str(target),
+                "--max-new-tokens", str(max_new_tokens), *flags)
+            rows = [json.loads(line) for line in (target / "results.jsonl").read_text().splitlines()]
+            model.generation_config = config
+            equal = 0
+            for row in rows:
+                image = loaded[str(Path(row["path"]).resolve())]
+                pixels = processor(images=image, return_tensors="pt", input_data_format="channels_last")["pixel_values"]
+                ids = torch.tensor([tokenizer(prompt)["input_ids"]])
+                inputs_embeds = torch.cat([model.get_image_features(pixels), embed(ids)], dim=1)
+                mask = torch.ones(inputs_embeds.shape[:2], dtype=torch.long)
+                hidden = model.get_encoder()(inputs_embeds=inputs_embeds, attention_mask=mask).last_hidden_state
+                sequence = model.generate(encoder_outputs=BaseModelOutput(last_hidden_state=hidden), attention_mask=mask,
+                                          generation_config=config, max_new_tokens=max_new_tokens)[0]
+                want = tokenizer.decode(sequence, skip_special_tokens=False)
+                equal += want == row["generated"]
+                if want != row["generated"]:
+                    print(f"  {row['path']}: emb {row['generated']!r}\n  {'':{len(row['path'])}}  PyTorch {want!r}")
+            print(f"emb florence {task} ({label}): {equal} of {len(rows)} generations equal to PyTorch's")
+            ok &= equal == len(rows)
+    return ok
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("checkpoint", type=Path)
+    parser.add_argument("export", type=Path)
+    parser.add_argument("--images", type=Path, required=True)
+    parser.add_argument("--max-new-tokens", type=int, default=20)
+    parser.add_argument("--tolerance", type=float, default=1e-4)
+    args = parser.parse_args()
+    export.quiet()
+    torch.set_grad_enabled(False)
+    family, layout = export.detect(args.checkpoint, None)
+    with tempfile.TemporaryDirectory() as tmp:
+        if family == "florence2":
+            model, _ = export.load_florence2(args.checkpoint, layout)
+            ok = florence2(model, args.export, args.images, args.max_new_tokens, Path(tmp))
+        else:
+            ok = siglip(export.load_siglip(args.checkpoint), args.export, args.images, args.tolerance, Path(tmp))
+    print("emb agrees with PyTorch" if ok else "emb DIFFERS from PyTorch")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,140 @@
+"""The exporter's proof on tiny random-weight checkpoints (about a minute on 2 cores).
+
+Builds the tiny checkpoints of make_checkpoints.py in a temporary folder, exports each with
+export.py (fp32, fp16 and q8; the check against PyTorch included), and checks what the per-model
+check cannot see:
+  - the original-layout Florence-2 checkpoint converts to exactly the native one's weights
+    (same seed; float16 storage rounding aside) and its export gives the same graphs' outputs;
+  - the tokenizer the exporter rebuilds for an original-layout checkpoint (BART + the 1,024 tokens
+    the original processor adds) tokenises like the published Florence-2 tokenizer;
+  - a hub id resolves through the Hugging Face cache offline;
+  - refusals: a SigLIP 2 NaFlex checkpoint, a wrong --family, a checkpoint missing weights, a
+    non-empty --out without --force.
+
+Usage: python tools/export/selftest.py [--keep DIR]
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE), str(HERE.parent / "reference")]
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+import export  # noqa: E402
+from common import SHARED_REFERENCE  # noqa: E402
+
+TINY = ["siglip-tiny", "siglip2-tiny", "florence2-tiny", "florence2-tiny-original"]
+failures: list[str] = []
+
+
+def expect(condition: bool, message: str) -> None:
+    print(("ok    " if condition else "FAIL  ") + message, flush=True)
+    if not condition:
+        failures.append(message)
+
+
+def run_export(args: list[str], env: dict | None = None) -> tuple[int, str]:
+    """export.py in a child process (as a user runs it); returns its exit status and stderr+stdout."""
+    result = subprocess.run([sys.executable, str(HERE / "export.py"), *args], capture_output=True, text=True,
+                            env={**os.environ, **(env or {})})
+    return result.returncode, result.stdout + result.stderr
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--keep", type=Path, help="work here and keep the checkpoints and exports")
+    args = parser.parse_args()
+    work = args.keep or Path(tempfile.mkdtemp(prefix="emb-export-selftest-"))
+    ckpt, out = work / "checkpoints", work / "exports"
+    subprocess.run([sys.executable, str(HERE / "make_checkpoints.py"), "tiny", "--out", str(ckpt)], check=True,
+                   stdout=subprocess.DEVNULL)
+
+    reports = {}
+    for name in TINY:
+        code, text = run_export([str(ckpt / name), "--out", str(out / name), "--dtype", "fp16,q8", "--force"])
+        print(text.strip())
+        expect(code == 0, f"{name}: export and check pass (exit {code})")
+        reports[name] = json.loads((out / name / "export_report.json").read_text())
+
+    # Original (remote-code) layout == native layout, weights and outputs.
+    export.quiet()
+    with contextlib.redirect_stderr(io.StringIO()):
+        native, _ = export.load_florence2(ckpt / "florence2-tiny", "native")
+        converted, info = export.load_florence2(ckpt / "florence2-tiny-original", "original")
+    a, b = native.state_dict(), converted.state_dict()
+    expect(set(a) == set(b), "original layout converts to the native class's weight names")
+    worst = max(float((a[k].half().float() - b[k]).abs().max()) for k in a)
+    expect(worst == 0.0, f"converted weights equal the native checkpoint's (float16-rounded), max diff {worst}")
+    expect(info["weights_left_out"] == ["language_model.final_logits_bias"], f"left out: {info['weights_left_out']}")
+    rows = {(r["output"], r["variant"]): r for r in reports["florence2-tiny-original"]["check"]["rows"]}
+    expect(all(r["ok"] for r in rows.values()), "original-layout export: every check row ok")
+
+    # The rebuilt tokenizer against the published one.
+    from transformers import BartTokenizerFast
+
+    rebuilt = BartTokenizerFast.from_pretrained(out / "florence2-tiny-original")
+    published = BartTokenizerFast.from_pretrained(SHARED_REFERENCE / "florence2-tokenizer")
+    texts = ["What does the image describe?", "Locate the phrases in the caption: A green car.",
+             "What is the region <loc_52><loc_332><loc_932><loc_774>?", "<od>car<loc_1><loc_999></od><poly><and><sep>",
+             "Café crème — naïve “façade” 東京 🐱"]
+    same = all(rebuilt(t)["input_ids"] == published(t)["input_ids"] for t in texts)
+    same = same and rebuilt.convert_tokens_to_ids(export.FLORENCE2_TOKENS) == published.convert_tokens_to_ids(export.FLORENCE2_TOKENS)
+    expect(same and len(rebuilt) == len(published) == 51289,
+           f"rebuilt tokenizer tokenises like the published Florence-2 tokenizer ({len(rebuilt)} tokens)")
+
+    # A hub id through the cache, offline.
+    cache = work / "hf-cache"
+    snapshot = cache / "models--acme--siglip-tiny" / "snapshots" / ("0" * 40)
+    shutil.rmtree(cache, ignore_errors=True)
+    shutil.copytree(ckpt / "siglip-tiny", snapshot)
+    (cache / "models--acme--siglip-tiny" / "refs").mkdir()
+    (cache / "models--acme--siglip-tiny" / "refs" / "main").write_text("0" * 40)
+    code, text = run_export(["acme/siglip-tiny", "--out", str(out / "hub-siglip"), "--force"],
+                            env={"HF_HUB_CACHE": str(cache), "HF_HUB_OFFLINE": "1"})
+    expect(code == 0, f"hub id acme/siglip-tiny from the offline cache (exit {code})")
+    code, text = run_export(["acme/absent", "--out", str(out / "absent")], env={"HF_HUB_CACHE": str(cache), "HF_HUB_OFFLINE": "1"})
+    expect(code == 2 and "could not get acme/absent" in text, "a hub id neither reachable nor cached: exit 2, one line")
+
+    # Refusals.
+    naflex = work / "naflex"
+    naflex.mkdir(exist_ok=True)
+    (naflex / "config.json").write_text(json.dumps({"model_type": "siglip2", "architectures": ["Siglip2Model"]}))
+    code, text = run_export([str(naflex), "--out", str(out / "naflex")])
+    expect(code == 2 and "NaFlex" in text, "SigLIP 2 NaFlex: exit 2 with the reason")
+    code, text = run_export([str(ckpt / "siglip-tiny"), "--out", str(out / "wrong"), "--family", "florence2"])
+    expect(code == 2 and "--family florence2" in text, "a --family that contradicts config.json: exit 2")
+    code, text = run_export([str(ckpt / "siglip-tiny"), "--out", str(out / "siglip-tiny")])
+    expect(code == 2 and "not empty" in text, "a non-empty --out without --force: exit 2")
+    broken = work / "florence2-missing-weight"
+    shutil.rmtree(broken, ignore_errors=True)
+    shutil.copytree(ckpt / "florence2-tiny-original", broken)
+    from safetensors.torch import load_file, save_file
+
+    weights = load_file(str(broken / "model.safetensors"))
+    weights.pop("vision_tower.convs.0.proj.weight")
+    save_file(weights, str(broken / "model.safetensors"))
+    code, text = run_export([str(broken), "--out", str(out / "broken")])
+    expect(code == 2 and "vision_tower.convs.0.conv.weight" in text, "an original-layout checkpoint missing a weight: exit 2")
+
+    print(f"\n{len(failures)} failure(s)" if failures else "\nall checks passed")
+    if not args.keep:
+        shutil.rmtree(work, ignore_errors=True)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    np.seterr(all="ignore")
+    torch.set_grad_enabled(False)
+    sys.exit(main())
