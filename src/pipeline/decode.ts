@@ -15,8 +15,9 @@
  *   alpha keep the high byte (PIL's "RGB;16B"-style unpacking).
  * - Alpha, tRNS and palette transparency are dropped, never composited: the colour under a
  *   transparent pixel is what PIL returns.
- * - Orientation: the EXIF Orientation tag, or when it has none, `tiff:Orientation` in the XMP
- *   packet (PIL's `getexif()` falls back to it); all eight values, mirrored ones included.
+ * - Orientation: the EXIF Orientation tag (in a PNG also ImageMagick's "Raw profile type exif"
+ *   text chunk), or when it has none, `tiff:Orientation` in the XMP packet (PIL's `getexif()`
+ *   falls back to it); all eight values, mirrored ones included.
  * - The first frame of animated GIF and WebP and the first page of a multi-page TIFF.
  * - BMP, which sharp cannot read, by bmp.ts (PIL's BmpImagePlugin, re-implemented).
  * - Formats PIL cannot open but sharp can (SVG) are refused rather than rendered.
@@ -291,16 +292,43 @@ function isGray16WithColourKey(input: Buffer): boolean {
 }
 
 /**
- * The orientation PIL's exif_transpose applies: the EXIF tag, else `tiff:Orientation` in the
- * XMP packet (Image.getexif's fallback, same regular expression).
+ * The orientation PIL's exif_transpose applies (Image.getexif): the EXIF Orientation tag; for a
+ * PNG without an eXIf chunk, the EXIF in ImageMagick's "Raw profile type exif" text chunk; when
+ * the EXIF has no Orientation, `tiff:Orientation` in the XMP packet (PIL's regular expression).
  */
 function pilOrientation(meta: Metadata): number {
   if (meta.orientation !== undefined) return meta.orientation;
+  if (!meta.exif) {
+    const raw = meta.comments?.find((c) => c.keyword === "Raw profile type exif");
+    const fromRaw = raw && exifOrientation(Buffer.from(raw.text.split("\n").slice(3).join(""), "hex"));
+    if (fromRaw !== undefined) return fromRaw;
+  }
   if (meta.xmp) {
     const match = /tiff:Orientation(="|>)([0-9])/.exec(meta.xmp.toString("latin1"));
     if (match) return Number(match[2]);
   }
   return 1;
+}
+
+/** The Orientation tag (0x0112) of IFD0 in an EXIF block ("Exif\0\0" header optional). */
+function exifOrientation(exif: Buffer): number | undefined {
+  const data = exif.toString("latin1", 0, 6) === "Exif\0\0" ? exif.subarray(6) : exif;
+  if (data.length < 8) return undefined;
+  const order = data.toString("latin1", 0, 2);
+  if (order !== "II" && order !== "MM") return undefined;
+  const le = order === "II";
+  const u16 = (at: number) => (le ? data.readUInt16LE(at) : data.readUInt16BE(at));
+  const u32 = (at: number) => (le ? data.readUInt32LE(at) : data.readUInt32BE(at));
+  const ifd = u32(4);
+  if (ifd + 2 > data.length) return undefined;
+  for (let i = 0, n = u16(ifd); i < n; i++) {
+    const entry = ifd + 2 + i * 12;
+    if (entry + 12 > data.length) break;
+    if (u16(entry) !== 0x0112) continue;
+    const type = u16(entry + 2);
+    return type === 3 ? u16(entry + 8) : type === 4 ? u32(entry + 8) : undefined;
+  }
+  return undefined;
 }
 
 /** PIL's transposes for EXIF orientations 2-8 (1 and unknown values leave the image as it is). */

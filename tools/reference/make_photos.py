@@ -508,6 +508,9 @@ def main() -> None:
         "JPEG with an embedded Display P3 profile (ICC v4, parametric sRGB curves), as iPhones write", resized=True)
     add("jpeg-icc-adobe-rgb", "icc_adobe_rgb.jpg", encode(vivid(120, 90, SEED + 2), "JPEG", quality=90, icc_profile=argb),
         "JPEG with an embedded Adobe RGB (1998) profile (ICC v2, gamma 2.2), as DSLRs set to Adobe RGB write")
+    add("jpeg-phone", "phone_p3_orientation_6.jpg",
+        encode(vivid(96, 72, SEED + 16), "JPEG", quality=88, icc_profile=p3, exif=exif_bytes(6)),
+        "what a phone writes: Display P3 profile and EXIF orientation 6, 4:2:0", resized=True)
     add("png-iccp", "icc_iccp.png", encode(vivid(96, 64, SEED + 3), "PNG", icc_profile=argb),
         "PNG with an iCCP chunk (Adobe RGB (1998))")
 
@@ -529,6 +532,10 @@ def main() -> None:
     gray = np.asarray(photo.convert("L"))
     add("jpeg-gray", "gray.jpg", encode_jpeg([gray.astype(np.float64)], [(1, 1)], app=[JFIF]), "single-component (grayscale) JPEG")
 
+    mpo = io.BytesIO()
+    photo.save(mpo, "MPO", save_all=True, append_images=[scene(123, 77, SEED + 17)], quality=90)
+    add("jpeg-mpo", "multi_picture.mpo.jpg", mpo.getvalue(), "JPEG with an MPF (APP2) second picture, as stereo and some phone cameras write: PIL reads the first")
+
     # -- EXIF orientation, all eight values; 2, 4, 5 and 7 are mirrored
     small = scene(48, 32, SEED + 5)
     for o in range(1, 9):
@@ -541,6 +548,11 @@ def main() -> None:
     add("jpeg-exif-and-xmp-orientation", "exif_3_xmp_6.jpg", encode(small, "JPEG", quality=92, exif=exif_bytes(3), xmp=xmp),
         "EXIF orientation 3 and XMP orientation 6: EXIF wins")
     add("png-exif-orientation", "png_exif_orientation_6.png", encode(small, "PNG", exif=exif_bytes(6)), "PNG with an eXIf chunk, orientation 6")
+    raw_exif = exif_bytes(6).hex()
+    raw_profile = b"Raw profile type exif\0" + f"\nexif\n{len(raw_exif) // 2:8d}\n".encode() + "\n".join(
+        raw_exif[i : i + 72] for i in range(0, len(raw_exif), 72)).encode() + b"\n"
+    add("png-raw-profile-orientation", "png_raw_profile_orientation_6.png", write_png(np.asarray(small), 2, 8, chunks=[png_chunk(b"tEXt", raw_profile)]),
+        "PNG with EXIF orientation 6 in a 'Raw profile type exif' text chunk, as ImageMagick writes it")
     add("webp-exif-orientation", "webp_exif_orientation_8.webp", encode(small, "WEBP", lossless=True, exif=exif_bytes(8)),
         "lossless WebP with EXIF orientation 8")
     add("tiff-orientation", "tiff_orientation_7.tif", encode(small, "TIFF", tiffinfo={274: 7}), "TIFF with Orientation tag 7 (mirrored)")
@@ -571,6 +583,9 @@ def main() -> None:
         "palette PNG with a tRNS chunk (some entries transparent): the palette colours are kept")
     add("png-1bit", "bilevel.png", encode(base.convert("1"), "PNG"), "1-bit PNG (dithered)")
     rgb8 = np.asarray(base)
+    gama = png_chunk(b"gAMA", struct.pack(">I", 55556))  # 1/1.8
+    chrm = png_chunk(b"cHRM", struct.pack(">8I", 31270, 32900, 64000, 33000, 30000, 60000, 15000, 6000))
+    add("png-gamma-chrm", "gamma_chrm.png", write_png(rgb8, 2, 8, chunks=[gama, chrm]), "PNG with gAMA (1/1.8) and cHRM chunks: PIL ignores both")
     add("png-interlaced", "interlaced.png", write_png(rgb8, 2, 8, interlace=True), "Adam7-interlaced RGB PNG")
     add("png-interlaced-gray-2bit", "interlaced_2bit_gray.png", write_png(np.asarray(base.convert("L")) >> 6, 0, 2, interlace=True),
         "Adam7-interlaced 2-bit grayscale PNG")
@@ -603,6 +618,11 @@ def main() -> None:
     add("avif-444", "photo_444.avif", encode(photo, "AVIF", quality=75, subsampling="4:4:4"), "AVIF, 4:4:4")
     add("avif-exif-orientation", "exif_orientation_6.avif", encode(small, "AVIF", quality=75, subsampling="4:4:4", exif=exif_bytes(6)),
         "AVIF 4:4:4 saved with EXIF orientation 6 (PIL writes irot/imir from it)")
+
+    rgba_img = base.convert("RGBA")
+    rgba_img.putalpha(Image.fromarray(la_a[..., 1]))
+    add("webp-alpha-lossy", "alpha_lossy.webp", encode(rgba_img, "WEBP", quality=85), "lossy WebP with an alpha channel")
+    add("webp-alpha-lossless", "alpha_lossless.webp", encode(rgba_img, "WEBP", lossless=True, exact=True), "lossless WebP with alpha, colours under transparent pixels kept")
 
     # -- animation: PIL decodes the first frame
     frames = [scene(64, 48, SEED + 11 + i) for i in range(3)]
