@@ -22,6 +22,7 @@
  * - BMP, which sharp cannot read, by bmp.ts (PIL's BmpImagePlugin, re-implemented).
  * - Formats PIL cannot open but sharp can (SVG) are refused rather than rendered.
  */
+import { inflateSync } from "node:zlib";
 import sharp, { type Metadata, type OutputInfo, type Sharp } from "sharp";
 import { BmpError, bmpHeader, decodeBmp, isBmp } from "./bmp.js";
 import { resizeBicubicRgb } from "./resample.js";
@@ -126,7 +127,7 @@ export async function decodeImage(input: Buffer, options: DecodeOptions = {}): P
   } catch (err) {
     throw new ImageDecodeError(`could not decode image: ${messageOf(err)}`, "unreadable");
   }
-  return orient(rgb, pilOrientation(meta));
+  return orient(rgb, pilOrientation(input, meta));
 }
 
 /** What PIL opens and sharp reads the same way (checked pixel for pixel by the photo tests). */
@@ -292,22 +293,60 @@ function isGray16WithColourKey(input: Buffer): boolean {
 }
 
 /**
- * The orientation PIL's exif_transpose applies (Image.getexif): the EXIF Orientation tag; for a
- * PNG without an eXIf chunk, the EXIF in ImageMagick's "Raw profile type exif" text chunk; when
- * the EXIF has no Orientation, `tiff:Orientation` in the XMP packet (PIL's regular expression).
+ * The orientation PIL's exif_transpose applies (Image.getexif): the EXIF Orientation tag, else
+ * `tiff:Orientation` in the XMP packet (PIL's regular expression). PNGs are read chunk by chunk
+ * here, since PIL also takes eXIf and text chunks that follow the image data, and ImageMagick's
+ * "Raw profile type exif" text chunk, where sharp sees neither.
  */
-function pilOrientation(meta: Metadata): number {
+function pilOrientation(input: Buffer, meta: Metadata): number {
+  if (meta.format === "png") return pngOrientation(input);
   if (meta.orientation !== undefined) return meta.orientation;
-  if (!meta.exif) {
-    const raw = meta.comments?.find((c) => c.keyword === "Raw profile type exif");
-    const fromRaw = raw && exifOrientation(Buffer.from(raw.text.split("\n").slice(3).join(""), "hex"));
-    if (fromRaw !== undefined) return fromRaw;
+  return xmpOrientation(meta.xmp) ?? 1;
+}
+
+function xmpOrientation(xmp: Buffer | string | undefined): number | undefined {
+  const match = xmp && /tiff:Orientation(="|>)([0-9])/.exec(typeof xmp === "string" ? xmp : xmp.toString("latin1"));
+  return match ? Number(match[2]) : undefined;
+}
+
+/** PngImagePlugin's view: the last eXIf chunk, else the raw EXIF profile text; then XMP. */
+function pngOrientation(png: Buffer): number {
+  let exif: Buffer | undefined;
+  const text = new Map<string, string>();
+  for (let pos = 8; pos + 12 <= png.length; ) {
+    const length = png.readUInt32BE(pos);
+    const type = png.toString("latin1", pos + 4, pos + 8);
+    const data = png.subarray(pos + 8, Math.min(png.length, pos + 8 + length));
+    pos += 12 + length;
+    if (type === "IEND") break;
+    if (type === "eXIf") exif = Buffer.concat([Buffer.from("Exif\0\0", "latin1"), data]); // PIL prepends the header
+    else if (type === "tEXt" || type === "zTXt" || type === "iTXt") {
+      const entry = pngText(type, data);
+      if (entry) text.set(entry[0], entry[1]);
+    }
   }
-  if (meta.xmp) {
-    const match = /tiff:Orientation(="|>)([0-9])/.exec(meta.xmp.toString("latin1"));
-    if (match) return Number(match[2]);
+  const raw = text.get("Raw profile type exif");
+  if (!exif && raw !== undefined) exif = Buffer.from(raw.split("\n").slice(3).join(""), "hex");
+  return (exif && exifOrientation(exif)) ?? xmpOrientation(text.get("XML:com.adobe.xmp")) ?? 1;
+}
+
+function pngText(type: string, data: Buffer): [string, string] | undefined {
+  const nul = data.indexOf(0);
+  if (nul < 0) return undefined;
+  const keyword = data.toString("latin1", 0, nul);
+  try {
+    if (type === "tEXt") return [keyword, data.toString("latin1", nul + 1)];
+    if (type === "zTXt") return [keyword, inflateSync(data.subarray(nul + 2)).toString("latin1")];
+    // iTXt: compression flag, method, language tag, translated keyword, then UTF-8 text
+    const compressed = data[nul + 1] === 1;
+    const language = data.indexOf(0, nul + 3);
+    const translated = language < 0 ? -1 : data.indexOf(0, language + 1);
+    if (translated < 0) return undefined;
+    const body = data.subarray(translated + 1);
+    return [keyword, (compressed ? inflateSync(body) : body).toString("utf8")];
+  } catch {
+    return undefined; // a corrupt compressed chunk: PIL skips it too
   }
-  return 1;
 }
 
 /** The Orientation tag (0x0112) of IFD0 in an EXIF block ("Exif\0\0" header optional). */

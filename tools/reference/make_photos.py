@@ -553,6 +553,13 @@ def main() -> None:
         raw_exif[i : i + 72] for i in range(0, len(raw_exif), 72)).encode() + b"\n"
     add("png-raw-profile-orientation", "png_raw_profile_orientation_6.png", write_png(np.asarray(small), 2, 8, chunks=[png_chunk(b"tEXt", raw_profile)]),
         "PNG with EXIF orientation 6 in a 'Raw profile type exif' text chunk, as ImageMagick writes it")
+    plain_png = write_png(np.asarray(small), 2, 8)
+    iend = plain_png.rindex(b"IEND") - 4
+    add("png-exif-after-idat", "png_exif_after_idat_3.png", plain_png[:iend] + png_chunk(b"eXIf", exif_bytes(3)[6:]) + plain_png[iend:],
+        "PNG with its eXIf chunk (orientation 3) after the image data: PIL still applies it")
+    itxt = b"XML:com.adobe.xmp\0\0\0\0\0" + xmp.replace(b'tiff:Orientation="6"', b'tiff:Orientation="5"')
+    add("png-xmp-orientation", "png_xmp_orientation_5.png", write_png(np.asarray(small), 2, 8, chunks=[png_chunk(b"iTXt", itxt)]),
+        "PNG with orientation 5 only in an XMP iTXt chunk")
     add("webp-exif-orientation", "webp_exif_orientation_8.webp", encode(small, "WEBP", lossless=True, exif=exif_bytes(8)),
         "lossless WebP with EXIF orientation 8")
     add("tiff-orientation", "tiff_orientation_7.tif", encode(small, "TIFF", tiffinfo={274: 7}), "TIFF with Orientation tag 7 (mirrored)")
