@@ -300,7 +300,9 @@ function isGray16WithColourKey(input: Buffer): boolean {
  */
 function pilOrientation(input: Buffer, meta: Metadata): number {
   if (meta.format === "png") return pngOrientation(input);
-  if (meta.orientation !== undefined) return meta.orientation;
+  // libvips reports 1 for a TIFF without the tag; PIL then looks at the XMP
+  const tagged = meta.format === "tiff" ? exifOrientation(input) : meta.orientation;
+  if (tagged !== undefined) return tagged;
   return xmpOrientation(meta.xmp) ?? 1;
 }
 
@@ -349,7 +351,7 @@ function pngText(type: string, data: Buffer): [string, string] | undefined {
   }
 }
 
-/** The Orientation tag (0x0112) of IFD0 in an EXIF block ("Exif\0\0" header optional). */
+/** The Orientation tag (0x0112) of IFD0 in an EXIF block ("Exif\0\0" header optional) or a TIFF. */
 function exifOrientation(exif: Buffer): number | undefined {
   const data = exif.toString("latin1", 0, 6) === "Exif\0\0" ? exif.subarray(6) : exif;
   if (data.length < 8) return undefined;
@@ -358,6 +360,7 @@ function exifOrientation(exif: Buffer): number | undefined {
   const le = order === "II";
   const u16 = (at: number) => (le ? data.readUInt16LE(at) : data.readUInt16BE(at));
   const u32 = (at: number) => (le ? data.readUInt32LE(at) : data.readUInt32BE(at));
+  if (u16(2) !== 42) return undefined; // not classic TIFF (BigTIFF is 43)
   const ifd = u32(4);
   if (ifd + 2 > data.length) return undefined;
   for (let i = 0, n = u16(ifd); i < n; i++) {

@@ -563,6 +563,10 @@ def main() -> None:
     add("webp-exif-orientation", "webp_exif_orientation_8.webp", encode(small, "WEBP", lossless=True, exif=exif_bytes(8)),
         "lossless WebP with EXIF orientation 8")
     add("tiff-orientation", "tiff_orientation_7.tif", encode(small, "TIFF", tiffinfo={274: 7}), "TIFF with Orientation tag 7 (mirrored)")
+    add("tiff-xmp-orientation", "tiff_xmp_orientation_6.tif", encode(small, "TIFF", tiffinfo={700: xmp}),
+        "TIFF with orientation 6 only in its XMP tag: PIL applies it")
+    add("tiff-tag-and-xmp-orientation", "tiff_tag_8_xmp_6.tif", encode(small, "TIFF", tiffinfo={274: 8, 700: xmp}),
+        "TIFF with Orientation tag 8 and XMP orientation 6: the tag wins, applied once")
 
     # -- CMYK: PIL reads every CMYK JPEG as Adobe-inverted and converts with 255 - min(255, C + K)
     cmyk = scene(100, 75, SEED + 6).convert("CMYK")
