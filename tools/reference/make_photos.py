@@ -562,6 +562,8 @@ def main() -> None:
         "PNG with orientation 5 only in an XMP iTXt chunk")
     add("webp-exif-orientation", "webp_exif_orientation_8.webp", encode(small, "WEBP", lossless=True, exif=exif_bytes(8)),
         "lossless WebP with EXIF orientation 8")
+    add("webp-xmp-orientation", "webp_xmp_orientation_6.webp", encode(small, "WEBP", lossless=True, xmp=xmp),
+        "lossless WebP with orientation 6 only in its XMP chunk")
     add("tiff-orientation", "tiff_orientation_7.tif", encode(small, "TIFF", tiffinfo={274: 7}), "TIFF with Orientation tag 7 (mirrored)")
     add("tiff-xmp-orientation", "tiff_xmp_orientation_6.tif", encode(small, "TIFF", tiffinfo={700: xmp}),
         "TIFF with orientation 6 only in its XMP tag: PIL applies it")
