@@ -8,17 +8,23 @@
  *
  * - Embedded ICC profiles are ignored: PIL keeps them in `info["icc_profile"]` and never applies
  *   them, so a Display P3 or Adobe RGB photo is read as if its numbers were sRGB. sharp would
- *   convert them (up to 55 levels away from PIL); `colorManagement: "srgb"` opts into that.
+ *   convert them (over 100 levels away from PIL on saturated colours); `colorManagement:
+ *   "srgb"` opts into that.
  * - CMYK (JPEG, YCCK JPEG and TIFF) by PIL's plain formula, R = 255 - min(255, C + K), with
  *   Adobe's inverted CMYK JPEG convention (as PIL, with or without the APP14 marker).
  * - 16-bit: gray without alpha is clipped at 255 (PIL's "I;16" -> "L"); RGB, RGBA and gray with
  *   alpha keep the high byte (PIL's "RGB;16B"-style unpacking).
  * - Alpha, tRNS and palette transparency are dropped, never composited: the colour under a
  *   transparent pixel is what PIL returns.
- * - Orientation: the EXIF Orientation tag (in a PNG also ImageMagick's "Raw profile type exif"
- *   text chunk), or when it has none, `tiff:Orientation` in the XMP packet (PIL's `getexif()`
- *   falls back to it); all eight values, mirrored ones included.
- * - The first frame of animated GIF and WebP and the first page of a multi-page TIFF.
+ * - Orientation: the EXIF Orientation tag (in a PNG also an eXIf chunk after the image data and
+ *   ImageMagick's "Raw profile type exif" text chunk; in a TIFF the tag), or when there is none,
+ *   `tiff:Orientation` in the XMP packet (PIL's `getexif()` falls back to it); all eight values,
+ *   mirrored ones included.
+ * - The first frame of animated GIF and WebP and the first page of a multi-page TIFF; in a GIF,
+ *   transparent pixels and the screen around a smaller first frame take PIL's fill colour.
+ * - Not exact: AVIF. sharp decodes it through libheif, PIL through libavif; they differ by 1
+ *   level (YCbCr rounding) at 4:4:4 and more at 4:2:0, whose chroma they upsample differently
+ *   (measured bounds in test/pipeline/photos.test.ts).
  * - BMP, which sharp cannot read, by bmp.ts (PIL's BmpImagePlugin, re-implemented).
  * - Formats PIL cannot open but sharp can (SVG) are refused rather than rendered.
  */
