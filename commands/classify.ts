@@ -1,7 +1,7 @@
 import { Args, Command, Flags } from "@oclif/core";
 import { readFileSync } from "node:fs";
 import { stat } from "node:fs/promises";
-import { dtypeSpec, extensionList, imageInputFlags, modelFlags } from "../src/cli/flags.js";
+import { decodeOptions, dtypeSpec, extensionList, imageInputFlags, modelFlags } from "../src/cli/flags.js";
 import { resolveWithProgress } from "../src/cli/run-support.js";
 import { readLogitParameters, type LogitParameters } from "../src/models/siglip-logits.js";
 import { SiglipImageModel, siglipImageFiles } from "../src/models/siglip.js";
@@ -70,7 +70,7 @@ export default class Classify extends Command {
         labels,
         template: flags.template,
         extensions: extensionList(flags.ext),
-        maxPixels: flags["max-pixels"],
+        decode: decodeOptions(flags),
         batchSize: flags["batch-size"],
         workers: flags.workers,
         top: flags.top,

@@ -1,7 +1,7 @@
 import { Args, Command, Flags } from "@oclif/core";
 import { stat } from "node:fs/promises";
 import { isAbsolute, join, parse, relative } from "node:path";
-import { batcherSettings, batchingFlags, dtypeSpec, extensionList, generationFlags, generationOverrides, imageInputFlags, modelFlags } from "../src/cli/flags.js";
+import { batcherSettings, batchingFlags, decodeFingerprint, decodeOptions, dtypeSpec, extensionList, generationFlags, generationOverrides, imageInputFlags, modelFlags } from "../src/cli/flags.js";
 import { progressBar } from "../src/cli/progress.js";
 import { recordedRun, resolveWithProgress } from "../src/cli/run-support.js";
 import { ResultStore } from "../src/io/result-store.js";
@@ -81,7 +81,7 @@ export default class Florence extends Command {
       prompt: model.encodePrompt(prompt),
       settings,
       extensions: extensionList(flags.ext),
-      maxPixels: flags["max-pixels"],
+      decode: decodeOptions(flags),
       workers: batching.workers,
       batcher: { maxBatchSize: batching.maxBatchSize, maxQueueDelayUs: batching.maxQueueDelayUs },
     };
@@ -103,7 +103,7 @@ export default class Florence extends Command {
       return found!.result;
     }
 
-    const fingerprint = { model: resolved.repo ?? flags.model, commit: resolved.commit ?? null, dtype: model.info.dtype, task: args.task, text: flags.text ?? null, settings };
+    const fingerprint = { model: resolved.repo ?? flags.model, commit: resolved.commit ?? null, dtype: model.info.dtype, task: args.task, text: flags.text ?? null, settings, ...decodeFingerprint(flags) };
     const store = ResultStore.open<FlorenceResult>(flags.out, fingerprint);
     const bar = progressBar(args.task, "img", showProgress);
     const runInfo = { command: "florence", fingerprint, model: { spec: flags.model, ...resolved, ...model.info }, versions: versions() };

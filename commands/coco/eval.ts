@@ -1,7 +1,7 @@
 import { Command, Flags, type Interfaces } from "@oclif/core";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { batcherSettings, batchingFlags, dtypeSpec, generationFlags, generationOverrides, imageInputFlags, modelFlags } from "../../src/cli/flags.js";
+import { batcherSettings, batchingFlags, decodeOptions, dtypeSpec, generationFlags, generationOverrides, imageInputFlags, modelFlags } from "../../src/cli/flags.js";
 import { progressBar } from "../../src/cli/progress.js";
 import { interruptible, resolveWithProgress } from "../../src/cli/run-support.js";
 import { CocoInputError, readAnnotations, readResults } from "../../src/eval/coco/annotations.js";
@@ -44,6 +44,7 @@ export default class CocoEval extends Command {
     ...batchingFlags(4),
     workers: imageInputFlags.workers,
     "max-pixels": imageInputFlags["max-pixels"],
+    "color-management": imageInputFlags["color-management"],
     progress: Flags.boolean({ description: "show progress bars on stderr", default: true, allowNo: true }),
   };
 
@@ -119,7 +120,7 @@ export default class CocoEval extends Command {
         prompt: model.encodePrompt(buildPrompt(flags.task)),
         settings: model.settings(overrides),
         workers: batching.workers,
-        maxPixels: flags["max-pixels"],
+        decode: decodeOptions(flags),
         batcher: { maxBatchSize: batching.maxBatchSize, maxQueueDelayUs: batching.maxQueueDelayUs },
         limit: flags.limit,
         onStart: (n) => bar.start(n),

@@ -1,5 +1,5 @@
 import { Args, Command } from "@oclif/core";
-import { batcherSettings, batchingFlags, dtypeSpec, extensionList, imageInputFlags, modelFlags, outputFlags } from "../../src/cli/flags.js";
+import { batcherSettings, batchingFlags, decodeFingerprint, decodeOptions, dtypeSpec, extensionList, imageInputFlags, modelFlags, outputFlags } from "../../src/cli/flags.js";
 import { progressBar } from "../../src/cli/progress.js";
 import { recordedRun, resolveWithProgress } from "../../src/cli/run-support.js";
 import { EmbeddingStore } from "../../src/io/embedding-store.js";
@@ -52,6 +52,7 @@ export default class EmbedImage extends Command {
       graph: model.info.graph,
       preprocessing: model.preprocessing,
       normalize: flags.normalize || model.info.normalizedByModel,
+      ...decodeFingerprint(flags),
     };
     const store = EmbeddingStore.open(flags.out, model.dim, fingerprint);
     const runInfo = {
@@ -73,7 +74,7 @@ export default class EmbedImage extends Command {
           store,
           extensions: extensionList(flags.ext),
           normalize: flags.normalize,
-          maxPixels: flags["max-pixels"],
+          decode: decodeOptions(flags),
           workers: batching.workers,
           batcher: { maxBatchSize: batching.maxBatchSize, maxQueueDelayUs: batching.maxQueueDelayUs },
           onStart: (total) => bar.start(total),

@@ -1,7 +1,7 @@
 import { Command, Flags } from "@oclif/core";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { dtypeSpec, extensionList, imageInputFlags, modelFlags } from "../../src/cli/flags.js";
+import { decodeFingerprint, decodeOptions, dtypeSpec, extensionList, imageInputFlags, modelFlags } from "../../src/cli/flags.js";
 import { progressBar } from "../../src/cli/progress.js";
 import { interruptible, resolveWithProgress } from "../../src/cli/run-support.js";
 import { WEIGHTINGS, type Weighting } from "../../src/eval/knn/classifier.js";
@@ -115,10 +115,10 @@ export default class KnnEval extends Command {
         embeddingsDir: flags.embeddings,
         cacheDir: flags["cache-dir"] ?? defaultCacheDir(),
         workers: flags.workers,
-        maxPixels: flags["max-pixels"],
+        decode: decodeOptions(flags),
         batcher: { maxBatchSize: flags["batch-size"], maxQueueDelayUs: 100_000 },
         loadImageModel: () =>
-          load(siglipImageFiles(dtype), (dir) => SiglipImageModel.load(dir, dtype, session), (m) => ({ graph: m.info.graph, preprocessing: m.preprocessing })),
+          load(siglipImageFiles(dtype), (dir) => SiglipImageModel.load(dir, dtype, session), (m) => ({ graph: m.info.graph, preprocessing: m.preprocessing, ...decodeFingerprint(flags) })),
         loadTextModel: () =>
           load(siglipTextFiles(dtype), (dir) => SiglipTextModel.load(dir, dtype, session), (m) => ({ graph: m.info.graph, length: m.info.length })),
         phase: (label, unit) => progressBar(label, unit, showProgress),

@@ -1,7 +1,7 @@
 /** Flags shared by the commands that run a SigLIP model and read images. */
 import { Flags } from "@oclif/core";
 import { availableParallelism } from "node:os";
-import { DEFAULT_MAX_PIXELS } from "../pipeline/decode.js";
+import { COLOR_MANAGEMENT_MODES, DEFAULT_MAX_PIXELS, type ColorManagement, type DecodeOptions } from "../pipeline/decode.js";
 import { DEFAULT_EXTENSIONS } from "../pipeline/source.js";
 import { DEFAULT_SIGLIP_MODEL } from "../models/siglip.js";
 import { DTYPES, DtypeSpecError, type DtypeSpec } from "../models/variants.js";
@@ -60,7 +60,25 @@ export const imageInputFlags = {
   workers: Flags.integer({ description: "worker threads that read, decode and resize images", default: availableParallelism(), min: 1 }),
   ext: Flags.string({ description: "file extensions taken from folders, comma-separated", default: DEFAULT_EXTENSIONS.join(",") }),
   "max-pixels": Flags.integer({ description: "skip images with more pixels than this (decompression bombs)", default: DEFAULT_MAX_PIXELS, min: 1 }),
+  "color-management": Flags.string({
+    description: "embedded ICC profiles: none ignores them as PIL does (embeddings equal the Python pipeline's); srgb converts to sRGB",
+    options: [...COLOR_MANAGEMENT_MODES],
+    default: "none",
+  }),
 };
+
+/** The decoding settings of the image flags. */
+export function decodeOptions(flags: { "max-pixels": number; "color-management": string }): DecodeOptions {
+  return { maxPixels: flags["max-pixels"], colorManagement: flags["color-management"] as ColorManagement };
+}
+
+/**
+ * What the decoding settings add to an output's fingerprint: nothing for the default, so folders
+ * made before colour management was a choice stay compatible; the mode when it converts.
+ */
+export function decodeFingerprint(flags: { "color-management": string }): { colorManagement?: ColorManagement } {
+  return flags["color-management"] === "none" ? {} : { colorManagement: flags["color-management"] as ColorManagement };
+}
 
 /** The --ext value as a list. */
 export const extensionList = (ext: string) => ext.split(",").map((e) => e.trim()).filter(Boolean);

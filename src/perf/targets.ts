@@ -5,7 +5,6 @@
  * rebuild with other batcher settings, which is what the sweep does.
  */
 import { DynamicBatcher, type BatcherOptions, type BatchExecutor, type BatchStats } from "../batching/batcher.js";
-import { DEFAULT_MAX_PIXELS } from "../pipeline/decode.js";
 import type { ImagePreprocessing } from "../pipeline/normalize.js";
 import { PreparePool, REQUESTS_PER_WORKER } from "../pipeline/prepare-pool.js";
 
@@ -124,7 +123,7 @@ export function imageTarget<O>(
     name,
     {
       prepare: async (i) => {
-        const reply = await pool.prepare(paths[i % paths.length], preprocessing, DEFAULT_MAX_PIXELS);
+        const reply = await pool.prepare(paths[i % paths.length], preprocessing, {});
         if (!reply.ok) throw new Error(`${paths[i % paths.length]}: ${reply.error}`);
         return reply.pixels;
       },

@@ -5,7 +5,7 @@
 import type { SiglipImageModel } from "../models/siglip.js";
 import { matchProbability, type LogitParameters } from "../models/siglip-logits.js";
 import type { SiglipTextModel } from "../models/siglip-text.js";
-import { DEFAULT_MAX_PIXELS } from "./decode.js";
+import type { DecodeOptions } from "./decode.js";
 import { l2normalize } from "./normalize.js";
 import { PreparePool, REQUESTS_PER_WORKER, type PrepareReply } from "./prepare-pool.js";
 import { walkImages } from "./source.js";
@@ -18,7 +18,8 @@ export interface ClassifyOptions {
   labels: string[];
   template: string;
   extensions?: string[];
-  maxPixels?: number;
+  /** Decoding: the pixel limit and what to do with embedded colour profiles. */
+  decode?: DecodeOptions;
   batchSize: number;
   workers: number;
   /** How many labels to report per image (all when larger than the label count). */
@@ -50,7 +51,7 @@ export async function* classifyImages(
       while (!exhausted && window.length < Math.max(options.batchSize, REQUESTS_PER_WORKER * options.workers)) {
         const next = await source.next();
         if (next.done) exhausted = true;
-        else window.push({ path: next.value.path, reply: pool.prepare(next.value.path, imageModel.preprocessing, options.maxPixels ?? DEFAULT_MAX_PIXELS) });
+        else window.push({ path: next.value.path, reply: pool.prepare(next.value.path, imageModel.preprocessing, options.decode ?? {}) });
       }
     };
     await refill();

@@ -91,12 +91,9 @@ export const DEFAULT_MAX_PIXELS = 178_956_970;
 sharp.concurrency(1); // parallelism comes from decoding several images at once, not threads per image
 sharp.cache(false); // every image is decoded once: a cache only holds memory
 
-/**
- * Decodes and resizes to `size` with PIL's bicubic. The third argument is the options, or (as
- * before options existed) the pixel limit alone.
- */
-export async function decodeAndResize(input: Buffer, size: ResizeSpec, options: DecodeOptions | number = {}): Promise<DecodedImage> {
-  const rgb = await decodeImage(input, typeof options === "number" ? { maxPixels: options } : options);
+/** Decodes and resizes to `size` with PIL's bicubic. */
+export async function decodeAndResize(input: Buffer, size: ResizeSpec, options: DecodeOptions = {}): Promise<DecodedImage> {
+  const rgb = await decodeImage(input, options);
   return {
     pixels: resizeBicubicRgb(rgb.pixels, rgb.width, rgb.height, size.width, size.height),
     width: size.width,

@@ -6,20 +6,22 @@
  * order is the sorted file order, and a resumed run ends where an uninterrupted one would.
  */
 import { DynamicBatcher, type BatcherOptions, type BatchStats } from "../batching/batcher.js";
-import type { EmbeddingStore, IndexRecord } from "../io/embedding-store.js";
+import type { EmbeddingStore } from "../io/embedding-store.js";
 import type { SiglipImageModel } from "../models/siglip.js";
 import { l2normalize } from "./normalize.js";
 import { PreparePool } from "./prepare-pool.js";
 import { preparedImages } from "./prepared-images.js";
 import { walkImages } from "./source.js";
 import { StageTimer } from "./timing.js";
+import type { DecodeOptions } from "./decode.js";
 
 export interface EmbedImagesOptions {
   inputs: string[];
   store: EmbeddingStore;
   extensions?: string[];
   normalize: boolean;
-  maxPixels?: number;
+  /** Decoding: the pixel limit and what to do with embedded colour profiles. */
+  decode?: DecodeOptions;
   /** Worker threads that read, decode and resize images. */
   workers: number;
   batcher: BatcherOptions;
@@ -93,7 +95,7 @@ async function runPipeline(
     extensions: options.extensions,
     workers: options.workers,
     preprocessing: model.preprocessing,
-    maxPixels: options.maxPixels,
+    decode: options.decode,
     timer,
     signal: options.signal,
     isUnchanged: (path, info) => {

@@ -20,6 +20,7 @@ import type { SiglipTextModel } from "../models/siglip-text.js";
 import type { SiglipImageModel } from "../models/siglip.js";
 import { embedImages, type ProgressEvent } from "./embed-images.js";
 import { embedTexts, textKey, type TextRecord } from "./embed-texts.js";
+import type { DecodeOptions } from "./decode.js";
 
 /** `$EMB_CACHE_DIR`, else `$XDG_CACHE_HOME/emb`, else `~/.cache/emb`. */
 export function defaultCacheDir(): string {
@@ -100,7 +101,8 @@ export interface CachedImageOptions {
   dir: string;
   fingerprint: Record<string, unknown>;
   workers: number;
-  maxPixels?: number;
+  /** Decoding: the pixel limit and what to do with embedded colour profiles. */
+  decode?: DecodeOptions;
   batcher: BatcherOptions;
   /** Called once the files to embed are known (after hashing), then once per embedded file. */
   onStart?: (toEmbed: number) => void;
@@ -140,7 +142,7 @@ export async function cachedImageEmbeddings(model: SiglipImageModel, files: stri
       store,
       normalize: false,
       workers: options.workers,
-      maxPixels: options.maxPixels,
+      decode: options.decode,
       batcher: options.batcher,
       signal: options.signal,
       onProgress: (event) => {

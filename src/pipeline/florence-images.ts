@@ -11,6 +11,7 @@ import { PreparePool } from "./prepare-pool.js";
 import { preparedImages } from "./prepared-images.js";
 import { walkImages } from "./source.js";
 import { StageTimer } from "./timing.js";
+import type { DecodeOptions } from "./decode.js";
 
 export interface FlorenceResult {
   path: string;
@@ -42,7 +43,8 @@ export interface FlorenceImagesOptions {
   prompt: number[];
   settings: GenerationSettings;
   extensions?: string[];
-  maxPixels?: number;
+  /** Decoding: the pixel limit and what to do with embedded colour profiles. */
+  decode?: DecodeOptions;
   workers: number;
   batcher: BatcherOptions;
   /** Resume: inputs whose size and mtime match a finished result are not run again. */
@@ -101,7 +103,7 @@ export async function florenceImages(model: Florence2Model, options: FlorenceIma
     extensions: options.extensions,
     workers: options.workers,
     preprocessing: model.preprocessing,
-    maxPixels: options.maxPixels,
+    decode: options.decode,
     timer,
     signal: options.signal,
     isUnchanged: (path, info) => options.isDone?.(path, info.size, info.mtimeMs) ?? false,

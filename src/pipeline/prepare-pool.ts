@@ -7,16 +7,14 @@
  */
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
-import type { ColorManagement } from "./decode.js";
+import type { DecodeOptions } from "./decode.js";
 import type { ImagePreprocessing } from "./normalize.js";
 
 export interface PrepareRequest {
   id: number;
   path: string;
   preprocessing: ImagePreprocessing;
-  maxPixels: number;
-  /** Embedded ICC profiles: ignored as PIL does (undefined, "none") or converted to sRGB. */
-  colorManagement?: ColorManagement;
+  decode: DecodeOptions;
 }
 
 export type PrepareReply =
@@ -66,9 +64,9 @@ export class PreparePool {
     for (let i = 0; i < REQUESTS_PER_WORKER; i++) this.idle.push(worker);
   }
 
-  prepare(path: string, preprocessing: ImagePreprocessing, maxPixels: number, colorManagement?: ColorManagement): Promise<PrepareReply> {
+  prepare(path: string, preprocessing: ImagePreprocessing, decode: DecodeOptions): Promise<PrepareReply> {
     return new Promise((resolve, reject) => {
-      this.waiting.push({ request: { id: this.nextId++, path, preprocessing, maxPixels, colorManagement }, resolve, reject });
+      this.waiting.push({ request: { id: this.nextId++, path, preprocessing, decode }, resolve, reject });
       this.pump();
     });
   }

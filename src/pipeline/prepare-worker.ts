@@ -22,7 +22,7 @@ async function prepare(request: PrepareRequest): Promise<{ reply: PrepareReply; 
     const sha256 = createHash("sha256").update(bytes).digest("hex");
     lap("read");
     const { width, height } = request.preprocessing;
-    const decoded = await decodeAndResize(bytes, { width, height }, { maxPixels: request.maxPixels, colorManagement: request.colorManagement });
+    const decoded = await decodeAndResize(bytes, { width, height }, request.decode);
     lap("decode");
     const pixels = normalizePixels(decoded.pixels, request.preprocessing);
     lap("normalize");

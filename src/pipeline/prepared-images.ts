@@ -5,7 +5,7 @@
  */
 import { stat } from "node:fs/promises";
 import type { Stats } from "node:fs";
-import { DEFAULT_MAX_PIXELS } from "./decode.js";
+import type { DecodeOptions } from "./decode.js";
 import type { ImagePreprocessing } from "./normalize.js";
 import { REQUESTS_PER_WORKER, type PreparePool } from "./prepare-pool.js";
 import { walkImages } from "./source.js";
@@ -33,7 +33,8 @@ export interface PreparedImagesOptions {
   extensions?: string[];
   workers: number;
   preprocessing: ImagePreprocessing;
-  maxPixels?: number;
+  /** Decoding: the pixel limit and what to do with embedded colour profiles. */
+  decode?: DecodeOptions;
   timer: StageTimer;
   /** Stops taking new files when aborted; those in flight still come out. */
   signal?: AbortSignal;
@@ -78,7 +79,7 @@ async function prepare(path: string, pool: PreparePool, options: PreparedImagesO
   if (options.isUnchanged?.(path, info)) return { kind: "unchanged", path };
   let reply;
   try {
-    reply = await pool.prepare(path, options.preprocessing, options.maxPixels ?? DEFAULT_MAX_PIXELS);
+    reply = await pool.prepare(path, options.preprocessing, options.decode ?? {});
   } catch (error) {
     // A worker that died (out of memory on a hostile file, say) fails this file, not the run.
     return failed(error);

@@ -6,7 +6,8 @@ import { readJsonl } from "../../src/io/jsonl.js";
 import { parseNpy } from "../../src/io/npy.js";
 import { runCli, runCliAsync, startCli } from "../helpers/cli.js";
 import { startFakeHub, type FakeHub } from "../helpers/fake-hub.js";
-import { cosine, fixturePath, readJson, readNpy } from "../helpers/fixtures.js";
+import { cosine, fixturePath, maxAbsDiff, readJson, readNpy } from "../helpers/fixtures.js";
+import sharp from "sharp";
 
 const TINY = fixturePath("siglip-tiny");
 const golden = readJson("goldens", "siglip", "goldens.json");
@@ -109,6 +110,29 @@ describe("emb embed image", () => {
     expect(missing.stderr).toContain(
       "it has onnx/vision_model.onnx (--dtype fp32), onnx/vision_model_fp16.onnx (--dtype fp16), onnx/vision_model_quantized.onnx (--dtype q8), onnx/model.onnx (--dtype fp32)",
     );
+  });
+
+  it("ignores a phone photo's Display P3 profile as PIL does; --color-management srgb converts and keeps its folder apart", async () => {
+    const dir = tmp("icc");
+    const photo = fixturePath("photos", "icc_display_p3.jpg");
+    copyFileSync(photo, join(dir, "a_p3.jpg"));
+    // The same stored pixels without a profile, losslessly: what PIL hands the Python pipeline.
+    const { data, info } = await sharp(photo, { ignoreIcc: true }).raw().toBuffer({ resolveWithObject: true });
+    await sharp(data, { raw: { width: info.width, height: info.height, channels: info.channels } }).png().toFile(join(dir, "b_plain.png"));
+    const plain = join(tmp("out"), "none");
+    expect(runCli(["embed", "image", dir, "--model", TINY, "--out", plain]).status).toBe(0);
+    const [p3, untagged] = readOutput(plain).rows;
+    expect(maxAbsDiff(p3, untagged)).toBe(0);
+    const converted = join(tmp("out"), "srgb");
+    const srgb = runCli(["embed", "image", dir, "--model", TINY, "--out", converted, "--color-management", "srgb"]);
+    expect(srgb.status, srgb.stderr).toBe(0);
+    const o = readOutput(converted);
+    expect(o.run.fingerprint.colorManagement).toBe("srgb");
+    expect(maxAbsDiff(o.rows[0], p3)).toBeGreaterThan(1e-3);
+    expect(maxAbsDiff(o.rows[1], untagged)).toBe(0);
+    const mixed = runCli(["embed", "image", dir, "--model", TINY, "--out", converted]);
+    expect(mixed.status).not.toBe(0);
+    expect(mixed.stderr).toContain("choose another --out or remove that folder");
   });
 
   it("skips bad files with a reason, embeds the rest, and exits 2", () => {

@@ -48,7 +48,7 @@ describe("decodeAndResize", () => {
       [jpeg, "too-large", /500x375 = 187500 pixels, over the limit of 1000/],
     ];
     for (const [input, reason, message] of cases) {
-      const error = await decodeAndResize(input, { width: 384, height: 384 }, 1000 * (reason === "too-large" ? 1 : 1e6)).catch((e) => e);
+      const error = await decodeAndResize(input, { width: 384, height: 384 }, { maxPixels: 1000 * (reason === "too-large" ? 1 : 1e6) }).catch((e) => e);
       expect(error).toBeInstanceOf(ImageDecodeError);
       expect(error.reason).toBe(reason);
       expect(error.message).toMatch(message);

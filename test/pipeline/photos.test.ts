@@ -8,7 +8,7 @@
 import { readFileSync } from "node:fs";
 import sharp from "sharp";
 import { describe, expect, it } from "vitest";
-import { DEFAULT_MAX_PIXELS, decodeAndResize, decodeImage, ImageDecodeError, type ColorManagement } from "../../src/pipeline/decode.js";
+import { decodeAndResize, decodeImage, ImageDecodeError, type ColorManagement } from "../../src/pipeline/decode.js";
 import { normalizePixels, type ImagePreprocessing } from "../../src/pipeline/normalize.js";
 import { PreparePool } from "../../src/pipeline/prepare-pool.js";
 import { fixturePath, maxAbsDiff, readJson } from "../helpers/fixtures.js";
@@ -113,7 +113,7 @@ describe("decodeAndResize on photos", () => {
   });
 
   it("still takes the pixel limit alone as its third argument", async () => {
-    const error = await decodeAndResize(photo("rgb24.bmp"), { width: 8, height: 8 }, 1000).catch((e) => e);
+    const error = await decodeAndResize(photo("rgb24.bmp"), { width: 8, height: 8 }, { maxPixels: 1000 }).catch((e) => e);
     expect(error.reason).toBe("too-large");
   });
 });
@@ -160,7 +160,7 @@ describe("colorManagement", () => {
     const pool = new PreparePool(1);
     try {
       for (const colorManagement of [undefined, "none", "srgb"] as (ColorManagement | undefined)[]) {
-        const reply = await pool.prepare(path, preprocessing, DEFAULT_MAX_PIXELS, colorManagement);
+        const reply = await pool.prepare(path, preprocessing, { colorManagement });
         if (!reply.ok) throw new Error(reply.error);
         const expected = await decodeAndResize(readFileSync(path), preprocessing, { colorManagement });
         expect(maxAbsDiff(reply.pixels, normalizePixels(expected.pixels, preprocessing)), String(colorManagement)).toBe(0);

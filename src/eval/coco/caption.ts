@@ -12,6 +12,7 @@ import { florenceImages, type FlorenceFailure, type FlorenceImagesSummary } from
 import type { CocoAnnotations } from "./annotations.js";
 import type { CocoResultsWriter } from "./results-file.js";
 import type { ImageId } from "./types.js";
+import type { DecodeOptions } from "../../pipeline/decode.js";
 
 /** The Florence-2 tasks whose answer is a caption. */
 export const CAPTION_TASKS = ["<CAPTION>", "<DETAILED_CAPTION>", "<MORE_DETAILED_CAPTION>"];
@@ -22,7 +23,8 @@ export interface CaptionOptions {
   prompt: number[];
   settings: GenerationSettings;
   workers: number;
-  maxPixels?: number;
+  /** Decoding: the pixel limit and what to do with embedded colour profiles. */
+  decode?: DecodeOptions;
   batcher: BatcherOptions;
   /** Caption at most this many annotated images (the first, in the annotation file's order). */
   limit?: number;
@@ -77,7 +79,7 @@ export async function captionCocoImages(
     prompt: options.prompt,
     settings: options.settings,
     workers: options.workers,
-    maxPixels: options.maxPixels,
+    decode: options.decode,
     batcher: options.batcher,
     onResult: (r) => {
       const caption = r.result[options.task];

@@ -19,6 +19,7 @@ import { chooseLabelMapping, chooseShots, readFolderDataset, type LabelMapping, 
 import { evaluateKnn, type Evaluation, type LabelledVectors, type SearchKind } from "./evaluate.js";
 import { meanOfUnitVectors, promptsByClass, type NamesMode } from "./prompts.js";
 import type { HnswOptions } from "./search.js";
+import type { DecodeOptions } from "../../pipeline/decode.js";
 
 export interface LoadedModel<M> {
   model: M;
@@ -53,7 +54,8 @@ export interface KnnRunOptions {
   embeddingsDir?: string;
   cacheDir: string;
   workers: number;
-  maxPixels?: number;
+  /** Decoding: the pixel limit and what to do with embedded colour profiles. */
+  decode?: DecodeOptions;
   batcher: BatcherOptions;
   loadImageModel: () => Promise<LoadedModel<SiglipImageModel>>;
   loadTextModel: () => Promise<LoadedModel<SiglipTextModel>>;
@@ -217,7 +219,7 @@ async function imageEmbeddings(files: string[], options: KnnRunOptions, notes: s
     dir: cacheFolder(options.cacheDir, "images", fingerprint),
     fingerprint,
     workers: options.workers,
-    maxPixels: options.maxPixels,
+    decode: options.decode,
     batcher: options.batcher,
     signal: options.signal,
     onStart: (n) => bar.start(n),
@@ -245,7 +247,7 @@ async function textEmbeddings(texts: string[], options: KnnRunOptions) {
 
 /** Whether two fingerprints describe the same image embeddings: same model, graph and preprocessing. */
 function sameEmbeddingSpace(a: Record<string, unknown> | undefined, b: Record<string, unknown>): boolean {
-  return ["model", "graph", "preprocessing"].every((key) => JSON.stringify(a?.[key]) === JSON.stringify(b[key]));
+  return ["model", "graph", "preprocessing", "colorManagement"].every((key) => JSON.stringify(a?.[key]) === JSON.stringify(b[key]));
 }
 
 /** The first few items of a long list, and how many more. */
