@@ -193,6 +193,21 @@ def kv_names(prefix: str, layers: int) -> list[str]:
     return [f"{prefix}.{i}.{part}.{kv}" for i in range(layers) for part in ("decoder", "encoder") for kv in ("key", "value")]
 
 
+def decoder_axes(layers: int) -> tuple[dict, dict]:
+    """Dynamic axes of the decoder graphs: those of their plain inputs and outputs, and those of
+    every past and present key/value."""
+    common = {"inputs_embeds": {0: "batch_size", 1: "decoder_sequence_length"},
+              "encoder_hidden_states": {0: "batch_size", 1: "encoder_sequence_length"},
+              "encoder_attention_mask": {0: "batch_size", 1: "encoder_sequence_length"},
+              "logits": {0: "batch_size", 1: "decoder_sequence_length"}}
+    kv = {}
+    for name in kv_names("present", layers) + kv_names("past_key_values", layers):
+        length = "encoder_sequence_length_out" if ".encoder." in name else (
+            "past_decoder_sequence_length" if name.startswith("past") else "past_decoder_sequence_length + decoder_sequence_length")
+        kv[name] = {0: "batch_size", 2: length}
+    return common, kv
+
+
 def export_model(model, pixel_values, input_ids, out_dir: Path, external_data: bool = False) -> None:
     onnx_dir = out_dir / "onnx"
     layers = model.config.text_config.decoder_layers
@@ -216,15 +231,7 @@ def export_model(model, pixel_values, input_ids, out_dir: Path, external_data: b
 
     present = kv_names("present", layers)
     past = kv_names("past_key_values", layers)
-    common_axes = {"inputs_embeds": {0: "batch_size", 1: "decoder_sequence_length"},
-                   "encoder_hidden_states": {0: "batch_size", 1: "encoder_sequence_length"},
-                   "encoder_attention_mask": {0: "batch_size", 1: "encoder_sequence_length"},
-                   "logits": {0: "batch_size", 1: "decoder_sequence_length"}}
-    kv_axes = {}
-    for name in present + past:
-        length = "encoder_sequence_length_out" if ".encoder." in name else (
-            "past_decoder_sequence_length" if name.startswith("past") else "past_decoder_sequence_length + decoder_sequence_length")
-        kv_axes[name] = {0: "batch_size", 2: length}
+    common_axes, kv_axes = decoder_axes(layers)
     no_past = onnx_dir / "decoder_model.onnx"
     with_past = onnx_dir / "decoder_with_past_model.onnx"
     export(DecoderNoPast(model), (start, encoded, mask), no_past,

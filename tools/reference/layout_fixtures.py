@@ -33,7 +33,7 @@ from onnx.external_data_helper import set_external_data
 from PIL import Image
 
 from common import FIXTURES, max_abs_diff, ort_session, seed_everything, write_json
-from florence2_tiny import DecoderNoPast, build_model, flatten_cache, kv_names, load_processor
+from florence2_tiny import DecoderNoPast, build_model, decoder_axes, flatten_cache, kv_names, load_processor
 from onnx_export import convert_float16, export
 
 SIGLIP = FIXTURES / "siglip-tiny"
@@ -137,14 +137,8 @@ def florence_pair(checks: dict) -> None:
     present = kv_names("present", layers)
     past = kv_names("past_key_values", layers)
     self_present = [n for n in present if ".decoder." in n]
-    axes = {"inputs_embeds": {0: "batch_size", 1: "decoder_sequence_length"},
-            "encoder_hidden_states": {0: "batch_size", 1: "encoder_sequence_length"},
-            "encoder_attention_mask": {0: "batch_size", 1: "encoder_sequence_length"},
-            "logits": {0: "batch_size", 1: "decoder_sequence_length"}}
-    for name in present + past:
-        length = "encoder_sequence_length_out" if ".encoder." in name else (
-            "past_decoder_sequence_length" if name.startswith("past") else "past_decoder_sequence_length + 1")
-        axes[name] = {0: "batch_size", 2: length}
+    common_axes, kv_axes = decoder_axes(layers)
+    axes = {**common_axes, **kv_axes}
     no_past = FLORENCE_OUT / "decoder_model.onnx"
     with_past = FLORENCE_OUT / "decoder_with_past_model.onnx"
     export(DecoderNoPast(model), (start, encoded, mask), no_past,
