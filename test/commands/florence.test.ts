@@ -180,6 +180,6 @@ describe("emb florence with a model from a hub", () => {
     );
     expect(run.status).not.toBe(0);
     expect(run.stderr).toContain("no Florence-2 vision_encoder graph for --dtype fp16");
-    expect(run.stderr).toContain("this model has: fp32");
+    expect(run.stderr).toContain("it has onnx/vision_encoder.onnx (--dtype fp16,vision_encoder=fp32); every part exists for --dtype fp32");
   });
 });

@@ -250,6 +250,6 @@ describe("the default Florence-2 repository in its public layouts", () => {
     const result = await runCliAsync(["florence", "<CAPTION>", fixturePath("images", "small_64x48.jpg"), "--dtype", "decoder_model_merged=q4", "--no-progress"], env(hub));
     expect(result.status).not.toBe(0);
     expect(result.stderr).toContain("no Florence-2 decoder graph for --dtype fp32,decoder=q4");
-    expect(result.stderr).toContain("it has onnx/decoder_model_merged.onnx (--dtype fp32)");
+    expect(result.stderr).toContain("it has onnx/decoder_model_merged.onnx (--dtype fp32); every part exists for --dtype fp32");
   });
 });

@@ -18,7 +18,7 @@ import { ModelSession, type SessionOptions, type Tensor } from "../../runtime/se
 import { describeOffer, findGraph, graphFile, graphWithWeights, modelFiles } from "../layout.js";
 import { readManifest } from "../manifest.js";
 import { ModelLayoutError, readPreprocessing } from "../preprocessing.js";
-import { dtypeFor, formatDtypeSpec, parseDtypeSpec, type Dtype, type DtypeSpec } from "../variants.js";
+import { DTYPES, dtypeFor, formatDtypeSpec, parseDtypeSpec, type Dtype, type DtypeSpec } from "../variants.js";
 
 /** The default model: its hub id comes from the manifest in models/. */
 export const DEFAULT_FLORENCE2_MODEL: string = readManifest("florence-2-large-ft").hubId;
@@ -51,17 +51,19 @@ export interface Florence2Layout {
   dtypes: Record<EncoderPart | "decoder", Dtype>;
 }
 
-export function chooseFlorence2Layout(files: string[], spec: DtypeSpec): Florence2Layout {
-  const flag = (part: string) => (d: Dtype) => `--dtype ${formatDtypeSpec({ fallback: spec.fallback, parts: { ...spec.parts, [part]: d } })}`;
-  const missing = (part: string, looked: string[], stems: string[]) =>
-    new ModelLayoutError(
-      `no Florence-2 ${part} graph for --dtype ${formatDtypeSpec(spec)}: looked for ${looked.join(", ")}; ${describeOffer(files, stems, flag(part))}`,
-    );
+/** Where a layout could not be completed: the part, the files looked for and the stems offering it. */
+interface MissingPart {
+  part: string;
+  looked: string[];
+  stems: string[];
+}
+
+function findLayout(files: string[], spec: DtypeSpec): Florence2Layout | MissingPart {
   const encoders = {} as Record<EncoderPart, string>;
   for (const part of ENCODER_PARTS) {
     const stem = `onnx/${part}`;
     const found = findGraph(files, [stem], dtypeFor(spec, part));
-    if (!found) throw missing(part, [graphFile(stem, dtypeFor(spec, part))], [stem]);
+    if (!found) return { part, looked: [graphFile(stem, dtypeFor(spec, part))], stems: [stem] };
     encoders[part] = found.file;
   }
   const d = dtypeFor(spec, "decoder");
@@ -71,9 +73,22 @@ export function chooseFlorence2Layout(files: string[], spec: DtypeSpec): Florenc
   let decoder: Florence2Layout["decoder"];
   if (files.includes(merged)) decoder = { merged };
   else if (files.includes(first) && files.includes(withPast)) decoder = { first, withPast };
-  else throw missing("decoder", [merged, `${first} with ${withPast}`], ["onnx/decoder_model_merged", "onnx/decoder_with_past_model"]);
+  else return { part: "decoder", looked: [merged, `${first} with ${withPast}`], stems: ["onnx/decoder_model_merged", "onnx/decoder_with_past_model"] };
   const dtypes = { ...Object.fromEntries(ENCODER_PARTS.map((p) => [p, dtypeFor(spec, p)])), decoder: d } as Florence2Layout["dtypes"];
   return { ...encoders, decoder, dtypes };
+}
+
+/** The graphs for `spec`; when a part is missing, the error lists what the model has and the dtypes it is complete in. */
+export function chooseFlorence2Layout(files: string[], spec: DtypeSpec): Florence2Layout {
+  const found = findLayout(files, spec);
+  if (!("part" in found)) return found;
+  const { part, looked, stems } = found;
+  const flag = (d: Dtype) => `--dtype ${formatDtypeSpec({ fallback: spec.fallback, parts: { ...spec.parts, [part]: d } })}`;
+  const complete = DTYPES.filter((d) => !("part" in findLayout(files, { fallback: d, parts: {} })));
+  throw new ModelLayoutError(
+    `no Florence-2 ${part} graph for --dtype ${formatDtypeSpec(spec)}: looked for ${looked.join(", ")}; ${describeOffer(files, stems, flag)}` +
+      (complete.length > 0 ? `; every part exists for ${complete.map((d) => `--dtype ${d}`).join(", ")}` : ""),
+  );
 }
 
 function layoutGraphs(layout: Florence2Layout): string[] {
