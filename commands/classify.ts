@@ -1,15 +1,10 @@
 import { Args, Command, Flags } from "@oclif/core";
 import { readFileSync } from "node:fs";
 import { stat } from "node:fs/promises";
-import { decodeOptions, dtypeSpec, extensionList, imageInputFlags, modelFlags } from "../src/cli/flags.js";
-import { resolveWithProgress } from "../src/cli/run-support.js";
-import { readLogitParameters, type LogitParameters } from "../src/models/siglip-logits.js";
-import { SiglipImageModel, siglipImageFiles } from "../src/models/siglip.js";
-import { SiglipTextModel, siglipTextFiles } from "../src/models/siglip-text.js";
-import { graphWithWeights } from "../src/models/layout.js";
-import { combinedGraph, parseSiglipDtype } from "../src/models/siglip-graphs.js";
+import { decodeOptions, extensionList, imageInputFlags, modelFlags } from "../src/cli/flags.js";
+import { openMatcherFromFlags } from "../src/cli/run-support.js";
+import type { LogitParameters } from "../src/models/types.js";
 import { classifyImages, DEFAULT_TEMPLATE, type Classification } from "../src/pipeline/classify.js";
-import type { Device } from "../src/runtime/session.js";
 
 export default class Classify extends Command {
   static override summary = "Zero-shot classification: rank labels for each image by SigLIP's sigmoid probability.";
@@ -44,22 +39,8 @@ export default class Classify extends Command {
   async run(): Promise<{ logits: LogitParameters; results: Classification[] }> {
     const { argv, flags } = await this.parse(Classify);
     const labels = this.labels(flags);
-    const dtype = dtypeSpec(flags.dtype, parseSiglipDtype, (m) => this.error(m, { exit: 2 }));
-    // Both towers, plus the combined graph (when there is one) for the logit scale and bias.
-    const both = (files: string[]) => {
-      const wanted = new Set([...siglipImageFiles(dtype)(files), ...siglipTextFiles(dtype)(files)]);
-      const combined = combinedGraph(files, dtype);
-      if (combined) for (const f of graphWithWeights(files, combined)) wanted.add(f);
-      return [...wanted];
-    };
-    const resolved = await resolveWithProgress(flags.model, both, flags, !this.jsonEnabled());
-    const session = { device: flags.device as Device, threads: flags.threads };
-    const imageModel = await SiglipImageModel.load(resolved.dir, dtype, session);
-    const textModel = await SiglipTextModel.load(resolved.dir, dtype, session);
-    const logits =
-      flags["logit-scale"] !== undefined
-        ? { scale: Number(flags["logit-scale"]), bias: Number(flags["logit-bias"]) }
-        : await readLogitParameters(resolved.dir, dtype, imageModel.preprocessing.width, session);
+    const given = flags["logit-scale"] !== undefined ? { scale: Number(flags["logit-scale"]), bias: Number(flags["logit-bias"]) } : undefined;
+    const { image: imageModel, text: textModel, logits } = await openMatcherFromFlags(flags, given, !this.jsonEnabled(), (m) => this.error(m, { exit: 2 }));
 
     const inputs = argv as string[];
     const single = inputs.length === 1 && !/\/$/.test(inputs[0]) && !(await isDirectory(inputs[0]));

@@ -1,20 +1,17 @@
 import { Args, Command, Flags } from "@oclif/core";
 import { stat } from "node:fs/promises";
 import { isAbsolute, join, parse, relative } from "node:path";
-import { batcherSettings, batchingFlags, decodeFingerprint, decodeOptions, dtypeSpec, extensionList, generationFlags, generationOverrides, imageInputFlags, modelFlags } from "../src/cli/flags.js";
+import { batcherSettings, batchingFlags, decodeFingerprint, decodeOptions, extensionList, generationFlags, generationOverrides, imageInputFlags, modelFlags } from "../src/cli/flags.js";
 import { progressBar } from "../src/cli/progress.js";
-import { recordedRun, resolveWithProgress } from "../src/cli/run-support.js";
+import { openFromFlags, recordedRun } from "../src/cli/run-support.js";
 import { ResultStore } from "../src/io/result-store.js";
-import { drawResult } from "../src/models/florence2/draw.js";
-import { DEFAULT_FLORENCE2_MODEL, Florence2Model, florence2Files, parseFlorence2Dtype } from "../src/models/florence2/model.js";
-import { buildPrompt, FLORENCE_TASKS, TaskError } from "../src/models/florence2/tasks.js";
+import { defaultModel, imageToTextTasks, TaskError } from "../src/models/registry.js";
 import { florenceImages, type FlorenceFailure, type FlorenceImagesSummary, type FlorenceResult } from "../src/pipeline/florence-images.js";
-import type { Device } from "../src/runtime/session.js";
 import { versions } from "../src/version.js";
 
 export default class Florence extends Command {
   static override summary = "Run a Florence-2 task (caption, detection, OCR, grounding, segmentation) on images; JSON out.";
-  static override description = `TASK is one of ${FLORENCE_TASKS.join(" ")}. Tasks that take text (phrase grounding, referring expressions, open-vocabulary detection, the region tasks) need --text. Images are resized to 768x768 as the Python processor does, encoded in dynamic batches, and decoded with the model's beam search (num_beams, no_repeat_ngram_size and early_stopping from its generation_config.json, overridable), with results equal to transformers' generate() and Florence2Processor.post_process_generation. One image prints its result as JSON; folders write <out>/results.jsonl (resumable) and, with --draw, the images with their boxes, polygons and labels drawn on them.`;
+  static override description = `TASK is one of ${imageToTextTasks.names.join(" ")}. Tasks that take text (phrase grounding, referring expressions, open-vocabulary detection, the region tasks) need --text. Images are resized to 768x768 as the Python processor does, encoded in dynamic batches, and decoded with the model's beam search (num_beams, no_repeat_ngram_size and early_stopping from its generation_config.json, overridable), with results equal to transformers' generate() and Florence2Processor.post_process_generation. One image prints its result as JSON; folders write <out>/results.jsonl (resumable) and, with --draw, the images with their boxes, polygons and labels drawn on them.`;
 
   static override examples = [
     '<%= config.bin %> <%= command.id %> "<CAPTION>" photo.jpg',
@@ -34,7 +31,7 @@ export default class Florence extends Command {
   static override flags = {
     text: Flags.string({ description: "the task's text input (a caption, an expression, or a region as four <loc_N> tokens)" }),
     ...modelFlags,
-    model: Flags.string({ char: "m", description: "a model directory, or a hub repository id downloaded into the Hugging Face cache", default: DEFAULT_FLORENCE2_MODEL }),
+    model: Flags.string({ char: "m", description: "a model directory, or a hub repository id downloaded into the Hugging Face cache", default: defaultModel("image-to-text") }),
     ...generationFlags,
     ...batchingFlags(4),
     ...imageInputFlags,
@@ -48,7 +45,7 @@ export default class Florence extends Command {
     const inputs = (argv as string[]).slice(1);
     let prompt: string;
     try {
-      prompt = buildPrompt(args.task, flags.text);
+      prompt = imageToTextTasks.prompt(args.task, flags.text);
     } catch (error) {
       if (error instanceof TaskError) this.error(error.message, { exit: 2 });
       throw error;
@@ -63,9 +60,7 @@ export default class Florence extends Command {
 
     const batching = batcherSettings(flags);
     const showProgress = flags.progress && !this.jsonEnabled();
-    const dtype = dtypeSpec(flags.dtype, parseFlorence2Dtype, (m) => this.error(m, { exit: 2 }));
-    const resolved = await resolveWithProgress(flags.model, florence2Files(dtype), flags, showProgress);
-    const model = await Florence2Model.load(resolved.dir, dtype, { device: flags.device as Device, threads: flags.threads });
+    const { model, resolved, source } = await openFromFlags("image-to-text", flags, showProgress, (m) => this.error(m, { exit: 2 }));
     let settings;
     try {
       settings = model.settings(overrides);
@@ -86,7 +81,7 @@ export default class Florence extends Command {
       batcher: { maxBatchSize: batching.maxBatchSize, maxQueueDelayUs: batching.maxQueueDelayUs },
     };
     const draw = async (r: FlorenceResult) => {
-      if (flags.draw) await drawResult(r.path, r.result, drawnPath(flags.draw, r.path));
+      if (flags.draw) await imageToTextTasks.draw(r.path, r.result, drawnPath(flags.draw, r.path));
     };
 
     const single = inputs.length === 1 && !(await stat(inputs[0]).catch(() => undefined))?.isDirectory();
@@ -103,7 +98,7 @@ export default class Florence extends Command {
       return found!.result;
     }
 
-    const fingerprint = { model: resolved.repo ?? flags.model, commit: resolved.commit ?? null, dtype: model.info.dtype, task: args.task, text: flags.text ?? null, settings, ...decodeFingerprint(flags) };
+    const fingerprint = { ...source, dtype: model.info.dtype, task: args.task, text: flags.text ?? null, settings, ...decodeFingerprint(flags) };
     const store = ResultStore.open<FlorenceResult>(flags.out, fingerprint);
     const bar = progressBar(args.task, "img", showProgress);
     const runInfo = { command: "florence", fingerprint, model: { spec: flags.model, ...resolved, ...model.info }, versions: versions() };

@@ -1,22 +1,16 @@
 import { Command, Flags, type Interfaces } from "@oclif/core";
 import { writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import { batcherSettings, batchingFlags, dtypeSpec, generationFlags, generationOverrides, modelFlags } from "../src/cli/flags.js";
-import { resolveWithProgress } from "../src/cli/run-support.js";
-import { DEFAULT_FLORENCE2_MODEL, Florence2Model, florence2Files, parseFlorence2Dtype } from "../src/models/florence2/model.js";
-import { buildPrompt, TaskError } from "../src/models/florence2/tasks.js";
-import { SiglipTextModel, siglipTextFiles } from "../src/models/siglip-text.js";
-import { DEFAULT_SIGLIP_MODEL, SiglipImageModel, siglipImageFiles } from "../src/models/siglip.js";
-import { parseSiglipDtype } from "../src/models/siglip-graphs.js";
+import { batcherSettings, batchingFlags, generationFlags, generationOverrides, modelFlags } from "../src/cli/flags.js";
+import { openFromFlags } from "../src/cli/run-support.js";
+import { imageToTextTasks, PERF_TARGETS, perfTarget, TaskError } from "../src/models/registry.js";
 import { writeThroughputLatencyChart } from "../src/perf/chart.js";
 import { measure, type Measurement } from "../src/perf/load.js";
 import { perfCsv, perfTable, type PerfRow } from "../src/perf/report.js";
-import { florenceFactory, imageInputs, siglipImageFactory, siglipTextFactory, type TargetFactory } from "../src/perf/setup.js";
+import { imageEmbedderFactory, imageInputs, imageToTextFactory, textEmbedderFactory, type TargetFactory } from "../src/perf/setup.js";
 import { writeBatcherConfig } from "../src/batching/config.js";
 import { bestWithin, latencyOf, sweep, type LatencyPercentile } from "../src/perf/sweep.js";
-import type { Device } from "../src/runtime/session.js";
 
-const TARGETS = ["siglip-image", "siglip-text", "florence:<TASK>"];
 const PERCENTILES: LatencyPercentile[] = ["p50", "p90", "p95", "p99", "avg"];
 
 export default class Perf extends Command {
@@ -33,7 +27,7 @@ export default class Perf extends Command {
   static override enableJsonFlag = true;
 
   static override flags = {
-    target: Flags.string({ char: "t", description: `what to load: ${TARGETS.join(", ")}`, default: "siglip-image" }),
+    target: Flags.string({ char: "t", description: `what to load: ${PERF_TARGETS.join(", ")}`, default: "siglip-image" }),
     ...modelFlags,
     model: Flags.string({ char: "m", description: "model directory or hub id (default: SigLIP so400m, or Florence-2-large-ft for florence targets)" }),
     input: Flags.string({ char: "i", description: "inputs: a folder of images; for siglip-text a .txt/.jsonl captions file or a perf_analyzer input-data .json of token ids (default: generated)" }),
@@ -142,39 +136,31 @@ export default class Perf extends Command {
 
   /** Loads the target's model once and returns a factory of targets for given batcher settings. */
   private async build(flags: Interfaces.InferredFlags<typeof Perf.flags>): Promise<{ factory: TargetFactory; release: () => Promise<void>; cleanup: () => void }> {
-    const session = { device: flags.device as Device, threads: flags.threads };
+    const usageError: (m: string) => never = (m) => this.error(m, { exit: 2 });
     const progress = !this.jsonEnabled() && flags.progress;
     const size = /^(\d+)x(\d+)$/.exec(flags["image-size"]);
-    if (!size) this.error(`--image-size ${flags["image-size"]}: give WxH, e.g. 500x375`, { exit: 2 });
+    if (!size) usageError(`--image-size ${flags["image-size"]}: give WxH, e.g. 500x375`);
     const imageSize = { width: Number(size[1]), height: Number(size[2]) };
-    const siglipDtype = () => dtypeSpec(flags.dtype, parseSiglipDtype, (m) => this.error(m, { exit: 2 }));
-    if (flags.target === "siglip-image") {
-      const dtype = siglipDtype();
-      const resolved = await resolveWithProgress(flags.model ?? DEFAULT_SIGLIP_MODEL, siglipImageFiles(dtype), flags, progress);
-      const model = await SiglipImageModel.load(resolved.dir, dtype, session);
-      const inputs = await imageInputs(flags.input, imageSize, 1000);
-      return { factory: siglipImageFactory(model, inputs.paths), release: () => model.release(), cleanup: inputs.cleanup };
+    const target = perfTarget(flags.target);
+    if (!target) usageError(`--target ${flags.target}: choose ${PERF_TARGETS.join(", ")}`);
+    if (target.role === "text-embedder") {
+      const { model } = await openFromFlags("text-embedder", flags, progress, usageError);
+      return { factory: textEmbedderFactory(flags.target, model, flags.input, flags.field), release: () => model.release(), cleanup: () => {} };
     }
-    if (flags.target === "siglip-text") {
-      const dtype = siglipDtype();
-      const resolved = await resolveWithProgress(flags.model ?? DEFAULT_SIGLIP_MODEL, siglipTextFiles(dtype), flags, progress);
-      const model = await SiglipTextModel.load(resolved.dir, dtype, session);
-      return { factory: siglipTextFactory(model, flags.input, flags.field), release: () => model.release(), cleanup: () => {} };
-    }
-    const task = /^florence:(<[A-Z_]+>)$/.exec(flags.target)?.[1];
-    if (!task) this.error(`--target ${flags.target}: choose ${TARGETS.join(", ")}`, { exit: 2 });
-    let prompt: string;
+    let prompt = "";
     try {
-      prompt = buildPrompt(task, flags.text);
+      if (target.task) prompt = imageToTextTasks.prompt(target.task, flags.text);
     } catch (error) {
-      if (error instanceof TaskError) this.error(error.message, { exit: 2 });
+      if (error instanceof TaskError) usageError(error.message);
       throw error;
     }
-    const dtype = dtypeSpec(flags.dtype, parseFlorence2Dtype, (m) => this.error(m, { exit: 2 }));
-    const resolved = await resolveWithProgress(flags.model ?? DEFAULT_FLORENCE2_MODEL, florence2Files(dtype), flags, progress);
-    const model = await Florence2Model.load(resolved.dir, dtype, session);
     const inputs = await imageInputs(flags.input, imageSize, 1000);
-    const factory = await florenceFactory(model, task, model.encodePrompt(prompt), model.settings(generationOverrides(flags)), inputs.paths);
+    if (target.role === "image-embedder") {
+      const { model } = await openFromFlags("image-embedder", flags, progress, usageError);
+      return { factory: imageEmbedderFactory(flags.target, model, inputs.paths), release: () => model.release(), cleanup: inputs.cleanup };
+    }
+    const { model } = await openFromFlags("image-to-text", flags, progress, usageError);
+    const factory = await imageToTextFactory(flags.target, model, target.task!, model.encodePrompt(prompt), model.settings(generationOverrides(flags)), inputs.paths);
     return { factory, release: () => model.release(), cleanup: inputs.cleanup };
   }
 }

@@ -1,18 +1,16 @@
 import { Command, Flags, type Interfaces } from "@oclif/core";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { batcherSettings, batchingFlags, decodeOptions, dtypeSpec, generationFlags, generationOverrides, imageInputFlags, modelFlags } from "../../src/cli/flags.js";
+import { batcherSettings, batchingFlags, decodeOptions, generationFlags, generationOverrides, imageInputFlags, modelFlags } from "../../src/cli/flags.js";
 import { progressBar } from "../../src/cli/progress.js";
-import { interruptible, resolveWithProgress } from "../../src/cli/run-support.js";
+import { interruptible, openFromFlags } from "../../src/cli/run-support.js";
 import { CocoInputError, readAnnotations, readResults } from "../../src/eval/coco/annotations.js";
 import { CAPTION_TASKS, captionCocoImages, type CaptionSummary } from "../../src/eval/coco/caption.js";
 import { evaluateCaptions, METRIC_GROUPS, type MetricGroup } from "../../src/eval/coco/evaluate.js";
 import { Meteor } from "../../src/eval/coco/meteor.js";
 import { metricsTable, seedNumbersApply } from "../../src/eval/coco/report.js";
 import { CocoResultsWriter } from "../../src/eval/coco/results-file.js";
-import { DEFAULT_FLORENCE2_MODEL, Florence2Model, florence2Files, parseFlorence2Dtype } from "../../src/models/florence2/model.js";
-import { buildPrompt } from "../../src/models/florence2/tasks.js";
-import type { Device } from "../../src/runtime/session.js";
+import { defaultModel, imageToTextTasks } from "../../src/models/registry.js";
 
 export default class CocoEval extends Command {
   static override summary = "Caption COCO images with Florence-2 and score them with COCO's caption metrics (BLEU, METEOR, ROUGE_L, CIDEr), no Java.";
@@ -39,7 +37,7 @@ export default class CocoEval extends Command {
     bootstrap: Flags.integer({ description: "bootstrap resamples for the 95% confidence intervals (0: none)", default: 1000, min: 0 }),
     seed: Flags.integer({ description: "seed of the bootstrap resampling", default: 0 }),
     ...modelFlags,
-    model: Flags.string({ char: "m", description: "a Florence-2 model directory, or a hub repository id", default: DEFAULT_FLORENCE2_MODEL }),
+    model: Flags.string({ char: "m", description: "a Florence-2 model directory, or a hub repository id", default: defaultModel("image-to-text") }),
     ...generationFlags,
     ...batchingFlags(4),
     workers: imageInputFlags.workers,
@@ -107,9 +105,7 @@ export default class CocoEval extends Command {
   ): Promise<CaptionSummary> {
     const batching = batcherSettings(flags);
     const overrides = generationOverrides(flags);
-    const dtype = dtypeSpec(flags.dtype, parseFlorence2Dtype, (m) => this.error(m, { exit: 2 }));
-    const resolved = await resolveWithProgress(flags.model, florence2Files(dtype), flags, showProgress);
-    const model = await Florence2Model.load(resolved.dir, dtype, { device: flags.device as Device, threads: flags.threads });
+    const { model } = await openFromFlags("image-to-text", flags, showProgress, (m) => this.error(m, { exit: 2 }));
     const writer = CocoResultsWriter.open(resultsPath);
     const bar = progressBar(`captioning ${flags.task}`, "img", showProgress);
     const interrupt = interruptible((m) => this.warn(m));
@@ -117,7 +113,7 @@ export default class CocoEval extends Command {
       const summary = await captionCocoImages(model, annotations, writer, {
         imagesDir: flags.images!,
         task: flags.task,
-        prompt: model.encodePrompt(buildPrompt(flags.task)),
+        prompt: model.encodePrompt(imageToTextTasks.prompt(flags.task)),
         settings: model.settings(overrides),
         workers: batching.workers,
         decode: decodeOptions(flags),

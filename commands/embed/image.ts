@@ -1,12 +1,9 @@
 import { Args, Command } from "@oclif/core";
-import { batcherSettings, batchingFlags, decodeFingerprint, decodeOptions, dtypeSpec, extensionList, imageInputFlags, modelFlags, outputFlags } from "../../src/cli/flags.js";
+import { batcherSettings, batchingFlags, decodeFingerprint, decodeOptions, extensionList, imageInputFlags, modelFlags, outputFlags } from "../../src/cli/flags.js";
 import { progressBar } from "../../src/cli/progress.js";
-import { recordedRun, resolveWithProgress } from "../../src/cli/run-support.js";
+import { openFromFlags, recordedRun } from "../../src/cli/run-support.js";
 import { EmbeddingStore } from "../../src/io/embedding-store.js";
-import { SiglipImageModel, siglipImageFiles } from "../../src/models/siglip.js";
-import { parseSiglipDtype } from "../../src/models/siglip-graphs.js";
 import { embedImages, type EmbedImagesResult } from "../../src/pipeline/embed-images.js";
-import type { Device } from "../../src/runtime/session.js";
 import { versions } from "../../src/version.js";
 
 /** Exit status when the run finished but some inputs could not be embedded. */
@@ -41,14 +38,10 @@ export default class EmbedImage extends Command {
     const inputs = argv as string[];
     const batching = batcherSettings(flags);
     const showProgress = flags.progress && !this.jsonEnabled();
-    const dtype = dtypeSpec(flags.dtype, parseSiglipDtype, (m) => this.error(m, { exit: 2 }));
-
-    const resolved = await resolveWithProgress(flags.model, siglipImageFiles(dtype), flags, showProgress);
-    const model = await SiglipImageModel.load(resolved.dir, dtype, { device: flags.device as Device, threads: flags.threads });
+    const { model, resolved, source } = await openFromFlags("image-embedder", flags, showProgress, (m) => this.error(m, { exit: 2 }));
 
     const fingerprint = {
-      model: resolved.repo ?? flags.model,
-      commit: resolved.commit ?? null,
+      ...source,
       graph: model.info.graph,
       preprocessing: model.preprocessing,
       normalize: flags.normalize || model.info.normalizedByModel,

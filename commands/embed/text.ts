@@ -1,14 +1,12 @@
 import { Args, Command, Flags } from "@oclif/core";
 import { readFileSync } from "node:fs";
-import { batcherSettings, batchingFlags, dtypeSpec, modelFlags, outputFlags } from "../../src/cli/flags.js";
+import { batcherSettings, batchingFlags, modelFlags, outputFlags } from "../../src/cli/flags.js";
 import { progressBar } from "../../src/cli/progress.js";
-import { recordedRun, resolveWithProgress } from "../../src/cli/run-support.js";
+import { openFromFlags, recordedRun } from "../../src/cli/run-support.js";
 import { EmbeddingStore } from "../../src/io/embedding-store.js";
 import { parseCaptionFile, parseIdRows, type Caption } from "../../src/io/text-input.js";
-import { SiglipTextModel, siglipTextFiles } from "../../src/models/siglip-text.js";
-import { parseSiglipDtype } from "../../src/models/siglip-graphs.js";
+import type { TextEmbedder } from "../../src/models/types.js";
 import { embedTexts, textKey, type EmbedTextsResult, type TextInput, type TextRecord } from "../../src/pipeline/embed-texts.js";
-import type { Device } from "../../src/runtime/session.js";
 import { versions } from "../../src/version.js";
 
 export default class EmbedText extends Command {
@@ -48,15 +46,11 @@ export default class EmbedText extends Command {
     const { argv, flags } = await this.parse(EmbedText);
     const batching = batcherSettings(flags);
     const showProgress = flags.progress && !this.jsonEnabled();
-    const dtype = dtypeSpec(flags.dtype, parseSiglipDtype, (m) => this.error(m, { exit: 2 }));
-
-    const resolved = await resolveWithProgress(flags.model, siglipTextFiles(dtype), flags, showProgress);
-    const model = await SiglipTextModel.load(resolved.dir, dtype, { device: flags.device as Device, threads: flags.threads });
+    const { model, resolved, source } = await openFromFlags("text-embedder", flags, showProgress, (m) => this.error(m, { exit: 2 }));
     const inputs = this.readInputs(argv as string[], flags, model);
 
     const fingerprint = {
-      model: resolved.repo ?? flags.model,
-      commit: resolved.commit ?? null,
+      ...source,
       graph: model.info.graph,
       tokenizer: { length: model.info.length, padding: "max_length" },
       normalize: flags.normalize || model.info.normalizedByModel,
@@ -106,7 +100,7 @@ export default class EmbedText extends Command {
     return { ...result, out: flags.out, rows };
   }
 
-  private readInputs(argv: string[], flags: { file?: string; field: string; ids?: string }, model: SiglipTextModel): TextInput[] {
+  private readInputs(argv: string[], flags: { file?: string; field: string; ids?: string }, model: TextEmbedder): TextInput[] {
     if (flags.ids) {
       const rows = parseIdRows(readFileSync(flags.ids, "utf8"), flags.ids, model.info.length, model.info.vocabSize);
       return rows.map((ids, line) => ({ line, ids }));

@@ -1,21 +1,18 @@
 import { Command, Flags } from "@oclif/core";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { decodeFingerprint, decodeOptions, dtypeSpec, extensionList, imageInputFlags, modelFlags } from "../../src/cli/flags.js";
+import { decodeFingerprint, decodeOptions, extensionList, imageInputFlags, modelFlags } from "../../src/cli/flags.js";
 import { progressBar } from "../../src/cli/progress.js";
-import { interruptible, resolveWithProgress } from "../../src/cli/run-support.js";
+import { dtypeFromFlags, interruptible, openFromFlags } from "../../src/cli/run-support.js";
 import { WEIGHTINGS, type Weighting } from "../../src/eval/knn/classifier.js";
 import { DatasetError } from "../../src/eval/knn/dataset.js";
 import { accuracyTable, agreementLines, confusionTable, perClassCsv } from "../../src/eval/knn/report.js";
 import { checkTemplate, DEFAULT_TEMPLATE, NAMES_MODES, TemplateError, type NamesMode } from "../../src/eval/knn/prompts.js";
 import { runKnnEval, type KnnRunResult, type LoadedModel } from "../../src/eval/knn/run.js";
 import { DEFAULT_HNSW } from "../../src/eval/knn/search.js";
-import { SiglipTextModel, siglipTextFiles } from "../../src/models/siglip-text.js";
-import { SiglipImageModel, siglipImageFiles } from "../../src/models/siglip.js";
-import { parseSiglipDtype } from "../../src/models/siglip-graphs.js";
+import type { RoleModel } from "../../src/models/registry.js";
 import { packageRoot } from "../../src/package-root.js";
 import { defaultCacheDir } from "../../src/pipeline/embedding-cache.js";
-import type { Device } from "../../src/runtime/session.js";
 
 export default class KnnEval extends Command {
   static override summary = "Zero-shot and few-shot KNN accuracy (top-1/top-5) of SigLIP embeddings on a folder-per-class dataset.";
@@ -79,18 +76,16 @@ export default class KnnEval extends Command {
       throw error;
     }
     const showProgress = flags.progress && !this.jsonEnabled();
-    const dtype = dtypeSpec(flags.dtype, parseSiglipDtype, (m) => this.error(m, { exit: 2 }));
-    const session = { device: flags.device as Device, threads: flags.threads };
+    const usageError = (m: string) => this.error(m, { exit: 2 });
+    dtypeFromFlags("image-embedder", flags.dtype, usageError); // checked now; the models open only when needed
     const releases: (() => Promise<void>)[] = [];
-    const load = async <M extends { release(): Promise<void> }>(
-      pick: (files: string[]) => string[],
-      open: (dir: string) => Promise<M>,
-      describe: (m: M) => Record<string, unknown>,
-    ): Promise<LoadedModel<M>> => {
-      const resolved = await resolveWithProgress(flags.model, pick, flags, showProgress);
-      const model = await open(resolved.dir);
+    const load = async <R extends "image-embedder" | "text-embedder">(
+      role: R,
+      describe: (m: RoleModel[R]) => Record<string, unknown>,
+    ): Promise<LoadedModel<RoleModel[R]>> => {
+      const { model, source } = await openFromFlags(role, flags, showProgress, usageError);
       releases.push(() => model.release());
-      return { model, fingerprint: { model: resolved.repo ?? flags.model, commit: resolved.commit ?? null, ...describe(model) } };
+      return { model, fingerprint: { ...source, ...describe(model) } };
     };
 
     const interrupt = interruptible((m) => this.warn(m));
@@ -118,9 +113,9 @@ export default class KnnEval extends Command {
         decode: decodeOptions(flags),
         batcher: { maxBatchSize: flags["batch-size"], maxQueueDelayUs: 100_000 },
         loadImageModel: () =>
-          load(siglipImageFiles(dtype), (dir) => SiglipImageModel.load(dir, dtype, session), (m) => ({ graph: m.info.graph, preprocessing: m.preprocessing, ...decodeFingerprint(flags) })),
+          load("image-embedder", (m) => ({ graph: m.info.graph, preprocessing: m.preprocessing, ...decodeFingerprint(flags) })),
         loadTextModel: () =>
-          load(siglipTextFiles(dtype), (dir) => SiglipTextModel.load(dir, dtype, session), (m) => ({ graph: m.info.graph, length: m.info.length })),
+          load("text-embedder", (m) => ({ graph: m.info.graph, length: m.info.length })),
         phase: (label, unit) => progressBar(label, unit, showProgress),
         warn: (m) => this.warn(m),
         signal: interrupt.signal,

@@ -3,8 +3,8 @@ import { Flags } from "@oclif/core";
 import { availableParallelism } from "node:os";
 import { COLOR_MANAGEMENT_MODES, DEFAULT_MAX_PIXELS, type ColorManagement, type DecodeOptions } from "../pipeline/decode.js";
 import { DEFAULT_EXTENSIONS } from "../pipeline/source.js";
-import { DEFAULT_SIGLIP_MODEL } from "../models/siglip.js";
-import { DTYPES, DtypeSpecError, type DtypeSpec } from "../models/variants.js";
+import { defaultModel } from "../models/registry.js";
+import { DTYPES } from "../models/common/variants.js";
 import { readBatcherConfig } from "../batching/config.js";
 import type { GenerationOverrides } from "../generation/settings.js";
 import { DEVICES } from "../runtime/session.js";
@@ -13,7 +13,7 @@ export const modelFlags = {
   model: Flags.string({
     char: "m",
     description: "a model directory, or a hub repository id downloaded into the Hugging Face cache",
-    default: DEFAULT_SIGLIP_MODEL,
+    default: defaultModel("image-embedder"),
   }),
   dtype: Flags.string({
     description: `weight variant of the ONNX graphs: ${DTYPES.join(", ")}; or per part, e.g. vision=fp16,text=q8 (Florence-2: embed_tokens=fp16,decoder_model_merged=q4)`,
@@ -113,14 +113,4 @@ export function generationOverrides(flags: {
     lengthPenalty: penalty,
     earlyStopping: early === undefined ? undefined : early === "never" ? "never" : early === "true",
   };
-}
-
-/** `--dtype` parsed for a model family; a bad value is a usage error (exit 2) naming the valid ones. */
-export function dtypeSpec(text: string, parse: (text: string) => DtypeSpec, fail: (message: string) => never): DtypeSpec {
-  try {
-    return parse(text);
-  } catch (error) {
-    if (error instanceof DtypeSpecError) fail(error.message);
-    throw error;
-  }
 }

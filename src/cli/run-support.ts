@@ -1,23 +1,69 @@
-/** Pieces every model-running command needs: model resolution with download bars, Ctrl-C. */
-import { resolveModel, type FilePicker, type ResolvedModel } from "../models/hub.js";
+/** Pieces every model-running command needs: opening models with download bars, Ctrl-C, recorded runs. */
+import { DtypeSpecError, type DtypeSpec } from "../models/common/variants.js";
+import { openMatcher, openModel, parseDtype, type Opened, type OpenOptions, type Role, type RoleModel } from "../models/registry.js";
+import type { LogitParameters } from "../models/types.js";
+import type { Device } from "../runtime/session.js";
 import { downloadBars } from "./progress.js";
 
-export async function resolveWithProgress(
-  spec: string,
-  pick: FilePicker,
-  options: { revision: string; offline: boolean },
-  showProgress: boolean,
-): Promise<ResolvedModel> {
+/** The model flags' values (modelFlags in flags.ts). */
+export interface ModelFlagValues {
+  model?: string;
+  dtype: string;
+  device: string;
+  threads: number;
+  revision: string;
+  offline: boolean;
+}
+
+/** `--dtype` for a role's family; a bad value is a usage error naming the valid ones. */
+export function dtypeFromFlags(role: Role, text: string, usageError: (message: string) => never): DtypeSpec {
+  try {
+    return parseDtype(role, text);
+  } catch (error) {
+    if (error instanceof DtypeSpecError) usageError(error.message);
+    throw error;
+  }
+}
+
+async function withDownloadBars<T>(showProgress: boolean, open: (onDownload: OpenOptions["onDownload"]) => Promise<T>): Promise<T> {
   const bars = downloadBars(showProgress);
   try {
-    return await resolveModel(spec, pick, {
-      revision: options.revision,
-      offline: options.offline || undefined,
-      onProgress: bars ? (file, received, total) => bars.update(file, received, total) : undefined,
-    });
+    return await open(bars ? (file, received, total) => bars.update(file, received, total) : undefined);
   } finally {
     bars?.stop();
   }
+}
+
+function openOptions(flags: ModelFlagValues, dtype: DtypeSpec, onDownload: OpenOptions["onDownload"]): OpenOptions {
+  return {
+    model: flags.model,
+    dtype,
+    session: { device: flags.device as Device, threads: flags.threads },
+    hub: { revision: flags.revision, offline: flags.offline || undefined },
+    onDownload,
+  };
+}
+
+/** Opens the model filling `role` as the model flags say, showing download progress. */
+export async function openFromFlags<R extends Role>(
+  role: R,
+  flags: ModelFlagValues,
+  showProgress: boolean,
+  usageError: (message: string) => never,
+): Promise<Opened<RoleModel[R]>> {
+  const dtype = dtypeFromFlags(role, flags.dtype, usageError);
+  return withDownloadBars(showProgress, (onDownload) => openModel(role, openOptions(flags, dtype, onDownload)));
+}
+
+/** Both embedders and the image-text logit parameters (read from the model unless given). */
+export async function openMatcherFromFlags(
+  flags: ModelFlagValues,
+  given: LogitParameters | undefined,
+  showProgress: boolean,
+  usageError: (message: string) => never,
+): ReturnType<typeof openMatcher> {
+  const dtype = dtypeFromFlags("image-embedder", flags.dtype, usageError);
+  return withDownloadBars(showProgress, (onDownload) => openMatcher(openOptions(flags, dtype, onDownload), given));
 }
 
 /**

@@ -8,10 +8,7 @@ import { join } from "node:path";
 import sharp from "sharp";
 import type { GenerationSettings } from "../generation/settings.js";
 import { parseIdRows, readCaptionFile } from "../io/text-input.js";
-import type { Florence2Model } from "../models/florence2/model.js";
-import { postProcess } from "../models/florence2/postprocess.js";
-import type { SiglipTextModel } from "../models/siglip-text.js";
-import type { SiglipImageModel } from "../models/siglip.js";
+import type { ImageEmbedder, ImageToText, TextEmbedder } from "../models/types.js";
 import { l2normalize } from "../pipeline/normalize.js";
 import { walkImages } from "../pipeline/source.js";
 import { imageTarget, textTarget, type PerfTarget, type TargetSettings } from "./targets.js";
@@ -43,16 +40,17 @@ export async function imageInputs(input: string | undefined, size: { width: numb
   return { paths, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-export function siglipImageFactory(model: SiglipImageModel, paths: string[]): TargetFactory {
-  return (settings) => imageTarget("siglip-image", paths, model.preprocessing, (images) => model.embed(images), (v) => l2normalize(v), settings);
+export function imageEmbedderFactory(name: string, model: ImageEmbedder, paths: string[]): TargetFactory {
+  return (settings) => imageTarget(name, paths, model.preprocessing, (images) => model.embed(images), (v) => l2normalize(v), settings);
 }
 
 /**
  * Caption inputs: a .txt/.jsonl caption file, a perf_analyzer input-data JSON of token ids
  * (the seeds' siglip_text input_ids.json shape), or `count` random rows of token ids.
  */
-export function siglipTextFactory(model: SiglipTextModel, input: string | undefined, field: string): TargetFactory {
+export function textEmbedderFactory(name: string, model: TextEmbedder, input: string | undefined, field: string): TargetFactory {
   const { length, vocabSize } = model.info;
+  const { eosId, padId } = model.tokenizer;
   let rows: (() => number[])[];
   if (input && existsSync(input) && statSync(input).isFile() && /\.(json)$/.test(input)) {
     const ids = parseIdRows(readFileSync(input, "utf8"), input, length, vocabSize);
@@ -61,18 +59,19 @@ export function siglipTextFactory(model: SiglipTextModel, input: string | undefi
     const captions = readCaptionFile(input, field).map((c) => c.text);
     rows = captions.map((text) => () => model.tokenizer.encode(text).ids);
   } else {
-    // Random ids up to a random length, then </s> and padding, as real captions look.
+    // Random ids up to a random length, then the end token and padding, as real captions look.
     rows = Array.from({ length: 256 }, (_, r) => {
       const words = 3 + ((r * 7919) % 20);
-      const ids = Array.from({ length }, (_, i) => (i < words ? 3 + ((r * 104729 + i * 7907) % (vocabSize - 3)) : i === words ? 1 : 1));
+      const ids = Array.from({ length }, (_, i) => (i < words ? 3 + ((r * 104729 + i * 7907) % (vocabSize - 3)) : i === words ? eosId : padId));
       return () => ids;
     });
   }
-  return (settings) => textTarget("siglip-text", rows.length, (i) => rows[i](), (batch) => model.embedIds(batch), (v) => l2normalize(v), settings);
+  return (settings) => textTarget(name, rows.length, (i) => rows[i](), (batch) => model.embedIds(batch), (v) => l2normalize(v), settings);
 }
 
-export async function florenceFactory(
-  model: Florence2Model,
+export async function imageToTextFactory(
+  name: string,
+  model: ImageToText,
   task: string,
   prompt: number[],
   generation: GenerationSettings,
@@ -86,12 +85,12 @@ export async function florenceFactory(
   }
   return (settings) =>
     imageTarget(
-      `florence:${task}`,
+      name,
       paths,
       model.preprocessing,
       (images) => model.generate(images, images.map(() => prompt), generation),
       (ids, path) => {
-        postProcess(task, model.decode(ids), sizes.get(path)!);
+        model.parse(task, model.decode(ids), sizes.get(path)!);
       },
       settings,
     );

@@ -2,9 +2,7 @@
  * Zero-shot classification: each image against a set of label prompts, ranked by SigLIP's
  * sigmoid probability. Images are prepared by the worker pool and embedded in batches.
  */
-import type { SiglipImageModel } from "../models/siglip.js";
-import { matchProbability, type LogitParameters } from "../models/siglip-logits.js";
-import type { SiglipTextModel } from "../models/siglip-text.js";
+import type { ImageEmbedder, LogitParameters, TextEmbedder } from "../models/types.js";
 import type { DecodeOptions } from "./decode.js";
 import { l2normalize } from "./normalize.js";
 import { PreparePool, REQUESTS_PER_WORKER, type PrepareReply } from "./prepare-pool.js";
@@ -36,8 +34,8 @@ export function prompt(template: string, label: string): string {
 }
 
 export async function* classifyImages(
-  imageModel: SiglipImageModel,
-  textModel: SiglipTextModel,
+  imageModel: ImageEmbedder,
+  textModel: TextEmbedder,
   logits: LogitParameters,
   options: ClassifyOptions,
 ): AsyncGenerator<Classification> {
@@ -78,4 +76,11 @@ export async function* classifyImages(
   } finally {
     await pool.close();
   }
+}
+
+/** Probability that the caption matches the image, both given as unit vectors: sigmoid(scale * cos + bias). */
+export function matchProbability(image: Float32Array, text: Float32Array, p: LogitParameters): number {
+  let cos = 0;
+  for (let i = 0; i < image.length; i++) cos += image[i] * text[i];
+  return 1 / (1 + Math.exp(-(p.scale * cos + p.bias)));
 }

@@ -7,7 +7,7 @@
  */
 import { DynamicBatcher, type BatcherOptions, type BatchStats } from "../batching/batcher.js";
 import type { EmbeddingStore } from "../io/embedding-store.js";
-import type { SiglipImageModel } from "../models/siglip.js";
+import type { ImageEmbedder } from "../models/types.js";
 import { l2normalize } from "./normalize.js";
 import { PreparePool } from "./prepare-pool.js";
 import { preparedImages } from "./prepared-images.js";
@@ -49,7 +49,7 @@ export interface EmbedImagesResult {
   batching: BatchStats;
 }
 
-export async function embedImages(model: SiglipImageModel, options: EmbedImagesOptions): Promise<EmbedImagesResult> {
+export async function embedImages(model: ImageEmbedder, options: EmbedImagesOptions): Promise<EmbedImagesResult> {
   const started = performance.now();
   const timer = new StageTimer();
   let total = 0;
@@ -81,7 +81,7 @@ export async function embedImages(model: SiglipImageModel, options: EmbedImagesO
 }
 
 async function runPipeline(
-  model: SiglipImageModel,
+  model: ImageEmbedder,
   options: EmbedImagesOptions,
   pool: PreparePool,
   batcher: DynamicBatcher<Float32Array, Float32Array>,

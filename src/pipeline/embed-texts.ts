@@ -6,7 +6,7 @@
 import { createHash } from "node:crypto";
 import { DynamicBatcher, type BatcherOptions, type BatchStats } from "../batching/batcher.js";
 import type { EmbeddingStore, StoredRecord } from "../io/embedding-store.js";
-import type { SiglipTextModel } from "../models/siglip-text.js";
+import type { TextEmbedder } from "../models/types.js";
 import { l2normalize } from "./normalize.js";
 import { StageTimer } from "./timing.js";
 
@@ -48,7 +48,7 @@ export interface EmbedTextsResult {
   batching: BatchStats;
 }
 
-export async function embedTexts(model: SiglipTextModel, inputs: TextInput[], options: EmbedTextsOptions): Promise<EmbedTextsResult> {
+export async function embedTexts(model: TextEmbedder, inputs: TextInput[], options: EmbedTextsOptions): Promise<EmbedTextsResult> {
   const started = performance.now();
   const timer = new StageTimer();
   const { store } = options;

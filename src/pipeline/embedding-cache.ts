@@ -16,8 +16,7 @@ import type { BatcherOptions } from "../batching/batcher.js";
 import { EmbeddingStore, type IndexRecord, type StoredRecord } from "../io/embedding-store.js";
 import { readJsonl } from "../io/jsonl.js";
 import { parseNpy } from "../io/npy.js";
-import type { SiglipTextModel } from "../models/siglip-text.js";
-import type { SiglipImageModel } from "../models/siglip.js";
+import type { ImageEmbedder, TextEmbedder } from "../models/types.js";
 import { embedImages, type ProgressEvent } from "./embed-images.js";
 import { embedTexts, textKey, type TextRecord } from "./embed-texts.js";
 import type { DecodeOptions } from "./decode.js";
@@ -111,7 +110,7 @@ export interface CachedImageOptions {
 }
 
 /** Embeddings of `files`, taken from the cache where it has them and embedded into it where not. */
-export async function cachedImageEmbeddings(model: SiglipImageModel, files: string[], options: CachedImageOptions): Promise<CachedImages> {
+export async function cachedImageEmbeddings(model: ImageEmbedder, files: string[], options: CachedImageOptions): Promise<CachedImages> {
   const store = EmbeddingStore.open<IndexRecord>(options.dir, model.dim, options.fingerprint, (r) => r.sha256);
   // The cache also remembers where it saw each content, so unchanged files need no hashing.
   const seen = new Map(store.records().map((r) => [r.path, r]));
@@ -177,7 +176,7 @@ export interface CachedTextOptions {
 
 /** Embeddings of distinct captions, from the cache or embedded into it. */
 export async function cachedTextEmbeddings(
-  model: SiglipTextModel,
+  model: TextEmbedder,
   texts: string[],
   options: CachedTextOptions,
 ): Promise<{ vectors: Map<string, Float32Array>; embedded: number; interrupted: boolean }> {

@@ -5,8 +5,7 @@
  */
 import { DynamicBatcher, type BatcherOptions, type BatchStats } from "../batching/batcher.js";
 import type { GenerationSettings } from "../generation/settings.js";
-import type { Florence2Model } from "../models/florence2/model.js";
-import { postProcess, type TaskAnswer } from "../models/florence2/postprocess.js";
+import type { ImageToText } from "../models/types.js";
 import { PreparePool } from "./prepare-pool.js";
 import { preparedImages } from "./prepared-images.js";
 import { walkImages } from "./source.js";
@@ -27,7 +26,7 @@ export interface FlorenceResult {
   tokens: number;
   /** The generated text with special tokens, as post-processing read it. */
   generated: string;
-  result: Record<string, TaskAnswer>;
+  result: Record<string, unknown>;
 }
 
 export interface FlorenceFailure {
@@ -73,7 +72,7 @@ interface Request {
   pixels: Float32Array;
 }
 
-export async function florenceImages(model: Florence2Model, options: FlorenceImagesOptions): Promise<FlorenceImagesSummary> {
+export async function florenceImages(model: ImageToText, options: FlorenceImagesOptions): Promise<FlorenceImagesSummary> {
   const started = performance.now();
   const timer = new StageTimer();
   let total = 0;
@@ -137,7 +136,7 @@ export async function florenceImages(model: Florence2Model, options: FlorenceIma
         }
         const generated = model.decode(outcome.ids);
         const { path, bytes, mtimeMs, sha256, width, height } = item;
-        const result = timer.timeSync("postprocess", () => postProcess(options.task, generated, { width, height }));
+        const result = timer.timeSync("postprocess", () => model.parse(options.task, generated, { width, height }));
         const tokens = outcome.ids.length - 1;
         const record = { path, bytes, mtimeMs, sha256, width, height, task: options.task, text: options.text ?? null };
         await timer.time("write", async () => options.onResult({ ...record, tokens, generated, result }));

@@ -2,10 +2,10 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { readLogitParameters } from "../../src/models/siglip-logits.js";
+import { readLogitParameters } from "../../src/models/siglip/logits.js";
 import { runCli } from "../helpers/cli.js";
 import { fixturePath, readJson, readNpy } from "../helpers/fixtures.js";
-import { parseSiglipDtype } from "../../src/models/siglip-graphs.js";
+import { parseSiglipDtype } from "../../src/models/siglip/graphs.js";
 
 const TINY = fixturePath("siglip-tiny");
 const golden = readJson("goldens", "siglip", "goldens.json");

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, readlinkSync, realpathSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { resolveModel } from "../../src/models/hub.js";
+import { resolveModel } from "../../src/models/common/hub.js";
 import { startFakeHub, type FakeHub } from "../helpers/fake-hub.js";
 import { fixturePath } from "../helpers/fixtures.js";
 

@@ -2,9 +2,9 @@ import { mkdirSync, mkdtempSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { SiglipTextModel } from "../../src/models/siglip-text.js";
+import { SiglipTextModel } from "../../src/models/siglip/text.js";
 import { fixturePath, maxAbsDiff, readJson, readNpy } from "../helpers/fixtures.js";
-import { parseSiglipDtype } from "../../src/models/siglip-graphs.js";
+import { parseSiglipDtype } from "../../src/models/siglip/graphs.js";
 
 const FP32 = parseSiglipDtype("fp32");
 

@@ -2,8 +2,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { parseModelProto, SentencePieceProcessor } from "../../src/models/sentencepiece.js";
-import { SiglipTokenizer } from "../../src/models/siglip-tokenizer.js";
+import { parseModelProto, SentencePieceProcessor } from "../../src/models/common/sentencepiece.js";
+import { SiglipTokenizer } from "../../src/models/siglip/tokenizer.js";
 import { fixturePath, readJson } from "../helpers/fixtures.js";
 
 interface Expected {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { SiglipTokenizer } from "../../src/models/siglip-tokenizer.js";
+import { SiglipTokenizer } from "../../src/models/siglip/tokenizer.js";
 import { fixturePath, readJson } from "../helpers/fixtures.js";
 
 const golden = readJson("goldens", "siglip", "goldens.json");

@@ -7,7 +7,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { BatcherOptions } from "../../batching/batcher.js";
 import type { GenerationSettings } from "../../generation/settings.js";
-import type { Florence2Model } from "../../models/florence2/model.js";
+import type { ImageToText } from "../../models/types.js";
 import { florenceImages, type FlorenceFailure, type FlorenceImagesSummary } from "../../pipeline/florence-images.js";
 import type { CocoAnnotations } from "./annotations.js";
 import type { CocoResultsWriter } from "./results-file.js";
@@ -48,7 +48,7 @@ export interface CaptionSummary {
 }
 
 export async function captionCocoImages(
-  model: Florence2Model,
+  model: ImageToText,
   annotations: CocoAnnotations,
   writer: CocoResultsWriter,
   options: CaptionOptions,

@@ -4,8 +4,7 @@
  * vector per class from prompts) -> KNN evaluation per method.
  */
 import type { BatcherOptions } from "../../batching/batcher.js";
-import type { SiglipTextModel } from "../../models/siglip-text.js";
-import type { SiglipImageModel } from "../../models/siglip.js";
+import type { ImageEmbedder, TextEmbedder } from "../../models/types.js";
 import {
   cacheFolder,
   cachedImageEmbeddings,
@@ -57,8 +56,8 @@ export interface KnnRunOptions {
   /** Decoding: the pixel limit and what to do with embedded colour profiles. */
   decode?: DecodeOptions;
   batcher: BatcherOptions;
-  loadImageModel: () => Promise<LoadedModel<SiglipImageModel>>;
-  loadTextModel: () => Promise<LoadedModel<SiglipTextModel>>;
+  loadImageModel: () => Promise<LoadedModel<ImageEmbedder>>;
+  loadTextModel: () => Promise<LoadedModel<TextEmbedder>>;
   phase: (label: string, unit: string) => Phase;
   warn: (message: string) => void;
   signal?: AbortSignal;

@@ -15,10 +15,12 @@ import { generate } from "../../generation/generate.js";
 import { generationSettings, type GenerationOverrides, type GenerationSettings } from "../../generation/settings.js";
 import type { ImagePreprocessing } from "../../pipeline/normalize.js";
 import { ModelSession, type SessionOptions, type Tensor } from "../../runtime/session.js";
-import { describeOffer, findGraph, graphFile, graphWithWeights, modelFiles } from "../layout.js";
-import { readManifest } from "../manifest.js";
-import { ModelLayoutError, readPreprocessing } from "../preprocessing.js";
-import { DTYPES, dtypeFor, formatDtypeSpec, parseDtypeSpec, type Dtype, type DtypeSpec } from "../variants.js";
+import { describeOffer, findGraph, graphFile, graphWithWeights, modelFiles } from "../common/layout.js";
+import { readManifest } from "../common/manifest.js";
+import { ModelLayoutError, readPreprocessing } from "../common/preprocessing.js";
+import type { ImageSize } from "../types.js";
+import { postProcess, type TaskAnswer } from "./postprocess.js";
+import { DTYPES, dtypeFor, formatDtypeSpec, parseDtypeSpec, type Dtype, type DtypeSpec } from "../common/variants.js";
 
 /** The default model: its hub id comes from the manifest in models/. */
 export const DEFAULT_FLORENCE2_MODEL: string = readManifest("florence-2-large-ft").hubId;
@@ -184,6 +186,11 @@ export class Florence2Model {
   /** The generated ids as text with special tokens kept: what post-processing parses. */
   decode(ids: number[]): string {
     return this.tokenizer.decode(ids, { skip_special_tokens: false });
+  }
+
+  /** The task's answer from generated text, as Florence2Processor.post_process_generation gives it. */
+  parse(task: string, generated: string, size: ImageSize): Record<string, TaskAnswer> {
+    return postProcess(task, generated, size);
   }
 
   /** Generates for a batch of preprocessed images (CHW float32 each) and their prompt ids. */

@@ -5,19 +5,15 @@
  * blank image and two captions gives two logits and two cosines, two equations, two unknowns.
  */
 import { join } from "node:path";
-import { ModelSession, type SessionOptions } from "../runtime/session.js";
-import { l2normalize } from "../pipeline/normalize.js";
-import { modelFiles } from "./layout.js";
-import { ModelLayoutError } from "./siglip.js";
-import { combinedGraph } from "./siglip-graphs.js";
-import { SiglipTokenizer } from "./siglip-tokenizer.js";
-import type { DtypeSpec } from "./variants.js";
+import { ModelSession, type SessionOptions } from "../../runtime/session.js";
+import { l2normalize } from "../../pipeline/normalize.js";
+import { modelFiles } from "../common/layout.js";
+import { ModelLayoutError } from "./image.js";
+import { combinedGraph } from "./graphs.js";
+import { SiglipTokenizer } from "./tokenizer.js";
+import type { DtypeSpec } from "../common/variants.js";
+import type { LogitParameters } from "../types.js";
 
-export interface LogitParameters {
-  /** exp(logit_scale): the multiplier of the cosine. */
-  scale: number;
-  bias: number;
-}
 
 export async function readLogitParameters(dir: string, spec: DtypeSpec, imageSize: number, options: SessionOptions): Promise<LogitParameters> {
   const graph = combinedGraph(modelFiles(dir), spec);
@@ -51,13 +47,8 @@ export async function readLogitParameters(dir: string, spec: DtypeSpec, imageSiz
   }
 }
 
-export function dot(a: Float32Array, b: Float32Array): number {
+function dot(a: Float32Array, b: Float32Array): number {
   let s = 0;
   for (let i = 0; i < a.length; i++) s += a[i] * b[i];
   return s;
-}
-
-/** Probability that the caption matches the image, both given as unit vectors. */
-export function matchProbability(image: Float32Array, text: Float32Array, p: LogitParameters): number {
-  return 1 / (1 + Math.exp(-(p.scale * dot(image, text) + p.bias)));
 }

@@ -13,8 +13,8 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { ModelLayoutError } from "./layout.js";
-import { parseModelProto, SentencePieceProcessor, specFromTokenizerJson } from "./sentencepiece.js";
+import { ModelLayoutError } from "../common/layout.js";
+import { parseModelProto, SentencePieceProcessor, specFromTokenizerJson } from "../common/sentencepiece.js";
 
 /** Python's string.punctuation. */
 const ASCII_PUNCTUATION = /[!"#$%&'()*+,\-./:;<=>?@[\\\]^_`{|}~]/g;

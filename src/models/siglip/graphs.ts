@@ -7,8 +7,8 @@
  *     takes both inputs and returns both towers' L2-normalised embeddings.
  * Split graphs are preferred because the combined one runs a token of the other tower per call.
  */
-import { describeOffer, findGraph, graphFile, graphWithWeights, ModelLayoutError } from "./layout.js";
-import { dtypeFor, formatDtypeSpec, parseDtypeSpec, type Dtype, type DtypeSpec } from "./variants.js";
+import { describeOffer, findGraph, graphFile, graphWithWeights, ModelLayoutError } from "../common/layout.js";
+import { dtypeFor, formatDtypeSpec, parseDtypeSpec, type Dtype, type DtypeSpec } from "../common/variants.js";
 
 export type Tower = "vision" | "text";
 

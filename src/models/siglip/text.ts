@@ -5,12 +5,12 @@
  * split layouts, preferred when present, avoid that cost.
  */
 import { join } from "node:path";
-import { ModelSession, type SessionOptions } from "../runtime/session.js";
-import { modelFiles } from "./layout.js";
-import { ModelLayoutError, readConfig } from "./siglip.js";
-import { chooseTowerGraph, towerFiles, towerOutput } from "./siglip-graphs.js";
-import { SiglipTokenizer } from "./siglip-tokenizer.js";
-import type { Dtype, DtypeSpec } from "./variants.js";
+import { ModelSession, type SessionOptions } from "../../runtime/session.js";
+import { modelFiles } from "../common/layout.js";
+import { ModelLayoutError, readConfig } from "./image.js";
+import { chooseTowerGraph, towerFiles, towerOutput } from "./graphs.js";
+import { SiglipTokenizer } from "./tokenizer.js";
+import type { Dtype, DtypeSpec } from "../common/variants.js";
 
 /** Tokenizer files a SigLIP repository may ship; the ones present are fetched. */
 const TOKENIZER_FILES = ["spiece.model", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"];

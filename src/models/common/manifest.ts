@@ -1,7 +1,7 @@
 /** Model manifests shipped in models/: the default hub repository of each model the commands run. */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { packageRoot } from "../package-root.js";
+import { packageRoot } from "../../package-root.js";
 
 export interface ModelManifest {
   hubId: string;

@@ -1,0 +1,72 @@
+/**
+ * What the pipelines and commands need of a model, whatever its family. Three roles: an image
+ * embedder and a text embedder (SigLIP's towers today) and an image-to-text model (Florence-2).
+ * The registry opens the family behind each role; nothing outside src/models names a family.
+ */
+import type { GenerationOverrides, GenerationSettings } from "../generation/settings.js";
+import type { ImagePreprocessing } from "../pipeline/normalize.js";
+
+/** Every loaded model: a description for run.json and reports, and a way to free its sessions. */
+export interface LoadedModel {
+  readonly info: { provider: string; dtype: string };
+  release(): Promise<void>;
+}
+
+export interface EmbedderInfo {
+  /** The graph file that runs, relative to the model folder. */
+  graph: string;
+  dtype: string;
+  /** The graph output read as the embedding. */
+  output: string;
+  /** The output is already L2-normalised. */
+  normalizedByModel: boolean;
+  dim: number;
+  provider: string;
+}
+
+export interface ImageEmbedder extends LoadedModel {
+  readonly info: EmbedderInfo;
+  readonly preprocessing: ImagePreprocessing;
+  readonly dim: number;
+  /** One vector per preprocessed image (CHW float32). */
+  embed(images: Float32Array[]): Promise<Float32Array[]>;
+}
+
+export interface TokenizedText {
+  ids: number[];
+  /** The text had more tokens than fit and lost its tail. */
+  truncated: boolean;
+}
+
+export interface TextEmbedder extends LoadedModel {
+  readonly info: EmbedderInfo & { length: number; vocabSize: number };
+  readonly tokenizer: { encode(text: string): TokenizedText; eosId: number; padId: number };
+  /** One vector per row of exactly `info.length` token ids. */
+  embedIds(rows: number[][]): Promise<Float32Array[]>;
+  embedTexts(texts: string[]): Promise<Float32Array[]>;
+}
+
+export interface ImageSize {
+  width: number;
+  height: number;
+}
+
+export interface ImageToText extends LoadedModel {
+  readonly info: { provider: string; dtype: string; graphs: string[] };
+  readonly preprocessing: ImagePreprocessing;
+  /** The model's generation settings with the given overrides. */
+  settings(overrides?: GenerationOverrides): GenerationSettings;
+  encodePrompt(prompt: string): number[];
+  /** Generated ids as text, special tokens kept: what `parse` reads. */
+  decode(ids: number[]): string;
+  generate(images: Float32Array[], prompts: number[][], settings: GenerationSettings): Promise<number[][]>;
+  /** The task's answer from generated text, coordinates in the image's own pixels. */
+  parse(task: string, generated: string, size: ImageSize): Record<string, unknown>;
+}
+
+/** SigLIP-style image-text match probability: sigmoid(scale * cos + bias). */
+export interface LogitParameters {
+  /** exp(logit_scale): the multiplier of the cosine. */
+  scale: number;
+  bias: number;
+}
