@@ -152,6 +152,12 @@ def native_state_dict(original: dict[str, torch.Tensor]) -> tuple[dict[str, torc
         if key == "image_projection":
             tensor = tensor.t().contiguous()
         native[new] = tensor
+    if SHARED not in native:
+        # A save that kept another copy of the tied token embedding than `shared`.
+        for key in (*TIED_NATIVE_KEYS, LM_HEAD):
+            if key in native:
+                native[SHARED] = native[key]
+                break
     return native, left_out
 
 

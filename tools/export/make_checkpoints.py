@@ -14,6 +14,7 @@
                                      output projection stored once (as a safetensors re-upload such as
                                      mrhendrey/Florence-2-large-ft-safetensors stores it)
          florence2-large             the same architecture, native layout (--only florence2-large)
+         florence2-base-original     Florence-2-base's architecture, original layout (--only florence2-base-original)
 
 Usage: python tools/export/make_checkpoints.py {tiny|full} --out DIR [--only NAME[,NAME]]
 """
@@ -47,6 +48,17 @@ from common import FIXTURES, SHARED_REFERENCE, seed_everything, write_json  # no
 FLORENCE2_TOKENIZER = SHARED_REFERENCE / "florence2-tokenizer"
 BART_VOCAB = 50265
 
+# microsoft/Florence-2-base(-ft): DaViT widths 128-1024, BART d_model 768, 6 + 6 layers.
+FLORENCE2_BASE = dict(
+    vision_config=dict(embed_dim=[128, 256, 512, 1024], num_heads=[4, 8, 16, 32], num_groups=[4, 8, 16, 32],
+                       depths=[1, 1, 9, 1], projection_dim=768, window_size=12, drop_path_rate=0.0),
+    text_config=dict(vocab_size=51289, d_model=768, encoder_layers=6, decoder_layers=6, encoder_attention_heads=12,
+                     decoder_attention_heads=12, encoder_ffn_dim=3072, decoder_ffn_dim=3072, max_position_embeddings=1024,
+                     bos_token_id=0, pad_token_id=1, eos_token_id=2, decoder_start_token_id=2, forced_bos_token_id=0,
+                     forced_eos_token_id=2, scale_embedding=False, dropout=0.0, attention_dropout=0.0,
+                     activation_dropout=0.0),
+)
+
 
 def siglip_image_processor(size: int, resample=Image.BICUBIC) -> SiglipImageProcessor:
     return SiglipImageProcessor(size={"height": size, "width": size}, resample=resample, image_mean=[0.5] * 3,
@@ -64,7 +76,7 @@ def florence2_image_processor() -> CLIPImageProcessor:
 def siglip_tokenizer_files(out: Path) -> None:
     """google/siglip-* ship the SentencePiece model and its configs, no tokenizer.json."""
     for name in ("spiece.model", "tokenizer_config.json", "special_tokens_map.json"):
-        shutil.copy(FIXTURES / "siglip-tiny" / name, out / name)
+        shutil.copyfile(FIXTURES / "siglip-tiny" / name, out / name)
 
 
 def gemma_tokenizer(out: Path, vocab_size: int) -> None:
@@ -90,14 +102,14 @@ def gemma_tokenizer(out: Path, vocab_size: int) -> None:
 def florence2_tokenizer_files(out: Path, with_added_tokens: bool) -> None:
     if with_added_tokens:
         for name in ("tokenizer.json", "tokenizer_config.json", "vocab.json", "special_tokens_map.json", "added_tokens.json"):
-            shutil.copy(FLORENCE2_TOKENIZER / name, out / name)
+            shutil.copyfile(FLORENCE2_TOKENIZER / name, out / name)
         return
     # The original checkpoints ship BART's tokenizer; their processor adds the 1,024 Florence-2
     # tokens when it loads.
     data = json.loads((FLORENCE2_TOKENIZER / "tokenizer.json").read_text())
     data["added_tokens"] = [t for t in data["added_tokens"] if t["id"] < BART_VOCAB]
     (out / "tokenizer.json").write_text(json.dumps(data, ensure_ascii=False))
-    shutil.copy(FLORENCE2_TOKENIZER / "vocab.json", out / "vocab.json")
+    shutil.copyfile(FLORENCE2_TOKENIZER / "vocab.json", out / "vocab.json")
     write_json(out / "tokenizer_config.json", {"model_max_length": 1024})
 
 
@@ -172,12 +184,14 @@ def full(out: Path, only: set[str]) -> None:
         siglip_image_processor(384).save_pretrained(target)
         # The tiny tokenizer's ids (< 1,000) are valid for the 32,000-token vocabulary.
         siglip_tokenizer_files(target)
-    for name, layout in (("florence2-large-original", "original"), ("florence2-large", "native")):
-        if (only and name not in only) or (not only and layout == "native"):
+    for name, layout, architecture in (("florence2-large-original", "original", FLORENCE2_LARGE),
+                                       ("florence2-large", "native", FLORENCE2_LARGE),
+                                       ("florence2-base-original", "original", FLORENCE2_BASE)):
+        if (only and name not in only) or (not only and name != "florence2-large-original"):
             continue
         seed_everything()
         target = fresh(out / name)
-        model = Florence2ForConditionalGeneration(Florence2Config(**FLORENCE2_LARGE))
+        model = Florence2ForConditionalGeneration(Florence2Config(**architecture))
         if layout == "original":
             save_original_florence2(model, target, tied=True)
             florence2_tokenizer_files(target, with_added_tokens=False)

@@ -68,6 +68,13 @@ def main() -> int:
         expect(code == 0, f"{name}: export and check pass (exit {code})")
         reports[name] = json.loads((out / name / "export_report.json").read_text())
 
+    # Weights in .onnx_data files, as exports over 2 GB need (forced here on a tiny model).
+    code, text = run_export([str(ckpt / "siglip-tiny"), "--out", str(out / "siglip-tiny-external"), "--external-data", "yes",
+                             "--dtype", "fp16,q8", "--force"])
+    data = sorted(p.name for p in (out / "siglip-tiny-external" / "onnx").glob("*.onnx_data"))
+    expect(code == 0 and data == ["text_model.onnx_data", "vision_model.onnx_data"],
+           f"--external-data yes: check passes, weights in {', '.join(data)} (exit {code})")
+
     # Original (remote-code) layout == native layout, weights and outputs.
     export.quiet()
     with contextlib.redirect_stderr(io.StringIO()):
