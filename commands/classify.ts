@@ -1,4 +1,6 @@
-import { Args, Command, Flags } from "@oclif/core";
+import { Args, Flags } from "@oclif/core";
+import { EmbCommand } from "../src/cli/command.js";
+import { EXIT } from "../src/cli/errors.js";
 import { readFileSync } from "node:fs";
 import { stat } from "node:fs/promises";
 import { decodeOptions, extensionList, imageInputFlags, modelFlags } from "../src/cli/flags.js";
@@ -6,7 +8,7 @@ import { openMatcherFromFlags } from "../src/cli/run-support.js";
 import type { LogitParameters } from "../src/models/types.js";
 import { classifyImages, DEFAULT_TEMPLATE, type Classification } from "../src/pipeline/classify.js";
 
-export default class Classify extends Command {
+export default class Classify extends EmbCommand {
   static override summary = "Zero-shot classification: rank labels for each image by SigLIP's sigmoid probability.";
   static override description =
     "Each label becomes a prompt through --template, is embedded once by the text tower, and is scored against every image as sigmoid(exp(logit_scale) * cos + logit_bias), the probability SigLIP was trained to give (labels are independent: probabilities need not sum to 1). The scale and bias are read from the model's combined graph. One image prints a ranked table; several print one JSON line per image.";
@@ -40,7 +42,7 @@ export default class Classify extends Command {
     const { argv, flags } = await this.parse(Classify);
     const labels = this.labels(flags);
     const given = flags["logit-scale"] !== undefined ? { scale: Number(flags["logit-scale"]), bias: Number(flags["logit-bias"]) } : undefined;
-    const { image: imageModel, text: textModel, logits } = await openMatcherFromFlags(flags, given, !this.jsonEnabled(), (m) => this.error(m, { exit: 2 }));
+    const { image: imageModel, text: textModel, logits } = await openMatcherFromFlags(flags, given, !this.jsonEnabled(), (m) => this.usageError(m));
 
     const inputs = argv as string[];
     const single = inputs.length === 1 && !/\/$/.test(inputs[0]) && !(await isDirectory(inputs[0]));
@@ -66,14 +68,14 @@ export default class Classify extends Command {
       await imageModel.release();
       await textModel.release();
     }
-    if (results.some((r) => "error" in r)) process.exitCode = 2;
+    if (results.some((r) => "error" in r)) process.exitCode = EXIT.someFailed;
     return { logits, results };
   }
 
   private labels(flags: { labels?: string; "labels-file"?: string }): string[] {
     const raw = flags["labels-file"] ? readFileSync(flags["labels-file"], "utf8").split(/\r?\n/) : (flags.labels ?? "").split(",");
     const labels = raw.map((l) => l.trim()).filter(Boolean);
-    if (labels.length === 0) this.error("no labels: pass --labels \"cat,dog\" or --labels-file with one label per line", { exit: 2 });
+    if (labels.length === 0) this.usageError("no labels: pass --labels \"cat,dog\" or --labels-file with one label per line");
     return labels;
   }
 }

@@ -1,15 +1,17 @@
-import { Args, Command, Flags } from "@oclif/core";
+import { Args, Flags } from "@oclif/core";
+import { EmbCommand } from "../src/cli/command.js";
+import { EXIT } from "../src/cli/errors.js";
 import { stat } from "node:fs/promises";
 import { isAbsolute, join, parse, relative } from "node:path";
 import { batcherSettings, batchingFlags, decodeFingerprint, decodeOptions, extensionList, generationFlags, generationOverrides, imageInputFlags, modelFlags } from "../src/cli/flags.js";
 import { progressBar } from "../src/cli/progress.js";
 import { openFromFlags, recordedRun } from "../src/cli/run-support.js";
 import { ResultStore } from "../src/io/result-store.js";
-import { defaultModel, imageToTextTasks, TaskError } from "../src/models/registry.js";
+import { defaultModel, imageToTextTasks } from "../src/models/registry.js";
 import { florenceImages, type FlorenceFailure, type FlorenceImagesSummary, type FlorenceResult } from "../src/pipeline/florence-images.js";
 import { versions } from "../src/version.js";
 
-export default class Florence extends Command {
+export default class Florence extends EmbCommand {
   static override summary = "Run a Florence-2 task (caption, detection, OCR, grounding, segmentation) on images; JSON out.";
   static override description = `TASK is one of ${imageToTextTasks.names.join(" ")}. Tasks that take text (phrase grounding, referring expressions, open-vocabulary detection, the region tasks) need --text. Images are resized to 768x768 as the Python processor does, encoded in dynamic batches, and decoded with the model's beam search (num_beams, no_repeat_ngram_size and early_stopping from its generation_config.json, overridable), with results equal to transformers' generate() and Florence2Processor.post_process_generation. One image prints its result as JSON; folders write <out>/results.jsonl (resumable) and, with --draw, the images with their boxes, polygons and labels drawn on them.`;
 
@@ -43,30 +45,17 @@ export default class Florence extends Command {
   async run(): Promise<Record<string, unknown>> {
     const { args, argv, flags } = await this.parse(Florence);
     const inputs = (argv as string[]).slice(1);
-    let prompt: string;
-    try {
-      prompt = imageToTextTasks.prompt(args.task, flags.text);
-    } catch (error) {
-      if (error instanceof TaskError) this.error(error.message, { exit: 2 });
-      throw error;
-    }
-    let overrides;
-    try {
-      overrides = generationOverrides(flags);
-    } catch (error) {
-      if (error instanceof RangeError) this.error(error.message, { exit: 2 });
-      throw error;
-    }
+    const prompt = imageToTextTasks.prompt(args.task, flags.text);
+    const overrides = generationOverrides(flags);
 
     const batching = batcherSettings(flags);
     const showProgress = flags.progress && !this.jsonEnabled();
-    const { model, resolved, source } = await openFromFlags("image-to-text", flags, showProgress, (m) => this.error(m, { exit: 2 }));
+    const { model, resolved, source } = await openFromFlags("image-to-text", flags, showProgress, (m) => this.usageError(m));
     let settings;
     try {
       settings = model.settings(overrides);
     } catch (error) {
       await model.release();
-      if (error instanceof RangeError) this.error(error.message, { exit: 2 });
       throw error;
     }
     const pipeline = {
@@ -93,7 +82,7 @@ export default class Florence extends Command {
       } finally {
         await model.release();
       }
-      if (failure) this.error(`${failure.path}: ${failure.error}`, { exit: 2 });
+      if (failure) this.usageError(`${failure.path}: ${failure.error}`);
       if (!this.jsonEnabled()) this.log(JSON.stringify(found!.result));
       return found!.result;
     }
@@ -135,7 +124,7 @@ export default class Florence extends Command {
       );
       if (result.failed > 0) this.log(`failed files and reasons: ${join(flags.out, "errors.jsonl")}`);
     }
-    if (result.failed > 0 || result.interrupted) process.exitCode = result.interrupted ? 130 : 2;
+    if (result.failed > 0 || result.interrupted) process.exitCode = result.interrupted ? EXIT.interrupted : EXIT.someFailed;
     return { ...result, out: flags.out, rows };
   }
 }

@@ -1,9 +1,10 @@
-import { Command, Flags, type Interfaces } from "@oclif/core";
+import { Flags, type Interfaces } from "@oclif/core";
+import { EmbCommand } from "../src/cli/command.js";
 import { writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { batcherSettings, batchingFlags, generationFlags, generationOverrides, modelFlags } from "../src/cli/flags.js";
 import { openFromFlags } from "../src/cli/run-support.js";
-import { imageToTextTasks, PERF_TARGETS, perfTarget, TaskError } from "../src/models/registry.js";
+import { imageToTextTasks, PERF_TARGETS, perfTarget } from "../src/models/registry.js";
 import { writeThroughputLatencyChart } from "../src/perf/chart.js";
 import { measure, type Measurement } from "../src/perf/load.js";
 import { perfCsv, perfTable, type PerfRow } from "../src/perf/report.js";
@@ -13,7 +14,7 @@ import { bestWithin, latencyOf, sweep, type LatencyPercentile } from "../src/per
 
 const PERCENTILES: LatencyPercentile[] = ["p50", "p90", "p95", "p99", "avg"];
 
-export default class Perf extends Command {
+export default class Perf extends EmbCommand {
   static override summary = "perf_analyzer for emb's in-process runtime: throughput and latency under N requests in flight; --sweep tunes the batcher.";
   static override description = `Keeps --concurrency requests in flight against a target (siglip-image, siglip-text, or florence:<TASK>, e.g. florence:<CAPTION>), each request one image or caption through the same stages the commands run (preparation, the dynamic batcher, the model, post-processing). After a warm-up it measures windows of --measurement-interval ms until three in a row agree within --stability-percentage, and reports throughput, client latency (avg, std, p50, p90, p95, p99), the runtime's own breakdown per request (queue, preprocess, inference, postprocess), inferences versus executions and the batch sizes the batcher formed, and peak memory. A range start:end:step measures each concurrency and draws throughput against latency (SVG and PNG). --sweep measures max batch size x max queue delay x workers combinations, ranks them and saves the best (under --latency-limit) for --batcher-config.`;
 
@@ -57,7 +58,7 @@ export default class Perf extends Command {
   async run(): Promise<Record<string, unknown>> {
     const { flags } = await this.parse(Perf);
     const concurrencies = parseRange(flags.concurrency);
-    if (!concurrencies) this.error(`--concurrency ${flags.concurrency}: give N or start:end:step (e.g. 1:64:8)`, { exit: 2 });
+    if (!concurrencies) this.usageError(`--concurrency ${flags.concurrency}: give N or start:end:step (e.g. 1:64:8)`);
     const settings = batcherSettings(flags);
     const quiet = this.jsonEnabled() || !flags.progress;
 
@@ -136,7 +137,7 @@ export default class Perf extends Command {
 
   /** Loads the target's model once and returns a factory of targets for given batcher settings. */
   private async build(flags: Interfaces.InferredFlags<typeof Perf.flags>): Promise<{ factory: TargetFactory; release: () => Promise<void>; cleanup: () => void }> {
-    const usageError: (m: string) => never = (m) => this.error(m, { exit: 2 });
+    const usageError: (m: string) => never = (m) => this.usageError(m);
     const progress = !this.jsonEnabled() && flags.progress;
     const size = /^(\d+)x(\d+)$/.exec(flags["image-size"]);
     if (!size) usageError(`--image-size ${flags["image-size"]}: give WxH, e.g. 500x375`);
@@ -147,13 +148,7 @@ export default class Perf extends Command {
       const { model } = await openFromFlags("text-embedder", flags, progress, usageError);
       return { factory: textEmbedderFactory(flags.target, model, flags.input, flags.field), release: () => model.release(), cleanup: () => {} };
     }
-    let prompt = "";
-    try {
-      if (target.task) prompt = imageToTextTasks.prompt(target.task, flags.text);
-    } catch (error) {
-      if (error instanceof TaskError) usageError(error.message);
-      throw error;
-    }
+    const prompt = target.task ? imageToTextTasks.prompt(target.task, flags.text) : "";
     const inputs = await imageInputs(flags.input, imageSize, 1000);
     if (target.role === "image-embedder") {
       const { model } = await openFromFlags("image-embedder", flags, progress, usageError);

@@ -1,10 +1,12 @@
-import { Command, Flags, type Interfaces } from "@oclif/core";
+import { Flags, type Interfaces } from "@oclif/core";
+import { EmbCommand } from "../../src/cli/command.js";
+import { EXIT } from "../../src/cli/errors.js";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { batcherSettings, batchingFlags, decodeOptions, generationFlags, generationOverrides, imageInputFlags, modelFlags } from "../../src/cli/flags.js";
 import { progressBar } from "../../src/cli/progress.js";
 import { interruptible, openFromFlags } from "../../src/cli/run-support.js";
-import { CocoInputError, readAnnotations, readResults } from "../../src/eval/coco/annotations.js";
+import { readAnnotations, readResults } from "../../src/eval/coco/annotations.js";
 import { CAPTION_TASKS, captionCocoImages, type CaptionSummary } from "../../src/eval/coco/caption.js";
 import { evaluateCaptions, METRIC_GROUPS, type MetricGroup } from "../../src/eval/coco/evaluate.js";
 import { Meteor } from "../../src/eval/coco/meteor.js";
@@ -12,7 +14,7 @@ import { metricsTable, seedNumbersApply } from "../../src/eval/coco/report.js";
 import { CocoResultsWriter } from "../../src/eval/coco/results-file.js";
 import { defaultModel, imageToTextTasks } from "../../src/models/registry.js";
 
-export default class CocoEval extends Command {
+export default class CocoEval extends EmbCommand {
   static override summary = "Caption COCO images with Florence-2 and score them with COCO's caption metrics (BLEU, METEOR, ROUGE_L, CIDEr), no Java.";
   static override description = `With --images, captions every annotated image with Florence-2 (--task, generation flags as for emb florence), appending each caption to <out>/results.json (a COCO results file, valid JSON at every moment; re-running resumes). With --results, scores an existing results file instead. Scores are computed as pycocoevalcap computes them: PTB tokenisation, corpus BLEU-1..4 ("closest" reference length), METEOR (exact, stem and WordNet synonym matches; paraphrases from --paraphrase-table), ROUGE_L and CIDEr-D, with bootstrap 95% confidence intervals. Writes metrics.json and per-image.jsonl (every image's scores, to find the worst captions) to --out.`;
 
@@ -50,51 +52,46 @@ export default class CocoEval extends Command {
     const { flags } = await this.parse(CocoEval);
     const groups = flags.metrics.split(",").map((m) => m.trim()).filter(Boolean);
     const unknown = groups.filter((g) => !METRIC_GROUPS.includes(g as MetricGroup));
-    if (unknown.length > 0) this.error(`--metrics ${unknown.join(",")}: unknown; choose from ${METRIC_GROUPS.join(", ")}`, { exit: 2 });
+    if (unknown.length > 0) this.usageError(`--metrics ${unknown.join(",")}: unknown; choose from ${METRIC_GROUPS.join(", ")}`);
     const showProgress = flags.progress && !this.jsonEnabled();
     mkdirSync(flags.out, { recursive: true });
 
-    try {
-      const annotations = readAnnotations(flags.annotations);
-      let resultsPath = flags.results;
-      let captioning: CaptionSummary | undefined;
-      if (flags.images) {
-        resultsPath = join(flags.out, "results.json");
-        captioning = await this.caption(flags, annotations, resultsPath, showProgress);
-        if (captioning.interrupted) {
-          this.log(`interrupted: ${captioning.captioned} captioned this run, kept in ${resultsPath}; run the same command again to continue`);
-          process.exitCode = 130;
-          return { captioning };
-        }
+    const annotations = readAnnotations(flags.annotations);
+    let resultsPath = flags.results;
+    let captioning: CaptionSummary | undefined;
+    if (flags.images) {
+      resultsPath = join(flags.out, "results.json");
+      captioning = await this.caption(flags, annotations, resultsPath, showProgress);
+      if (captioning.interrupted) {
+        this.log(`interrupted: ${captioning.captioned} captioned this run, kept in ${resultsPath}; run the same command again to continue`);
+        process.exitCode = EXIT.interrupted;
+        return { captioning };
       }
-      const partial = flags["allow-missing"] || flags.limit !== undefined || (captioning?.failures.length ?? 0) > 0;
-      const results = readResults(resultsPath!, annotations, partial);
-      for (const id of results.empty) this.logToStderr(`note: image ${id} has an empty caption; it is scored as empty`);
-      const meteor = groups.includes("meteor") ? await Meteor.load({ paraphraseTable: flags["paraphrase-table"] }) : null;
-      const evaluation = await evaluateCaptions(annotations.references, results.candidates, {
-        groups: groups as MetricGroup[],
-        order: annotations.images.map((image) => image.id).filter((id) => results.candidates.has(id)),
-        meteor,
-        bootstrap: flags.bootstrap,
-        seed: flags.seed,
-      });
-      const { perImage, ...summary } = evaluation;
-      const report = { annotations: flags.annotations, results: resultsPath, captioning, ...summary };
-      writeFileSync(join(flags.out, "metrics.json"), JSON.stringify(report, null, 2) + "\n");
-      writeFileSync(join(flags.out, "per-image.jsonl"), perImage.map((p) => JSON.stringify(p) + "\n").join(""));
-      if (!this.jsonEnabled()) {
-        this.log(metricsTable(evaluation, seedNumbersApply(annotations), Boolean(process.stdout.isTTY)));
-        this.log(`${evaluation.images} images scored; metrics.json and per-image.jsonl in ${flags.out}`);
-      }
-      if ((captioning?.failures.length ?? 0) > 0) {
-        for (const f of captioning!.failures) this.logToStderr(`not captioned: ${f.path}: ${f.error}`);
-        process.exitCode = 2;
-      }
-      return report;
-    } catch (error) {
-      if (error instanceof CocoInputError) this.error(error.message, { exit: 2 });
-      throw error;
     }
+    const partial = flags["allow-missing"] || flags.limit !== undefined || (captioning?.failures.length ?? 0) > 0;
+    const results = readResults(resultsPath!, annotations, partial);
+    for (const id of results.empty) this.logToStderr(`note: image ${id} has an empty caption; it is scored as empty`);
+    const meteor = groups.includes("meteor") ? await Meteor.load({ paraphraseTable: flags["paraphrase-table"] }) : null;
+    const evaluation = await evaluateCaptions(annotations.references, results.candidates, {
+      groups: groups as MetricGroup[],
+      order: annotations.images.map((image) => image.id).filter((id) => results.candidates.has(id)),
+      meteor,
+      bootstrap: flags.bootstrap,
+      seed: flags.seed,
+    });
+    const { perImage, ...summary } = evaluation;
+    const report = { annotations: flags.annotations, results: resultsPath, captioning, ...summary };
+    writeFileSync(join(flags.out, "metrics.json"), JSON.stringify(report, null, 2) + "\n");
+    writeFileSync(join(flags.out, "per-image.jsonl"), perImage.map((p) => JSON.stringify(p) + "\n").join(""));
+    if (!this.jsonEnabled()) {
+      this.log(metricsTable(evaluation, seedNumbersApply(annotations), Boolean(process.stdout.isTTY)));
+      this.log(`${evaluation.images} images scored; metrics.json and per-image.jsonl in ${flags.out}`);
+    }
+    if ((captioning?.failures.length ?? 0) > 0) {
+      for (const f of captioning!.failures) this.logToStderr(`not captioned: ${f.path}: ${f.error}`);
+      process.exitCode = EXIT.someFailed;
+    }
+    return report;
   }
 
   private async caption(
@@ -105,7 +102,7 @@ export default class CocoEval extends Command {
   ): Promise<CaptionSummary> {
     const batching = batcherSettings(flags);
     const overrides = generationOverrides(flags);
-    const { model } = await openFromFlags("image-to-text", flags, showProgress, (m) => this.error(m, { exit: 2 }));
+    const { model } = await openFromFlags("image-to-text", flags, showProgress, (m) => this.usageError(m));
     const writer = CocoResultsWriter.open(resultsPath);
     const bar = progressBar(`captioning ${flags.task}`, "img", showProgress);
     const interrupt = interruptible((m) => this.warn(m));

@@ -1,4 +1,6 @@
-import { Args, Command } from "@oclif/core";
+import { Args } from "@oclif/core";
+import { EmbCommand } from "../../src/cli/command.js";
+import { EXIT } from "../../src/cli/errors.js";
 import { batcherSettings, batchingFlags, decodeFingerprint, decodeOptions, extensionList, imageInputFlags, modelFlags, outputFlags } from "../../src/cli/flags.js";
 import { progressBar } from "../../src/cli/progress.js";
 import { openFromFlags, recordedRun } from "../../src/cli/run-support.js";
@@ -6,12 +8,10 @@ import { EmbeddingStore } from "../../src/io/embedding-store.js";
 import { embedImages, type EmbedImagesResult } from "../../src/pipeline/embed-images.js";
 import { versions } from "../../src/version.js";
 
-/** Exit status when the run finished but some inputs could not be embedded. */
-export const EXIT_SOME_FAILED = 2;
 
-export default class EmbedImage extends Command {
+export default class EmbedImage extends EmbCommand {
   static override summary = "Embed a folder of images with SigLIP: embeddings.npy + index.jsonl, resumable.";
-  static override description = `Walks the given folders (recursively, sorted) and files, decodes and resizes each image as the Python SigLIP processor does, runs them through the model in dynamic batches and appends one row per image to <out>/embeddings.npy (float32, N x D) with a matching record in <out>/index.jsonl (row, path, bytes, mtime, sha256, size). Files that cannot be read or decoded are listed in <out>/errors.jsonl and the run goes on. Re-running the same command resumes: files already embedded are skipped, changed files are embedded again. Exit status ${EXIT_SOME_FAILED} means some files failed.`;
+  static override description = `Walks the given folders (recursively, sorted) and files, decodes and resizes each image as the Python SigLIP processor does, runs them through the model in dynamic batches and appends one row per image to <out>/embeddings.npy (float32, N x D) with a matching record in <out>/index.jsonl (row, path, bytes, mtime, sha256, size). Files that cannot be read or decoded are listed in <out>/errors.jsonl and the run goes on. Re-running the same command resumes: files already embedded are skipped, changed files are embedded again. Exit status ${EXIT.someFailed} means some files failed.`;
 
   static override examples = [
     "<%= config.bin %> <%= command.id %> ./photos --out ./photos-emb",
@@ -38,7 +38,7 @@ export default class EmbedImage extends Command {
     const inputs = argv as string[];
     const batching = batcherSettings(flags);
     const showProgress = flags.progress && !this.jsonEnabled();
-    const { model, resolved, source } = await openFromFlags("image-embedder", flags, showProgress, (m) => this.error(m, { exit: 2 }));
+    const { model, resolved, source } = await openFromFlags("image-embedder", flags, showProgress, (m) => this.usageError(m));
 
     const fingerprint = {
       ...source,
@@ -88,7 +88,7 @@ export default class EmbedImage extends Command {
       );
       if (result.failed > 0) this.log(`failed files and reasons: ${flags.out}/errors.jsonl`);
     }
-    if (result.failed > 0 || result.interrupted) process.exitCode = result.interrupted ? 130 : EXIT_SOME_FAILED;
+    if (result.failed > 0 || result.interrupted) process.exitCode = result.interrupted ? EXIT.interrupted : EXIT.someFailed;
     return { ...result, out: flags.out, rows };
   }
 }

@@ -1,4 +1,6 @@
-import { Args, Command, Flags } from "@oclif/core";
+import { Args, Flags } from "@oclif/core";
+import { EmbCommand } from "../../src/cli/command.js";
+import { EXIT } from "../../src/cli/errors.js";
 import { readFileSync } from "node:fs";
 import { batcherSettings, batchingFlags, modelFlags, outputFlags } from "../../src/cli/flags.js";
 import { progressBar } from "../../src/cli/progress.js";
@@ -9,7 +11,7 @@ import type { TextEmbedder } from "../../src/models/types.js";
 import { embedTexts, textKey, type EmbedTextsResult, type TextInput, type TextRecord } from "../../src/pipeline/embed-texts.js";
 import { versions } from "../../src/version.js";
 
-export default class EmbedText extends Command {
+export default class EmbedText extends EmbCommand {
   static override summary = "Embed captions with SigLIP's text tower, tokenised exactly as SiglipTokenizer does.";
   static override description =
     "Captions come from the arguments, from --file (one per line, or JSON Lines with a text field) or from standard input. Each is lowercased, stripped of ASCII punctuation, whitespace-collapsed, tokenised, ended with </s> and padded to the model's 64 tokens, exactly as the Python SiglipTokenizer does with padding=\"max_length\" (padding to the longest caption instead silently ruins accuracy). --ids embeds pre-tokenised rows of 64 ids instead. Rows of <out>/embeddings.npy follow the input order; <out>/index.jsonl holds {row, line, text, sha256, truncated}. Re-running the same command resumes.";
@@ -46,7 +48,7 @@ export default class EmbedText extends Command {
     const { argv, flags } = await this.parse(EmbedText);
     const batching = batcherSettings(flags);
     const showProgress = flags.progress && !this.jsonEnabled();
-    const { model, resolved, source } = await openFromFlags("text-embedder", flags, showProgress, (m) => this.error(m, { exit: 2 }));
+    const { model, resolved, source } = await openFromFlags("text-embedder", flags, showProgress, (m) => this.usageError(m));
     const inputs = this.readInputs(argv as string[], flags, model);
 
     const fingerprint = {
@@ -96,7 +98,7 @@ export default class EmbedText extends Command {
           `(${rate.toFixed(1)} captions/s, ${model.info.provider}); ${rows} rows in ${flags.out}/embeddings.npy`,
       );
     }
-    if (result.interrupted) process.exitCode = 130;
+    if (result.interrupted) process.exitCode = EXIT.interrupted;
     return { ...result, out: flags.out, rows };
   }
 
@@ -110,7 +112,7 @@ export default class EmbedText extends Command {
     else if (argv.length > 0) captions = argv.map((text, line) => ({ line, text }));
     else {
       const piped = process.stdin.isTTY ? "" : readFileSync(0, "utf8");
-      if (piped.length === 0) this.error("no captions given: pass them as arguments, with --file, with --ids, or on standard input", { exit: 2 });
+      if (piped.length === 0) this.usageError("no captions given: pass them as arguments, with --file, with --ids, or on standard input");
       captions = parseCaptionFile(piped, "stdin", flags.field);
     }
     return captions;

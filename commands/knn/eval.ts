@@ -1,20 +1,21 @@
-import { Command, Flags } from "@oclif/core";
+import { Flags } from "@oclif/core";
+import { EmbCommand } from "../../src/cli/command.js";
+import { EXIT } from "../../src/cli/errors.js";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { decodeFingerprint, decodeOptions, extensionList, imageInputFlags, modelFlags } from "../../src/cli/flags.js";
 import { progressBar } from "../../src/cli/progress.js";
 import { dtypeFromFlags, interruptible, openFromFlags } from "../../src/cli/run-support.js";
 import { WEIGHTINGS, type Weighting } from "../../src/eval/knn/classifier.js";
-import { DatasetError } from "../../src/eval/knn/dataset.js";
 import { accuracyTable, agreementLines, confusionTable, perClassCsv } from "../../src/eval/knn/report.js";
-import { checkTemplate, DEFAULT_TEMPLATE, NAMES_MODES, TemplateError, type NamesMode } from "../../src/eval/knn/prompts.js";
+import { checkTemplate, DEFAULT_TEMPLATE, NAMES_MODES, type NamesMode } from "../../src/eval/knn/prompts.js";
 import { runKnnEval, type KnnRunResult, type LoadedModel } from "../../src/eval/knn/run.js";
 import { DEFAULT_HNSW } from "../../src/eval/knn/search.js";
 import type { RoleModel } from "../../src/models/registry.js";
 import { packageRoot } from "../../src/package-root.js";
 import { defaultCacheDir } from "../../src/pipeline/embedding-cache.js";
 
-export default class KnnEval extends Command {
+export default class KnnEval extends EmbCommand {
   static override summary = "Zero-shot and few-shot KNN accuracy (top-1/top-5) of SigLIP embeddings on a folder-per-class dataset.";
   static override description = `Reads <data>/train/<label>/* and <data>/valid/<label>/*, embeds the images (reusing an emb embed image folder given by --embeddings, and a content-addressed cache, so a second run re-embeds nothing), indexes the references in HNSW (or searches exactly with --exact) and classifies each valid image from its k nearest references with scikit-learn's KNeighborsClassifier semantics (metric cosine). Few-shot (--shots N, the default with N=10): the references are the first N train images of each class. Zero-shot (--zero-shot): one text embedding per class, the mean over --template prompts filled with the class's names from the label mapping ({text}) or its label ({label}). Top-1 is the accuracy of sklearn's predict(); top-5 is top_k_accuracy_score over predict_proba(). Writes report.json, per-class.csv and predictions.jsonl to --out.`;
 
@@ -69,14 +70,9 @@ export default class KnnEval extends Command {
   async run(): Promise<KnnRunResult & { out: string }> {
     const { flags } = await this.parse(KnnEval);
     const shots = flags.shots ?? (flags["zero-shot"] ? undefined : 10);
-    try {
-      for (const t of flags.template) checkTemplate(t);
-    } catch (error) {
-      if (error instanceof TemplateError) this.error(error.message, { exit: 2 });
-      throw error;
-    }
+    for (const t of flags.template) checkTemplate(t);
     const showProgress = flags.progress && !this.jsonEnabled();
-    const usageError = (m: string) => this.error(m, { exit: 2 });
+    const usageError = (m: string) => this.usageError(m);
     dtypeFromFlags("image-embedder", flags.dtype, usageError); // checked now; the models open only when needed
     const releases: (() => Promise<void>)[] = [];
     const load = async <R extends "image-embedder" | "text-embedder">(
@@ -120,9 +116,6 @@ export default class KnnEval extends Command {
         warn: (m) => this.warn(m),
         signal: interrupt.signal,
       });
-    } catch (error) {
-      if (error instanceof DatasetError) this.error(error.message, { exit: 2 });
-      throw error;
     } finally {
       interrupt.dispose();
       for (const release of releases) await release();
@@ -149,8 +142,8 @@ export default class KnnEval extends Command {
         this.log(`report.json, per-class.csv and predictions.jsonl in ${flags.out}`);
       }
     }
-    if (result.interrupted) process.exitCode = 130;
-    else if (result.failures.length > 0) process.exitCode = 2;
+    if (result.interrupted) process.exitCode = EXIT.interrupted;
+    else if (result.failures.length > 0) process.exitCode = EXIT.someFailed;
     return { ...result, out: flags.out };
   }
 }

@@ -135,7 +135,7 @@ describe("emb embed image", () => {
     expect(mixed.stderr).toContain("choose another --out or remove that folder");
   });
 
-  it("skips bad files with a reason, embeds the rest, and exits 2", () => {
+  it("skips bad files with a reason, embeds the rest, and exits 3 (some inputs failed)", () => {
     const dir = tmp("bad");
     const jpeg = readFileSync(fixturePath("images", "photo_500x375.jpg"));
     writeFileSync(join(dir, "a_zero.jpg"), "");
@@ -147,7 +147,7 @@ describe("emb embed image", () => {
     copyFileSync(fixturePath("images", "small_64x48.jpg"), join(dir, "g_good.jpg"));
     const out = join(tmp("out"), "bad");
     const result = runCli(["embed", "image", dir, "--model", TINY, "--out", out, "--max-pixels", "500000"]);
-    expect(result.status).toBe(2);
+    expect(result.status).toBe(3);
     expect(result.stdout).toContain("2 embedded, 0 unchanged, 5 failed of 7");
     const { records, errors } = readOutput(out);
     expect(records.map((r) => basename(r.path))).toEqual(["f_good.jpg", "g_good.jpg"]);

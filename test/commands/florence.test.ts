@@ -88,12 +88,12 @@ describe("emb florence on the tiny Florence-2", () => {
     expect(other.stderr).toContain("choose another --out");
   });
 
-  it("reports a corrupt image, runs the rest, and exits 2", () => {
+  it("reports a corrupt image, runs the rest, and exits 3 (some inputs failed)", () => {
     const dir = folderOf(["photo_500x375.jpg", "gray_320x240.jpg"]);
     writeFileSync(join(dir, "broken.jpg"), Buffer.from("not a jpeg"));
     const out = join(tmp("out"), "broken");
     const run = florence(["<OCR>", dir, "--out", out, "--json"]);
-    expect(run.status).toBe(2);
+    expect(run.status).toBe(3);
     expect(JSON.parse(run.stdout)).toMatchObject({ processed: 2, failed: 1 });
     const errors = readJsonl<{ path: string; reason: string }>(join(out, "errors.jsonl"));
     expect(errors).toEqual([expect.objectContaining({ path: join(dir, "broken.jpg"), reason: "unreadable" })]);

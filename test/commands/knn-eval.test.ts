@@ -132,7 +132,7 @@ describe("emb knn eval with bad input", () => {
 
   it("reports unreadable images and classes it cannot score, and scores the rest", () => {
     const run = knn(["--data", data, "--zero-shot", "--shots", "3", "-k", "5", "--exact"], cache);
-    expect(run.status, run.stderr).toBe(2);
+    expect(run.status, run.stderr).toBe(3);
     expect(run.json.failures).toEqual([expect.objectContaining({ path: join(data, "valid", "n01440764", "corrupt.jpg"), reason: "unreadable" })]);
     expect(run.json.notes).toEqual(
       expect.arrayContaining([

@@ -1,0 +1,63 @@
+/**
+ * The one map from what went wrong to what the user sees: every error a command lets through
+ * becomes an oclif CLIError with a code, an exit status and, where there is one, the fix.
+ *
+ * Exit statuses (documented in the README):
+ *   0   everything done
+ *   1   fatal: the run could not go on (model not found, unreadable model, provider missing, a bug)
+ *   2   usage: a flag, an argument or an input file is wrong; nothing was written
+ *   3   finished, but some inputs failed (listed in the outputs)
+ *   130 interrupted (Ctrl-C, SIGTERM); what was done is kept
+ */
+import { Errors } from "@oclif/core";
+import { BatcherConfigError } from "../batching/config.js";
+import { CocoInputError } from "../eval/coco/annotations.js";
+import { DatasetError } from "../eval/knn/dataset.js";
+import { TemplateError } from "../eval/knn/prompts.js";
+import { OutputMismatchError } from "../io/embedding-store.js";
+import { InputError } from "../io/text-input.js";
+import { ModelNotFoundError } from "../models/common/hub.js";
+import { ModelLayoutError } from "../models/common/layout.js";
+import { DtypeSpecError } from "../models/common/variants.js";
+import { TaskError } from "../models/registry.js";
+import { SourceError } from "../pipeline/source.js";
+import { ProviderUnavailableError } from "../runtime/session.js";
+
+export const EXIT = { fatal: 1, usage: 2, someFailed: 3, interrupted: 130 } as const;
+
+type ErrorClass = abstract new (...args: never[]) => Error;
+
+/** Known errors: their code and exit status. Order matters: subclasses before their parents. */
+const KNOWN: [ErrorClass, string, number][] = [
+  [DtypeSpecError, "bad-dtype", EXIT.usage],
+  [TaskError, "bad-task", EXIT.usage],
+  [TemplateError, "bad-template", EXIT.usage],
+  [DatasetError, "bad-dataset", EXIT.usage],
+  [CocoInputError, "bad-coco-input", EXIT.usage],
+  [InputError, "bad-input", EXIT.usage],
+  [SourceError, "missing-input", EXIT.usage],
+  [BatcherConfigError, "bad-batcher-config", EXIT.usage],
+  [OutputMismatchError, "output-mismatch", EXIT.usage],
+  [ModelNotFoundError, "model-not-found", EXIT.fatal],
+  [ModelLayoutError, "model-layout", EXIT.fatal],
+  [ProviderUnavailableError, "provider-unavailable", EXIT.fatal],
+  // Flag values checked by hand (a --length-penalty that is not a number, say).
+  [RangeError, "bad-value", EXIT.usage],
+];
+
+/** A usage error raised by a command itself: a bad flag combination or argument. */
+export class UsageError extends Error {}
+
+export function toCliError(error: unknown): Errors.CLIError {
+  if (error instanceof Errors.CLIError) return error;
+  if (error instanceof UsageError) return new Errors.CLIError(error.message, { code: "usage", exit: EXIT.usage });
+  for (const [kind, code, exit] of KNOWN) {
+    if (error instanceof kind) return new Errors.CLIError(error.message, { code, exit });
+  }
+  // Passing the Error itself keeps its stack for DEBUG=* output.
+  return new Errors.CLIError(error instanceof Error ? error : String(error), {
+    code: "internal",
+    exit: EXIT.fatal,
+    suggestions: ["run again with DEBUG=* for details, and report it with the command line if it persists"],
+  });
+}

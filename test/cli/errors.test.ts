@@ -1,0 +1,37 @@
+import { Errors } from "@oclif/core";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { EXIT, toCliError, UsageError } from "../../src/cli/errors.js";
+import { ModelNotFoundError } from "../../src/models/common/hub.js";
+import { ModelLayoutError } from "../../src/models/common/layout.js";
+import { DtypeSpecError } from "../../src/models/common/variants.js";
+import { TaskError } from "../../src/models/registry.js";
+import { ProviderUnavailableError } from "../../src/runtime/session.js";
+import { runCli } from "../helpers/cli.js";
+import { fixturePath } from "../helpers/fixtures.js";
+
+describe("errors map to one code and exit status each", () => {
+  it.each([
+    [new DtypeSpecError("d"), "bad-dtype", EXIT.usage],
+    [new TaskError("t"), "bad-task", EXIT.usage],
+    [new UsageError("u"), "usage", EXIT.usage],
+    [new RangeError("r"), "bad-value", EXIT.usage],
+    [new ModelNotFoundError("m"), "model-not-found", EXIT.fatal],
+    [new ModelLayoutError("l"), "model-layout", EXIT.fatal],
+    [new ProviderUnavailableError("p"), "provider-unavailable", EXIT.fatal],
+    [new TypeError("x is undefined"), "internal", EXIT.fatal],
+  ])("%s", (error, code, exit) => {
+    const mapped = toCliError(error);
+    expect(mapped).toBeInstanceOf(Errors.CLIError);
+    expect(mapped.code).toBe(code);
+    expect(mapped.oclif.exit).toBe(exit);
+    expect(mapped.message).toBe(error.message);
+  });
+
+  it("a missing model is fatal (1) and --json prints its code", () => {
+    const run = runCli(["embed", "image", fixturePath("images", "small_64x48.jpg"), "--model", "./no-such-model-folder", "--out", join(tmpdir(), "emb-never-written"), "--json"]);
+    expect(run.status).toBe(1);
+    expect(JSON.parse(run.stdout).error).toMatchObject({ code: "model-not-found" });
+  });
+});
