@@ -7,6 +7,7 @@ import { decodeOptions, extensionList, imageInputFlags, modelFlags } from "../sr
 import { openMatcherFromFlags } from "../src/cli/run-support.js";
 import type { LogitParameters } from "../src/models/types.js";
 import { classifyImages, DEFAULT_TEMPLATE, type Classification } from "../src/pipeline/classify.js";
+import { checkInputs } from "../src/pipeline/source.js";
 
 export default class Classify extends EmbCommand {
   static override summary = "Zero-shot classification: rank labels for each image by SigLIP's sigmoid probability.";
@@ -42,6 +43,7 @@ export default class Classify extends EmbCommand {
     const { argv, flags } = await this.parse(Classify);
     const labels = this.labels(flags);
     const given = flags["logit-scale"] !== undefined ? { scale: Number(flags["logit-scale"]), bias: Number(flags["logit-bias"]) } : undefined;
+    await checkInputs(argv as string[]);
     const { image: imageModel, text: textModel, logits } = await openMatcherFromFlags(flags, given, !this.jsonEnabled(), (m) => this.usageError(m));
 
     const inputs = argv as string[];

@@ -10,6 +10,7 @@ import { ResultStore } from "../src/io/result-store.js";
 import { defaultModel, imageToTextTasks } from "../src/models/registry.js";
 import { florenceImages, type FlorenceFailure, type FlorenceImagesSummary, type FlorenceResult } from "../src/pipeline/florence-images.js";
 import { versions } from "../src/version.js";
+import { checkInputs } from "../src/pipeline/source.js";
 
 export default class Florence extends EmbCommand {
   static override summary = "Run a Florence-2 task (caption, detection, OCR, grounding, segmentation) on images; JSON out.";
@@ -50,6 +51,7 @@ export default class Florence extends EmbCommand {
 
     const batching = batcherSettings(flags);
     const showProgress = flags.progress && !this.jsonEnabled();
+    await checkInputs(inputs);
     const { model, resolved, source } = await openFromFlags("image-to-text", flags, showProgress, (m) => this.usageError(m));
     let settings;
     try {

@@ -7,6 +7,7 @@ import { openFromFlags, recordedRun } from "../../src/cli/run-support.js";
 import { EmbeddingStore } from "../../src/io/embedding-store.js";
 import { embedImages, type EmbedImagesResult } from "../../src/pipeline/embed-images.js";
 import { versions } from "../../src/version.js";
+import { checkInputs } from "../../src/pipeline/source.js";
 
 
 export default class EmbedImage extends EmbCommand {
@@ -38,6 +39,7 @@ export default class EmbedImage extends EmbCommand {
     const inputs = argv as string[];
     const batching = batcherSettings(flags);
     const showProgress = flags.progress && !this.jsonEnabled();
+    await checkInputs(inputs);
     const { model, resolved, source } = await openFromFlags("image-embedder", flags, showProgress, (m) => this.usageError(m));
 
     const fingerprint = {

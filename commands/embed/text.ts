@@ -6,8 +6,7 @@ import { batcherSettings, batchingFlags, modelFlags, outputFlags } from "../../s
 import { progressBar } from "../../src/cli/progress.js";
 import { openFromFlags, recordedRun } from "../../src/cli/run-support.js";
 import { EmbeddingStore } from "../../src/io/embedding-store.js";
-import { parseCaptionFile, parseIdRows, type Caption } from "../../src/io/text-input.js";
-import type { TextEmbedder } from "../../src/models/types.js";
+import { parseCaptionFile, parseIdRows, readInputFile, type Caption } from "../../src/io/text-input.js";
 import { embedTexts, textKey, type EmbedTextsResult, type TextInput, type TextRecord } from "../../src/pipeline/embed-texts.js";
 import { versions } from "../../src/version.js";
 
@@ -48,8 +47,10 @@ export default class EmbedText extends EmbCommand {
     const { argv, flags } = await this.parse(EmbedText);
     const batching = batcherSettings(flags);
     const showProgress = flags.progress && !this.jsonEnabled();
+    const raw = this.readInputs(argv as string[], flags);
     const { model, resolved, source } = await openFromFlags("text-embedder", flags, showProgress, (m) => this.usageError(m));
-    const inputs = this.readInputs(argv as string[], flags, model);
+    const inputs: TextInput[] =
+      "ids" in raw ? parseIdRows(raw.ids, flags.ids!, model.info.length, model.info.vocabSize).map((ids, line) => ({ line, ids })) : raw.captions;
 
     const fingerprint = {
       ...source,
@@ -102,19 +103,13 @@ export default class EmbedText extends EmbCommand {
     return { ...result, out: flags.out, rows };
   }
 
-  private readInputs(argv: string[], flags: { file?: string; field: string; ids?: string }, model: TextEmbedder): TextInput[] {
-    if (flags.ids) {
-      const rows = parseIdRows(readFileSync(flags.ids, "utf8"), flags.ids, model.info.length, model.info.vocabSize);
-      return rows.map((ids, line) => ({ line, ids }));
-    }
-    let captions: Caption[];
-    if (flags.file) captions = parseCaptionFile(readFileSync(flags.file, "utf8"), flags.file, flags.field);
-    else if (argv.length > 0) captions = argv.map((text, line) => ({ line, text }));
-    else {
-      const piped = process.stdin.isTTY ? "" : readFileSync(0, "utf8");
-      if (piped.length === 0) this.usageError("no captions given: pass them as arguments, with --file, with --ids, or on standard input");
-      captions = parseCaptionFile(piped, "stdin", flags.field);
-    }
-    return captions;
+  /** The inputs, read before anything is opened: captions as they are, id rows as text to validate against the model. */
+  private readInputs(argv: string[], flags: { file?: string; field: string; ids?: string }): { ids: string } | { captions: Caption[] } {
+    if (flags.ids) return { ids: readInputFile(flags.ids, "--ids") };
+    if (flags.file) return { captions: parseCaptionFile(readInputFile(flags.file, "--file"), flags.file, flags.field) };
+    if (argv.length > 0) return { captions: argv.map((text, line) => ({ line, text })) };
+    const piped = process.stdin.isTTY ? "" : readFileSync(0, "utf8");
+    if (piped.length === 0) this.usageError("no captions given: pass them as arguments, with --file, with --ids, or on standard input");
+    return { captions: parseCaptionFile(piped, "stdin", flags.field) };
   }
 }

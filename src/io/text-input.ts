@@ -33,7 +33,18 @@ export function parseCaptionFile(content: string, name: string, field: string): 
 }
 
 export function readCaptionFile(path: string, field: string): Caption[] {
-  return parseCaptionFile(readFileSync(path, "utf8"), path, field);
+  return parseCaptionFile(readInputFile(path, "--file"), path, field);
+}
+
+/** A text input file's content; a missing or unreadable one is an InputError naming the flag and the file. */
+export function readInputFile(path: string, flag: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const reason = code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a folder, not a file" : (error as Error).message;
+    throw new InputError(`${flag} ${path}: ${reason}`);
+  }
 }
 
 /**

@@ -23,6 +23,18 @@ export interface WalkOptions {
 
 export class SourceError extends Error {}
 
+/**
+ * Checks that every input exists, before anything is opened or written: a mistyped path is a
+ * usage error naming it, not a run that claims its output folder and then stops.
+ */
+export async function checkInputs(inputs: string[]): Promise<void> {
+  const missing: string[] = [];
+  for (const input of inputs) if (!(await stat(input).catch(() => undefined))) missing.push(input);
+  if (missing.length > 0) {
+    throw new SourceError(`${missing.join(", ")}: no such file or directory; give image files or folders that exist`);
+  }
+}
+
 export async function* walkImages(inputs: string[], options: WalkOptions = {}): AsyncGenerator<SourceFile> {
   const extensions = new Set((options.extensions ?? DEFAULT_EXTENSIONS).map((e) => e.toLowerCase().replace(/^\./, "")));
   const seenDirs = new Set<string>();

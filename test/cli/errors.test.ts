@@ -1,4 +1,5 @@
 import { Errors } from "@oclif/core";
+import { existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -33,5 +34,16 @@ describe("errors map to one code and exit status each", () => {
     const run = runCli(["embed", "image", fixturePath("images", "small_64x48.jpg"), "--model", "./no-such-model-folder", "--out", join(tmpdir(), "emb-never-written"), "--json"]);
     expect(run.status).toBe(1);
     expect(JSON.parse(run.stdout).error).toMatchObject({ code: "model-not-found" });
+  });
+
+  it("a mistyped input is a usage error that writes nothing: no output folder, no run.json", () => {
+    const out = join(tmpdir(), `emb-typo-${process.pid}`);
+    const image = runCli(["embed", "image", "./no-such-photos", "--model", fixturePath("siglip-tiny"), "--out", out]);
+    expect(image.status).toBe(2);
+    expect(image.stderr).toContain("./no-such-photos: no such file or directory; give image files or folders that exist");
+    const text = runCli(["embed", "text", "--file", "./no-such-captions.txt", "--model", fixturePath("siglip-tiny"), "--out", out]);
+    expect(text.status).toBe(2);
+    expect(text.stderr).toContain("--file ./no-such-captions.txt: no such file");
+    expect(existsSync(out)).toBe(false);
   });
 });
