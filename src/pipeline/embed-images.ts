@@ -1,19 +1,18 @@
 /**
- * `emb embed image`, wired: source walk -> read + decode + resize (worker threads) ->
- * dynamic batcher -> model -> embedding store, with each stage timed.
- *
- * Files go to the batcher in walk order and results are written in that order, so the row
- * order is the sorted file order, and a resumed run ends where an uninterrupted one would.
+ * `emb embed image` as a configuration of the runner: source walk -> read + decode + resize on
+ * worker threads -> dynamic batcher -> image embedder -> embedding store, in walk order, so the
+ * row order is the sorted file order and a resumed run ends where an uninterrupted one would.
  */
-import { DynamicBatcher, type BatcherOptions, type BatchStats } from "../batching/batcher.js";
+import type { BatcherOptions } from "../batching/batcher.js";
 import type { EmbeddingStore } from "../io/embedding-store.js";
 import type { ImageEmbedder } from "../models/types.js";
-import { l2normalize } from "./normalize.js";
-import { PreparePool } from "./prepare-pool.js";
-import { preparedImages } from "./prepared-images.js";
-import { walkImages } from "./source.js";
-import { StageTimer } from "./timing.js";
 import type { DecodeOptions } from "./decode.js";
+import { prepareImage, type ImageMeta } from "./image-stage.js";
+import { l2normalize } from "./normalize.js";
+import { PreparePool, REQUESTS_PER_WORKER } from "./prepare-pool.js";
+import { readAheadFor, Runner, runInOrder, type Failure, type RunCounts } from "./runner.js";
+import { countImages, walkImages } from "./source.js";
+import { StageTimer } from "./timing.js";
 
 export interface EmbedImagesOptions {
   inputs: string[];
@@ -35,111 +34,68 @@ export interface ProgressEvent {
   path: string;
   outcome: "embedded" | "unchanged" | "failed";
   /** Why a failed file failed: the reason code and message written to errors.jsonl. */
-  failure?: { reason: string; error: string };
+  failure?: Failure;
 }
 
-export interface EmbedImagesResult {
+export interface EmbedImagesResult extends Omit<RunCounts, "done" | "skipped"> {
   total: number;
   embedded: number;
   unchanged: number;
-  failed: number;
-  interrupted: boolean;
-  seconds: number;
-  stages: ReturnType<StageTimer["summary"]>;
-  batching: BatchStats;
 }
 
 export async function embedImages(model: ImageEmbedder, options: EmbedImagesOptions): Promise<EmbedImagesResult> {
-  const started = performance.now();
-  const timer = new StageTimer();
-  let total = 0;
-  for await (const _ of walkImages(options.inputs, { extensions: options.extensions })) total++;
+  const { store } = options;
+  const total = await countImages(options.inputs, options.extensions);
   options.onStart?.(total);
-
   const pool = new PreparePool(options.workers);
-  const batcher = new DynamicBatcher<Float32Array, Float32Array>(
-    (images) => timer.time("inference", () => model.embed(images)),
+  const timer = new StageTimer();
+  const normalize = options.normalize && !model.info.normalizedByModel;
+  const runner = new Runner(
+    {
+      prepare: prepareImage({
+        pool,
+        preprocessing: model.preprocessing,
+        decode: options.decode,
+        timer,
+        resume: {
+          isUnchanged: (path, info) => {
+            const previous = store.recordFor(path);
+            return previous !== undefined && previous.bytes === info.size && previous.mtimeMs === info.mtimeMs;
+          },
+          isSameContent: (path, sha256) => store.recordFor(path)?.sha256 === sha256,
+        },
+      }),
+      infer: (images: Float32Array[]) => model.embed(images),
+      post: (vector: Float32Array, meta: ImageMeta) => ({ vector: normalize ? l2normalize(vector) : vector, meta }),
+    },
     options.batcher,
+    timer,
   );
-  const counts = { embedded: 0, unchanged: 0, failed: 0 };
+  const now = () => new Date().toISOString();
+  const report = (path: string, outcome: ProgressEvent["outcome"], failure?: Failure) => options.onProgress?.({ path, outcome, failure });
   try {
-    await runPipeline(model, options, pool, batcher, timer, (path, outcome, failure) => {
-      counts[outcome]++;
-      options.onProgress?.({ path, outcome, failure });
-    });
+    const counts = await runInOrder(
+      runner,
+      (async function* () {
+        for await (const file of walkImages(options.inputs, { extensions: options.extensions })) yield file.path;
+      })(),
+      {
+        done: (path, { vector, meta }) => {
+          const { bytes, mtimeMs, sha256, width, height } = meta;
+          store.add(vector, { path, bytes, mtimeMs, sha256, width, height });
+          report(path, "embedded");
+        },
+        failed: (path, failure) => {
+          store.addError({ path, ...failure, time: now() });
+          report(path, "failed", failure);
+        },
+        skipped: (path) => report(path, "unchanged"),
+      },
+      { readAhead: readAheadFor(options.batcher, options.workers, REQUESTS_PER_WORKER), signal: options.signal },
+    );
+    const { done, skipped, ...rest } = counts;
+    return { total, embedded: done, unchanged: skipped, ...rest };
   } finally {
     await pool.close();
   }
-  return {
-    total,
-    ...counts,
-    interrupted: options.signal?.aborted ?? false,
-    seconds: (performance.now() - started) / 1000,
-    stages: timer.summary(),
-    batching: batcher.stats,
-  };
-}
-
-async function runPipeline(
-  model: ImageEmbedder,
-  options: EmbedImagesOptions,
-  pool: PreparePool,
-  batcher: DynamicBatcher<Float32Array, Float32Array>,
-  timer: StageTimer,
-  report: (path: string, outcome: ProgressEvent["outcome"], failure?: ProgressEvent["failure"]) => void,
-): Promise<void> {
-  const { store } = options;
-  const now = () => new Date().toISOString();
-  const items = preparedImages(pool, {
-    inputs: options.inputs,
-    extensions: options.extensions,
-    workers: options.workers,
-    preprocessing: model.preprocessing,
-    decode: options.decode,
-    timer,
-    signal: options.signal,
-    isUnchanged: (path, info) => {
-      const previous = store.recordFor(path);
-      return previous !== undefined && previous.bytes === info.size && previous.mtimeMs === info.mtimeMs;
-    },
-    isSameContent: (path, sha256) => store.recordFor(path)?.sha256 === sha256,
-  });
-
-  // Results are written in walk order by this chain, while the loop keeps the model fed.
-  let writeChain = Promise.resolve();
-  for await (const item of items) {
-    if (item.kind === "unchanged") {
-      writeChain = writeChain.then(() => report(item.path, "unchanged"));
-      continue;
-    }
-    if (item.kind === "failed") {
-      writeChain = writeChain.then(() => {
-        store.addError({ path: item.path, reason: item.reason, error: item.error, time: now() });
-        report(item.path, "failed", { reason: item.reason, error: item.error });
-      });
-      continue;
-    }
-    const done = batcher.submit(item.pixels).then(
-      (vector) => ({ ok: true as const, vector }),
-      (error: unknown) => ({ ok: false as const, error }),
-    );
-    writeChain = writeChain.then(async () => {
-      const outcome = await done;
-      timer.timeSync("write", () => {
-        if (outcome.ok) {
-          const { path, bytes, mtimeMs, sha256, width, height } = item;
-          const vector = options.normalize && !model.info.normalizedByModel ? l2normalize(outcome.vector) : outcome.vector;
-          store.add(vector, { path, bytes, mtimeMs, sha256, width, height });
-          report(item.path, "embedded");
-        } else {
-          const error = outcome.error instanceof Error ? outcome.error.message : String(outcome.error);
-          store.addError({ path: item.path, reason: "inference", error, time: now() });
-          report(item.path, "failed", { reason: "inference", error });
-        }
-      });
-    });
-    // Backpressure: at most two batches wait, so memory stays flat however long the input.
-    await batcher.whenQueuedAtMost(2 * options.batcher.maxBatchSize);
-  }
-  await writeChain;
 }

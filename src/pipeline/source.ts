@@ -35,6 +35,13 @@ export async function checkInputs(inputs: string[]): Promise<void> {
   }
 }
 
+/** How many images a walk will yield: the total that progress bars count towards. */
+export async function countImages(inputs: string[], extensions?: string[]): Promise<number> {
+  let total = 0;
+  for await (const _ of walkImages(inputs, { extensions })) total++;
+  return total;
+}
+
 export async function* walkImages(inputs: string[], options: WalkOptions = {}): AsyncGenerator<SourceFile> {
   const extensions = new Set((options.extensions ?? DEFAULT_EXTENSIONS).map((e) => e.toLowerCase().replace(/^\./, "")));
   const seenDirs = new Set<string>();
