@@ -95,11 +95,13 @@ export default class EmbedText extends EmbCommand {
     if (!this.jsonEnabled()) {
       const rate = result.embedded / Math.max(result.seconds, 1e-9);
       this.log(
-        `${status}: ${result.embedded} embedded, ${result.unchanged} unchanged of ${result.total} in ${result.seconds.toFixed(1)} s ` +
+        `${status}: ${result.embedded} embedded, ${result.unchanged} unchanged, ${result.failed} failed of ${result.total} in ${result.seconds.toFixed(1)} s ` +
           `(${rate.toFixed(1)} captions/s, ${model.info.provider}); ${rows} rows in ${flags.out}/embeddings.npy`,
       );
+      if (result.failed > 0) this.log(`failed captions and reasons: ${flags.out}/errors.jsonl`);
     }
     if (result.interrupted) process.exitCode = EXIT.interrupted;
+    else if (result.failed > 0) process.exitCode = EXIT.someFailed;
     return { ...result, out: flags.out, rows };
   }
 

@@ -1,13 +1,15 @@
 /**
- * `emb embed text`, wired: captions (or id rows) -> SigLIP tokenisation -> dynamic batcher ->
- * text tower -> embedding store, results written in input order. Tokenising is cheap, so it
- * runs on the main thread; the batcher keeps the model busy with full batches.
+ * `emb embed text` as a configuration of the runner: captions (or id rows) -> tokenisation ->
+ * dynamic batcher -> text embedder -> embedding store, in input order. Tokenising is cheap, so
+ * it runs on the main thread. A batch the model fails on is recorded in errors.jsonl (by line)
+ * and the rest go on.
  */
 import { createHash } from "node:crypto";
-import { DynamicBatcher, type BatcherOptions, type BatchStats } from "../batching/batcher.js";
+import type { BatcherOptions } from "../batching/batcher.js";
 import type { EmbeddingStore, StoredRecord } from "../io/embedding-store.js";
 import type { TextEmbedder } from "../models/types.js";
 import { l2normalize } from "./normalize.js";
+import { Runner, runInOrder, type Prepared, type RunCounts } from "./runner.js";
 import { StageTimer } from "./timing.js";
 
 /** One input: a caption, or a row of token ids given as they are. */
@@ -36,62 +38,59 @@ export interface EmbedTextsOptions {
   signal?: AbortSignal;
 }
 
-export interface EmbedTextsResult {
+export interface EmbedTextsResult extends Omit<RunCounts, "done" | "skipped"> {
   total: number;
   embedded: number;
   unchanged: number;
   /** Lines (0-based) of captions longer than the model's text length. */
   truncatedLines: number[];
-  interrupted: boolean;
-  seconds: number;
-  stages: ReturnType<StageTimer["summary"]>;
-  batching: BatchStats;
 }
 
+/** Captions waiting for the model at most: tokenising is cheap, so two batches keep it busy. */
+const readAhead = (batching: BatcherOptions) => 2 * batching.maxBatchSize;
+
+/** The caption (or the id row) in errors.jsonl: its 1-based line. */
+const inputName = (input: TextInput) => `line ${input.line + 1}`;
+
 export async function embedTexts(model: TextEmbedder, inputs: TextInput[], options: EmbedTextsOptions): Promise<EmbedTextsResult> {
-  const started = performance.now();
-  const timer = new StageTimer();
   const { store } = options;
-  const batcher = new DynamicBatcher<number[], Float32Array>(
-    (rows) => timer.time("inference", () => model.embedIds(rows)),
+  const truncatedLines: number[] = [];
+  const normalize = options.normalize && !model.info.normalizedByModel;
+  const timer = new StageTimer();
+  const runner = new Runner(
+    {
+      prepare: async (input: TextInput): Promise<Prepared<number[], TextRecordFields>> => {
+        const { ids, truncated } = timer.timeSync("tokenize", () =>
+          input.ids ? { ids: input.ids, truncated: false } : model.tokenizer.encode(input.text ?? ""),
+        );
+        if (truncated) truncatedLines.push(input.line);
+        const sha256 = createHash("sha256")
+          .update(input.text ?? JSON.stringify(ids))
+          .digest("hex");
+        const record = { line: input.line, text: input.text ?? null, sha256, truncated };
+        if (store.recordFor(textKey(record))) return { kind: "skipped" };
+        return { kind: "ready", input: ids, meta: record };
+      },
+      infer: (rows: number[][]) => model.embedIds(rows),
+      post: (vector: Float32Array, record: TextRecordFields) => ({ vector: normalize ? l2normalize(vector) : vector, record }),
+    },
     options.batcher,
+    timer,
   );
-  const result = { embedded: 0, unchanged: 0, truncatedLines: [] as number[] };
-  let writeChain = Promise.resolve();
-  for (const input of inputs) {
-    if (options.signal?.aborted) break;
-    const { ids, truncated } = timer.timeSync("tokenize", () =>
-      input.ids ? { ids: input.ids, truncated: false } : model.tokenizer.encode(input.text ?? ""),
-    );
-    if (truncated) result.truncatedLines.push(input.line);
-    const sha256 = createHash("sha256")
-      .update(input.text ?? JSON.stringify(ids))
-      .digest("hex");
-    const record = { line: input.line, text: input.text ?? null, sha256, truncated };
-    if (store.recordFor(textKey(record))) {
-      result.unchanged++;
-      options.onProgress?.();
-      continue;
-    }
-    const done = batcher.submit(ids);
-    writeChain = writeChain.then(async () => {
-      const vector = await done;
-      timer.timeSync("write", () =>
-        store.add(options.normalize && !model.info.normalizedByModel ? l2normalize(vector) : vector, record),
-      );
-      result.embedded++;
-      options.onProgress?.();
-    });
-    // Backpressure: at most two batches wait, so memory stays flat however long the input.
-    await batcher.whenQueuedAtMost(2 * options.batcher.maxBatchSize);
-  }
-  await writeChain;
-  return {
-    total: inputs.length,
-    ...result,
-    interrupted: options.signal?.aborted ?? false,
-    seconds: (performance.now() - started) / 1000,
-    stages: timer.summary(),
-    batching: batcher.stats,
-  };
+  const now = () => new Date().toISOString();
+  const counts = await runInOrder(
+    runner,
+    inputs,
+    {
+      done: (_, { vector, record }) => {
+        store.add(vector, record);
+      },
+      failed: (input, failure) => store.addError({ path: inputName(input), ...failure, time: now() }),
+    },
+    { readAhead: readAhead(options.batcher), signal: options.signal, onProgress: () => options.onProgress?.() },
+  );
+  const { done, skipped, ...rest } = counts;
+  return { total: inputs.length, embedded: done, unchanged: skipped, truncatedLines, ...rest };
 }
+
+type TextRecordFields = Omit<TextRecord, "row">;

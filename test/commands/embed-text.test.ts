@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -85,5 +85,31 @@ describe("emb embed text", () => {
     });
     expect(result.status).toBe(2);
     expect(result.stderr).toContain("no captions given: pass them as arguments, with --file, with --ids, or on standard input");
+  });
+
+  it("a batch the model fails on is reported by line, the rest are embedded, and the run ends 'some failed' (3)", () => {
+    // A model whose config claims more tokens than its graph's embedding table has: ids past the
+    // table pass the config check and make onnxruntime fail the batch that holds them.
+    const model = mkdtempSync(join(tmpdir(), "emb-bad-vocab-"));
+    for (const f of ["onnx", "tokenizer.json", "tokenizer_config.json", "spiece.model", "special_tokens_map.json", "preprocessor_config.json"]) {
+      symlinkSync(join(TINY, f), join(model, f));
+    }
+    const config = JSON.parse(readFileSync(join(TINY, "config.json"), "utf8"));
+    config.text_config.vocab_size = 50_000;
+    writeFileSync(join(model, "config.json"), JSON.stringify(config));
+    const ids = captions.slice(0, 3).map((c) => c.input_ids);
+    const poisoned = [...ids[1]];
+    poisoned[0] = 40_000;
+    const file = join(mkdtempSync(join(tmpdir(), "emb-ids-")), "ids.json");
+    writeFileSync(file, JSON.stringify([ids[0], poisoned, ids[2]]));
+    const out = tmp();
+    const result = runCli(["embed", "text", "--ids", file, "--model", model, "--out", out, "--batch-size", "1"]);
+    expect(result.status, result.stderr).toBe(3);
+    const [first, third] = rows(out);
+    expect(cosine(first, goldenRow(0))).toBeGreaterThanOrEqual(0.9999);
+    expect(cosine(third, goldenRow(2))).toBeGreaterThanOrEqual(0.9999);
+    const errors = readJsonl<{ path: string; reason: string }>(join(out, "errors.jsonl"));
+    expect(errors.map((e) => [e.path, e.reason])).toEqual([["line 2", "inference"]]);
+    expect(JSON.parse(readFileSync(join(out, "run.json"), "utf8")).status).toBe("complete");
   });
 });

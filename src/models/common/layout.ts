@@ -5,7 +5,7 @@
  * files. Adapters name the stems they accept in order of preference; these helpers find the
  * first one present and, when none is, say what the model does have and which flag picks it.
  */
-import { readdirSync } from "node:fs";
+import { readdirSync, realpathSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { DTYPE_SUFFIX, DTYPES, dtypeOfFile, type Dtype } from "./variants.js";
 
@@ -53,14 +53,22 @@ export function dtypesOf(files: string[], stem: string): Dtype[] {
   return files.flatMap((f) => dtypeOfFile(f, stem) ?? []);
 }
 
-/** Every file under a model folder, as relative paths with '/' separators, sorted. */
+/**
+ * Every file under a model folder, as relative paths with '/' separators, sorted. Symlinked
+ * folders are followed (weights kept on another disk), each real folder once.
+ */
 export function modelFiles(dir: string): string[] {
   const out: string[] = [];
+  const seen = new Set<string>();
   const visit = (d: string) => {
+    const real = realpathSync(d);
+    if (seen.has(real)) return;
+    seen.add(real);
     for (const entry of readdirSync(d, { withFileTypes: true })) {
       if (entry.name.startsWith(".")) continue;
       const path = join(d, entry.name);
-      if (entry.isDirectory()) visit(path);
+      const isDir = entry.isDirectory() || (entry.isSymbolicLink() && statSync(path, { throwIfNoEntry: false })?.isDirectory());
+      if (isDir) visit(path);
       else out.push(relative(dir, path).split("\\").join("/"));
     }
   };
