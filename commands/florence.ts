@@ -8,7 +8,7 @@ import { progressBar } from "../src/cli/progress.js";
 import { openFromFlags, recordedRun } from "../src/cli/run-support.js";
 import { ResultStore } from "../src/io/result-store.js";
 import { defaultModel, imageToTextTasks } from "../src/models/registry.js";
-import { florenceImages, type FlorenceFailure, type FlorenceImagesSummary, type FlorenceResult } from "../src/pipeline/florence-images.js";
+import { imageToText, type ImageFailure, type ImageToTextSummary, type ImageToTextResult } from "../src/pipeline/image-to-text.js";
 import { versions } from "../src/version.js";
 import { checkInputs } from "../src/pipeline/source.js";
 
@@ -71,16 +71,16 @@ export default class Florence extends EmbCommand {
       workers: batching.workers,
       batcher: { maxBatchSize: batching.maxBatchSize, maxQueueDelayUs: batching.maxQueueDelayUs },
     };
-    const draw = async (r: FlorenceResult) => {
+    const draw = async (r: ImageToTextResult) => {
       if (flags.draw) await imageToTextTasks.draw(r.path, r.result, drawnPath(flags.draw, r.path));
     };
 
     const single = inputs.length === 1 && !(await stat(inputs[0]).catch(() => undefined))?.isDirectory();
     if (single) {
-      let found: FlorenceResult | undefined;
-      let failure: FlorenceFailure | undefined;
+      let found: ImageToTextResult | undefined;
+      let failure: ImageFailure | undefined;
       try {
-        await florenceImages(model, { ...pipeline, workers: 1, onResult: async (r) => { found = r; await draw(r); }, onFailure: (f) => (failure = f) });
+        await imageToText(model, { ...pipeline, workers: 1, onResult: async (r) => { found = r; await draw(r); }, onFailure: (f) => (failure = f) });
       } finally {
         await model.release();
       }
@@ -90,15 +90,15 @@ export default class Florence extends EmbCommand {
     }
 
     const fingerprint = { ...source, dtype: model.info.dtype, task: args.task, text: flags.text ?? null, settings, ...decodeFingerprint(flags) };
-    const store = ResultStore.open<FlorenceResult>(flags.out, fingerprint);
+    const store = ResultStore.open<ImageToTextResult>(flags.out, fingerprint);
     const bar = progressBar(args.task, "img", showProgress);
     const runInfo = { command: "florence", fingerprint, model: { spec: flags.model, ...resolved, ...model.info }, versions: versions() };
-    const { result, rows, status } = await recordedRun<FlorenceImagesSummary>(
+    const { result, rows, status } = await recordedRun<ImageToTextSummary>(
       store,
       runInfo,
       (m) => this.warn(m),
       (signal) =>
-        florenceImages(model, {
+        imageToText(model, {
           ...pipeline,
           signal,
           isDone: (path, bytes, mtimeMs) => {

@@ -11,7 +11,7 @@ import { prepareImage, type ImageMeta } from "./image-stage.js";
 import { l2normalize } from "./normalize.js";
 import { PreparePool, REQUESTS_PER_WORKER } from "./prepare-pool.js";
 import { readAheadFor, Runner, runInOrder, type Failure, type RunCounts } from "./runner.js";
-import { countImages, walkImages } from "./source.js";
+import { countImages, imagePaths } from "./source.js";
 import { StageTimer } from "./timing.js";
 
 export interface EmbedImagesOptions {
@@ -76,9 +76,7 @@ export async function embedImages(model: ImageEmbedder, options: EmbedImagesOpti
   try {
     const counts = await runInOrder(
       runner,
-      (async function* () {
-        for await (const file of walkImages(options.inputs, { extensions: options.extensions })) yield file.path;
-      })(),
+      imagePaths(options.inputs, options.extensions),
       {
         done: (path, { vector, meta }) => {
           const { bytes, mtimeMs, sha256, width, height } = meta;

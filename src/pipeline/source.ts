@@ -42,6 +42,11 @@ export async function countImages(inputs: string[], extensions?: string[]): Prom
   return total;
 }
 
+/** The walk's paths: the source the image pipelines run over. */
+export async function* imagePaths(inputs: string[], extensions?: string[]): AsyncGenerator<string> {
+  for await (const file of walkImages(inputs, { extensions })) yield file.path;
+}
+
 export async function* walkImages(inputs: string[], options: WalkOptions = {}): AsyncGenerator<SourceFile> {
   const extensions = new Set((options.extensions ?? DEFAULT_EXTENSIONS).map((e) => e.toLowerCase().replace(/^\./, "")));
   const seenDirs = new Set<string>();

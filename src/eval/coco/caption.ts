@@ -8,7 +8,7 @@ import { join } from "node:path";
 import type { BatcherOptions } from "../../batching/batcher.js";
 import type { GenerationSettings } from "../../generation/settings.js";
 import type { ImageToText } from "../../models/types.js";
-import { florenceImages, type FlorenceFailure, type FlorenceImagesSummary } from "../../pipeline/florence-images.js";
+import { imageToText, type ImageFailure, type ImageToTextSummary } from "../../pipeline/image-to-text.js";
 import type { CocoAnnotations } from "./annotations.js";
 import type { CocoResultsWriter } from "./results-file.js";
 import type { ImageId } from "./types.js";
@@ -39,12 +39,12 @@ export interface CaptionSummary {
   /** Images whose caption the results file already held. */
   resumed: number;
   /** Annotated images with no file under --images, or that could not be read. */
-  failures: FlorenceFailure[];
+  failures: ImageFailure[];
   tokens: number;
   seconds: number;
   interrupted: boolean;
   /** The pipeline's stage timings and batch sizes, when anything was captioned. */
-  pipeline?: Pick<FlorenceImagesSummary, "stages" | "batching">;
+  pipeline?: Pick<ImageToTextSummary, "stages" | "batching">;
 }
 
 export async function captionCocoImages(
@@ -54,7 +54,7 @@ export async function captionCocoImages(
   options: CaptionOptions,
 ): Promise<CaptionSummary> {
   const wanted = annotations.images.slice(0, options.limit ?? annotations.images.length);
-  const failures: FlorenceFailure[] = [];
+  const failures: ImageFailure[] = [];
   const idOf = new Map<string, ImageId>();
   const inputs: string[] = [];
   let resumed = 0;
@@ -73,7 +73,7 @@ export async function captionCocoImages(
   }
   options.onStart?.(inputs.length);
   if (inputs.length === 0) return { captioned: 0, resumed, failures, tokens: 0, seconds: 0, interrupted: false };
-  const summary = await florenceImages(model, {
+  const summary = await imageToText(model, {
     inputs,
     task: options.task,
     prompt: options.prompt,
