@@ -50,22 +50,28 @@ export default class Classify extends EmbCommand {
     const single = inputs.length === 1 && !/\/$/.test(inputs[0]) && !(await isDirectory(inputs[0]));
     const results: Classification[] = [];
     try {
-      for await (const result of classifyImages(imageModel, textModel, logits, {
-        inputs,
-        labels,
-        template: flags.template,
-        extensions: extensionList(flags.ext),
-        decode: decodeOptions(flags),
-        batchSize: flags["batch-size"],
-        workers: flags.workers,
-        top: flags.top,
-      })) {
-        results.push(result);
-        if (this.jsonEnabled()) continue;
-        if (!single) this.log(JSON.stringify(result));
-        else if ("error" in result) this.warn(`${result.path}: ${result.error}`);
-        else for (const l of result.labels) this.log(`${l.probability.toFixed(4)}  ${l.label}`);
-      }
+      await classifyImages(
+        imageModel,
+        textModel,
+        logits,
+        {
+          inputs,
+          labels,
+          template: flags.template,
+          extensions: extensionList(flags.ext),
+          decode: decodeOptions(flags),
+          batchSize: flags["batch-size"],
+          workers: flags.workers,
+          top: flags.top,
+        },
+        (result) => {
+          results.push(result);
+          if (this.jsonEnabled()) return;
+          if (!single) this.log(JSON.stringify(result));
+          else if ("error" in result) this.warn(`${result.path}: ${result.error}`);
+          else for (const l of result.labels) this.log(`${l.probability.toFixed(4)}  ${l.label}`);
+        },
+      );
     } finally {
       await imageModel.release();
       await textModel.release();

@@ -1,12 +1,15 @@
 /**
- * Zero-shot classification: each image against a set of label prompts, ranked by SigLIP's
- * sigmoid probability. Images are prepared by the worker pool and embedded in batches.
+ * Zero-shot classification: each image against a set of label prompts, ranked by the
+ * image-text match probability (SigLIP's sigmoid of the scaled cosine).
  */
 import type { ImageEmbedder, LogitParameters, TextEmbedder } from "../models/types.js";
 import type { DecodeOptions } from "./decode.js";
 import { l2normalize } from "./normalize.js";
-import { PreparePool, REQUESTS_PER_WORKER, type PrepareReply } from "./prepare-pool.js";
-import { walkImages } from "./source.js";
+import { prepareImage } from "./image-stage.js";
+import { PreparePool, REQUESTS_PER_WORKER } from "./prepare-pool.js";
+import { readAheadFor, Runner, runInOrder, type RunCounts } from "./runner.js";
+import { imagePaths } from "./source.js";
+import { StageTimer } from "./timing.js";
 
 /** SigLIP's zero-shot prompt; `{}` is replaced by the label. */
 export const DEFAULT_TEMPLATE = "This is a photo of {}.";
@@ -33,46 +36,47 @@ export function prompt(template: string, label: string): string {
   return template.includes("{}") ? template.replaceAll("{}", () => label) : `${template} ${label}`;
 }
 
-export async function* classifyImages(
+/**
+ * Classifies every image: the label prompts are embedded once, then the images run through
+ * the runner (prepare on worker threads -> batcher -> image embedder -> ranking), results
+ * handed to `onResult` in walk order.
+ */
+export async function classifyImages(
   imageModel: ImageEmbedder,
   textModel: TextEmbedder,
   logits: LogitParameters,
   options: ClassifyOptions,
-): AsyncGenerator<Classification> {
+  onResult: (result: Classification) => void,
+): Promise<RunCounts> {
   const prompts = (await textModel.embedTexts(options.labels.map((l) => prompt(options.template, l)))).map(l2normalize);
   const pool = new PreparePool(options.workers);
-  try {
-    const window: { path: string; reply: Promise<PrepareReply> }[] = [];
-    const source = walkImages(options.inputs, { extensions: options.extensions })[Symbol.asyncIterator]();
-    let exhausted = false;
-    const refill = async () => {
-      while (!exhausted && window.length < Math.max(options.batchSize, REQUESTS_PER_WORKER * options.workers)) {
-        const next = await source.next();
-        if (next.done) exhausted = true;
-        else window.push({ path: next.value.path, reply: pool.prepare(next.value.path, imageModel.preprocessing, options.decode ?? {}) });
-      }
-    };
-    await refill();
-    while (window.length > 0) {
-      const batch = window.splice(0, options.batchSize);
-      await refill();
-      const replies = await Promise.all(batch.map(async (b) => ({ path: b.path, reply: await b.reply })));
-      const ready = replies.filter((r) => r.reply.ok);
-      const vectors = ready.length > 0 ? await imageModel.embed(ready.map((r) => (r.reply as Extract<PrepareReply, { ok: true }>).pixels)) : [];
-      let v = 0;
-      for (const { path, reply } of replies) {
-        if (!reply.ok) {
-          yield { path, error: reply.error, reason: reply.reason };
-          continue;
-        }
-        const image = l2normalize(vectors[v++]);
-        const ranked = options.labels
+  const timer = new StageTimer();
+  const batching = { maxBatchSize: options.batchSize, maxQueueDelayUs: 0 };
+  const runner = new Runner(
+    {
+      prepare: prepareImage({ pool, preprocessing: imageModel.preprocessing, decode: options.decode, timer }),
+      infer: (images: Float32Array[]) => imageModel.embed(images),
+      post: (vector: Float32Array) => {
+        const image = l2normalize(vector);
+        return options.labels
           .map((label, j) => ({ label, probability: matchProbability(image, prompts[j], logits) }))
           .sort((a, b) => b.probability - a.probability)
           .slice(0, options.top);
-        yield { path, labels: ranked };
-      }
-    }
+      },
+    },
+    batching,
+    timer,
+  );
+  try {
+    return await runInOrder(
+      runner,
+      imagePaths(options.inputs, options.extensions),
+      {
+        done: (path, labels) => onResult({ path, labels }),
+        failed: (path, failure) => onResult({ path, ...failure }),
+      },
+      { readAhead: readAheadFor(batching, options.workers, REQUESTS_PER_WORKER) },
+    );
   } finally {
     await pool.close();
   }
