@@ -128,7 +128,7 @@ export default class Perf extends EmbCommand {
         this.log(perfTable(rows, Boolean(process.stdout.isTTY)));
         if (chart) this.log(`chart: ${chart.svg}, ${chart.png}`);
       }
-      return { target: flags.target, settings, results: measurements.map((m, i) => ({ ...rows[i], stable: m.stable, windows: m.windows, errors: m.errors })), chart };
+      return { target: flags.target, settings, results: measurements.map((m, i) => ({ ...rows[i], stable: m.stable, windows: m.windows, errors: m.errors, stages: m.stages })), chart };
     } finally {
       await release();
       cleanup();
@@ -155,7 +155,7 @@ export default class Perf extends EmbCommand {
       return { factory: imageEmbedderFactory(flags.target, model, inputs.paths), release: () => model.release(), cleanup: inputs.cleanup };
     }
     const { model } = await openFromFlags("image-to-text", flags, progress, usageError);
-    const factory = await imageToTextFactory(flags.target, model, target.task!, model.encodePrompt(prompt), model.settings(generationOverrides(flags)), inputs.paths);
+    const factory = imageToTextFactory(flags.target, model, target.task!, model.encodePrompt(prompt), model.settings(generationOverrides(flags)), inputs.paths);
     return { factory, release: () => model.release(), cleanup: inputs.cleanup };
   }
 }

@@ -6,6 +6,7 @@
  * windows together make the reported measurement.
  */
 import type { BatchStats } from "../batching/batcher.js";
+import type { StageSummary } from "../pipeline/timing.js";
 import { histogram, summarizeLatencies, type LatencySummary } from "./stats.js";
 import { stableWindows } from "./stability.js";
 import type { PerfTarget, RequestTiming } from "./targets.js";
@@ -36,6 +37,8 @@ export interface Measurement {
   throughput: number;
   latency: LatencySummary;
   breakdownUs: { queue: number; preprocess: number; inference: number; postprocess: number };
+  /** The runner's own per-stage wall time over the whole run at this concurrency (warm-up included). */
+  stages: Record<string, StageSummary>;
   inferences: number;
   executions: number;
   batchSizes: { value: number; count: number }[];
@@ -131,6 +134,7 @@ export async function measure(target: PerfTarget, options: LoadOptions): Promise
         inference: mean((t) => t.inferenceUs),
         postprocess: mean((t) => t.postprocessUs),
       },
+      stages: target.stages,
       inferences: stats.inferences,
       executions: stats.executions,
       batchSizes: histogram(Object.entries(stats.batchSizes).flatMap(([size, count]) => Array(count).fill(Number(size)))),

@@ -69,28 +69,23 @@ export function textEmbedderFactory(name: string, model: TextEmbedder, input: st
   return (settings) => textTarget(name, rows.length, (i) => rows[i](), (batch) => model.embedIds(batch), (v) => l2normalize(v), settings);
 }
 
-export async function imageToTextFactory(
+export function imageToTextFactory(
   name: string,
   model: ImageToText,
   task: string,
   prompt: number[],
   generation: GenerationSettings,
   paths: string[],
-): Promise<TargetFactory> {
-  // Post-processing de-quantises coordinates with each image's own (EXIF-oriented) size.
-  const sizes = new Map<string, { width: number; height: number }>();
-  for (const path of paths) {
-    const { autoOrient } = await sharp(path).metadata();
-    sizes.set(path, { width: autoOrient.width, height: autoOrient.height });
-  }
+): TargetFactory {
+  // Post-processing de-quantises coordinates with each image's own (EXIF-oriented) size, from its decode.
   return (settings) =>
     imageTarget(
       name,
       paths,
       model.preprocessing,
       (images) => model.generate(images, images.map(() => prompt), generation),
-      (ids, path) => {
-        model.parse(task, model.decode(ids), sizes.get(path)!);
+      (ids, meta) => {
+        model.parse(task, model.decode(ids), { width: meta.width, height: meta.height });
       },
       settings,
     );

@@ -1,12 +1,15 @@
 /**
- * What `emb perf` loads: one request is one image or one caption taken through the same stages
- * as the real commands (prepare on worker threads or tokenise, the dynamic batcher, the model,
+ * What `emb perf` loads: one request is one image or one caption taken through the runner the
+ * commands use (pipeline/runner.ts: the same prepare stage, dynamic batcher, model and
  * post-processing), each stage timed per request. Models are loaded once; a target is cheap to
  * rebuild with other batcher settings, which is what the sweep does.
  */
-import { DynamicBatcher, type BatcherOptions, type BatchExecutor, type BatchStats } from "../batching/batcher.js";
+import type { BatcherOptions, BatchStats } from "../batching/batcher.js";
+import { prepareImage, type ImageMeta } from "../pipeline/image-stage.js";
 import type { ImagePreprocessing } from "../pipeline/normalize.js";
 import { PreparePool, REQUESTS_PER_WORKER } from "../pipeline/prepare-pool.js";
+import { readAheadFor, Runner, type ItemProcessor } from "../pipeline/runner.js";
+import { StageTimer, type StageSummary } from "../pipeline/timing.js";
 
 export interface RequestTiming {
   /** Waiting for admission and in the batcher's queue. */
@@ -28,6 +31,8 @@ export interface PerfTarget {
   /** Runs request number `i` (inputs are used round-robin). */
   run(i: number): Promise<RequestTiming>;
   readonly stats: BatchStats;
+  /** Wall time per stage of the runner, the workers' read/decode/normalise included. */
+  readonly stages: Record<string, StageSummary>;
   close(): Promise<void>;
 }
 
@@ -58,28 +63,25 @@ class Admission {
   }
 }
 
-interface Stages<P, O> {
-  prepare: (i: number) => Promise<P>;
-  execute: BatchExecutor<P, O>;
-  postprocess: (output: O, i: number) => void;
-}
-
-class StagedTarget<P, O> implements PerfTarget {
-  private readonly batcher: DynamicBatcher<P, O>;
+/** A perf target: requests by index through the same runner the commands use. */
+class RunnerTarget implements PerfTarget {
   private readonly admission: Admission;
 
   constructor(
     readonly name: string,
-    private readonly stages: Stages<P, O>,
+    private readonly runner: ItemProcessor<number, unknown>,
     settings: TargetSettings,
     private readonly onClose: () => Promise<void> = async () => {},
   ) {
-    this.batcher = new DynamicBatcher(stages.execute, settings);
-    this.admission = new Admission(2 * settings.maxBatchSize + REQUESTS_PER_WORKER * settings.workers);
+    this.admission = new Admission(readAheadFor(settings, settings.workers, REQUESTS_PER_WORKER));
   }
 
   get stats(): BatchStats {
-    return this.batcher.stats;
+    return this.runner.stats;
+  }
+
+  get stages(): Record<string, StageSummary> {
+    return this.runner.timer.summary();
   }
 
   async run(i: number): Promise<RequestTiming> {
@@ -87,17 +89,15 @@ class StagedTarget<P, O> implements PerfTarget {
     await this.admission.acquire();
     const admitted = nowUs();
     try {
-      const prepared = await this.stages.prepare(i);
-      const ready = nowUs();
-      const timed = await this.batcher.submitTimed(prepared);
-      const answered = nowUs();
-      this.stages.postprocess(timed.output, i);
+      const outcome = await this.runner.process(i);
+      if (outcome.kind !== "done") throw new Error(outcome.kind === "failed" ? `${outcome.reason}: ${outcome.error}` : `request ${i} was skipped`);
+      const t = outcome.timing;
       return {
-        queueUs: admitted - start + timed.queueUs,
-        preprocessUs: ready - admitted,
-        inferenceUs: timed.computeUs,
-        postprocessUs: nowUs() - answered,
-        batchSize: timed.batchSize,
+        queueUs: admitted - start + t.queueUs,
+        preprocessUs: t.prepareUs,
+        inferenceUs: t.inferenceUs,
+        postprocessUs: t.postprocessUs,
+        batchSize: t.batchSize,
       };
     } finally {
       this.admission.release();
@@ -109,30 +109,20 @@ class StagedTarget<P, O> implements PerfTarget {
   }
 }
 
-/** An image target: files read, decoded and resized on worker threads, then the model. */
+/** An image target: the commands' image stage (files read, decoded and resized on worker threads), then the model. */
 export function imageTarget<O>(
   name: string,
   paths: string[],
   preprocessing: ImagePreprocessing,
-  execute: BatchExecutor<Float32Array, O>,
-  postprocess: (output: O, path: string) => void,
+  infer: (images: Float32Array[]) => Promise<O[]>,
+  post: (output: O, meta: ImageMeta) => void,
   settings: TargetSettings,
 ): PerfTarget {
   const pool = new PreparePool(settings.workers);
-  return new StagedTarget<Float32Array, O>(
-    name,
-    {
-      prepare: async (i) => {
-        const reply = await pool.prepare(paths[i % paths.length], preprocessing, {});
-        if (!reply.ok) throw new Error(`${paths[i % paths.length]}: ${reply.error}`);
-        return reply.pixels;
-      },
-      execute,
-      postprocess: (output, i) => postprocess(output, paths[i % paths.length]),
-    },
-    settings,
-    () => pool.close(),
-  );
+  const timer = new StageTimer();
+  const prepare = prepareImage({ pool, preprocessing, timer });
+  const runner = new Runner({ prepare: (i: number) => prepare(paths[i % paths.length]), infer, post }, settings, timer);
+  return new RunnerTarget(name, runner, settings, () => pool.close());
 }
 
 /** A text target: each request tokenised on the main thread (cheap), then the model. */
@@ -140,10 +130,20 @@ export function textTarget<O>(
   name: string,
   count: number,
   tokenize: (i: number) => number[],
-  execute: BatchExecutor<number[], O>,
-  postprocess: (output: O) => void,
+  infer: (rows: number[][]) => Promise<O[]>,
+  post: (output: O) => void,
   settings: TargetSettings,
 ): PerfTarget {
   if (count === 0) throw new Error("no text inputs");
-  return new StagedTarget<number[], O>(name, { prepare: async (i) => tokenize(i % count), execute, postprocess: (o) => postprocess(o) }, settings);
+  const timer = new StageTimer();
+  const runner = new Runner(
+    {
+      prepare: async (i: number) => ({ kind: "ready" as const, input: timer.timeSync("tokenize", () => tokenize(i % count)), meta: undefined }),
+      infer,
+      post: (output: O) => post(output),
+    },
+    settings,
+    timer,
+  );
+  return new RunnerTarget(name, runner, { ...settings, workers: 0 });
 }

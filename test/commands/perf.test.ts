@@ -75,6 +75,11 @@ describe("emb perf", () => {
     for (const r of json.results) checkConsistent(r, 4);
     // One request at a time can only ever form batches of one.
     expect(json.results[0].batchSizes).toEqual([{ value: 1, count: json.results[0].executions }]);
+    // The stage breakdown is the commands' runner's: the workers' read/decode/normalise, the
+    // model, post-processing; its batches cover at least the measured executions.
+    const stages = json.results[0].stages;
+    expect(Object.keys(stages).sort()).toEqual(["decode", "inference", "normalize", "postprocess", "read"]);
+    expect(stages.inference.calls).toBeGreaterThanOrEqual(json.results[0].executions);
     const csv = readFileSync(join(out, "perf.csv"), "utf8").trim().split("\n");
     expect(csv[0]).toMatch(/^Concurrency,Inferences\/Second,/);
     expect(csv).toHaveLength(3);
