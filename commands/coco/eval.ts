@@ -1,7 +1,7 @@
 import { Flags, type Interfaces } from "@oclif/core";
 import { EmbCommand } from "../../src/cli/command.js";
 import { EXIT } from "../../src/cli/errors.js";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { batcherSettings, batchingFlags, decodeOptions, generationFlags, generationOverrides, imageInputFlags, modelFlags } from "../../src/cli/flags.js";
 import { progressBar } from "../../src/cli/progress.js";
@@ -10,7 +10,7 @@ import { readAnnotations, readResults } from "../../src/eval/coco/annotations.js
 import { CAPTION_TASKS, captionCocoImages, type CaptionSummary } from "../../src/eval/coco/caption.js";
 import { evaluateCaptions, METRIC_GROUPS, type MetricGroup } from "../../src/eval/coco/evaluate.js";
 import { Meteor } from "../../src/eval/coco/meteor.js";
-import { metricsTable, seedNumbersApply } from "../../src/eval/coco/report.js";
+import { metricsTable, seedNumbersApply, writeCocoReports } from "../../src/eval/coco/report.js";
 import { CocoResultsWriter } from "../../src/eval/coco/results-file.js";
 import { defaultModel, imageToTextTasks } from "../../src/models/registry.js";
 
@@ -81,8 +81,7 @@ export default class CocoEval extends EmbCommand {
     });
     const { perImage, ...summary } = evaluation;
     const report = { annotations: flags.annotations, results: resultsPath, captioning, ...summary };
-    writeFileSync(join(flags.out, "metrics.json"), JSON.stringify(report, null, 2) + "\n");
-    writeFileSync(join(flags.out, "per-image.jsonl"), perImage.map((p) => JSON.stringify(p) + "\n").join(""));
+    writeCocoReports(flags.out, report, perImage);
     if (!this.jsonEnabled()) {
       this.log(metricsTable(evaluation, seedNumbersApply(annotations), Boolean(process.stdout.isTTY)));
       this.log(`${evaluation.images} images scored; metrics.json and per-image.jsonl in ${flags.out}`);

@@ -1,13 +1,12 @@
 import { Flags } from "@oclif/core";
 import { EmbCommand } from "../../src/cli/command.js";
 import { EXIT } from "../../src/cli/errors.js";
-import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { decodeFingerprint, decodeOptions, extensionList, imageInputFlags, modelFlags } from "../../src/cli/flags.js";
 import { progressBar } from "../../src/cli/progress.js";
 import { dtypeFromFlags, interruptible, openFromFlags } from "../../src/cli/run-support.js";
 import { WEIGHTINGS, type Weighting } from "../../src/eval/knn/classifier.js";
-import { accuracyTable, agreementLines, confusionTable, perClassCsv } from "../../src/eval/knn/report.js";
+import { accuracyTable, agreementLines, confusionTable, writeKnnReports } from "../../src/eval/knn/report.js";
 import { checkTemplate, DEFAULT_TEMPLATE, NAMES_MODES, type NamesMode } from "../../src/eval/knn/prompts.js";
 import { runKnnEval, type KnnRunResult, type LoadedModel } from "../../src/eval/knn/run.js";
 import { DEFAULT_HNSW } from "../../src/eval/knn/search.js";
@@ -120,13 +119,8 @@ export default class KnnEval extends EmbCommand {
       interrupt.dispose();
       for (const release of releases) await release();
     }
-    const { result, predictions, mapping } = output;
-
-    mkdirSync(flags.out, { recursive: true });
-    writeFileSync(join(flags.out, "report.json"), JSON.stringify(result, null, 2) + "\n");
-    writeFileSync(join(flags.out, "per-class.csv"), perClassCsv(result, mapping));
-    const lines = predictions.flatMap((m) => m.predictions.map(({ id, ...p }) => JSON.stringify({ method: m.method, template: m.template, path: id, ...p })));
-    writeFileSync(join(flags.out, "predictions.jsonl"), lines.map((l) => l + "\n").join(""));
+    const { result, mapping } = output;
+    writeKnnReports(flags.out, output);
 
     if (!this.jsonEnabled()) {
       for (const note of result.notes) this.logToStderr(`note: ${note}`);

@@ -1,7 +1,9 @@
-/** The metric table `emb coco eval` prints, with the seeds' numbers beside it on COCO 2014 val. */
+/** What `emb coco eval` prints and writes: the metric table, with the seeds' numbers beside it on COCO 2014 val, and the report files. */
 import Table from "cli-table3";
 import type { CocoAnnotations } from "./annotations.js";
 import type { CocoEvaluation } from "./evaluate.js";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 
 /** What the Triton deployment's validation reached on COCO 2014 val (40,504 images, beam search). */
 export const SEED_COCO_2014_VAL: Record<string, number> = {
@@ -31,4 +33,10 @@ export function metricsTable(evaluation: CocoEvaluation, withSeeds: boolean, col
     ]);
   }
   return table.toString();
+}
+
+/** metrics.json (the report) and per-image.jsonl (every image's caption, tokens and scores) in `dir`. */
+export function writeCocoReports(dir: string, report: Record<string, unknown>, perImage: unknown[]): void {
+  writeFileSync(join(dir, "metrics.json"), JSON.stringify(report, null, 2) + "\n");
+  writeFileSync(join(dir, "per-image.jsonl"), perImage.map((p) => JSON.stringify(p) + "\n").join(""));
 }
