@@ -120,7 +120,9 @@ def detect(src: Path, family: str | None) -> tuple[str, str]:
 
 def is_gemma_tokenizer(src: Path) -> bool:
     config = read_json(src / "tokenizer_config.json") if (src / "tokenizer_config.json").exists() else {}
-    return "Gemma" in str(config.get("tokenizer_class", "")) or (src / "tokenizer.model").exists() and not (src / "spiece.model").exists()
+    if "Gemma" in str(config.get("tokenizer_class", "")):
+        return True
+    return (src / "tokenizer.model").exists() and not (src / "spiece.model").exists()
 
 
 def read_state_dict(src: Path) -> dict[str, torch.Tensor]:
@@ -358,8 +360,9 @@ def make_variants(onnx_dir: Path, graphs: tuple[str, ...], dtypes: list[str]) ->
                 # q8 follows transformers.js: unsigned weights where the graph has a Conv (signed
                 # ConvInteger is missing from onnxruntime-web), signed elsewhere.
                 weight = {"int8": "int8", "uint8": "uint8"}.get(dtype) or ("uint8" if onnx_graphs.has_op(source, "Conv") else "int8")
-                onnx_graphs.quantize_dynamic_int8(source, target, weight_type=weight, subgraphs=True,
-                                                  external_data=external and os.path.getsize(source.with_name(source.name + "_data")) > 4 * onnx_graphs.EXTERNAL_DATA_THRESHOLD)
+                # int8 weights are a quarter of float32's: external only for graphs of over ~7 GB.
+                big = external and os.path.getsize(source.with_name(source.name + "_data")) > 4 * onnx_graphs.EXTERNAL_DATA_THRESHOLD
+                onnx_graphs.quantize_dynamic_int8(source, target, weight_type=weight, subgraphs=True, external_data=big)
             log(f"  {target.name}: {time.time() - started:.0f} s")
 
 
@@ -428,7 +431,8 @@ def main(argv=None) -> int:
 
         if family in ("siglip", "siglip2"):
             model = load_siglip(src)
-            info = {}
+            # The split towers do not hold these; `emb classify` takes them as flags.
+            info = {"classify": {"logit_scale": float(model.logit_scale.exp()), "logit_bias": float(model.logit_bias[0])}}
             notes = write_siglip_files(model, src, out, family)
             largest = max(tensor_bytes(model.vision_model), tensor_bytes(model.text_model))
             graphs = SIGLIP_GRAPHS
@@ -494,6 +498,9 @@ def main(argv=None) -> int:
                          "onnxruntime": onnxruntime.__version__, "opset": onnx_graphs.OPSET},
         }, indent=1) + "\n")
         log(f"wrote {out} in {time.time() - started:.0f} s")
+        if "classify" in info:
+            log(f"emb classify with this model: --logit-scale {info['classify']['logit_scale']:.9g} "
+                f"--logit-bias {info['classify']['logit_bias']:.9g}")
         if report is not None and not report.ok:
             log(f"FAILED: an output differs from PyTorch by more than allowed (see the table)")
             return 1

@@ -68,6 +68,14 @@ def main() -> int:
         expect(code == 0, f"{name}: export and check pass (exit {code})")
         reports[name] = json.loads((out / name / "export_report.json").read_text())
 
+    # The check on given images: the 15 test images (1x1, panorama, CMYK, 16-bit, EXIF-rotated, ...).
+    images = HERE.parents[1] / "test" / "fixtures" / "images"
+    for name in ("siglip-tiny", "florence2-tiny-original"):
+        code, text = run_export([str(ckpt / name), "--out", str(out / f"{name}-fixture-images"), "--check-images", str(images),
+                                 "--check-count", "15", "--force"])
+        expect(code == 0 and "tokens equal" in text if "florence2" in name else code == 0,
+               f"{name}: check on the 15 test images passes (exit {code})")
+
     # Weights in .onnx_data files, as exports over 2 GB need (forced here on a tiny model).
     code, text = run_export([str(ckpt / "siglip-tiny"), "--out", str(out / "siglip-tiny-external"), "--external-data", "yes",
                              "--dtype", "fp16,q8", "--force"])
