@@ -6,11 +6,10 @@ import { batcherSettings, batchingFlags, generationFlags, generationOverrides, m
 import { openFromFlags } from "../src/cli/run-support.js";
 import { imageToTextTasks, PERF_TARGETS, perfTarget } from "../src/models/registry.js";
 import { writeThroughputLatencyChart } from "../src/perf/chart.js";
-import { measure, type Measurement } from "../src/perf/load.js";
-import { perfCsv, perfTable, type PerfRow } from "../src/perf/report.js";
+import { perfCsv, perfTable } from "../src/perf/report.js";
+import { measureRange, numberList, parseRange, sweepAndSave, toRow } from "../src/perf/run.js";
 import { imageEmbedderFactory, imageInputs, imageToTextFactory, textEmbedderFactory, type TargetFactory } from "../src/perf/setup.js";
-import { writeBatcherConfig } from "../src/batching/config.js";
-import { bestWithin, latencyOf, sweep, type LatencyPercentile } from "../src/perf/sweep.js";
+import type { LatencyPercentile } from "../src/perf/sweep.js";
 
 const PERCENTILES: LatencyPercentile[] = ["p50", "p90", "p95", "p99", "avg"];
 
@@ -61,71 +60,45 @@ export default class Perf extends EmbCommand {
     if (!concurrencies) this.usageError(`--concurrency ${flags.concurrency}: give N or start:end:step (e.g. 1:64:8)`);
     const settings = batcherSettings(flags);
     const quiet = this.jsonEnabled() || !flags.progress;
-
-    const { factory, release, cleanup } = await this.build(flags);
+    const report = {
+      progress: (m: string) => {
+        if (!quiet) this.logToStderr(m);
+      },
+      warn: (m: string) => this.warn(m),
+    };
+    const percentile = flags.percentile as LatencyPercentile;
     const load = (concurrency: number) => ({
       concurrency,
       windowMs: flags["measurement-interval"],
       stabilityPercent: flags["stability-percentage"],
       maxWindows: flags["max-trials"],
-      onWindow: (w: { throughput: number; avgLatencyUs: number }, i: number) => {
-        if (!quiet) this.logToStderr(`  Pass [${i + 1}] throughput: ${w.throughput.toFixed(2)} infer/sec. Avg latency: ${Math.round(w.avgLatencyUs)} usec`);
-      },
+      onWindow: (w: { throughput: number; avgLatencyUs: number }, i: number) =>
+        report.progress(`  Pass [${i + 1}] throughput: ${w.throughput.toFixed(2)} infer/sec. Avg latency: ${Math.round(w.avgLatencyUs)} usec`),
     });
-    const percentile = flags.percentile as LatencyPercentile;
+    const grid = flags.sweep && {
+      batchSizes: numberList(flags["sweep-batch-sizes"], "--sweep-batch-sizes", 1),
+      queueDelaysUs: numberList(flags["sweep-queue-delays-us"], "--sweep-queue-delays-us", 0),
+      workers: flags["sweep-workers"] ? numberList(flags["sweep-workers"], "--sweep-workers", 1) : [settings.workers],
+    };
+    const color = Boolean(process.stdout.isTTY);
+    const { factory, release, cleanup } = await this.build(flags);
     try {
-      if (flags.sweep) {
-        const grid = {
-          batchSizes: numberList(flags["sweep-batch-sizes"], "--sweep-batch-sizes", 1),
-          queueDelaysUs: numberList(flags["sweep-queue-delays-us"], "--sweep-queue-delays-us", 0),
-          workers: flags["sweep-workers"] ? numberList(flags["sweep-workers"], "--sweep-workers", 1) : [settings.workers],
-        };
-        const rows = await sweep(factory, grid, load(concurrencies[0]), (row, i, total) => {
-          if (!quiet) this.logToStderr(`[${i + 1}/${total}] batch ${row.settings.maxBatchSize}, delay ${row.settings.maxQueueDelayUs} us, workers ${row.settings.workers}: ${row.throughput.toFixed(2)} infer/sec, ${percentile} ${(latencyOf(row, percentile) / 1000).toFixed(1)} ms`);
-        });
-        const limitUs = flags["latency-limit"] === undefined ? undefined : flags["latency-limit"] * 1000;
-        const best = bestWithin(rows, percentile, limitUs);
-        const table = rows.map((r) => toRow(r, r.settings));
-        if (best) {
-          writeBatcherConfig(flags["save-config"], {
-            ...best.settings,
-            measured: { target: flags.target, concurrency: concurrencies[0], throughput: best.throughput, [percentile + "Ms"]: latencyOf(best, percentile) / 1000, date: new Date().toISOString() },
-          });
-        }
+      if (grid) {
+        const options = { percentile, limitMs: flags["latency-limit"], saveConfig: flags["save-config"], target: flags.target };
+        const { table, best } = await sweepAndSave(factory, grid, load(concurrencies[0]), options, report);
         if (flags.csv) writeFileSync(flags.csv, perfCsv(table));
         if (!quiet) {
-          this.log(perfTable(table, Boolean(process.stdout.isTTY)));
+          this.log(perfTable(table, color));
           this.log(best ? `best: batch ${best.settings.maxBatchSize}, delay ${best.settings.maxQueueDelayUs} us, workers ${best.settings.workers} (${best.throughput.toFixed(2)} infer/sec); saved to ${flags["save-config"]}` : `no configuration kept ${percentile} latency under ${flags["latency-limit"]} ms`);
         }
         return { target: flags.target, sweep: table, best: best ? toRow(best, best.settings) : null };
       }
-
-      const rows: PerfRow[] = [];
-      const measurements: Measurement[] = [];
-      for (const concurrency of concurrencies) {
-        if (!quiet) this.logToStderr(`Request concurrency: ${concurrency}`);
-        const target = factory(settings);
-        try {
-          const m = await measure(target, load(concurrency));
-          measurements.push(m);
-          rows.push(toRow(m, settings));
-          if (!quiet && !m.stable) this.warn(`concurrency ${concurrency}: throughput or latency did not settle within ${flags["max-trials"]} windows; the last three are reported`);
-          if (m.errors > 0) this.warn(`${m.errors} request(s) failed, e.g. ${m.firstError}`);
-        } finally {
-          await target.close();
-        }
-        const threshold = flags["latency-threshold"];
-        const last = measurements[measurements.length - 1];
-        if (threshold !== undefined && latencyOf(last, percentile) > threshold * 1000) {
-          if (!quiet) this.logToStderr(`${percentile} latency ${(latencyOf(last, percentile) / 1000).toFixed(1)} ms is over --latency-threshold ${threshold} ms: stopping the range`);
-          break;
-        }
-      }
+      const range = { percentile, thresholdMs: flags["latency-threshold"], maxTrials: flags["max-trials"] };
+      const { rows, measurements } = await measureRange(factory, settings, concurrencies, load, range, report);
       if (flags.csv) writeFileSync(flags.csv, perfCsv(rows));
-      let chart: { svg: string; png: string } | undefined;
-      if (rows.length > 1) chart = await writeThroughputLatencyChart(rows, flags.chart);
+      const chart = rows.length > 1 ? await writeThroughputLatencyChart(rows, flags.chart) : undefined;
       if (!quiet) {
-        this.log(perfTable(rows, Boolean(process.stdout.isTTY)));
+        this.log(perfTable(rows, color));
         if (chart) this.log(`chart: ${chart.svg}, ${chart.png}`);
       }
       return { target: flags.target, settings, results: measurements.map((m, i) => ({ ...rows[i], stable: m.stable, windows: m.windows, errors: m.errors, stages: m.stages })), chart };
@@ -158,37 +131,4 @@ export default class Perf extends EmbCommand {
     const factory = imageToTextFactory(flags.target, model, target.task!, model.encodePrompt(prompt), model.settings(generationOverrides(flags)), inputs.paths);
     return { factory, release: () => model.release(), cleanup: inputs.cleanup };
   }
-}
-
-function toRow(m: Measurement, settings: { maxBatchSize: number; maxQueueDelayUs: number; workers: number }): PerfRow {
-  return {
-    concurrency: m.concurrency,
-    throughput: m.throughput,
-    latency: m.latency,
-    breakdownUs: m.breakdownUs,
-    inferences: m.inferences,
-    executions: m.executions,
-    batchSizes: m.batchSizes,
-    peakRssBytes: m.peakRssBytes,
-    maxBatchSize: settings.maxBatchSize,
-    maxQueueDelayUs: settings.maxQueueDelayUs,
-    workers: settings.workers,
-  };
-}
-
-/** "8" -> [8]; "1:64:8" -> [1, 9, 17, ..., 57] plus 64 if the step lands on it. */
-export function parseRange(text: string): number[] | undefined {
-  const parts = text.split(":").map(Number);
-  if (parts.some((p) => !Number.isInteger(p) || p < 1) || parts.length > 3) return undefined;
-  const [start, end = start, step = 1] = parts;
-  if (end < start) return undefined;
-  const out: number[] = [];
-  for (let c = start; c <= end; c += step) out.push(c);
-  return out;
-}
-
-function numberList(text: string, flag: string, min: number): number[] {
-  const values = text.split(",").map((v) => Number(v.trim()));
-  if (values.length === 0 || values.some((v) => !Number.isInteger(v) || v < min)) throw new Error(`${flag} ${text}: give integers >= ${min}, comma-separated`);
-  return values;
 }

@@ -1,0 +1,107 @@
+/**
+ * What `emb perf` does with a target factory: measure a concurrency range (stopping at a latency
+ * threshold, as perf_analyzer does), or sweep batcher settings and keep the best.
+ */
+import { writeBatcherConfig } from "../batching/config.js";
+import { measure, type LoadOptions, type Measurement } from "./load.js";
+import type { PerfRow } from "./report.js";
+import type { TargetFactory } from "./setup.js";
+import { bestWithin, latencyOf, sweep, type LatencyPercentile, type SweepGrid, type SweepRow } from "./sweep.js";
+import type { TargetSettings } from "./targets.js";
+
+export interface Reporter {
+  progress: (message: string) => void;
+  warn: (message: string) => void;
+}
+
+/** Measures each concurrency with fresh targets; stops once `percentile` latency passes `thresholdMs`. */
+export async function measureRange(
+  factory: TargetFactory,
+  settings: TargetSettings,
+  concurrencies: number[],
+  load: (concurrency: number) => LoadOptions,
+  options: { percentile: LatencyPercentile; thresholdMs?: number; maxTrials: number },
+  report: Reporter,
+): Promise<{ rows: PerfRow[]; measurements: Measurement[] }> {
+  const rows: PerfRow[] = [];
+  const measurements: Measurement[] = [];
+  for (const concurrency of concurrencies) {
+    report.progress(`Request concurrency: ${concurrency}`);
+    const target = factory(settings);
+    let m: Measurement;
+    try {
+      m = await measure(target, load(concurrency));
+    } finally {
+      await target.close();
+    }
+    measurements.push(m);
+    rows.push(toRow(m, settings));
+    if (!m.stable) report.warn(`concurrency ${concurrency}: throughput or latency did not settle within ${options.maxTrials} windows; the last three are reported`);
+    if (m.errors > 0) report.warn(`${m.errors} request(s) failed, e.g. ${m.firstError}`);
+    const { thresholdMs, percentile } = options;
+    if (thresholdMs !== undefined && latencyOf(m, percentile) > thresholdMs * 1000) {
+      report.progress(`${percentile} latency ${(latencyOf(m, percentile) / 1000).toFixed(1)} ms is over --latency-threshold ${thresholdMs} ms: stopping the range`);
+      break;
+    }
+  }
+  return { rows, measurements };
+}
+
+/** Measures every grid combination, ranks them, and saves the best under the latency limit to `saveConfig`. */
+export async function sweepAndSave(
+  factory: TargetFactory,
+  grid: SweepGrid,
+  load: LoadOptions,
+  options: { percentile: LatencyPercentile; limitMs?: number; saveConfig: string; target: string },
+  report: Reporter,
+): Promise<{ table: PerfRow[]; best?: SweepRow }> {
+  const { percentile } = options;
+  const rows = await sweep(factory, grid, load, (row, i, total) =>
+    report.progress(
+      `[${i + 1}/${total}] batch ${row.settings.maxBatchSize}, delay ${row.settings.maxQueueDelayUs} us, workers ${row.settings.workers}: ` +
+        `${row.throughput.toFixed(2)} infer/sec, ${percentile} ${(latencyOf(row, percentile) / 1000).toFixed(1)} ms`,
+    ),
+  );
+  const best = bestWithin(rows, percentile, options.limitMs === undefined ? undefined : options.limitMs * 1000);
+  if (best) {
+    writeBatcherConfig(options.saveConfig, {
+      ...best.settings,
+      measured: { target: options.target, concurrency: load.concurrency, throughput: best.throughput, [percentile + "Ms"]: latencyOf(best, percentile) / 1000, date: new Date().toISOString() },
+    });
+  }
+  return { table: rows.map((r) => toRow(r, r.settings)), best };
+}
+
+export function toRow(m: Measurement, settings: TargetSettings): PerfRow {
+  return {
+    concurrency: m.concurrency,
+    throughput: m.throughput,
+    latency: m.latency,
+    breakdownUs: m.breakdownUs,
+    inferences: m.inferences,
+    executions: m.executions,
+    batchSizes: m.batchSizes,
+    peakRssBytes: m.peakRssBytes,
+    maxBatchSize: settings.maxBatchSize,
+    maxQueueDelayUs: settings.maxQueueDelayUs,
+    workers: settings.workers,
+  };
+}
+
+/** "8" -> [8]; "1:64:8" -> [1, 9, 17, ..., 57] plus 64 if the step lands on it. */
+export function parseRange(text: string): number[] | undefined {
+  const parts = text.split(":").map(Number);
+  if (parts.some((p) => !Number.isInteger(p) || p < 1) || parts.length > 3) return undefined;
+  const [start, end = start, step = 1] = parts;
+  if (end < start) return undefined;
+  const out: number[] = [];
+  for (let c = start; c <= end; c += step) out.push(c);
+  return out;
+}
+
+/** A comma-separated list of integers >= min; a RangeError (usage) naming the flag otherwise. */
+export function numberList(text: string, flag: string, min: number): number[] {
+  const values = text.split(",").map((v) => Number(v.trim()));
+  if (values.length === 0 || values.some((v) => !Number.isInteger(v) || v < min)) throw new RangeError(`${flag} ${text}: give integers >= ${min}, comma-separated`);
+  return values;
+}
