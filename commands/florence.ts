@@ -1,6 +1,6 @@
 import { Args, Flags } from "@oclif/core";
 import { EmbCommand } from "../src/cli/command.js";
-import { EXIT } from "../src/cli/errors.js";
+import { EXIT, InputFailedError } from "../src/cli/errors.js";
 import { stat } from "node:fs/promises";
 import { isAbsolute, join, parse, relative } from "node:path";
 import { batcherSettings, batchingFlags, decodeFingerprint, decodeOptions, extensionList, generationFlags, generationOverrides, imageInputFlags, modelFlags } from "../src/cli/flags.js";
@@ -84,7 +84,7 @@ export default class Florence extends EmbCommand {
       } finally {
         await model.release();
       }
-      if (failure) this.usageError(`${failure.path}: ${failure.error}`);
+      if (failure) throw new InputFailedError(`${failure.path}: ${failure.error}`);
       if (!this.jsonEnabled()) this.log(JSON.stringify(found!.result));
       return found!.result;
     }

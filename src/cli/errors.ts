@@ -48,9 +48,13 @@ const KNOWN: [ErrorClass, string, number][] = [
 /** A usage error raised by a command itself: a bad flag combination or argument. */
 export class UsageError extends Error {}
 
+/** The command's only input could not be processed (a single corrupt image): "some inputs failed". */
+export class InputFailedError extends Error {}
+
 export function toCliError(error: unknown): Errors.CLIError {
   if (error instanceof Errors.CLIError) return error;
   if (error instanceof UsageError) return new Errors.CLIError(error.message, { code: "usage", exit: EXIT.usage });
+  if (error instanceof InputFailedError) return new Errors.CLIError(error.message, { code: "input-failed", exit: EXIT.someFailed });
   for (const [kind, code, exit] of KNOWN) {
     if (error instanceof kind) return new Errors.CLIError(error.message, { code, exit });
   }

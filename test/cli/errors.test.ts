@@ -1,9 +1,9 @@
 import { Errors } from "@oclif/core";
-import { existsSync } from "node:fs";
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { EXIT, toCliError, UsageError } from "../../src/cli/errors.js";
+import { EXIT, InputFailedError, toCliError, UsageError } from "../../src/cli/errors.js";
 import { ModelNotFoundError } from "../../src/models/common/hub.js";
 import { ModelLayoutError } from "../../src/models/common/layout.js";
 import { DtypeSpecError } from "../../src/models/common/variants.js";
@@ -17,6 +17,7 @@ describe("errors map to one code and exit status each", () => {
     [new DtypeSpecError("d"), "bad-dtype", EXIT.usage],
     [new TaskError("t"), "bad-task", EXIT.usage],
     [new UsageError("u"), "usage", EXIT.usage],
+    [new InputFailedError("i"), "input-failed", EXIT.someFailed],
     [new RangeError("r"), "bad-value", EXIT.usage],
     [new ModelNotFoundError("m"), "model-not-found", EXIT.fatal],
     [new ModelLayoutError("l"), "model-layout", EXIT.fatal],
@@ -45,5 +46,13 @@ describe("errors map to one code and exit status each", () => {
     expect(text.status).toBe(2);
     expect(text.stderr).toContain("--file ./no-such-captions.txt: no such file");
     expect(existsSync(out)).toBe(false);
+  });
+
+  it("one corrupt image given alone is 'some inputs failed' (3), naming the file", () => {
+    const broken = join(mkdtempSync(join(tmpdir(), "emb-broken-")), "broken.jpg");
+    writeFileSync(broken, "not a jpeg");
+    const run = runCli(["florence", "<CAPTION>", broken, "--model", fixturePath("florence2-tiny"), "--max-new-tokens", "4"]);
+    expect(run.status).toBe(3);
+    expect(run.stderr).toContain(`Error: ${broken}: `);
   });
 });
