@@ -1,10 +1,14 @@
-/** Runs the CLI from source (bin/dev.js under tsx) as a user would, in a child process. */
+/**
+ * Runs the CLI as a user would, in a child process: the built bin/run.js that
+ * test/setup/build-cli.ts (vitest's globalSetup) compiled from the current sources for this test
+ * run. Use bin/dev.js by hand to run the sources without a build.
+ */
 import { spawn, spawnSync } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { inject } from "vitest";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-const ARGS = ["--import", "tsx", join(ROOT, "bin", "dev.js")];
 
 export interface CliResult {
   status: number | null;
@@ -12,11 +16,27 @@ export interface CliResult {
   stderr: string;
 }
 
-export function runCli(args: string[], env: Record<string, string> = {}): CliResult {
-  const result = spawnSync(process.execPath, [...ARGS, ...args], {
+/** node's arguments that start the CLI, before the CLI's own. */
+export function cliArgs(): string[] {
+  const bin = inject("embCli");
+  if (!bin) throw new Error("no built CLI: run the tests through vitest with vitest.config.ts (its globalSetup builds it)");
+  return [bin];
+}
+
+function cliEnv(env: Record<string, string>): NodeJS.ProcessEnv {
+  // stderr is a pipe, which oclif wraps at 80 columns; the tests match whole sentences.
+  const out: NodeJS.ProcessEnv = { ...process.env, HF_HUB_OFFLINE: "", OCLIF_COLUMNS: "10000", ...env };
+  // vitest sets NODE_ENV=test, which users do not have; oclif treats "test" like "development".
+  if (!("NODE_ENV" in env)) delete out.NODE_ENV;
+  return out;
+}
+
+export function runCli(args: string[], env: Record<string, string> = {}, options: { input?: string } = {}): CliResult {
+  const result = spawnSync(process.execPath, [...cliArgs(), ...args], {
     cwd: ROOT,
-    env: { ...process.env, HF_HUB_OFFLINE: "", ...env },
+    env: cliEnv(env),
     encoding: "utf8",
+    input: options.input,
     timeout: 120_000,
   });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
@@ -24,7 +44,7 @@ export function runCli(args: string[], env: Record<string, string> = {}): CliRes
 
 export function runCliAsync(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [...ARGS, ...args], { cwd: ROOT, env: { ...process.env, HF_HUB_OFFLINE: "", ...env } });
+    const child = spawn(process.execPath, [...cliArgs(), ...args], { cwd: ROOT, env: cliEnv(env) });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));
@@ -35,5 +55,5 @@ export function runCliAsync(args: string[], env: Record<string, string> = {}): P
 
 /** Starts the CLI and returns the child, for tests that interrupt it. */
 export function startCli(args: string[], env: Record<string, string> = {}) {
-  return spawn(process.execPath, [...ARGS, ...args], { cwd: ROOT, env: { ...process.env, HF_HUB_OFFLINE: "", ...env } });
+  return spawn(process.execPath, [...cliArgs(), ...args], { cwd: ROOT, env: cliEnv(env) });
 }
