@@ -1,12 +1,14 @@
 /**
  * Runs the CLI as a user would, in a child process: the built bin/run.js that
- * test/setup/build-cli.ts (vitest's globalSetup) compiled from the current sources for this test
+ * test/setup/build-cli.ts (vitest's globalSetup) compiles from the current sources for this test
  * run. Use bin/dev.js by hand to run the sources without a build.
  */
 import { spawn, spawnSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { inject } from "vitest";
+import type { BuildStatus } from "../setup/build-cli.js";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
@@ -16,11 +18,24 @@ export interface CliResult {
   stderr: string;
 }
 
-/** node's arguments that start the CLI, before the CLI's own. */
+let built: string | undefined;
+
+/** node's arguments that start the CLI, before the CLI's own; waits for the build the first time. */
 export function cliArgs(): string[] {
-  const bin = inject("embCli");
-  if (!bin) throw new Error("no built CLI: run the tests through vitest with vitest.config.ts (its globalSetup builds it)");
-  return [bin];
+  if (built) return [built];
+  const cli = inject("embCli");
+  if (!cli) throw new Error("no built CLI: run the tests through vitest with vitest.config.ts (its globalSetup builds it)");
+  // runCli is synchronous, so wait without an event loop: a few 50 ms sleeps while tsc runs.
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  const giveUp = Date.now() + 600_000;
+  while (!existsSync(cli.status)) {
+    if (Date.now() > giveUp) throw new Error(`the CLI build has not ended after 10 minutes (no ${cli.status})`);
+    Atomics.wait(pause, 0, 0, 50);
+  }
+  const status = JSON.parse(readFileSync(cli.status, "utf8")) as BuildStatus;
+  if (!status.ok) throw new Error(`the CLI does not build (tsc -p tsconfig.build.json), so the tests cannot run it:\n${status.output}`);
+  built = cli.bin;
+  return [built];
 }
 
 function cliEnv(env: Record<string, string>): NodeJS.ProcessEnv {

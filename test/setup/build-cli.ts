@@ -5,29 +5,42 @@
  * linked). The command tests then run that folder's bin/run.js, the built `emb` users run, instead
  * of compiling the TypeScript sources in every child process.
  *
+ * The build runs while the tests start: test/helpers/cli.ts waits for it before the first command
+ * it runs, and the tests that run no command do not wait at all. A build that fails (a type error
+ * included, as `npm run build` fails on it) fails every command test with tsc's output.
+ *
  * The folder is new on every run and rebuilt before every watch-mode rerun, so no build older than
- * the sources is ever used; the repository's own dist/ is neither read nor written. A build that
- * fails (a type error included, as `npm run build` fails on it) fails the test run. The folder is
+ * the sources is ever used; the repository's own dist/ is neither read nor written. The folder is
  * removed at the end, or by the next run when this one was killed.
  */
-import { spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { spawn, type ChildProcess } from "node:child_process";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { TestProject } from "vitest/node";
 
+/** What the build wrote to its status file once tsc ended. */
+export interface BuildStatus {
+  ok: boolean;
+  /** tsc's output: the errors when the build failed. */
+  output: string;
+}
+
 declare module "vitest" {
   export interface ProvidedContext {
-    /** The built bin/run.js that test/helpers/cli.ts runs. */
-    embCli: string;
+    embCli: {
+      /** The built bin/run.js. */
+      bin: string;
+      /** A BuildStatus as JSON, written once the build ended; absent while it runs. */
+      status: string;
+    };
   }
 }
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const TSC = createRequire(import.meta.url).resolve("typescript/bin/tsc");
-
 const PREFIX = "emb-test-cli-";
 
 /** Removes the folders of earlier runs that were killed before their teardown (their process is gone). */
@@ -43,36 +56,80 @@ function removeOrphans(): void {
   }
 }
 
-function build(dir: string): void {
-  const out = join(dir, "dist");
-  rmSync(out, { recursive: true, force: true });
-  // As `npm run build`, less the .d.ts files, which nothing runs.
-  const args = [TSC, "-p", join(ROOT, "tsconfig.build.json"), "--outDir", out, "--declaration", "false"];
-  const result = spawnSync(process.execPath, args, { cwd: ROOT, encoding: "utf8" });
-  if (result.status !== 0) {
-    throw new Error(`the CLI does not build (tsc -p tsconfig.build.json), so the tests cannot run it:\n${result.stdout}${result.stderr}`);
+/** package.json, bin/run.js, the shipped data (models/, data/) that packageRoot() finds, and node_modules. */
+function layOut(dir: string): void {
+  const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { files?: string[] };
+  copyFileSync(join(ROOT, "package.json"), join(dir, "package.json"));
+  mkdirSync(join(dir, "bin"));
+  copyFileSync(join(ROOT, "bin", "run.js"), join(dir, "bin", "run.js"));
+  for (const entry of [...(pkg.files ?? []), "node_modules"]) {
+    if (entry === "bin" || entry === "dist" || !existsSync(join(ROOT, entry))) continue;
+    symlinkSync(join(ROOT, entry), join(dir, entry));
   }
 }
 
-export default function setup(project: TestProject): () => void {
+class Build {
+  private child: ChildProcess | undefined;
+  private ended: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly dir: string,
+    readonly status: string,
+  ) {}
+
+  /** Starts tsc into <dir>/dist; the status file appears when it ends. */
+  start(): void {
+    rmSync(this.status, { force: true });
+    rmSync(join(this.dir, "dist"), { recursive: true, force: true });
+    // As `npm run build`, less the .d.ts files, which nothing runs.
+    const args = [TSC, "-p", join(ROOT, "tsconfig.build.json"), "--outDir", join(this.dir, "dist"), "--declaration", "false"];
+    const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    this.child = child;
+    let output = "";
+    child.stdout.on("data", (d) => (output += d));
+    child.stderr.on("data", (d) => (output += d));
+    this.ended = new Promise((resolve) => {
+      const finish = (ok: boolean, text: string) => {
+        this.child = undefined;
+        const partial = `${this.status}.partial`;
+        writeFileSync(partial, JSON.stringify({ ok, output: text } satisfies BuildStatus));
+        renameSync(partial, this.status);
+        resolve();
+      };
+      child.on("error", (error) => finish(false, String(error)));
+      child.on("close", (code, signal) => {
+        if (signal) {
+          this.child = undefined;
+          resolve(); // stopped by stop(): no status, a new build or the teardown follows
+        } else finish(code === 0, output);
+      });
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.child?.kill();
+    await this.ended;
+  }
+}
+
+export default function setup(project: TestProject): () => Promise<void> {
   removeOrphans();
   const dir = mkdtempSync(join(tmpdir(), `${PREFIX}${process.pid}-`));
   try {
-    const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { files?: string[] };
-    copyFileSync(join(ROOT, "package.json"), join(dir, "package.json"));
-    mkdirSync(join(dir, "bin"));
-    copyFileSync(join(ROOT, "bin", "run.js"), join(dir, "bin", "run.js"));
-    // Data the package ships (models/, data/), read through packageRoot(); and the dependencies.
-    for (const entry of [...(pkg.files ?? []), "node_modules"]) {
-      if (entry === "bin" || entry === "dist" || !existsSync(join(ROOT, entry))) continue;
-      symlinkSync(join(ROOT, entry), join(dir, entry));
-    }
-    build(dir);
+    layOut(dir);
   } catch (error) {
     rmSync(dir, { recursive: true, force: true });
     throw error;
   }
-  project.provide("embCli", join(dir, "bin", "run.js"));
-  project.onTestsRerun(() => build(dir));
-  return () => rmSync(dir, { recursive: true, force: true });
+  const build = new Build(dir, join(dir, "build.json"));
+  build.start();
+  project.provide("embCli", { bin: join(dir, "bin", "run.js"), status: build.status });
+  project.onTestsRerun(async () => {
+    await build.stop();
+    build.start();
+  });
+  return async () => {
+    await build.stop();
+    rmSync(dir, { recursive: true, force: true });
+  };
 }
