@@ -105,7 +105,7 @@ describe("DynamicBatcher backpressure", () => {
     const [a, b, c, d] = await Promise.all([1, 2, 3, 4].map((x) => batcher.submitTimed(x)));
     // 1-3 fill a batch at once; 4 waits for it (30 ms) and runs alone.
     expect([a.batchSize, b.batchSize, c.batchSize, d.batchSize]).toEqual([3, 3, 3, 1]);
-    expect(a.queueUs).toBeLessThan(10_000);
+    expect(a.queueUs).toBeLessThan(d.queueUs); // 1-3 ran at once; 4 waited for their batch
     expect(d.queueUs).toBeGreaterThanOrEqual(20_000);
     for (const t of [a, d]) expect(t.computeUs).toBeGreaterThanOrEqual(20_000);
     expect(d.output).toBe(4);
