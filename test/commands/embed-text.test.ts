@@ -1,11 +1,10 @@
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { readJsonl } from "../../src/io/jsonl.js";
 import { parseNpy } from "../../src/io/npy.js";
-import { ROOT, runCli } from "../helpers/cli.js";
+import { runCli } from "../helpers/cli.js";
 import { cosine, fixturePath, readJson, readNpy } from "../helpers/fixtures.js";
 
 const TINY = fixturePath("siglip-tiny");
@@ -51,11 +50,7 @@ describe("emb embed text", () => {
     expect(cosine(b, goldenRow(2))).toBeGreaterThanOrEqual(0.9999);
 
     const stdinOut = tmp();
-    const piped = spawnSync(process.execPath, ["--import", "tsx", join(ROOT, "bin", "dev.js"), "embed", "text", "--model", TINY, "--out", stdinOut], {
-      cwd: ROOT,
-      input: `${captions[0].text}\n${captions[1].text}\n`,
-      encoding: "utf8",
-    });
+    const piped = runCli(["embed", "text", "--model", TINY, "--out", stdinOut], {}, { input: `${captions[0].text}\n${captions[1].text}\n` });
     expect(piped.status, piped.stderr).toBe(0);
     const [c, d] = rows(stdinOut);
     expect(cosine(c, goldenRow(0))).toBeGreaterThanOrEqual(0.9999);
@@ -78,11 +73,7 @@ describe("emb embed text", () => {
   });
 
   it("says what to do when no caption is given", () => {
-    const result = spawnSync(process.execPath, ["--import", "tsx", join(ROOT, "bin", "dev.js"), "embed", "text", "--model", TINY, "--out", tmp()], {
-      cwd: ROOT,
-      input: "",
-      encoding: "utf8",
-    });
+    const result = runCli(["embed", "text", "--model", TINY, "--out", tmp()], {}, { input: "" });
     expect(result.status).toBe(2);
     expect(result.stderr).toContain("no captions given: pass them as arguments, with --file, with --ids, or on standard input");
   });
