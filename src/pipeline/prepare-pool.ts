@@ -51,6 +51,7 @@ export class PreparePool {
   private readonly waiting: { request: PrepareRequest; resolve: (r: PrepareReply) => void; reject: (e: unknown) => void }[] = [];
   private readonly inFlight = new Map<number, { resolve: (r: PrepareReply) => void; reject: (e: unknown) => void; worker: Worker }>();
   private nextId = 0;
+  private closing = false;
 
   constructor(size = availableParallelism()) {
     for (let i = 0; i < size; i++) this.spawn();
@@ -60,6 +61,10 @@ export class PreparePool {
     const worker = startWorker();
     worker.on("message", (reply: PrepareReply) => this.finish(worker, reply));
     worker.on("error", (error) => this.fail(worker, error));
+    // A worker can also end without an error event (killed, or exiting on its own).
+    worker.on("exit", (code) => {
+      if (!this.closing) this.fail(worker, new Error(`the image preparation worker stopped (exit code ${code})`));
+    });
     this.workers.push(worker);
     for (let i = 0; i < REQUESTS_PER_WORKER; i++) this.idle.push(worker);
   }
@@ -72,6 +77,7 @@ export class PreparePool {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
 
@@ -92,8 +98,9 @@ export class PreparePool {
     this.pump();
   }
 
-  /** A worker that died fails its request and is replaced, so the pool keeps its size. */
+  /** A worker that died fails its requests and is replaced, so the pool keeps its size. */
   private fail(worker: Worker, error: unknown): void {
+    if (!this.workers.includes(worker)) return; // its error and its exit both report one death
     for (const [id, pending] of this.inFlight) {
       if (pending.worker === worker) {
         this.inFlight.delete(id);
