@@ -1,6 +1,6 @@
 import { Args, Flags } from "@oclif/core";
 import { EmbCommand } from "../src/cli/command.js";
-import { EXIT } from "../src/cli/errors.js";
+import { runStatus } from "../src/cli/errors.js";
 import { readFileSync } from "node:fs";
 import { stat } from "node:fs/promises";
 import { decodeOptions, extensionList, imageInputFlags, modelFlags } from "../src/cli/flags.js";
@@ -76,7 +76,7 @@ export default class Classify extends EmbCommand {
       await imageModel.release();
       await textModel.release();
     }
-    if (results.some((r) => "error" in r)) process.exitCode = EXIT.someFailed;
+    process.exitCode = runStatus({ interrupted: false, failed: results.filter((r) => "error" in r).length });
     return { logits, results };
   }
 

@@ -1,6 +1,6 @@
 import { Args, Flags } from "@oclif/core";
 import { EmbCommand } from "../src/cli/command.js";
-import { EXIT, InputFailedError } from "../src/cli/errors.js";
+import { InputFailedError, runStatus } from "../src/cli/errors.js";
 import { stat } from "node:fs/promises";
 import { isAbsolute, join, parse, relative } from "node:path";
 import { batcherSettings, batchingFlags, decodeFingerprint, decodeOptions, extensionList, generationFlags, generationOverrides, imageInputFlags, modelFlags } from "../src/cli/flags.js";
@@ -126,7 +126,7 @@ export default class Florence extends EmbCommand {
       );
       if (result.failed > 0) this.log(`failed files and reasons: ${join(flags.out, "errors.jsonl")}`);
     }
-    if (result.failed > 0 || result.interrupted) process.exitCode = result.interrupted ? EXIT.interrupted : EXIT.someFailed;
+    process.exitCode = runStatus(result);
     return { ...result, out: flags.out, rows };
   }
 }

@@ -1,6 +1,6 @@
 import { Args } from "@oclif/core";
 import { EmbCommand } from "../../src/cli/command.js";
-import { EXIT } from "../../src/cli/errors.js";
+import { EXIT, runStatus } from "../../src/cli/errors.js";
 import { batcherSettings, batchingFlags, decodeFingerprint, decodeOptions, extensionList, imageInputFlags, modelFlags, outputFlags } from "../../src/cli/flags.js";
 import { progressBar } from "../../src/cli/progress.js";
 import { openFromFlags, recordedRun } from "../../src/cli/run-support.js";
@@ -90,7 +90,7 @@ export default class EmbedImage extends EmbCommand {
       );
       if (result.failed > 0) this.log(`failed files and reasons: ${flags.out}/errors.jsonl`);
     }
-    if (result.failed > 0 || result.interrupted) process.exitCode = result.interrupted ? EXIT.interrupted : EXIT.someFailed;
+    process.exitCode = runStatus(result);
     return { ...result, out: flags.out, rows };
   }
 }

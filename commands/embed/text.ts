@@ -1,6 +1,6 @@
 import { Args, Flags } from "@oclif/core";
 import { EmbCommand } from "../../src/cli/command.js";
-import { EXIT } from "../../src/cli/errors.js";
+import { runStatus } from "../../src/cli/errors.js";
 import { readFileSync } from "node:fs";
 import { batcherSettings, batchingFlags, modelFlags, outputFlags } from "../../src/cli/flags.js";
 import { progressBar } from "../../src/cli/progress.js";
@@ -100,8 +100,7 @@ export default class EmbedText extends EmbCommand {
       );
       if (result.failed > 0) this.log(`failed captions and reasons: ${flags.out}/errors.jsonl`);
     }
-    if (result.interrupted) process.exitCode = EXIT.interrupted;
-    else if (result.failed > 0) process.exitCode = EXIT.someFailed;
+    process.exitCode = runStatus(result);
     return { ...result, out: flags.out, rows };
   }
 

@@ -1,6 +1,6 @@
 import { Flags } from "@oclif/core";
 import { EmbCommand } from "../../src/cli/command.js";
-import { EXIT } from "../../src/cli/errors.js";
+import { runStatus } from "../../src/cli/errors.js";
 import { join } from "node:path";
 import { decodeFingerprint, decodeOptions, extensionList, imageInputFlags, modelFlags } from "../../src/cli/flags.js";
 import { progressBar } from "../../src/cli/progress.js";
@@ -136,8 +136,7 @@ export default class KnnEval extends EmbCommand {
         this.log(`report.json, per-class.csv and predictions.jsonl in ${flags.out}`);
       }
     }
-    if (result.interrupted) process.exitCode = EXIT.interrupted;
-    else if (result.failures.length > 0) process.exitCode = EXIT.someFailed;
+    process.exitCode = runStatus({ interrupted: result.interrupted, failed: result.failures.length });
     return { ...result, out: flags.out };
   }
 }

@@ -45,6 +45,12 @@ const KNOWN: [ErrorClass, string, number][] = [
   [RangeError, "bad-value", EXIT.usage],
 ];
 
+/** The status of a run that finished: interrupted, some inputs failed, or (undefined) all done. */
+export function runStatus(run: { interrupted: boolean; failed: number }): number | undefined {
+  if (run.interrupted) return EXIT.interrupted;
+  return run.failed > 0 ? EXIT.someFailed : undefined;
+}
+
 /** A usage error raised by a command itself: a bad flag combination or argument. */
 export class UsageError extends Error {}
 
