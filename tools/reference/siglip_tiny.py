@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
-import sentencepiece as spm
 import torch
 from PIL import Image, ImageOps
 from transformers import SiglipConfig, SiglipImageProcessor, SiglipModel, SiglipTokenizer
@@ -26,6 +24,7 @@ from common import (
     ort_session,
     save_npy,
     seed_everything,
+    train_sentencepiece,
     write_json,
 )
 from onnx_export import convert_float16, export, quantize_dynamic_int8
@@ -88,35 +87,7 @@ def training_corpus() -> list[str]:
 
 def build_tokenizer(out_dir: Path) -> SiglipTokenizer:
     """Trains a small unigram SentencePiece model with SigLIP's special ids (pad 0, eos 1, unk 2)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        corpus = Path(tmp) / "corpus.txt"
-        corpus.write_text("\n".join(training_corpus()), encoding="utf-8")
-        spm.SentencePieceTrainer.train(
-            input=str(corpus),
-            model_prefix=str(Path(tmp) / "spiece"),
-            vocab_size=TINY_CONFIG["text_config"]["vocab_size"],
-            model_type="unigram",
-            pad_id=0,
-            eos_id=1,
-            unk_id=2,
-            bos_id=-1,
-            pad_piece="<pad>",
-            eos_piece="</s>",
-            unk_piece="<unk>",
-            character_coverage=1.0,
-            hard_vocab_limit=True,
-            num_threads=1,
-            seed_sentencepiece_size=20000,
-            minloglevel=2,
-        )
-        # The trainer records its temporary paths; drop them so regeneration is byte-identical.
-        from sentencepiece import sentencepiece_model_pb2
-
-        proto = sentencepiece_model_pb2.ModelProto()
-        proto.ParseFromString((Path(tmp) / "spiece.model").read_bytes())
-        del proto.trainer_spec.input[:]
-        proto.trainer_spec.model_prefix = "spiece"
-        (out_dir / "spiece.model").write_bytes(proto.SerializeToString())
+    train_sentencepiece(training_corpus(), out_dir / "spiece.model", TINY_CONFIG["text_config"]["vocab_size"])
     tokenizer = SiglipTokenizer(vocab_file=str(out_dir / "spiece.model"), model_max_length=TEXT_LENGTH)
     tokenizer.save_pretrained(out_dir)
     write_fast_tokenizer_json(tokenizer, out_dir)

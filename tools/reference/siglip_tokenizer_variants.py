@@ -40,7 +40,7 @@ from tokenizers import Tokenizer
 from transformers import SiglipTokenizer, T5Tokenizer
 from transformers.convert_slow_tokenizer import SpmConverter, T5Converter
 
-from common import FIXTURES, SEED, SHARED_REFERENCE
+from common import FIXTURES, SEED, SHARED_REFERENCE, train_sentencepiece
 
 OUT_DIR = FIXTURES / "siglip-tokenizers"
 GOLDEN = FIXTURES / "goldens" / "siglip" / "tokenizer-variants.json"
@@ -122,37 +122,9 @@ def training_corpus() -> list[str]:
 def train_identity_model(path: Path) -> None:
     """A unigram model with the identity normaliser, byte fallback and user-defined symbols."""
     spm.set_random_generator_seed(SEED)
-    with tempfile.TemporaryDirectory() as tmp:
-        corpus = Path(tmp) / "corpus.txt"
-        extra = ["東京の写真 and a cat", "a photo of a cat", "photo photography photos"]
-        corpus.write_text("\n".join(training_corpus() + extra), encoding="utf-8")
-        spm.SentencePieceTrainer.train(
-            input=str(corpus),
-            model_prefix=str(Path(tmp) / "spiece"),
-            vocab_size=700,
-            model_type="unigram",
-            normalization_rule_name="identity",
-            byte_fallback=True,
-            user_defined_symbols=["photo", "東京"],
-            pad_id=0,
-            eos_id=1,
-            unk_id=2,
-            bos_id=-1,
-            pad_piece="<pad>",
-            eos_piece="</s>",
-            unk_piece="<unk>",
-            character_coverage=0.9995,
-            hard_vocab_limit=True,
-            num_threads=1,
-            seed_sentencepiece_size=20000,
-            minloglevel=2,
-        )
-        proto = sentencepiece_model_pb2.ModelProto()
-        proto.ParseFromString((Path(tmp) / "spiece.model").read_bytes())
-        # The trainer records its temporary paths; drop them so regeneration is byte-identical.
-        del proto.trainer_spec.input[:]
-        proto.trainer_spec.model_prefix = "spiece"
-        path.write_bytes(proto.SerializeToString())
+    extra = ["東京の写真 and a cat", "a photo of a cat", "photo photography photos"]
+    train_sentencepiece(training_corpus() + extra, path, 700, normalization_rule_name="identity", byte_fallback=True,
+                        user_defined_symbols=["photo", "東京"], character_coverage=0.9995)
 
 
 def write_crafted_model(path: Path) -> None:
