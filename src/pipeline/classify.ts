@@ -5,11 +5,8 @@
 import type { ImageEmbedder, LogitParameters, TextEmbedder } from "../models/types.js";
 import type { DecodeOptions } from "./decode.js";
 import { l2normalize } from "./normalize.js";
-import { prepareImage } from "./image-stage.js";
-import { PreparePool, REQUESTS_PER_WORKER } from "./prepare-pool.js";
-import { readAheadFor, Runner, runInOrder, type RunCounts } from "./runner.js";
-import { imagePaths } from "./source.js";
-import { StageTimer } from "./timing.js";
+import { runImages } from "./image-stage.js";
+import type { RunCounts } from "./runner.js";
 
 /** SigLIP's zero-shot prompt; `{}` is replaced by the label. */
 export const DEFAULT_TEMPLATE = "This is a photo of {}.";
@@ -49,37 +46,22 @@ export async function classifyImages(
   onResult: (result: Classification) => void,
 ): Promise<RunCounts> {
   const prompts = (await textModel.embedTexts(options.labels.map((l) => prompt(options.template, l)))).map(l2normalize);
-  const pool = new PreparePool(options.workers);
-  const timer = new StageTimer();
-  const batching = { maxBatchSize: options.batchSize, maxQueueDelayUs: 0 };
-  const runner = new Runner(
-    {
-      prepare: prepareImage({ pool, preprocessing: imageModel.preprocessing, decode: options.decode, timer }),
-      infer: (images: Float32Array[]) => imageModel.embed(images),
-      post: (vector: Float32Array) => {
-        const image = l2normalize(vector);
-        return options.labels
-          .map((label, j) => ({ label, probability: matchProbability(image, prompts[j], logits) }))
-          .sort((a, b) => b.probability - a.probability)
-          .slice(0, options.top);
-      },
+  return runImages(
+    imageModel.preprocessing,
+    (images) => imageModel.embed(images),
+    (vector) => {
+      const image = l2normalize(vector);
+      return options.labels
+        .map((label, j) => ({ label, probability: matchProbability(image, prompts[j], logits) }))
+        .sort((a, b) => b.probability - a.probability)
+        .slice(0, options.top);
     },
-    batching,
-    timer,
+    {
+      done: (path, labels) => onResult({ path, labels }),
+      failed: (path, failure) => onResult({ path, ...failure }),
+    },
+    { ...options, batcher: { maxBatchSize: options.batchSize, maxQueueDelayUs: 0 } },
   );
-  try {
-    return await runInOrder(
-      runner,
-      imagePaths(options.inputs, options.extensions),
-      {
-        done: (path, labels) => onResult({ path, labels }),
-        failed: (path, failure) => onResult({ path, ...failure }),
-      },
-      { readAhead: readAheadFor(batching, options.workers, REQUESTS_PER_WORKER) },
-    );
-  } finally {
-    await pool.close();
-  }
 }
 
 /** Probability that the caption matches the image, both given as unit vectors: sigmoid(scale * cos + bias). */

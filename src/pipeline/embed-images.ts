@@ -7,12 +7,9 @@ import type { BatcherOptions } from "../batching/batcher.js";
 import type { EmbeddingStore } from "../io/embedding-store.js";
 import type { ImageEmbedder } from "../models/types.js";
 import type { DecodeOptions } from "./decode.js";
-import { prepareImage, type ImageMeta } from "./image-stage.js";
+import { runImages } from "./image-stage.js";
 import { l2normalize } from "./normalize.js";
-import { PreparePool, REQUESTS_PER_WORKER } from "./prepare-pool.js";
-import { readAheadFor, Runner, runInOrder, type Failure, type RunCounts } from "./runner.js";
-import { countImages, imagePaths } from "./source.js";
-import { StageTimer } from "./timing.js";
+import type { Failure, RunCounts } from "./runner.js";
 
 export interface EmbedImagesOptions {
   inputs: string[];
@@ -45,55 +42,36 @@ export interface EmbedImagesResult extends Omit<RunCounts, "done" | "skipped"> {
 
 export async function embedImages(model: ImageEmbedder, options: EmbedImagesOptions): Promise<EmbedImagesResult> {
   const { store } = options;
-  const total = await countImages(options.inputs, options.extensions);
-  options.onStart?.(total);
-  const pool = new PreparePool(options.workers);
-  const timer = new StageTimer();
   const normalize = options.normalize && !model.info.normalizedByModel;
-  const runner = new Runner(
-    {
-      prepare: prepareImage({
-        pool,
-        preprocessing: model.preprocessing,
-        decode: options.decode,
-        timer,
-        resume: {
-          isUnchanged: (path, info) => {
-            const previous = store.recordFor(path);
-            return previous !== undefined && previous.bytes === info.size && previous.mtimeMs === info.mtimeMs;
-          },
-          isSameContent: (path, sha256) => store.recordFor(path)?.sha256 === sha256,
-        },
-      }),
-      infer: (images: Float32Array[]) => model.embed(images),
-      post: (vector: Float32Array, meta: ImageMeta) => ({ vector: normalize ? l2normalize(vector) : vector, meta }),
-    },
-    options.batcher,
-    timer,
-  );
   const now = () => new Date().toISOString();
   const report = (path: string, outcome: ProgressEvent["outcome"], failure?: Failure) => options.onProgress?.({ path, outcome, failure });
-  try {
-    const counts = await runInOrder(
-      runner,
-      imagePaths(options.inputs, options.extensions),
-      {
-        done: (path, { vector, meta }) => {
-          const { bytes, mtimeMs, sha256, width, height } = meta;
-          store.add(vector, { path, bytes, mtimeMs, sha256, width, height });
-          report(path, "embedded");
-        },
-        failed: (path, failure) => {
-          store.addError({ path, ...failure, time: now() });
-          report(path, "failed", failure);
-        },
-        skipped: (path) => report(path, "unchanged"),
+  const { done, skipped, ...rest } = await runImages(
+    model.preprocessing,
+    (images) => model.embed(images),
+    (vector, meta) => ({ vector: normalize ? l2normalize(vector) : vector, meta }),
+    {
+      done: (path, { vector, meta }) => {
+        const { bytes, mtimeMs, sha256, width, height } = meta;
+        store.add(vector, { path, bytes, mtimeMs, sha256, width, height });
+        report(path, "embedded");
       },
-      { readAhead: readAheadFor(options.batcher, options.workers, REQUESTS_PER_WORKER), signal: options.signal },
-    );
-    const { done, skipped, ...rest } = counts;
-    return { total, embedded: done, unchanged: skipped, ...rest };
-  } finally {
-    await pool.close();
-  }
+      failed: (path, failure) => {
+        store.addError({ path, ...failure, time: now() });
+        report(path, "failed", failure);
+      },
+      skipped: (path) => report(path, "unchanged"),
+    },
+    {
+      ...options,
+      onProgress: undefined,
+      resume: {
+        isUnchanged: (path, info) => {
+          const previous = store.recordFor(path);
+          return previous !== undefined && previous.bytes === info.size && previous.mtimeMs === info.mtimeMs;
+        },
+        isSameContent: (path, sha256) => store.recordFor(path)?.sha256 === sha256,
+      },
+    },
+  );
+  return { embedded: done, unchanged: skipped, ...rest };
 }

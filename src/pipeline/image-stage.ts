@@ -5,11 +5,13 @@
  */
 import type { Stats } from "node:fs";
 import { stat } from "node:fs/promises";
+import type { BatcherOptions } from "../batching/batcher.js";
 import type { DecodeOptions } from "./decode.js";
 import type { ImagePreprocessing } from "./normalize.js";
-import type { PreparePool } from "./prepare-pool.js";
-import type { Prepared } from "./runner.js";
-import type { StageTimer } from "./timing.js";
+import { PreparePool, REQUESTS_PER_WORKER } from "./prepare-pool.js";
+import { readAheadFor, Runner, runInOrder, type Prepared, type RunCounts, type Sink } from "./runner.js";
+import { countImages, imagePaths } from "./source.js";
+import { StageTimer } from "./timing.js";
 
 /** What is known of a prepared image besides its pixels: what sinks record. */
 export interface ImageMeta {
@@ -58,4 +60,48 @@ export function prepareImage(options: ImageStageOptions): (path: string) => Prom
     const { sha256, bytes, width, height, pixels } = reply;
     return { kind: "ready", input: pixels, meta: { path, mtimeMs: info.mtimeMs, bytes, sha256, width, height } };
   };
+}
+
+export interface ImageRunOptions {
+  inputs: string[];
+  extensions?: string[];
+  /** Decoding: the pixel limit and what to do with embedded colour profiles. */
+  decode?: DecodeOptions;
+  /** Worker threads that read, decode and resize images. */
+  workers: number;
+  batcher: BatcherOptions;
+  resume?: ImageResume;
+  onStart?: (total: number) => void;
+  onProgress?: () => void;
+  /** Stops taking new files when aborted; what is in flight is finished and handed on. */
+  signal?: AbortSignal;
+}
+
+/**
+ * The image pipelines' common run: walk -> this stage on a worker pool -> the runner (batcher,
+ * `infer`, `post`) -> `sink`, in walk order; the pool is closed however the run ends.
+ */
+export async function runImages<Out, Res>(
+  preprocessing: ImagePreprocessing,
+  infer: (images: Float32Array[]) => Promise<Out[]>,
+  post: (output: Out, meta: ImageMeta) => Res,
+  sink: Sink<string, Res>,
+  options: ImageRunOptions,
+): Promise<RunCounts & { total: number }> {
+  const total = await countImages(options.inputs, options.extensions);
+  options.onStart?.(total);
+  const pool = new PreparePool(options.workers);
+  const timer = new StageTimer();
+  const prepare = prepareImage({ pool, preprocessing, decode: options.decode, timer, resume: options.resume });
+  const runner = new Runner({ prepare, infer, post }, options.batcher, timer);
+  try {
+    const counts = await runInOrder(runner, imagePaths(options.inputs, options.extensions), sink, {
+      readAhead: readAheadFor(options.batcher, options.workers, REQUESTS_PER_WORKER),
+      signal: options.signal,
+      onProgress: () => options.onProgress?.(),
+    });
+    return { total, ...counts };
+  } finally {
+    await pool.close();
+  }
 }

@@ -7,11 +7,8 @@ import type { BatcherOptions } from "../batching/batcher.js";
 import type { GenerationSettings } from "../generation/settings.js";
 import type { ImageToText } from "../models/types.js";
 import type { DecodeOptions } from "./decode.js";
-import { prepareImage, type ImageMeta } from "./image-stage.js";
-import { PreparePool, REQUESTS_PER_WORKER } from "./prepare-pool.js";
-import { readAheadFor, Runner, runInOrder, type Failure, type RunCounts } from "./runner.js";
-import { countImages, imagePaths } from "./source.js";
-import { StageTimer } from "./timing.js";
+import { runImages } from "./image-stage.js";
+import type { Failure, RunCounts } from "./runner.js";
 
 export interface ImageToTextResult {
   path: string;
@@ -63,52 +60,29 @@ export interface ImageToTextSummary extends Omit<RunCounts, "done" | "skipped"> 
 }
 
 export async function imageToText(model: ImageToText, options: ImageToTextOptions): Promise<ImageToTextSummary> {
-  const total = await countImages(options.inputs, options.extensions);
-  options.onStart?.(total);
-  const pool = new PreparePool(options.workers);
-  const timer = new StageTimer();
-  const runner = new Runner(
-    {
-      prepare: prepareImage({
-        pool,
-        preprocessing: model.preprocessing,
-        decode: options.decode,
-        timer,
-        resume: { isUnchanged: (path, info) => options.isDone?.(path, info.size, info.mtimeMs) ?? false },
-      }),
-      infer: (images: Float32Array[]) =>
-        model.generate(
-          images,
-          images.map(() => options.prompt),
-          options.settings,
-        ),
-      post: (ids: number[], meta: ImageMeta): ImageToTextResult => {
-        const generated = model.decode(ids);
-        const { path, bytes, mtimeMs, sha256, width, height } = meta;
-        const result = model.parse(options.task, generated, { width, height });
-        return { path, bytes, mtimeMs, sha256, width, height, task: options.task, text: options.text ?? null, tokens: ids.length - 1, generated, result };
-      },
-    },
-    options.batcher,
-    timer,
-  );
   let tokens = 0;
-  try {
-    const counts = await runInOrder(
-      runner,
-      imagePaths(options.inputs, options.extensions),
-      {
-        done: async (_, result) => {
-          tokens += result.tokens;
-          await options.onResult(result);
-        },
-        failed: (path, failure) => options.onFailure({ path, ...failure }),
+  const { done, skipped, ...rest } = await runImages(
+    model.preprocessing,
+    (images) =>
+      model.generate(
+        images,
+        images.map(() => options.prompt),
+        options.settings,
+      ),
+    (ids, meta): ImageToTextResult => {
+      const generated = model.decode(ids);
+      const { path, bytes, mtimeMs, sha256, width, height } = meta;
+      const result = model.parse(options.task, generated, { width, height });
+      return { path, bytes, mtimeMs, sha256, width, height, task: options.task, text: options.text ?? null, tokens: ids.length - 1, generated, result };
+    },
+    {
+      done: async (_, result) => {
+        tokens += result.tokens;
+        await options.onResult(result);
       },
-      { readAhead: readAheadFor(options.batcher, options.workers, REQUESTS_PER_WORKER), signal: options.signal, onProgress: () => options.onProgress?.() },
-    );
-    const { done, skipped, ...rest } = counts;
-    return { total, processed: done, unchanged: skipped, tokens, ...rest };
-  } finally {
-    await pool.close();
-  }
+      failed: (path, failure) => options.onFailure({ path, ...failure }),
+    },
+    { ...options, resume: { isUnchanged: (path, info) => options.isDone?.(path, info.size, info.mtimeMs) ?? false } },
+  );
+  return { processed: done, unchanged: skipped, tokens, ...rest };
 }
