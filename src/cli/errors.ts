@@ -4,7 +4,8 @@
  *
  * Exit statuses (documented in the README):
  *   0   everything done
- *   1   fatal: the run could not go on (model not found, unreadable model, provider missing, a bug)
+ *   1   fatal: the run could not go on (model not found, unreadable model, provider missing,
+ *       output folder in use by another run, a bug)
  *   2   usage: a flag, an argument or an input file is wrong; nothing was written
  *   3   finished, but some inputs failed (listed in the outputs)
  *   130 interrupted (Ctrl-C, SIGTERM); what was done is kept
@@ -15,6 +16,7 @@ import { CocoInputError } from "../eval/coco/annotations.js";
 import { DatasetError } from "../eval/knn/dataset.js";
 import { TemplateError } from "../eval/knn/prompts.js";
 import { OutputMismatchError } from "../io/embedding-store.js";
+import { FolderLockedError } from "../io/folder-lock.js";
 import { InputError } from "../io/text-input.js";
 import { ModelNotFoundError } from "../models/common/hub.js";
 import { ModelLayoutError } from "../models/common/layout.js";
@@ -38,6 +40,7 @@ const KNOWN: [ErrorClass, string, number][] = [
   [SourceError, "missing-input", EXIT.usage],
   [BatcherConfigError, "bad-batcher-config", EXIT.usage],
   [OutputMismatchError, "output-mismatch", EXIT.usage],
+  [FolderLockedError, "output-locked", EXIT.fatal],
   [ModelNotFoundError, "model-not-found", EXIT.fatal],
   [ModelLayoutError, "model-layout", EXIT.fatal],
   [ProviderUnavailableError, "provider-unavailable", EXIT.fatal],

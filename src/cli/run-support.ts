@@ -66,25 +66,30 @@ export async function openMatcherFromFlags(
   return withDownloadBars(showProgress, (onDownload) => openMatcher(openOptions(flags, dtype, onDownload), given));
 }
 
+/** The signals that stop a run gracefully: Ctrl-C, and what Slurm, Kubernetes and `docker stop` send. */
+const STOP_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+
 /**
- * First Ctrl-C: abort the signal, so the command finishes what is in flight and writes its
- * outputs. Second Ctrl-C: exit at once (130), which the outputs also survive.
+ * First stop signal (Ctrl-C, SIGTERM, SIGHUP): abort the signal, so the command finishes what is
+ * in flight and writes its outputs. A second one: exit at once (130), which the outputs also
+ * survive.
  */
 export function interruptible(warn: (message: string) => void): { signal: AbortSignal; dispose: () => void } {
   const abort = new AbortController();
-  const onSigint = () => {
+  const onSignal = (name: string) => {
     if (abort.signal.aborted) process.exit(130);
     abort.abort();
-    warn("interrupted: finishing the work in flight (Ctrl-C again to stop at once)");
+    warn(`interrupted (${name}): finishing the work in flight (Ctrl-C again to stop at once)`);
   };
-  process.on("SIGINT", onSigint);
-  return { signal: abort.signal, dispose: () => process.off("SIGINT", onSigint) };
+  for (const name of STOP_SIGNALS) process.on(name, onSignal);
+  return { signal: abort.signal, dispose: () => STOP_SIGNALS.forEach((name) => process.off(name, onSignal)) };
 }
 
 /** What a recorded run needs of its output folder. */
 interface RunStore {
   writeRunInfo(info: Record<string, unknown>): void;
   close(): { rows: number };
+  unlock(): void;
 }
 
 /**
@@ -111,5 +116,6 @@ export async function recordedRun<T extends { interrupted: boolean }>(
   const { rows } = store.close();
   const status = result.interrupted ? "interrupted" : "complete";
   store.writeRunInfo({ ...runInfo, status, finishedAt: new Date().toISOString(), rows, result });
+  store.unlock();
   return { result, rows, status };
 }

@@ -11,6 +11,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { JsonlAppender, readJsonl, rewriteJsonl, writeFileAtomic } from "./jsonl.js";
+import { lockFolder, type FolderLock } from "./folder-lock.js";
 import { NpyAppendWriter } from "./npy-writer.js";
 
 /** What every index record has: its row in embeddings.npy. */
@@ -43,16 +44,19 @@ export class OutputMismatchError extends Error {}
  * run.json `fingerprint` (model, graph, preprocessing, settings) must equal `fingerprint`, so
  * outputs of different runs are refused rather than mixed.
  */
-export function claimOutputFolder(dir: string, fingerprint: Record<string, unknown>, what: string): void {
+export function claimOutputFolder(dir: string, fingerprint: Record<string, unknown>, what: string): FolderLock {
   mkdirSync(dir, { recursive: true });
+  const lock = lockFolder(dir);
   const runPath = join(dir, "run.json");
-  if (!existsSync(runPath)) return;
+  if (!existsSync(runPath)) return lock;
   const previous = JSON.parse(readFileSync(runPath, "utf8")).fingerprint;
   if (JSON.stringify(previous) !== JSON.stringify(fingerprint)) {
+    lock.release();
     throw new OutputMismatchError(
       `${dir} holds ${what} made with ${JSON.stringify(previous)}, not ${JSON.stringify(fingerprint)}; choose another --out or remove that folder`,
     );
   }
+  return lock;
 }
 
 export class EmbeddingStore<R extends StoredRecord = IndexRecord> {
@@ -69,6 +73,7 @@ export class EmbeddingStore<R extends StoredRecord = IndexRecord> {
     records: R[],
     vectors: NpyAppendWriter,
     private readonly keyOf: (record: Omit<R, "row">) => string,
+    private readonly lock: FolderLock,
   ) {
     this.vectors = vectors;
     for (const r of records) this.remember(r);
@@ -86,17 +91,22 @@ export class EmbeddingStore<R extends StoredRecord = IndexRecord> {
     fingerprint: Record<string, unknown>,
     keyOf: (record: Omit<R, "row">) => string = (r) => (r as unknown as IndexRecord).path,
   ): EmbeddingStore<R> {
-    claimOutputFolder(dir, fingerprint, "embeddings");
-    finishCompaction(dir);
-    const vectors = NpyAppendWriter.open(join(dir, "embeddings.npy"), dim);
-    let records = readJsonl<R>(join(dir, "index.jsonl"));
-    // Keep rows and records in step: drop records past the rows, rows past the records.
-    const valid = Math.min(records.length, vectors.rows);
-    records = records.slice(0, valid);
-    if (records.some((r, i) => r.row !== i)) throw new Error(`${dir}/index.jsonl is out of order; remove the folder and re-run`);
-    rewriteJsonl(join(dir, "index.jsonl"), records);
-    vectors.truncate(valid);
-    return new EmbeddingStore<R>(dir, dim, records, vectors, keyOf);
+    const lock = claimOutputFolder(dir, fingerprint, "embeddings");
+    try {
+      finishCompaction(dir);
+      const vectors = NpyAppendWriter.open(join(dir, "embeddings.npy"), dim);
+      let records = readJsonl<R>(join(dir, "index.jsonl"));
+      // Keep rows and records in step: drop records past the rows, rows past the records.
+      const valid = Math.min(records.length, vectors.rows);
+      records = records.slice(0, valid);
+      if (records.some((r, i) => r.row !== i)) throw new Error(`${dir}/index.jsonl is out of order; remove the folder and re-run`);
+      rewriteJsonl(join(dir, "index.jsonl"), records);
+      vectors.truncate(valid);
+      return new EmbeddingStore<R>(dir, dim, records, vectors, keyOf, lock);
+    } catch (error) {
+      lock.release();
+      throw error;
+    }
   }
 
   get rows(): number {
@@ -140,6 +150,11 @@ export class EmbeddingStore<R extends StoredRecord = IndexRecord> {
    * Finishes the folder. Rows of files that changed and were embedded again are dropped, so
    * each path has exactly one row; that rewrite goes through temporary files and renames.
    */
+  /** Lets other runs write the folder: after close() and the last run.json. */
+  unlock(): void {
+    this.lock.release();
+  }
+
   close(): { rows: number; dropped: number } {
     const dropped = this.superseded;
     if (dropped === 0) {

@@ -7,6 +7,7 @@
  */
 import { join } from "node:path";
 import { claimOutputFolder, type ErrorRecord } from "./embedding-store.js";
+import type { FolderLock } from "./folder-lock.js";
 import { JsonlAppender, readJsonl, rewriteJsonl, writeFileAtomic } from "./jsonl.js";
 
 export interface ResultRecord {
@@ -25,6 +26,7 @@ export class ResultStore<R extends ResultRecord> {
   private constructor(
     readonly dir: string,
     records: R[],
+    private readonly lock: FolderLock,
   ) {
     for (const r of records) this.remember(r);
     this.results = new JsonlAppender(join(dir, "results.jsonl"));
@@ -33,11 +35,16 @@ export class ResultStore<R extends ResultRecord> {
 
   /** Opens (or creates) the folder; one made with another fingerprint (model, task, settings) is refused. */
   static open<R extends ResultRecord>(dir: string, fingerprint: Record<string, unknown>): ResultStore<R> {
-    claimOutputFolder(dir, fingerprint, "results");
+    const lock = claimOutputFolder(dir, fingerprint, "results");
     // A torn last line (a kill mid-write) is dropped by the reader and by this rewrite.
     const records = readJsonl<R>(join(dir, "results.jsonl"));
     rewriteJsonl(join(dir, "results.jsonl"), records);
-    return new ResultStore<R>(dir, records);
+    return new ResultStore<R>(dir, records, lock);
+  }
+
+  /** Lets other runs write the folder: after close() and the last run.json. */
+  unlock(): void {
+    this.lock.release();
   }
 
   recordFor(path: string): R | undefined {

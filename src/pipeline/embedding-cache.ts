@@ -209,6 +209,7 @@ async function fillCache<R extends StoredRecord>(
 ): Promise<boolean> {
   if (!work) {
     store.close();
+    store.unlock();
     return false;
   }
   const record = (status: string) => store.writeRunInfo({ command: "knn eval cache", fingerprint, status });
@@ -219,6 +220,7 @@ async function fillCache<R extends StoredRecord>(
   } finally {
     store.close();
     record(status);
+    store.unlock();
   }
   return status === "interrupted";
 }

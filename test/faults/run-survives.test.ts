@@ -1,0 +1,113 @@
+/**
+ * Faults done to real runs of `emb embed image`: a second writer on the same folder, a stale lock
+ * left by a dead run, SIGTERM as schedulers send it. After the final resume every image has its
+ * row, equal to an uninterrupted run's, and run.json tells the truth.
+ */
+import { spawnSync } from "node:child_process";
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { hostname, tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { readJsonl } from "../../src/io/jsonl.js";
+import { parseNpy } from "../../src/io/npy.js";
+import { runCli, startCli } from "../helpers/cli.js";
+import { fixturePath, maxAbsDiff } from "../helpers/fixtures.js";
+
+const TINY = fixturePath("siglip-tiny");
+const tmp = (name: string) => mkdtempSync(join(tmpdir(), `emb-fault-${name}-`));
+
+function imageFolder(count: number): string {
+  const dir = tmp("images");
+  const sources = ["large_1280x720.jpg", "photo_500x375.jpg", "portrait_375x500.jpg", "cmyk_320x240.jpg"];
+  for (let i = 0; i < count; i++) copyFileSync(fixturePath("images", sources[i % sources.length]), join(dir, `img_${String(i).padStart(4, "0")}.jpg`));
+  return dir;
+}
+
+/** Rows by file name, and run.json. */
+function outputs(dir: string): { byName: Map<string, Float32Array>; rows: number; run: { status: string } } {
+  const npy = parseNpy(readFileSync(join(dir, "embeddings.npy")));
+  const [n, d] = npy.shape;
+  const data = npy.data as Float32Array;
+  const byName = new Map<string, Float32Array>();
+  for (const r of readJsonl<{ row: number; path: string }>(join(dir, "index.jsonl"))) byName.set(r.path.split("/").pop()!, data.slice(r.row * d, (r.row + 1) * d));
+  return { byName, rows: n, run: JSON.parse(readFileSync(join(dir, "run.json"), "utf8")) };
+}
+
+function expectSameAs(got: ReturnType<typeof outputs>, reference: ReturnType<typeof outputs>): void {
+  expect(got.rows).toBe(reference.rows);
+  expect([...got.byName.keys()].sort()).toEqual([...reference.byName.keys()].sort());
+  for (const [name, row] of reference.byName) expect(maxAbsDiff(got.byName.get(name)!, row), name).toBeLessThanOrEqual(1e-6);
+}
+
+const args = (dir: string, out: string) => ["embed", "image", dir, "--model", TINY, "--out", out, "--batch-size", "4", "--workers", "1", "--no-progress"];
+
+/** Resolves once `out` has more than `rows` index lines; fails if the run ends first. */
+function whenRowsPass(child: ReturnType<typeof startCli>, out: string, rows: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const poll = setInterval(() => {
+      const index = join(out, "index.jsonl");
+      if (existsSync(index) && readFileSync(index, "utf8").split("\n").length > rows) {
+        clearInterval(poll);
+        resolve();
+      }
+    }, 5);
+    child.on("exit", () => {
+      clearInterval(poll);
+      reject(new Error("the run ended before the fault; give it more images"));
+    });
+  });
+}
+
+describe("what a run survives", () => {
+  const dir = imageFolder(120);
+  const reference = join(tmp("out"), "reference");
+
+  it("an uninterrupted run, for reference", () => {
+    const run = runCli(args(dir, reference));
+    expect(run.status, run.stderr).toBe(0);
+    expect(outputs(reference).rows).toBe(120);
+  });
+
+  it("a second writer on the same --out is refused with the holder's pid and host; the first ends as an uninterrupted run", async () => {
+    const out = join(tmp("out"), "shared");
+    const first = startCli(args(dir, out));
+    await whenRowsPass(first, out, 8);
+    const second = runCli(args(dir, out));
+    expect(second.status).toBe(1);
+    expect(second.stderr).toContain(`is being written by process ${first.pid} on ${hostname()}`);
+    const code = await new Promise((resolve) => first.on("close", resolve));
+    expect(code).toBe(0);
+    const got = outputs(out);
+    expect(got.run.status).toBe("complete");
+    expectSameAs(got, outputs(reference));
+    expect(existsSync(join(out, ".emb.lock"))).toBe(false);
+  });
+
+  it("a lock left by a run that died on this host is taken over", () => {
+    const out = join(tmp("out"), "stale");
+    const dead = spawnSync(process.execPath, ["-e", "0"]).pid!; // a pid whose process has ended
+    runCli(["embed", "image", fixturePath("images", "small_64x48.jpg"), "--model", TINY, "--out", out]);
+    writeFileSync(join(out, ".emb.lock"), JSON.stringify({ pid: dead, host: hostname(), started: "2026-01-01T00:00:00Z" }));
+    const run = runCli(args(dir, out));
+    expect(run.status, run.stderr).toBe(0);
+    expect(outputs(out).rows).toBe(121);
+    expect(existsSync(join(out, ".emb.lock"))).toBe(false);
+  });
+
+  it("SIGTERM (Slurm, Kubernetes, docker stop) stops like Ctrl-C: exit 130, run.json interrupted, the resume ends as an uninterrupted run", async () => {
+    const out = join(tmp("out"), "term");
+    const child = startCli(args(dir, out));
+    await whenRowsPass(child, out, 8);
+    child.kill("SIGTERM");
+    const code = await new Promise((resolve) => child.on("close", resolve));
+    expect(code).toBe(130);
+    const stopped = outputs(out);
+    expect(stopped.run.status).toBe("interrupted");
+    expect(stopped.rows).toBeLessThan(120);
+    const resumed = runCli(args(dir, out));
+    expect(resumed.status, resumed.stderr).toBe(0);
+    const got = outputs(out);
+    expect(got.run.status).toBe("complete");
+    expectSameAs(got, outputs(reference));
+  });
+});
