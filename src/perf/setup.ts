@@ -20,6 +20,7 @@ export async function imageInputs(input: string | undefined, size: { width: numb
   if (input) {
     const paths: string[] = [];
     for await (const file of walkImages([input])) {
+      if (file.error) continue;
       paths.push(file.path);
       if (paths.length >= limit) break;
     }

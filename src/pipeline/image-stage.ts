@@ -10,7 +10,7 @@ import type { DecodeOptions } from "./decode.js";
 import type { ImagePreprocessing } from "./normalize.js";
 import { PreparePool, REQUESTS_PER_WORKER } from "./prepare-pool.js";
 import { readAheadFor, Runner, runInOrder, type Prepared, type RunCounts, type Sink } from "./runner.js";
-import { countImages, imagePaths } from "./source.js";
+import { countImages, walkImages, type SourceFile } from "./source.js";
 import { StageTimer } from "./timing.js";
 
 /** What is known of a prepared image besides its pixels: what sinks record. */
@@ -92,10 +92,18 @@ export async function runImages<Out, Res>(
   options.onStart?.(total);
   const pool = new PreparePool(options.workers);
   const timer = new StageTimer();
-  const prepare = prepareImage({ pool, preprocessing, decode: options.decode, timer, resume: options.resume });
-  const runner = new Runner({ prepare, infer, post }, options.batcher, timer);
+  const prepareFile = prepareImage({ pool, preprocessing, decode: options.decode, timer, resume: options.resume });
+  // An unreadable folder comes from the walk as an item: it fails like an unreadable file.
+  const prepare = async (file: SourceFile): Promise<Prepared<Float32Array, ImageMeta>> =>
+    file.error ? { kind: "failed", reason: "unreadable", error: file.error } : prepareFile(file.path);
+  const runner = new Runner({ prepare, infer, post: (output: Out, meta: ImageMeta) => post(output, meta) }, options.batcher, timer);
+  const byPath: Sink<SourceFile, Res> = {
+    done: (file, result) => sink.done(file.path, result),
+    failed: (file, failure) => sink.failed(file.path, failure),
+    skipped: (file) => sink.skipped?.(file.path),
+  };
   try {
-    const counts = await runInOrder(runner, imagePaths(options.inputs, options.extensions), sink, {
+    const counts = await runInOrder(runner, walkImages(options.inputs, { extensions: options.extensions }), byPath, {
       readAhead: readAheadFor(options.batcher, options.workers, REQUESTS_PER_WORKER),
       signal: options.signal,
       onProgress: () => options.onProgress?.(),

@@ -14,6 +14,8 @@ export const DEFAULT_EXTENSIONS = ["jpg", "jpeg", "png", "webp", "gif", "bmp", "
 export interface SourceFile {
   /** The path as found: the argument joined with the names below it. */
   path: string;
+  /** Set for a folder that could not be read: it is reported like an unreadable file and the walk goes on. */
+  error?: string;
 }
 
 export interface WalkOptions {
@@ -42,11 +44,6 @@ export async function countImages(inputs: string[], extensions?: string[]): Prom
   return total;
 }
 
-/** The walk's paths: the source the image pipelines run over. */
-export async function* imagePaths(inputs: string[], extensions?: string[]): AsyncGenerator<string> {
-  for await (const file of walkImages(inputs, { extensions })) yield file.path;
-}
-
 export async function* walkImages(inputs: string[], options: WalkOptions = {}): AsyncGenerator<SourceFile> {
   const extensions = new Set((options.extensions ?? DEFAULT_EXTENSIONS).map((e) => e.toLowerCase().replace(/^\./, "")));
   const seenDirs = new Set<string>();
@@ -62,16 +59,20 @@ export async function* walkImages(inputs: string[], options: WalkOptions = {}): 
 }
 
 async function* walkDir(dir: string, extensions: Set<string>, seenDirs: Set<string>): AsyncGenerator<SourceFile> {
-  const info = await stat(dir);
-  const identity = `${info.dev}:${info.ino}`;
-  if (seenDirs.has(identity)) return;
-  seenDirs.add(identity);
   const entries: { name: string; kind: "dir" | "file" | "link" }[] = [];
-  const handle = await opendir(dir);
-  for await (const entry of handle) {
-    if (entry.isDirectory()) entries.push({ name: entry.name, kind: "dir" });
-    else if (entry.isFile()) entries.push({ name: entry.name, kind: "file" });
-    else if (entry.isSymbolicLink()) entries.push({ name: entry.name, kind: "link" });
+  try {
+    const info = await stat(dir);
+    const identity = `${info.dev}:${info.ino}`;
+    if (seenDirs.has(identity)) return;
+    seenDirs.add(identity);
+    for await (const entry of await opendir(dir)) {
+      if (entry.isDirectory()) entries.push({ name: entry.name, kind: "dir" });
+      else if (entry.isFile()) entries.push({ name: entry.name, kind: "file" });
+      else if (entry.isSymbolicLink()) entries.push({ name: entry.name, kind: "link" });
+    }
+  } catch (error) {
+    yield { path: dir, error: `cannot read this folder (${folderReason(error)}); the images in it were skipped` };
+    return;
   }
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const entry of entries) {
@@ -87,5 +88,17 @@ async function* walkDir(dir: string, extensions: Set<string>, seenDirs: Set<stri
     } else if (extensions.has(extname(entry.name).slice(1).toLowerCase())) {
       yield { path };
     }
+  }
+}
+
+function folderReason(error: unknown): string {
+  switch ((error as NodeJS.ErrnoException).code) {
+    case "EACCES":
+    case "EPERM":
+      return "permission denied: give this user read access and run again to embed them";
+    case "ENAMETOOLONG":
+      return "its path is longer than the system allows: move the images up and run again";
+    default:
+      return (error as Error).message;
   }
 }

@@ -4,7 +4,7 @@
  * row, equal to an uninterrupted run's, and run.json tells the truth.
  */
 import { spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -111,3 +111,57 @@ describe("what a run survives", () => {
     expectSameAs(got, outputs(reference));
   });
 });
+
+describe("folders the walk cannot read", () => {
+  it("are reported like unreadable files, and the images around them are embedded", () => {
+    // A folder nested past the system's path length limit fails to open for any user, root
+    // included (a permission-denied folder does not fail for root, which CI runs as).
+    const dir = tmp("deep");
+    copyFileSync(fixturePath("images", "photo_500x375.jpg"), join(dir, "a.jpg"));
+    copyFileSync(fixturePath("images", "small_64x48.jpg"), join(dir, "z.jpg"));
+    const home = process.cwd();
+    process.chdir(dir);
+    try {
+      for (let depth = 0; depth < 22; depth++) {
+        const name = `m${depth}`.padEnd(200, "x");
+        mkdirSync(name);
+        process.chdir(name);
+      }
+      copyFileSync(fixturePath("images", "photo_500x375.jpg"), "too_deep.jpg");
+    } finally {
+      process.chdir(home);
+    }
+    const out = join(tmp("out"), "deep");
+    const run = runCli(["embed", "image", dir, "--model", TINY, "--out", out]);
+    expect(run.status, run.stderr).toBe(3);
+    const got = outputs(out);
+    expect([...got.byName.keys()].sort()).toEqual(["a.jpg", "z.jpg"]);
+    expect(got.run.status).toBe("complete");
+    const [error] = readJsonl<{ path: string; reason: string; error: string }>(join(out, "errors.jsonl"));
+    expect(error.reason).toBe("unreadable");
+    expect(error.error).toContain("cannot read this folder (its path is longer than the system allows");
+    expect(error.path.startsWith(join(dir, "m0"))).toBe(true);
+    removeDeep(dir);
+  });
+});
+
+/** rmSync cannot remove a tree past the path limit either: remove it level by level, by relative names. */
+function removeDeep(dir: string): void {
+  const home = process.cwd();
+  process.chdir(dir);
+  const names: string[] = [];
+  try {
+    for (let name = readdirSync(".").find((n) => n.startsWith("m")); name; name = readdirSync(".").find((n) => n.startsWith("m"))) {
+      names.push(name);
+      process.chdir(name);
+    }
+    for (const file of readdirSync(".")) rmSync(file);
+    while (names.length > 0) {
+      process.chdir("..");
+      rmdirSync(names.pop()!);
+    }
+  } finally {
+    process.chdir(home);
+  }
+  rmSync(dir, { recursive: true });
+}

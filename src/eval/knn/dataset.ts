@@ -36,7 +36,10 @@ async function readSplit(dir: string, extensions?: string[]): Promise<Split | un
   const labels = entries.filter((e) => e.isDirectory() || (e.isSymbolicLink() && statSync(join(dir, e.name)).isDirectory())).map((e) => e.name);
   for (const label of labels.sort(compareCodePoints)) {
     const files: string[] = [];
-    for await (const file of walkImages([join(dir, label)], { extensions })) files.push(file.path);
+    for await (const file of walkImages([join(dir, label)], { extensions })) {
+      if (file.error) throw new DatasetError(`${file.path}: ${file.error}`);
+      files.push(file.path);
+    }
     split.set(label, files);
   }
   return split;
