@@ -41,14 +41,24 @@ export class NpyAppendWriter {
     }
     const fd = openSync(path, "r+");
     const head = Buffer.alloc(NPY_HEADER_BYTES);
-    readSync(fd, head, 0, NPY_HEADER_BYTES, 0);
-    const { shape } = parseNpy(head, { headerOnly: true });
+    const read = readSync(fd, head, 0, NPY_HEADER_BYTES, 0);
+    let shape: number[];
+    try {
+      if (read < NPY_HEADER_BYTES) throw new Error(`only ${read} bytes`);
+      shape = parseNpy(head, { headerOnly: true }).shape;
+    } catch (error) {
+      closeSync(fd);
+      throw new Error(`${path} has no readable .npy header (${(error as Error).message}); remove it and index.jsonl beside it to start that folder again, or use another --out`);
+    }
     if (shape.length !== 2 || shape[1] !== dim) {
       closeSync(fd);
       throw new Error(`${path} holds a (${shape.join(", ")}) matrix, not rows of ${dim}: use another --out or remove it`);
     }
+    // The header may count rows whose bytes never reached the disk (a power cut with writes out
+    // of order): keep only the rows the body holds, which the resume then embeds again.
+    const bodyRows = Math.max(0, Math.floor((fstatSync(fd).size - NPY_HEADER_BYTES) / (dim * 4)));
     const writer = new NpyAppendWriter(fd, dim, shape[0]);
-    writer.truncate(shape[0]);
+    writer.truncate(Math.min(shape[0], bodyRows));
     return writer;
   }
 

@@ -4,7 +4,7 @@
  * row, equal to an uninterrupted run's, and run.json tells the truth.
  */
 import { spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -92,6 +92,18 @@ describe("what a run survives", () => {
     expect(run.status, run.stderr).toBe(0);
     expect(outputs(out).rows).toBe(121);
     expect(existsSync(join(out, ".emb.lock"))).toBe(false);
+  });
+
+  it("an embeddings.npy whose body is shorter than its header says (a power cut) resumes to the uninterrupted result", () => {
+    const out = join(tmp("out"), "torn");
+    cpSync(reference, out, { recursive: true });
+    const npy = join(out, "embeddings.npy");
+    const rowBytes = outputs(reference).byName.values().next().value!.length * 4;
+    truncateSync(npy, 128 + 50 * rowBytes + 17); // header still counts 120 rows; 50 and a piece reached the disk
+    const resumed = runCli([...args(dir, out), "--json"]);
+    expect(resumed.status, resumed.stderr).toBe(0);
+    expect(JSON.parse(resumed.stdout)).toMatchObject({ embedded: 70, unchanged: 50 });
+    expectSameAs(outputs(out), outputs(reference));
   });
 
   it("SIGTERM (Slurm, Kubernetes, docker stop) stops like Ctrl-C: exit 130, run.json interrupted, the resume ends as an uninterrupted run", async () => {
