@@ -1,7 +1,6 @@
 import { Flags, type Interfaces } from "@oclif/core";
 import { EmbCommand } from "../../src/cli/command.js";
 import { EXIT } from "../../src/cli/errors.js";
-import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { batcherSettings, batchingFlags, decodeOptions, generationFlags, generationOverrides, imageInputFlags, modelFlags } from "../../src/cli/flags.js";
 import { progressBar } from "../../src/cli/progress.js";
@@ -13,6 +12,7 @@ import { Meteor } from "../../src/eval/coco/meteor.js";
 import { metricsTable, seedNumbersApply, writeCocoReports } from "../../src/eval/coco/report.js";
 import { CocoResultsWriter } from "../../src/eval/coco/results-file.js";
 import { defaultModel, imageToTextTasks } from "../../src/models/registry.js";
+import { makeFolder } from "../../src/io/directories.js";
 
 export default class CocoEval extends EmbCommand {
   static override summary = "Caption COCO images with Florence-2 and score them with COCO's caption metrics (BLEU, METEOR, ROUGE_L, CIDEr), no Java.";
@@ -54,7 +54,7 @@ export default class CocoEval extends EmbCommand {
     const unknown = groups.filter((g) => !METRIC_GROUPS.includes(g as MetricGroup));
     if (unknown.length > 0) this.usageError(`--metrics ${unknown.join(",")}: unknown; choose from ${METRIC_GROUPS.join(", ")}`);
     const showProgress = flags.progress && !this.jsonEnabled();
-    mkdirSync(flags.out, { recursive: true });
+    makeFolder(flags.out);
 
     const annotations = readAnnotations(flags.annotations);
     let resultsPath = flags.results;

@@ -16,6 +16,7 @@ import { CocoInputError } from "../eval/coco/annotations.js";
 import { DatasetError } from "../eval/knn/dataset.js";
 import { TemplateError } from "../eval/knn/prompts.js";
 import { OutputMismatchError } from "../io/embedding-store.js";
+import { OutputFolderError } from "../io/directories.js";
 import { FolderLockedError } from "../io/folder-lock.js";
 import { InputError } from "../io/text-input.js";
 import { ModelNotFoundError } from "../models/common/hub.js";
@@ -40,6 +41,7 @@ const KNOWN: [ErrorClass, string, number][] = [
   [SourceError, "missing-input", EXIT.usage],
   [BatcherConfigError, "bad-batcher-config", EXIT.usage],
   [OutputMismatchError, "output-mismatch", EXIT.usage],
+  [OutputFolderError, "output-folder", EXIT.usage],
   [FolderLockedError, "output-locked", EXIT.fatal],
   [ModelNotFoundError, "model-not-found", EXIT.fatal],
   [ModelLayoutError, "model-layout", EXIT.fatal],

@@ -8,9 +8,10 @@
  * identifies an input (an image's path, a caption's line and text); a key written again
  * supersedes its earlier row.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { JsonlAppender, readJsonl, rewriteJsonl, writeFileAtomic } from "./jsonl.js";
+import { makeFolder } from "./directories.js";
 import { lockFolder, type FolderLock } from "./folder-lock.js";
 import { NpyAppendWriter } from "./npy-writer.js";
 
@@ -45,7 +46,7 @@ export class OutputMismatchError extends Error {}
  * outputs of different runs are refused rather than mixed.
  */
 export function claimOutputFolder(dir: string, fingerprint: Record<string, unknown>, what: string): FolderLock {
-  mkdirSync(dir, { recursive: true });
+  makeFolder(dir);
   const lock = lockFolder(dir);
   const runPath = join(dir, "run.json");
   if (!existsSync(runPath)) return lock;

@@ -177,3 +177,11 @@ function removeDeep(dir: string): void {
   }
   rmSync(dir, { recursive: true });
 }
+
+describe("output folders that cannot be made", () => {
+  it("--out under /proc is a usage error naming the folder, at once (Node's recursive mkdir spins there forever)", () => {
+    const run = runCli(["embed", "image", fixturePath("images", "small_64x48.jpg"), "--model", TINY, "--out", "/proc/emb-output"]);
+    expect(run.status).toBe(2);
+    expect(run.stderr).toContain("cannot create /proc/emb-output (this file system does not take new folders); choose a folder on a writable disk");
+  });
+});

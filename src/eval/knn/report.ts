@@ -1,7 +1,8 @@
 /** What `emb knn eval` shows and writes: the accuracy table, confused pairs, the report files. */
 import Table from "cli-table3";
 import { stringify } from "csv-stringify/sync";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
+import { makeFolder } from "../../io/directories.js";
 import { join } from "node:path";
 import type { LabelMapping } from "./dataset.js";
 import type { KnnRunOutput, KnnRunResult } from "./run.js";
@@ -9,7 +10,7 @@ import type { KnnRunOutput, KnnRunResult } from "./run.js";
 /** report.json, per-class.csv and predictions.jsonl (each valid image's label, prediction and top 5) in `dir`. */
 export function writeKnnReports(dir: string, output: KnnRunOutput): void {
   const { result, predictions, mapping } = output;
-  mkdirSync(dir, { recursive: true });
+  makeFolder(dir);
   writeFileSync(join(dir, "report.json"), JSON.stringify(result, null, 2) + "\n");
   writeFileSync(join(dir, "per-class.csv"), perClassCsv(result, mapping));
   const lines = predictions.flatMap((m) => m.predictions.map(({ id, ...p }) => JSON.stringify({ method: m.method, template: m.template, path: id, ...p })));

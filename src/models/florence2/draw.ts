@@ -10,7 +10,7 @@
  * orientation applied, since Florence-2 coordinates are pixels of that oriented image.
  * Model output is untrusted: anything that cannot be drawn is skipped, never thrown on.
  */
-import { mkdir } from "node:fs/promises";
+import { makeFolder } from "../../io/directories.js";
 import { dirname } from "node:path";
 import sharp from "sharp";
 
@@ -20,7 +20,7 @@ export async function drawResult(image: string | Buffer, result: Record<string, 
   const width = meta.autoOrient?.width ?? meta.width ?? 0;
   const height = meta.autoOrient?.height ?? meta.height ?? 0;
   const overlay = renderOverlay(collectDrawing(result), { width, height });
-  await mkdir(dirname(outPath), { recursive: true });
+  makeFolder(dirname(outPath));
   const drawn = sharp(image, { limitInputPixels: false })
     .rotate()
     .composite([{ input: Buffer.from(overlay), top: 0, left: 0 }])
