@@ -128,7 +128,7 @@ export async function decodeImage(input: Buffer, options: DecodeOptions = {}): P
   try {
     rgb = await decodePixels(input, meta, colorManagement);
   } catch (err) {
-    throw new ImageDecodeError(`could not decode image: ${messageOf(err)}`, "unreadable");
+    throw new ImageDecodeError(`could not decode this ${meta.format.toUpperCase()} image: ${damageOf(err)}`, "unreadable");
   }
   return orient(rgb, pilOrientation(input, meta));
 }
@@ -422,6 +422,13 @@ function unsupportedFormat(input: Buffer): string | undefined {
   ];
   const found = formats.find(([matches]) => matches);
   return found && `${found[1]} images are not supported by emb (PIL reads them; convert to PNG first)`;
+}
+
+/** libvips says "Unknown error" for some damaged files (a PNG header checksum): say what it means. */
+function damageOf(err: unknown): string {
+  const message = messageOf(err);
+  const unhelpful = message.trim() === "" || /^unknown error$/i.test(message.trim());
+  return unhelpful ? "the file is damaged (corrupt or truncated data); export or download it again" : message;
 }
 
 function messageOf(err: unknown): string {

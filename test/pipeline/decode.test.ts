@@ -44,7 +44,9 @@ describe("decodeAndResize", () => {
     const cases: [Buffer, string, RegExp][] = [
       [Buffer.alloc(0), "empty", /empty file/],
       [Buffer.from("this is not an image\n"), "unreadable", /not a readable image/],
-      [jpeg.subarray(0, jpeg.length / 2), "unreadable", /could not decode image/],
+      [jpeg.subarray(0, jpeg.length / 2), "unreadable", /could not decode this JPEG image/],
+      // A PNG whose header checksum is wrong: libvips only says "Unknown error".
+      [pngWithBadHeaderChecksum(), "unreadable", /could not decode this PNG image: the file is damaged \(corrupt or truncated data\); export or download it again/],
       [jpeg, "too-large", /500x375 = 187500 pixels, over the limit of 1000/],
     ];
     for (const [input, reason, message] of cases) {
@@ -76,3 +78,9 @@ describe("resizeBicubicRgb", () => {
     expect(Array.from(out.subarray(0, 3))).toEqual([60, 60, 60]);
   });
 });
+
+function pngWithBadHeaderChecksum(): Buffer {
+  const png = Buffer.from(readFileSync(fixturePath("images", "tiny_1x1.png")));
+  png[29] ^= 0xff; // the last byte of the IHDR chunk's CRC
+  return png;
+}
