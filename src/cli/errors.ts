@@ -18,6 +18,7 @@ import { TemplateError } from "../eval/knn/prompts.js";
 import { OutputMismatchError } from "../io/embedding-store.js";
 import { OutputFolderError } from "../io/directories.js";
 import { FolderLockedError } from "../io/folder-lock.js";
+import { DamagedFileError } from "../io/jsonl.js";
 import { InputError } from "../io/text-input.js";
 import { ModelNotFoundError } from "../models/common/hub.js";
 import { ModelLayoutError } from "../models/common/layout.js";
@@ -43,6 +44,7 @@ const KNOWN: [ErrorClass, string, number][] = [
   [OutputMismatchError, "output-mismatch", EXIT.usage],
   [OutputFolderError, "output-folder", EXIT.usage],
   [FolderLockedError, "output-locked", EXIT.fatal],
+  [DamagedFileError, "damaged-output", EXIT.fatal],
   [ModelNotFoundError, "model-not-found", EXIT.fatal],
   [ModelLayoutError, "model-layout", EXIT.fatal],
   [ProviderUnavailableError, "provider-unavailable", EXIT.fatal],

@@ -8,9 +8,9 @@
  * identifies an input (an image's path, a caption's line and text); a key written again
  * supersedes its earlier row.
  */
-import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { JsonlAppender, readJsonl, rewriteJsonl, writeFileAtomic } from "./jsonl.js";
+import { JsonlAppender, readJsonFile, readJsonl, rewriteJsonl, writeFileAtomic } from "./jsonl.js";
 import { makeFolder } from "./directories.js";
 import { lockFolder, type FolderLock } from "./folder-lock.js";
 import { NpyAppendWriter } from "./npy-writer.js";
@@ -50,7 +50,10 @@ export function claimOutputFolder(dir: string, fingerprint: Record<string, unkno
   const lock = lockFolder(dir);
   const runPath = join(dir, "run.json");
   if (!existsSync(runPath)) return lock;
-  const previous = JSON.parse(readFileSync(runPath, "utf8")).fingerprint;
+  const previous = readJsonFile<{ fingerprint?: unknown }>(
+    runPath,
+    "it records which model made the folder: restore it, or remove the folder to start again",
+  ).fingerprint;
   if (JSON.stringify(previous) !== JSON.stringify(fingerprint)) {
     lock.release();
     throw new OutputMismatchError(

@@ -1,15 +1,33 @@
 /** JSON Lines files written append-only; readers tolerate the torn last line a crash can leave. */
 import { closeSync, existsSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from "node:fs";
 
+/** A file of ours that is not what we wrote: named, with where it breaks. */
+export class DamagedFileError extends Error {}
+
 /** Parses every complete line; a last line without its newline (a torn write) is dropped. */
 export function readJsonl<T>(path: string): T[] {
   if (!existsSync(path)) return [];
   const text = readFileSync(path, "utf8");
   const complete = text.endsWith("\n") ? text : text.slice(0, text.lastIndexOf("\n") + 1);
-  return complete
-    .split("\n")
-    .filter((line) => line.trim().length > 0)
-    .map((line) => JSON.parse(line) as T);
+  return complete.split("\n").flatMap((line, i) => {
+    if (line.trim().length === 0) return [];
+    try {
+      return [JSON.parse(line) as T];
+    } catch (error) {
+      throw new DamagedFileError(
+        `${path} is damaged at line ${i + 1} (${(error as Error).message}); restore it, or remove its folder to start that output again`,
+      );
+    }
+  });
+}
+
+/** A JSON file of ours (run.json), or a DamagedFileError naming it. */
+export function readJsonFile<T>(path: string, fix: string): T {
+  try {
+    return JSON.parse(readFileSync(path, "utf8")) as T;
+  } catch (error) {
+    throw new DamagedFileError(`${path} is not valid JSON (${(error as Error).message}); ${fix}`);
+  }
 }
 
 export class JsonlAppender {

@@ -185,3 +185,22 @@ describe("output folders that cannot be made", () => {
     expect(run.stderr).toContain("cannot create /proc/emb-output (this file system does not take new folders); choose a folder on a writable disk");
   });
 });
+
+describe("damaged outputs", () => {
+  it("a damaged index.jsonl or run.json is named with where it breaks and the fix, not a bare SyntaxError", () => {
+    const image = fixturePath("images", "small_64x48.jpg");
+    const out = join(tmp("out"), "damaged");
+    expect(runCli(["embed", "image", image, fixturePath("images", "gray_320x240.jpg"), "--model", TINY, "--out", out]).status).toBe(0);
+    const index = join(out, "index.jsonl");
+    const lines = readFileSync(index, "utf8").split("\n");
+    writeFileSync(index, [lines[0].slice(0, 20) + "#garbage", ...lines.slice(1)].join("\n"));
+    const broken = runCli(["embed", "image", image, "--model", TINY, "--out", out]);
+    expect(broken.status).toBe(1);
+    expect(broken.stderr).toContain(`${index} is damaged at line 1 (`);
+    expect(broken.stderr).toContain("restore it, or remove its folder to start that output again");
+    writeFileSync(join(out, "run.json"), '{"fingerprint": {"model": ');
+    const run = runCli(["embed", "image", image, "--model", TINY, "--out", out]);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain(`${join(out, "run.json")} is not valid JSON (`);
+  });
+});
