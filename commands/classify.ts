@@ -1,7 +1,7 @@
 import { Args, Flags } from "@oclif/core";
 import { EmbCommand } from "../src/cli/command.js";
 import { runStatus } from "../src/cli/errors.js";
-import { readFileSync } from "node:fs";
+import { readInputFile } from "../src/io/text-input.js";
 import { stat } from "node:fs/promises";
 import { decodeOptions, extensionList, imageInputFlags, modelFlags } from "../src/cli/flags.js";
 import { openMatcherFromFlags } from "../src/cli/run-support.js";
@@ -81,7 +81,7 @@ export default class Classify extends EmbCommand {
   }
 
   private labels(flags: { labels?: string; "labels-file"?: string }): string[] {
-    const raw = flags["labels-file"] ? readFileSync(flags["labels-file"], "utf8").split(/\r?\n/) : (flags.labels ?? "").split(",");
+    const raw = flags["labels-file"] ? readInputFile(flags["labels-file"], "--labels-file").split(/\r?\n/) : (flags.labels ?? "").split(",");
     const labels = raw.map((l) => l.trim()).filter(Boolean);
     if (labels.length === 0) this.usageError("no labels: pass --labels \"cat,dog\" or --labels-file with one label per line");
     return labels;

@@ -204,3 +204,26 @@ describe("damaged outputs", () => {
     expect(run.stderr).toContain(`${join(out, "run.json")} is not valid JSON (`);
   });
 });
+
+describe("input files that are folders", () => {
+  it("--file, --labels-file, --labels and --annotations given a folder name the flag and the folder (exit 2)", () => {
+    const folder = fixturePath("images");
+    const out = () => join(tmp("out"), "x");
+    const data = tmp("knn");
+    for (const split of ["train", "valid"]) {
+      mkdirSync(join(data, split, "cat"), { recursive: true });
+      copyFileSync(fixturePath("images", "small_64x48.jpg"), join(data, split, "cat", "a.jpg"));
+    }
+    const cases: [string[], string][] = [
+      [["embed", "text", "--file", folder, "--model", TINY, "--out", out()], `--file ${folder}: is a folder, not a file`],
+      [["classify", fixturePath("images", "small_64x48.jpg"), "--labels-file", folder, "--model", TINY], `--labels-file ${folder}: is a folder, not a file`],
+      [["knn", "eval", "--data", data, "--labels", folder, "--model", TINY, "--out", out()], `--labels ${folder}: is a folder, not a file`],
+      [["coco", "eval", "--results", folder, "--annotations", folder, "--out", out()], `is a folder, not a file`],
+    ];
+    for (const [args, message] of cases) {
+      const run = runCli(args);
+      expect(run.status, `${args[0]} ${run.stderr}`).toBe(2);
+      expect(run.stderr).toContain(message);
+    }
+  });
+});

@@ -3,7 +3,7 @@
  * captions) and a results file ([{image_id, caption}]), read and checked so that every problem
  * is reported with the entries it concerns instead of failing deep inside a metric.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { readInputFile } from "../../io/text-input.js";
 import type { ImageId } from "./types.js";
 
 export class CocoInputError extends Error {}
@@ -23,8 +23,7 @@ export interface CocoAnnotations {
 }
 
 function readJsonFile(path: string, what: string): unknown {
-  if (!existsSync(path)) throw new CocoInputError(`${what} ${path}: no such file`);
-  const text = readFileSync(path, "utf8");
+  const text = readInputFile(path, what);
   try {
     return JSON.parse(text);
   } catch (error) {

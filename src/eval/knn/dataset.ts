@@ -3,7 +3,8 @@
  * `<root>/valid/<label>/*`, named by a mapping file of `<label> <comma-separated names>` lines
  * (ImageNet's LOC_synset_mapping.txt).
  */
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
+import { readInputFile } from "../../io/text-input.js";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { walkImages } from "../../pipeline/source.js";
@@ -63,8 +64,7 @@ export function parseLabelMapping(text: string, source: string): LabelMapping {
 }
 
 export function readLabelMapping(path: string): LabelMapping {
-  if (!existsSync(path)) throw new DatasetError(`--labels ${path}: no such file`);
-  return parseLabelMapping(readFileSync(path, "utf8"), path);
+  return parseLabelMapping(readInputFile(path, "--labels"), path);
 }
 
 export type MappingSource = "file" | "dataset" | "imagenet" | "folder-names";
