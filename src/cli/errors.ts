@@ -29,6 +29,9 @@ import { ProviderUnavailableError } from "../runtime/session.js";
 
 export const EXIT = { fatal: 1, usage: 2, someFailed: 3, interrupted: 130 } as const;
 
+/** The disk under an output folder is full or failing: the run stopped cleanly and can be resumed. */
+export class DiskError extends Error {}
+
 type ErrorClass = abstract new (...args: never[]) => Error;
 
 /** Known errors: their code and exit status. Order matters: subclasses before their parents. */
@@ -44,6 +47,7 @@ const KNOWN: [ErrorClass, string, number][] = [
   [OutputMismatchError, "output-mismatch", EXIT.usage],
   [OutputFolderError, "output-folder", EXIT.usage],
   [FolderLockedError, "output-locked", EXIT.fatal],
+  [DiskError, "disk", EXIT.fatal],
   [DamagedFileError, "damaged-output", EXIT.fatal],
   [ModelNotFoundError, "model-not-found", EXIT.fatal],
   [ModelLayoutError, "model-layout", EXIT.fatal],

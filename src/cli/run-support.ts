@@ -3,6 +3,7 @@ import { DtypeSpecError, type DtypeSpec } from "../models/common/variants.js";
 import { openMatcher, openModel, parseDtype, type Opened, type OpenOptions, type Role, type RoleModel } from "../models/registry.js";
 import type { LogitParameters } from "../models/types.js";
 import type { Device } from "../runtime/session.js";
+import { DiskError } from "./errors.js";
 import { downloadBars } from "./progress.js";
 
 /** The model flags' values (modelFlags in flags.ts). */
@@ -98,24 +99,54 @@ interface RunStore {
  * the store is closed (compacted) at the end. `cleanup` runs whether `work` succeeded or not.
  */
 export async function recordedRun<T extends { interrupted: boolean }>(
-  store: RunStore,
+  store: RunStore & { dir: string },
   runInfo: Record<string, unknown>,
   warn: (message: string) => void,
   work: (signal: AbortSignal) => Promise<T>,
   cleanup: () => Promise<void> | void,
 ): Promise<{ result: T; rows: number; status: "complete" | "interrupted" }> {
-  store.writeRunInfo({ ...runInfo, status: "running", startedAt: new Date().toISOString() });
   const interrupt = interruptible(warn);
   let result: T;
   try {
-    result = await work(interrupt.signal);
-  } finally {
-    interrupt.dispose();
-    await cleanup();
+    try {
+      store.writeRunInfo({ ...runInfo, status: "running", startedAt: new Date().toISOString() });
+      result = await work(interrupt.signal);
+    } finally {
+      interrupt.dispose();
+      await cleanup();
+    }
+    const { rows } = store.close();
+    const status = result.interrupted ? "interrupted" : "complete";
+    store.writeRunInfo({ ...runInfo, status, finishedAt: new Date().toISOString(), rows, result });
+    store.unlock();
+    return { result, rows, status };
+  } catch (error) {
+    throw stoppedByDisk(error, store, runInfo) ?? error;
   }
-  const { rows } = store.close();
-  const status = result.interrupted ? "interrupted" : "complete";
-  store.writeRunInfo({ ...runInfo, status, finishedAt: new Date().toISOString(), rows, result });
+}
+
+const DISK_ERRORS: Record<string, string> = {
+  ENOSPC: "the disk is full",
+  EDQUOT: "the disk quota is used up",
+  EIO: "the disk reported an input/output error",
+};
+
+/**
+ * A full or failing disk stops the run cleanly: what was written is consistent (rows are counted
+ * only after their bytes, records only after their rows), the folder is closed as far as the disk
+ * allows, and the error says how many rows are kept and that the same command continues.
+ */
+function stoppedByDisk(error: unknown, store: RunStore & { dir: string }, runInfo: Record<string, unknown>): DiskError | undefined {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (!code || !(code in DISK_ERRORS)) return undefined;
+  let rows: number | undefined;
+  try {
+    rows = store.close().rows;
+    store.writeRunInfo({ ...runInfo, status: "stopped", reason: code, finishedAt: new Date().toISOString(), rows });
+  } catch {
+    // The disk may not even take run.json; the files themselves stay consistent.
+  }
   store.unlock();
-  return { result, rows, status };
+  const kept = rows === undefined ? "what was written is kept" : `${rows} rows are kept`;
+  return new DiskError(`${DISK_ERRORS[code]} (${code}) while writing ${store.dir}; ${kept}: free space (or fix the disk) and run the same command again to continue`);
 }

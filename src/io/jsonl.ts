@@ -1,5 +1,5 @@
 /** JSON Lines files written append-only; readers tolerate the torn last line a crash can leave. */
-import { closeSync, existsSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
 
 /** A file of ours that is not what we wrote: named, with where it breaks. */
 export class DamagedFileError extends Error {}
@@ -55,6 +55,11 @@ export function rewriteJsonl(path: string, records: unknown[]): void {
 
 export function writeFileAtomic(path: string, content: string | Uint8Array): void {
   const temporary = `${path}.tmp-${process.pid}`;
-  writeFileSync(temporary, content);
-  renameSync(temporary, path);
+  try {
+    writeFileSync(temporary, content);
+    renameSync(temporary, path);
+  } catch (error) {
+    rmSync(temporary, { force: true }); // a full disk must not also leave a half-written copy behind
+    throw error;
+  }
 }

@@ -3,7 +3,7 @@
  * left by a dead run, SIGTERM as schedulers send it. After the final resume every image has its
  * row, equal to an uninterrupted run's, and run.json tells the truth.
  */
-import { spawnSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -104,6 +104,29 @@ describe("what a run survives", () => {
     expect(resumed.status, resumed.stderr).toBe(0);
     expect(JSON.parse(resumed.stdout)).toMatchObject({ embedded: 70, unchanged: 50 });
     expectSameAs(outputs(out), outputs(reference));
+  });
+
+  it.skipIf(!canMountTmpfs())("a full disk stops the run with one sentence; outputs load, and after freeing space the resume ends as an uninterrupted run", () => {
+    const disk = tmp("disk");
+    execFileSync("mount", ["-t", "tmpfs", "-o", "size=24k", "tmpfs", disk]);
+    try {
+      const out = join(disk, "out");
+      const full = runCli(args(dir, out));
+      expect(full.status, full.stderr).toBe(1);
+      expect(full.stderr).toContain(`the disk is full (ENOSPC) while writing ${out};`);
+      expect(full.stderr).toContain("free space (or fix the disk) and run the same command again to continue");
+      const partial = outputs(out);
+      const ref = outputs(reference);
+      expect(partial.byName.size).toBeGreaterThan(0);
+      expect(partial.byName.size).toBeLessThan(120);
+      for (const [name, row] of partial.byName) expect(maxAbsDiff(row, ref.byName.get(name)!), name).toBeLessThanOrEqual(1e-6);
+      execFileSync("mount", ["-o", "remount,size=8m", disk]);
+      const resumed = runCli(args(dir, out));
+      expect(resumed.status, resumed.stderr).toBe(0);
+      expectSameAs(outputs(out), ref);
+    } finally {
+      execFileSync("umount", [disk]);
+    }
   });
 
   it("SIGTERM (Slurm, Kubernetes, docker stop) stops like Ctrl-C: exit 130, run.json interrupted, the resume ends as an uninterrupted run", async () => {
@@ -227,3 +250,16 @@ describe("input files that are folders", () => {
     }
   });
 });
+
+/** A full disk is made with a small tmpfs, which needs the right to mount (root on Linux). */
+function canMountTmpfs(): boolean {
+  if (process.platform !== "linux") return false;
+  const probe = mkdtempSync(join(tmpdir(), "emb-mount-"));
+  try {
+    execFileSync("mount", ["-t", "tmpfs", "-o", "size=16k", "tmpfs", probe], { stdio: "ignore" });
+    execFileSync("umount", [probe], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}
