@@ -38,18 +38,19 @@ export interface ImageStageOptions {
   resume?: ImageResume;
 }
 
-export function prepareImage(options: ImageStageOptions): (path: string) => Promise<Prepared<Float32Array, ImageMeta>> {
-  return async (path) => {
+/** `path` names the file in records; `fsPath`, when given, is what the file system takes (bytes of a non-UTF-8 name). */
+export function prepareImage(options: ImageStageOptions): (path: string, fsPath?: string | Buffer) => Promise<Prepared<Float32Array, ImageMeta>> {
+  return async (path, fsPath = path) => {
     let info;
     try {
-      info = await stat(path);
+      info = await stat(fsPath);
     } catch (error) {
       return { kind: "failed", reason: "unreadable", error: (error as Error).message };
     }
     if (options.resume?.isUnchanged?.(path, info)) return { kind: "skipped" };
     let reply;
     try {
-      reply = await options.pool.prepare(path, options.preprocessing, options.decode ?? {});
+      reply = await options.pool.prepare(fsPath, options.preprocessing, options.decode ?? {});
     } catch (error) {
       // A worker that died (out of memory on a hostile file, say) fails this file, not the run.
       return { kind: "failed", reason: "unreadable", error: (error as Error).message };
@@ -95,7 +96,7 @@ export async function runImages<Out, Res>(
   const prepareFile = prepareImage({ pool, preprocessing, decode: options.decode, timer, resume: options.resume });
   // An unreadable folder comes from the walk as an item: it fails like an unreadable file.
   const prepare = async (file: SourceFile): Promise<Prepared<Float32Array, ImageMeta>> =>
-    file.error ? { kind: "failed", reason: "unreadable", error: file.error } : prepareFile(file.path);
+    file.error ? { kind: "failed", reason: "unreadable", error: file.error } : prepareFile(file.path, file.bytes);
   const runner = new Runner({ prepare, infer, post: (output: Out, meta: ImageMeta) => post(output, meta) }, options.batcher, timer);
   const byPath: Sink<SourceFile, Res> = {
     done: (file, result) => sink.done(file.path, result),

@@ -12,7 +12,8 @@ import type { ImagePreprocessing } from "./normalize.js";
 
 export interface PrepareRequest {
   id: number;
-  path: string;
+  /** A string, or the bytes of a name that is not UTF-8 (a Uint8Array once across the thread boundary). */
+  path: string | Uint8Array;
   preprocessing: ImagePreprocessing;
   decode: DecodeOptions;
 }
@@ -69,7 +70,7 @@ export class PreparePool {
     for (let i = 0; i < REQUESTS_PER_WORKER; i++) this.idle.push(worker);
   }
 
-  prepare(path: string, preprocessing: ImagePreprocessing, decode: DecodeOptions): Promise<PrepareReply> {
+  prepare(path: string | Uint8Array, preprocessing: ImagePreprocessing, decode: DecodeOptions): Promise<PrepareReply> {
     return new Promise((resolve, reject) => {
       this.waiting.push({ request: { id: this.nextId++, path, preprocessing, decode }, resolve, reject });
       this.pump();

@@ -18,7 +18,8 @@ async function prepare(request: PrepareRequest): Promise<{ reply: PrepareReply; 
     t = now;
   };
   try {
-    const bytes = await readFile(request.path);
+    // A byte path arrives as a Uint8Array: the file system wants it as a Buffer.
+    const bytes = await readFile(typeof request.path === "string" ? request.path : Buffer.from(request.path));
     const sha256 = createHash("sha256").update(bytes).digest("hex");
     lap("read");
     const { width, height } = request.preprocessing;

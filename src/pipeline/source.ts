@@ -6,8 +6,9 @@
  * stage, a bounded number at a time. Symlinked directories are followed once: a directory
  * reached again (a loop, or a second link to it) is skipped.
  */
-import { opendir, stat } from "node:fs/promises";
-import { extname, join } from "node:path";
+import { readdir, stat } from "node:fs/promises";
+import { isUtf8 } from "node:buffer";
+import { extname, join, sep } from "node:path";
 
 export const DEFAULT_EXTENSIONS = ["jpg", "jpeg", "png", "webp", "gif", "bmp", "tif", "tiff", "avif"];
 
@@ -16,6 +17,11 @@ export interface SourceFile {
   path: string;
   /** Set for a folder that could not be read: it is reported like an unreadable file and the walk goes on. */
   error?: string;
+  /**
+   * The path's bytes, when a name in it is not valid UTF-8 (`path` then shows such bytes as
+   * \xHH): file system calls take these, since the string cannot name the file.
+   */
+  bytes?: Buffer;
 }
 
 export interface WalkOptions {
@@ -51,44 +57,67 @@ export async function* walkImages(inputs: string[], options: WalkOptions = {}): 
     const info = await stat(input).catch(() => undefined);
     if (!info) throw new SourceError(`${input}: no such file or directory`);
     if (info.isDirectory()) {
-      yield* walkDir(input, extensions, seenDirs);
+      yield* walkDir({ path: input }, extensions, seenDirs);
     } else {
       yield { path: input };
     }
   }
 }
 
-async function* walkDir(dir: string, extensions: Set<string>, seenDirs: Set<string>): AsyncGenerator<SourceFile> {
-  const entries: { name: string; kind: "dir" | "file" | "link" }[] = [];
+async function* walkDir(dir: SourceFile, extensions: Set<string>, seenDirs: Set<string>): AsyncGenerator<SourceFile> {
+  const fsDir = dir.bytes ?? dir.path;
+  const entries: { name: Buffer; shown: string; kind: "dir" | "file" | "link" }[] = [];
   try {
-    const info = await stat(dir);
+    const info = await stat(fsDir);
     const identity = `${info.dev}:${info.ino}`;
     if (seenDirs.has(identity)) return;
     seenDirs.add(identity);
-    for await (const entry of await opendir(dir)) {
-      if (entry.isDirectory()) entries.push({ name: entry.name, kind: "dir" });
-      else if (entry.isFile()) entries.push({ name: entry.name, kind: "file" });
-      else if (entry.isSymbolicLink()) entries.push({ name: entry.name, kind: "link" });
+    // Names as bytes: a name that is not UTF-8 would otherwise come back mangled and not open.
+    for (const entry of await readdir(fsDir, { withFileTypes: true, encoding: "buffer" })) {
+      const name: Buffer = entry.name;
+      const kind = entry.isDirectory() ? "dir" : entry.isFile() ? "file" : entry.isSymbolicLink() ? "link" : undefined;
+      if (kind) entries.push({ name, shown: shownName(name), kind });
     }
   } catch (error) {
-    yield { path: dir, error: `cannot read this folder (${folderReason(error)}); the images in it were skipped` };
+    yield { ...dir, error: `cannot read this folder (${folderReason(error)}); the images in it were skipped` };
     return;
   }
-  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  entries.sort((a, b) => (a.shown < b.shown ? -1 : a.shown > b.shown ? 1 : 0));
   for (const entry of entries) {
-    const path = join(dir, entry.name);
+    const path = join(dir.path, entry.shown);
+    const exact = dir.bytes !== undefined || entry.shown !== entry.name.toString("utf8") || !isUtf8(entry.name);
+    const child: SourceFile = exact ? { path, bytes: Buffer.concat([Buffer.from(fsDir), Buffer.from(sep), entry.name]) } : { path };
     let kind = entry.kind;
     if (kind === "link") {
-      const target = await stat(path).catch(() => undefined); // a dangling link is skipped
+      const target = await stat(child.bytes ?? child.path).catch(() => undefined); // a dangling link is skipped
       if (!target) continue;
       kind = target.isDirectory() ? "dir" : "file";
     }
     if (kind === "dir") {
-      yield* walkDir(path, extensions, seenDirs);
-    } else if (extensions.has(extname(entry.name).slice(1).toLowerCase())) {
-      yield { path };
+      yield* walkDir(child, extensions, seenDirs);
+    } else if (extensions.has(extname(entry.shown).slice(1).toLowerCase())) {
+      yield child;
     }
   }
+}
+
+/** A file name for display and records: UTF-8 where it is, \xHH for bytes that are not (as Python's backslashreplace). */
+export function shownName(name: Buffer): string {
+  if (isUtf8(name)) return name.toString("utf8");
+  let out = "";
+  for (let i = 0; i < name.length; ) {
+    const lead = name[i];
+    const length = lead < 0x80 ? 1 : lead >= 0xc2 && lead <= 0xdf ? 2 : lead >= 0xe0 && lead <= 0xef ? 3 : lead >= 0xf0 && lead <= 0xf4 ? 4 : 0;
+    const piece = length > 0 ? name.subarray(i, i + length) : undefined;
+    if (piece && piece.length === length && isUtf8(piece)) {
+      out += piece.toString("utf8");
+      i += length;
+    } else {
+      out += `\\x${lead.toString(16).padStart(2, "0")}`;
+      i += 1;
+    }
+  }
+  return out;
 }
 
 function folderReason(error: unknown): string {

@@ -263,3 +263,20 @@ function canMountTmpfs(): boolean {
     return false;
   }
 }
+
+describe("file names that are not UTF-8", () => {
+  it("are read by their bytes, recorded with \\xHH for the bytes that are not UTF-8, and resumed", () => {
+    const dir = tmp("names");
+    const latin1 = Buffer.concat([Buffer.from(join(dir, "caf")), Buffer.from([0xe9]), Buffer.from(".jpg")]); // "café" written by a Latin-1 system
+    writeFileSync(latin1, readFileSync(fixturePath("images", "photo_500x375.jpg")));
+    copyFileSync(fixturePath("images", "photo_500x375.jpg"), join(dir, "plain.jpg"));
+    const out = join(tmp("out"), "names");
+    const run = runCli([...args(dir, out), "--json"]);
+    expect(run.status, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ embedded: 2, failed: 0 });
+    const got = outputs(out);
+    expect([...got.byName.keys()].sort()).toEqual(["caf\\xe9.jpg", "plain.jpg"]);
+    expect(maxAbsDiff(got.byName.get("caf\\xe9.jpg")!, got.byName.get("plain.jpg")!)).toBe(0);
+    expect(JSON.parse(runCli([...args(dir, out), "--json"]).stdout)).toMatchObject({ embedded: 0, unchanged: 2 });
+  });
+});
