@@ -88,6 +88,15 @@ HAND_PROBES: list[tuple[list[str], str]] = [
     (["a dog", "a cat sitting on a bench"], "a cat seated on a bench"),
 ]
 
+# Long candidates: the aligner's search must stay METEOR 1.5's where most branches fall out of the
+# beam (a caption of thousands of words against ordinary references).
+LONG_WORDS = "a man riding a horse on a beach with the dog near water and people walking".split()
+LONG_PROBES: list[tuple[list[str], str]] = [
+    (["a man riding a horse on the beach", "a person rides a horse near the water", "a horse and a rider on a sandy beach"],
+     " ".join(LONG_WORDS[(i * 7 + (i >> 3)) % len(LONG_WORDS)] for i in range(2000))),
+    (["a man riding a horse"], " ".join(["a man riding a horse"] * 600)),
+]
+
 EXTRA_WORDS = (
     "dog dogs run runs running ran man men woman women child children kid kids car cars automobile auto "
     "sit sits sitting sat seated table tables desk big large huge small little tiny picture photo image "
@@ -153,7 +162,7 @@ def main() -> None:
     image_ids = metrics["image_ids"]
     coco = [(refs, res[0]) for refs, res in zip(metrics["gts"], metrics["res"])]
     vocab = sorted({w for refs, cand in coco for s in refs + [cand] for w in s.split()})
-    probes = HAND_PROBES + random_probes(vocab, 200)
+    probes = HAND_PROBES + random_probes(vocab, 200) + LONG_PROBES
 
     with tempfile.TemporaryDirectory() as tmp:
         tiny = Path(tmp) / "tiny-paraphrase.gz"
