@@ -207,6 +207,17 @@ describe("output folders that cannot be made", () => {
     expect(run.status).toBe(2);
     expect(run.stderr).toContain("cannot create /proc/emb-output (this file system does not take new folders); choose a folder on a writable disk");
   });
+
+  it("--cache-dir under /proc likewise", () => {
+    const data = tmp("knn-cache");
+    for (const split of ["train", "valid"]) {
+      mkdirSync(join(data, split, "cat"), { recursive: true });
+      copyFileSync(fixturePath("images", "small_64x48.jpg"), join(data, split, "cat", "a.jpg"));
+    }
+    const run = runCli(["knn", "eval", "--data", data, "--shots", "1", "--model", TINY, "--cache-dir", "/proc/emb-cache", "--out", join(tmp("out"), "knn")]);
+    expect(run.status).toBe(2);
+    expect(run.stderr).toContain("cannot create /proc/emb-cache/");
+  });
 });
 
 describe("damaged outputs", () => {
