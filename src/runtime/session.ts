@@ -37,6 +37,8 @@ const PROVIDER_HINTS: Record<Provider, string> = {
 export class ModelSession {
   /** Input name -> element type, read once: run() converts float inputs by it. */
   private readonly inputTypes: Map<string, string>;
+  /** The graph's input names, read once: a decoder step asks for them every token. */
+  readonly inputNames: readonly string[];
 
   private constructor(
     private readonly session: ort.InferenceSession,
@@ -44,6 +46,7 @@ export class ModelSession {
     readonly path: string,
   ) {
     this.inputTypes = new Map(this.inputs.map((i) => [i.name, i.type]));
+    this.inputNames = [...this.inputTypes.keys()];
   }
 
   /**

@@ -15,9 +15,9 @@ import { generate } from "../../generation/generate.js";
 import { generationSettings, type GenerationOverrides, type GenerationSettings } from "../../generation/settings.js";
 import type { ImagePreprocessing } from "../../pipeline/normalize.js";
 import { ModelSession, type SessionOptions, type Tensor } from "../../runtime/session.js";
-import { describeOffer, findGraph, graphFile, graphWithWeights, modelFiles } from "../common/layout.js";
+import { describeOffer, findGraph, graphFile, graphWithWeights, modelFiles, ModelLayoutError } from "../common/layout.js";
 import { readManifest } from "../common/manifest.js";
-import { ModelLayoutError, readPreprocessing } from "../common/preprocessing.js";
+import { readPreprocessing } from "../common/preprocessing.js";
 import type { ImageSize } from "../types.js";
 import { postProcess, type TaskAnswer } from "./postprocess.js";
 import { DTYPES, dtypeFor, formatDtypeSpec, parseDtypeSpec, type Dtype, type DtypeSpec } from "../common/variants.js";
@@ -297,9 +297,9 @@ class CachedDecoder implements StepDecoder {
       ...Object.fromEntries(pastIn),
     };
     const feeds: Record<string, Tensor> = {};
-    for (const input of session.inputs) {
-      if (!(input.name in available)) throw new ModelLayoutError(`${session.path} wants an input '${input.name}' that a Florence-2 decoder step does not have`);
-      feeds[input.name] = available[input.name];
+    for (const name of session.inputNames) {
+      if (!(name in available)) throw new ModelLayoutError(`${session.path} wants an input '${name}' that a Florence-2 decoder step does not have`);
+      feeds[name] = available[name];
     }
     const out = await session.run(feeds);
     for (const name of this.cacheNames) {
