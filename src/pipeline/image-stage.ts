@@ -97,7 +97,7 @@ export async function runImages<Out, Res>(
   // An unreadable folder comes from the walk as an item: it fails like an unreadable file.
   const prepare = async (file: SourceFile): Promise<Prepared<Float32Array, ImageMeta>> =>
     file.error ? { kind: "failed", reason: "unreadable", error: file.error } : prepareFile(file.path, file.bytes);
-  const runner = new Runner({ prepare, infer, post: (output: Out, meta: ImageMeta) => post(output, meta) }, options.batcher, timer);
+  const runner = new Runner({ prepare, infer, post }, options.batcher, timer);
   const byPath: Sink<SourceFile, Res> = {
     done: (file, result) => sink.done(file.path, result),
     failed: (file, failure) => sink.failed(file.path, failure),

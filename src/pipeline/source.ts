@@ -102,7 +102,7 @@ async function* walkDir(dir: SourceFile, extensions: Set<string>, seenDirs: Set<
 }
 
 /** A file name for display and records: UTF-8 where it is, \xHH for bytes that are not (as Python's backslashreplace). */
-export function shownName(name: Buffer): string {
+function shownName(name: Buffer): string {
   if (isUtf8(name)) return name.toString("utf8");
   let out = "";
   for (let i = 0; i < name.length; ) {

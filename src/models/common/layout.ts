@@ -7,7 +7,7 @@
  */
 import { readdirSync, realpathSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
-import { DTYPE_SUFFIX, DTYPES, dtypeOfFile, type Dtype } from "./variants.js";
+import { DTYPE_SUFFIX, DTYPES, type Dtype } from "./variants.js";
 
 export class ModelLayoutError extends Error {}
 
@@ -46,11 +46,6 @@ export function describeOffer(files: string[], stems: readonly string[], dtypeFl
     `it holds no ONNX graph (${shown || "no files"}); a PyTorch or safetensors checkpoint can be exported with ` +
     'tools/export (see the README, "Your own checkpoint") and the folder passed with --model'
   );
-}
-
-/** The dtypes a stem exists in. */
-export function dtypesOf(files: string[], stem: string): Dtype[] {
-  return files.flatMap((f) => dtypeOfFile(f, stem) ?? []);
 }
 
 /**

@@ -4,8 +4,6 @@ import { join } from "node:path";
 import type { ImagePreprocessing } from "../../pipeline/normalize.js";
 import { ModelLayoutError } from "./layout.js";
 
-export { ModelLayoutError };
-
 export function readPreprocessing(dir: string): ImagePreprocessing {
   const raw = JSON.parse(readFileSync(join(dir, "preprocessor_config.json"), "utf8"));
   const size = raw.size ?? {};

@@ -66,8 +66,3 @@ export function formatDtypeSpec(spec: DtypeSpec): string {
     .map(([p, d]) => `${p}=${d}`);
   return [spec.fallback, ...overrides].join(",");
 }
-
-/** The dtype a graph file name carries (`onnx/model_q4f16.onnx` -> q4f16), given its stem. */
-export function dtypeOfFile(file: string, stem: string): Dtype | undefined {
-  return DTYPES.find((d) => file === `${stem}${DTYPE_SUFFIX[d]}.onnx`);
-}

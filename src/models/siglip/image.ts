@@ -7,16 +7,15 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ModelSession, type SessionOptions } from "../../runtime/session.js";
 import type { ImagePreprocessing } from "../../pipeline/normalize.js";
-import { modelFiles } from "../common/layout.js";
+import { modelFiles, ModelLayoutError } from "../common/layout.js";
 import { readManifest } from "../common/manifest.js";
-import { ModelLayoutError, readPreprocessing } from "../common/preprocessing.js";
+import { readPreprocessing } from "../common/preprocessing.js";
 import { chooseTowerGraph, towerFiles, towerOutput } from "./graphs.js";
 import type { Dtype, DtypeSpec } from "../common/variants.js";
 
 /** The default model: its hub id comes from the manifest in models/. */
 export const DEFAULT_SIGLIP_MODEL: string = readManifest("siglip-so400m-patch14-384").hubId;
 
-export { ModelLayoutError };
 
 /** The files `emb embed image` needs from a SigLIP repository. */
 export function siglipImageFiles(spec: DtypeSpec): (files: string[]) => string[] {

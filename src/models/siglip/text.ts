@@ -6,8 +6,8 @@
  */
 import { join } from "node:path";
 import { ModelSession, type SessionOptions } from "../../runtime/session.js";
-import { modelFiles } from "../common/layout.js";
-import { ModelLayoutError, readConfig } from "./image.js";
+import { modelFiles, ModelLayoutError } from "../common/layout.js";
+import { readConfig } from "./image.js";
 import { chooseTowerGraph, towerFiles, towerOutput } from "./graphs.js";
 import { SiglipTokenizer } from "./tokenizer.js";
 import type { Dtype, DtypeSpec } from "../common/variants.js";
