@@ -4,7 +4,7 @@
  */
 import type { ImageEmbedder, LogitParameters, TextEmbedder } from "../models/types.js";
 import type { DecodeOptions } from "./decode.js";
-import { l2normalize } from "./normalize.js";
+import { dot, l2normalize } from "./normalize.js";
 import { runImages } from "./image-stage.js";
 import type { RunCounts } from "./runner.js";
 
@@ -66,7 +66,5 @@ export async function classifyImages(
 
 /** Probability that the caption matches the image, both given as unit vectors: sigmoid(scale * cos + bias). */
 export function matchProbability(image: Float32Array, text: Float32Array, p: LogitParameters): number {
-  let cos = 0;
-  for (let i = 0; i < image.length; i++) cos += image[i] * text[i];
-  return 1 / (1 + Math.exp(-(p.scale * cos + p.bias)));
+  return 1 / (1 + Math.exp(-(p.scale * dot(image, text) + p.bias)));
 }

@@ -21,6 +21,12 @@ export function normalizePixels(pixels: Uint8Array, p: ImagePreprocessing): Floa
   return out;
 }
 
+export function dot(a: Float32Array, b: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+  return s;
+}
+
 /** The vector scaled to unit length (a zero vector stays zero). */
 export function l2normalize(v: Float32Array): Float32Array {
   let sum = 0;

@@ -6,9 +6,9 @@
  */
 import { join } from "node:path";
 import { ModelSession, type SessionOptions } from "../../runtime/session.js";
-import { l2normalize } from "../../pipeline/normalize.js";
-import { modelFiles } from "../common/layout.js";
-import { ModelLayoutError } from "./image.js";
+import { dot, l2normalize } from "../../pipeline/normalize.js";
+import { modelFiles, ModelLayoutError } from "../common/layout.js";
+
 import { combinedGraph } from "./graphs.js";
 import { SiglipTokenizer } from "./tokenizer.js";
 import type { DtypeSpec } from "../common/variants.js";
@@ -45,10 +45,4 @@ export async function readLogitParameters(dir: string, spec: DtypeSpec, imageSiz
   } finally {
     await session.release();
   }
-}
-
-function dot(a: Float32Array, b: Float32Array): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
-  return s;
 }
