@@ -335,10 +335,14 @@ function pngOrientation(png: Buffer): number {
   return (exif && exifOrientation(exif)) ?? xmpOrientation(text.get("XML:com.adobe.xmp")) ?? 1;
 }
 
+/** The text chunks orientation can come from; others (often large, compressed) are not decoded. */
+const ORIENTATION_KEYWORDS = new Set(["Raw profile type exif", "XML:com.adobe.xmp"]);
+
 function pngText(type: string, data: Buffer): [string, string] | undefined {
   const nul = data.indexOf(0);
   if (nul < 0) return undefined;
   const keyword = data.toString("latin1", 0, nul);
+  if (!ORIENTATION_KEYWORDS.has(keyword)) return undefined;
   try {
     if (type === "tEXt") return [keyword, data.toString("latin1", nul + 1)];
     if (type === "zTXt") return [keyword, inflateSync(data.subarray(nul + 2)).toString("latin1")];
