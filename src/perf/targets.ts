@@ -7,6 +7,7 @@
 import type { BatcherOptions, BatchStats } from "../batching/batcher.js";
 import { prepareImage, type ImageMeta } from "../pipeline/image-stage.js";
 import type { ImagePreprocessing } from "../pipeline/normalize.js";
+import { Admission } from "../pipeline/admission.js";
 import { PreparePool, REQUESTS_PER_WORKER } from "../pipeline/prepare-pool.js";
 import { readAheadFor, Runner, type ItemProcessor } from "../pipeline/runner.js";
 import { StageTimer, type StageSummary } from "../pipeline/timing.js";
@@ -37,31 +38,6 @@ export interface PerfTarget {
 }
 
 const nowUs = () => Number(process.hrtime.bigint() / 1000n);
-
-/**
- * Admission control: at most `limit` requests hold prepared inputs at once. However many
- * requests are in flight, the rest wait holding only their index: memory and open files stay
- * bounded (the seeds' clients ran out of file descriptors at high concurrency).
- */
-class Admission {
-  private active = 0;
-  private readonly waiting: (() => void)[] = [];
-  constructor(private readonly limit: number) {}
-
-  async acquire(): Promise<void> {
-    if (this.active < this.limit) {
-      this.active++;
-      return;
-    }
-    await new Promise<void>((resolve) => this.waiting.push(resolve));
-  }
-
-  release(): void {
-    const next = this.waiting.shift();
-    if (next) next();
-    else this.active--;
-  }
-}
 
 /** A perf target: requests by index through the same runner the commands use. */
 class RunnerTarget implements PerfTarget {

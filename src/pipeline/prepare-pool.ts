@@ -14,6 +14,8 @@ export interface PrepareRequest {
   id: number;
   /** A string, or the bytes of a name that is not UTF-8 (a Uint8Array once across the thread boundary). */
   path: string | Uint8Array;
+  /** The image itself, when it came from memory (a server request) rather than a file. */
+  data?: Uint8Array;
   preprocessing: ImagePreprocessing;
   decode: DecodeOptions;
 }
@@ -71,8 +73,17 @@ export class PreparePool {
   }
 
   prepare(path: string | Uint8Array, preprocessing: ImagePreprocessing, decode: DecodeOptions): Promise<PrepareReply> {
+    return this.submit({ id: this.nextId++, path, preprocessing, decode });
+  }
+
+  /** Prepares an image held in memory. */
+  prepareBytes(data: Uint8Array, preprocessing: ImagePreprocessing, decode: DecodeOptions): Promise<PrepareReply> {
+    return this.submit({ id: this.nextId++, path: "", data, preprocessing, decode });
+  }
+
+  private submit(request: PrepareRequest): Promise<PrepareReply> {
     return new Promise((resolve, reject) => {
-      this.waiting.push({ request: { id: this.nextId++, path, preprocessing, decode }, resolve, reject });
+      this.waiting.push({ request, resolve, reject });
       this.pump();
     });
   }

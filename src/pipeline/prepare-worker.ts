@@ -1,5 +1,5 @@
 /**
- * Worker thread of the image preparation stage: reads a file, hashes it, decodes and resizes
+ * Worker thread of the image preparation stage: reads a file (or takes bytes), hashes it, decodes and resizes
  * it and normalises the pixels, so that this CPU work runs on every core, not the main thread.
  */
 import { createHash } from "node:crypto";
@@ -19,7 +19,9 @@ async function prepare(request: PrepareRequest): Promise<{ reply: PrepareReply; 
   };
   try {
     // A byte path arrives as a Uint8Array: the file system wants it as a Buffer.
-    const bytes = await readFile(typeof request.path === "string" ? request.path : Buffer.from(request.path));
+    const bytes = request.data
+      ? Buffer.from(request.data.buffer, request.data.byteOffset, request.data.byteLength)
+      : await readFile(typeof request.path === "string" ? request.path : Buffer.from(request.path));
     const sha256 = createHash("sha256").update(bytes).digest("hex");
     lap("read");
     const { width, height } = request.preprocessing;
