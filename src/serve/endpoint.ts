@@ -33,20 +33,20 @@ const CLIENT_FAULTS = new Set(["unreadable", "empty", "too-large", "invalid"]);
 
 const nowNs = () => process.hrtime.bigint();
 
-/** A row as the runner sees it: tagged with the statistics of the endpoint it came from. */
-export type Counted<Row> = Row & { statistics: ModelStatistics };
+/** A row as the runner sees it: tagged with the statistics it counts in (its endpoint's, and the model's it feeds). */
+export type Counted<Row> = Row & { statistics: ModelStatistics[] };
 
 /**
  * Counts one model run in the statistics of every endpoint with rows in the batch: endpoints
  * that share a model (embed_text and siglip_text) share its batches.
  */
-export function countExecution(batch: { statistics: ModelStatistics }[], ns: number): void {
+export function countExecution(batch: { statistics: ModelStatistics[] }[], ns: number): void {
   const rows = new Map<ModelStatistics, number>();
-  for (const item of batch) rows.set(item.statistics, (rows.get(item.statistics) ?? 0) + 1);
+  for (const item of batch) for (const s of item.statistics) rows.set(s, (rows.get(s) ?? 0) + 1);
   for (const [statistics, n] of rows) statistics.executed(n, ns);
 }
 
-/** What the HTTP server needs of a served model, whatever its rows and results. */
+/** What the servers (HTTP and gRPC) need of a served model, whatever its rows and results. */
 export interface ServedEndpoint {
   readonly name: string;
   readonly version: string;
@@ -69,7 +69,17 @@ export class Endpoint<Row extends object, Res> implements ServedEndpoint {
     /** The request's rows; throws ProtocolError for inputs the model cannot take. */
     private readonly rowsOf: (request: InferRequest, rows: number) => Row[],
     private readonly outputsOf: (results: Res[]) => OutputTensor[],
+    /**
+     * The statistics of the model this endpoint feeds (embed_image feeds siglip_vision, as the
+     * seeds' BLS model did): its requests count there too, so perf_analyzer's
+     * --bls-composing finds them.
+     */
+    private readonly composing?: ModelStatistics,
   ) {}
+
+  private get counts(): ModelStatistics[] {
+    return this.composing ? [this.statistics, this.composing] : [this.statistics];
+  }
 
   get name(): string {
     return this.spec.name;
@@ -107,7 +117,7 @@ export class Endpoint<Row extends object, Res> implements ServedEndpoint {
         };
       }
       const outputs = this.outputsOf(results);
-      this.statistics.requestSucceeded({ ...times, totalNs: Number(nowNs() - started), rows });
+      for (const s of this.counts) s.requestSucceeded({ ...times, totalNs: Number(nowNs() - started), rows });
       return outputs;
     } catch (error) {
       this.statistics.requestFailed(Number(nowNs() - started));
@@ -120,7 +130,7 @@ export class Endpoint<Row extends object, Res> implements ServedEndpoint {
     await this.admission.acquire(signal);
     const waitedUs = Number(nowNs() - waitStart) / 1000;
     try {
-      const outcome = await this.runner.process({ ...row, statistics: this.statistics });
+      const outcome = await this.runner.process({ ...row, statistics: this.counts });
       return outcome.kind === "done" ? { ...outcome, timing: { ...outcome.timing, queueUs: outcome.timing.queueUs + waitedUs } } : outcome;
     } finally {
       this.admission.release();

@@ -73,7 +73,9 @@ export function buildEndpoints(models: OpenedModels, batchers: Record<BatcherNam
   if (models.siglip) {
     const text = textTower(models.siglip.text, batchers.siglip_text);
     const image = imageEmbeddingTower(models.siglip.image, batchers.siglip_vision, preparation);
-    endpoints.push(siglipText(text), embedText(text), imageEmbedding("siglip_vision", image), imageEmbedding("embed_image", image));
+    const textModel = siglipText(text);
+    const visionModel = imageEmbedding("siglip_vision", image);
+    endpoints.push(textModel, embedText(text, textModel.statistics), visionModel, imageEmbedding("embed_image", image, visionModel.statistics));
   }
   if (models.florence2) endpoints.push(florence2(models.florence2.model, batchers.florence2, preparation, models.florence2.settings));
   return endpoints;

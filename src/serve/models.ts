@@ -22,6 +22,7 @@ import type { ImagePreprocessing } from "../pipeline/normalize.js";
 import { REQUESTS_PER_WORKER, type PreparePool } from "../pipeline/prepare-pool.js";
 import { readAheadFor, Runner } from "../pipeline/runner.js";
 import { countExecution, Endpoint, type Counted, type EndpointSpec } from "./endpoint.js";
+import type { ModelStatistics } from "./statistics.js";
 import { ProtocolError, type InferRequest, type OutputTensor, type Tensor } from "./protocol.js";
 
 export const SERVED_MODELS = ["siglip_text", "embed_text", "siglip_vision", "embed_image", "florence2"] as const;
@@ -94,10 +95,15 @@ export function textTower(model: TextEmbedder, batching: BatcherOptions): TextTo
   return { model, runner, admission: new Admission(readAheadFor(batching, 0, 0)) };
 }
 
-function textEndpoint(spec: Omit<EndpointSpec, "outputs" | "batching">, tower: TextTower, rowsOf: (request: InferRequest, rows: number) => TextRow[]): Endpoint<TextRow, Float32Array> {
+function textEndpoint(
+  spec: Omit<EndpointSpec, "outputs" | "batching">,
+  tower: TextTower,
+  rowsOf: (request: InferRequest, rows: number) => TextRow[],
+  composing?: ModelStatistics,
+): Endpoint<TextRow, Float32Array> {
   const { dim } = tower.model.info;
   const full: EndpointSpec = { ...spec, batching: tower.runner.batching, outputs: [{ name: "EMBEDDING", datatype: "FP32", dims: [dim] }] };
-  return new Endpoint(full, tower.runner, tower.admission, rowsOf, embeddingOutput(dim));
+  return new Endpoint(full, tower.runner, tower.admission, rowsOf, embeddingOutput(dim), composing);
 }
 
 export function siglipText(tower: TextTower): Endpoint<TextRow, Float32Array> {
@@ -113,7 +119,8 @@ export function siglipText(tower: TextTower): Endpoint<TextRow, Float32Array> {
   });
 }
 
-export function embedText(tower: TextTower): Endpoint<TextRow, Float32Array> {
+/** embed_text: text tokenised here, then siglip_text's model (whose statistics count its requests too). */
+export function embedText(tower: TextTower, siglipText: ModelStatistics): Endpoint<TextRow, Float32Array> {
   const { length } = tower.model.info;
   const spec = { name: "embed_text", platform: "emb_siglip_text", inputs: [{ name: "INPUT_TEXT", datatype: "BYTES" as const, dims: [1] }], parameters: { embed_model: "siglip_text" } };
   return textEndpoint(spec, tower, (request) => {
@@ -126,7 +133,7 @@ export function embedText(tower: TextTower): Endpoint<TextRow, Float32Array> {
       if (truncated) throw new ProtocolError(`INPUT_TEXT${texts.length > 1 ? ` row ${r}` : ""} has more than ${length} tokens, the most SigLIP takes; shorten it`);
       return { ids };
     });
-  });
+  }, siglipText);
 }
 
 /** What an image row carries: the encoded image and, for florence2, the task. */
@@ -186,7 +193,12 @@ export function imageEmbeddingTower(model: ImageEmbedder, batching: BatcherOptio
   return { ...tower, model };
 }
 
-export function imageEmbedding(name: "siglip_vision" | "embed_image", tower: ImageTower<Float32Array> & { model: ImageEmbedder }): Endpoint<ImageRow, Float32Array> {
+/** siglip_vision, or embed_image (raw or base64) feeding siglip_vision's model and statistics. */
+export function imageEmbedding(
+  name: "siglip_vision" | "embed_image",
+  tower: ImageTower<Float32Array> & { model: ImageEmbedder },
+  siglipVision?: ModelStatistics,
+): Endpoint<ImageRow, Float32Array> {
   const acceptsBase64 = name === "embed_image";
   const { dim } = tower.model;
   const spec: EndpointSpec = {
@@ -202,7 +214,7 @@ export function imageEmbedding(name: "siglip_vision" | "embed_image", tower: Ima
     const images = bytesOf(request.inputs.get("INPUT_IMAGE")!);
     return images.map((image, r) => ({ image: base64 ? fromBase64(image, r, images.length) : image }));
   };
-  return new Endpoint(spec, tower.runner, tower.admission, rowsOf, embeddingOutput(dim));
+  return new Endpoint(spec, tower.runner, tower.admission, rowsOf, embeddingOutput(dim), siglipVision);
 }
 
 export function florence2(model: ImageToText, batching: BatcherOptions, preparation: ImagePreparation, settings: GenerationSettings): Endpoint<ImageRow, string> {

@@ -1,8 +1,11 @@
 /**
- * The KServe v2 / Triton HTTP inference wire format: requests as JSON, JSON followed by binary
- * tensor data (Triton's binary tensor extension, `Inference-Header-Content-Length`), or a raw
- * body that is the one input's data; responses in JSON or with binary outputs. Everything a
- * client can get wrong is a ProtocolError naming the field, answered with a 400.
+ * The KServe v2 / Triton inference wire formats. Over HTTP: requests as JSON, JSON followed by
+ * binary tensor data (Triton's binary tensor extension, `Inference-Header-Content-Length`), or a
+ * raw body that is the one input's data; responses in JSON or with binary outputs. What the gRPC
+ * side (grpc.ts) shares with it is here too: checking the inputs' names, datatypes and shapes
+ * (readInputs), reading tensor data from raw bytes (tensorFromBytes) or from lists of values
+ * (dataFromValues), choosing the outputs asked for and their raw bytes. Everything a client can
+ * get wrong is a ProtocolError naming the field, answered with a 400 (gRPC: INVALID_ARGUMENT).
  */
 
 export type DataType = "BOOL" | "UINT8" | "UINT16" | "UINT32" | "UINT64" | "INT8" | "INT16" | "INT32" | "INT64" | "FP16" | "FP32" | "FP64" | "BYTES";
@@ -95,34 +98,25 @@ function parseHeader(header: Record<string, unknown>, binary: Buffer): InferRequ
   if (header.id !== undefined && typeof header.id !== "string") throw new ProtocolError('"id" must be a string');
   const parameters = header.parameters === undefined ? {} : header.parameters;
   if (!isRecord(parameters)) throw new ProtocolError('"parameters" must be an object');
-  if (!Array.isArray(header.inputs) || header.inputs.length === 0) throw new ProtocolError('the request needs a non-empty "inputs" list');
-  const inputs = new Map<string, Tensor>();
   let offset = 0;
-  for (const [i, raw] of header.inputs.entries()) {
-    if (!isRecord(raw)) throw new ProtocolError(`inputs[${i}] must be an object`);
-    const tensor = parseTensorHeader(raw, `inputs[${i}]`);
-    if (inputs.has(tensor.name)) throw new ProtocolError(`input "${tensor.name}" is given twice`);
+  const inputs = readInputs(header.inputs, (tensor, raw) => {
     const params = raw.parameters === undefined ? {} : raw.parameters;
     if (!isRecord(params)) throw new ProtocolError(`input "${tensor.name}": "parameters" must be an object`);
     const size = params.binary_data_size;
-    let data: TensorData;
-    if (size !== undefined) {
-      if (typeof size !== "number" || !Number.isInteger(size) || size < 0) throw new ProtocolError(`input "${tensor.name}": binary_data_size must be a non-negative integer`);
-      if (offset + size > binary.length) {
-        throw new ProtocolError(`input "${tensor.name}": binary_data_size ${size} runs past the end of the binary data (${binary.length - offset} bytes left)`);
-      }
-      const chunk = binary.subarray(offset, offset + size);
-      offset += size;
-      data = tensor.datatype === "BYTES" ? bytesFromBinary(chunk, tensor.name) : numbersFromBinary(chunk, tensor.datatype, tensor.name);
-    } else {
+    if (size === undefined) {
       if (raw.data === undefined) throw new ProtocolError(`input "${tensor.name}" has neither "data" nor a binary_data_size parameter`);
-      data = dataFromJson(raw.data, tensor.datatype, tensor.name);
+      const flat: unknown[] = [];
+      flatten(raw.data, flat);
+      return dataFromValues(flat, tensor.datatype, tensor.name);
     }
-    const expected = elementCount(tensor.shape);
-    const got = data.values.length;
-    if (got !== expected) throw new ProtocolError(`input "${tensor.name}": shape [${tensor.shape}] has ${expected} elements but ${got} were sent`);
-    inputs.set(tensor.name, { ...tensor, data });
-  }
+    if (typeof size !== "number" || !Number.isInteger(size) || size < 0) throw new ProtocolError(`input "${tensor.name}": binary_data_size must be a non-negative integer`);
+    if (offset + size > binary.length) {
+      throw new ProtocolError(`input "${tensor.name}": binary_data_size ${size} runs past the end of the binary data (${binary.length - offset} bytes left)`);
+    }
+    const chunk = binary.subarray(offset, offset + size);
+    offset += size;
+    return tensorFromBytes(chunk, tensor.datatype, tensor.name);
+  });
   if (offset !== binary.length) throw new ProtocolError(`${binary.length - offset} bytes of binary data follow the inputs that no input claims`);
   const binaryByDefault = parameters.binary_data_output === true;
   let outputs: InferRequest["outputs"];
@@ -137,7 +131,30 @@ function parseHeader(header: Record<string, unknown>, binary: Buffer): InferRequ
   return { id: header.id as string | undefined, parameters, inputs, outputs, binaryByDefault };
 }
 
-function parseTensorHeader(raw: Record<string, unknown>, where: string): Omit<Tensor, "data"> {
+/** An input's name, datatype and shape, checked. */
+export type TensorHeader = Omit<Tensor, "data">;
+
+/**
+ * A request's inputs, whatever the wire: each one's header (name, datatype, shape) is checked,
+ * `dataOf` reads its elements, which must fill the shape, and no name comes twice.
+ */
+export function readInputs(raws: unknown, dataOf: (tensor: TensorHeader, raw: Record<string, unknown>, index: number) => TensorData): Map<string, Tensor> {
+  if (!Array.isArray(raws) || raws.length === 0) throw new ProtocolError('the request needs a non-empty "inputs" list');
+  const inputs = new Map<string, Tensor>();
+  for (const [i, raw] of raws.entries()) {
+    if (!isRecord(raw)) throw new ProtocolError(`inputs[${i}] must be an object`);
+    const tensor = parseTensorHeader(raw, `inputs[${i}]`);
+    if (inputs.has(tensor.name)) throw new ProtocolError(`input "${tensor.name}" is given twice`);
+    const data = dataOf(tensor, raw, i);
+    const expected = elementCount(tensor.shape);
+    const got = data.values.length;
+    if (got !== expected) throw new ProtocolError(`input "${tensor.name}": shape [${tensor.shape}] has ${expected} elements but ${got} were sent`);
+    inputs.set(tensor.name, { ...tensor, data });
+  }
+  return inputs;
+}
+
+function parseTensorHeader(raw: Record<string, unknown>, where: string): TensorHeader {
   if (typeof raw.name !== "string" || raw.name === "") throw new ProtocolError(`${where} needs a "name"`);
   const name = raw.name;
   if (typeof raw.datatype !== "string" || !DATA_TYPES.includes(raw.datatype as DataType)) {
@@ -155,15 +172,19 @@ function flatten(value: unknown, out: unknown[]): void {
   else out.push(value);
 }
 
-function dataFromJson(raw: unknown, datatype: DataType, name: string): TensorData {
-  const flat: unknown[] = [];
-  flatten(raw, flat);
+/**
+ * Elements given as values (JSON's flattened "data", gRPC's typed contents): strings or byte
+ * strings for BYTES, finite numbers for the other types (integers for the integer types; BOOL
+ * takes booleans too).
+ */
+export function dataFromValues(flat: readonly unknown[], datatype: DataType, name: string): TensorData {
   if (datatype === "BYTES") {
     return {
       kind: "bytes",
       values: flat.map((v, i) => {
-        if (typeof v !== "string") throw new ProtocolError(`input "${name}": BYTES data must be strings; element ${i} is ${JSON.stringify(v)?.slice(0, 40)}`);
-        return Buffer.from(v, "utf8");
+        if (typeof v === "string") return Buffer.from(v, "utf8");
+        if (v instanceof Uint8Array) return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+        throw new ProtocolError(`input "${name}": BYTES data must be strings; element ${i} is ${JSON.stringify(v)?.slice(0, 40)}`);
       }),
     };
   }
@@ -177,6 +198,11 @@ function dataFromJson(raw: unknown, datatype: DataType, name: string): TensorDat
     values[i] = n;
   });
   return { kind: "numbers", values };
+}
+
+/** A tensor's data in binary form (HTTP binary data, gRPC raw_input_contents): little-endian elements, BYTES length-prefixed. */
+export function tensorFromBytes(chunk: Buffer, datatype: DataType, name: string): TensorData {
+  return datatype === "BYTES" ? bytesFromBinary(chunk, name) : numbersFromBinary(chunk, datatype, name);
 }
 
 /** BYTES in binary form: each element a little-endian uint32 length and that many bytes. */
@@ -231,7 +257,8 @@ export interface EncodedResponse {
   headerLength?: number;
 }
 
-function binaryOf(output: OutputTensor): Buffer {
+/** An output's data in binary form: float32 little-endian, BYTES elements length-prefixed. */
+export function outputBytes(output: OutputTensor): Buffer {
   if (output.data instanceof Float32Array) return Buffer.from(output.data.buffer, output.data.byteOffset, output.data.byteLength);
   const parts: Buffer[] = [];
   for (const element of output.data) {
@@ -242,18 +269,22 @@ function binaryOf(output: OutputTensor): Buffer {
   return Buffer.concat(parts);
 }
 
+/** The outputs a request asked for, in its order (all of them when it named none), with whether each wants binary data. */
+export function selectOutputs(request: Pick<InferRequest, "outputs">, outputs: OutputTensor[]): { output: OutputTensor; binary?: boolean }[] {
+  if (!request.outputs) return outputs.map((output) => ({ output }));
+  return request.outputs.map((w) => ({ output: outputs.find((o) => o.name === w.name)!, binary: w.binary }));
+}
+
 export function encodeInferResponse(
   model: { name: string; version: string },
   request: Pick<InferRequest, "id" | "outputs" | "binaryByDefault">,
   outputs: OutputTensor[],
 ): EncodedResponse {
-  const wanted = request.outputs ?? outputs.map((o) => ({ name: o.name, binary: undefined }));
   const binaries: Buffer[] = [];
-  const described = wanted.map((w) => {
-    const output = outputs.find((o) => o.name === w.name)!;
+  const described = selectOutputs(request, outputs).map(({ output, binary }) => {
     const head = { name: output.name, datatype: output.datatype, shape: output.shape };
-    if (w.binary ?? request.binaryByDefault) {
-      const data = binaryOf(output);
+    if (binary ?? request.binaryByDefault) {
+      const data = outputBytes(output);
       binaries.push(data);
       return { ...head, parameters: { binary_data_size: data.length } };
     }

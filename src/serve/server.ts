@@ -5,20 +5,15 @@
  * an optional bearer token guards everything but the health probes, and `drain()` finishes the
  * requests in flight before closing.
  */
-import { timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { ServedEndpoint } from "./endpoint.js";
 import { encodeInferResponse, parseInferRequest, ProtocolError } from "./protocol.js";
+import { checkBearer, ServedModels, serverMetadata, type ServiceOptions } from "./service.js";
 
-export interface ServerOptions {
+export interface ServerOptions extends ServiceOptions {
   /** Largest request body accepted, in bytes. */
   maxBodyBytes: number;
-  /** When set, requests other than health probes need `Authorization: Bearer <token>`. */
-  token?: string;
-  version: string;
-  /** Server-side failures (not the client's): logged, answered with a 500. */
-  onError?: (message: string) => void;
 }
 
 
@@ -29,7 +24,7 @@ const MODEL_ROUTE = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?(?:\/(ready|c
 
 export class InferenceServer {
   private readonly http: Server;
-  private readonly endpoints: Map<string, ServedEndpoint>;
+  private readonly models: ServedModels;
   private draining = false;
   private inFlight = 0;
   private idle: (() => void) | undefined;
@@ -38,7 +33,7 @@ export class InferenceServer {
     endpoints: ServedEndpoint[],
     private readonly options: ServerOptions,
   ) {
-    this.endpoints = new Map(endpoints.map((e) => [e.name, e]));
+    this.models = new ServedModels(endpoints);
     this.http = createServer((req, res) => void this.handle(req, res));
     // Slow or silent clients must not hold sockets forever.
     this.http.headersTimeout = 30_000;
@@ -97,26 +92,17 @@ export class InferenceServer {
     }
     if (path === "/v2/health/live") return this.status(req, res, 200);
     if (path === "/v2/health/ready") return this.status(req, res, 200);
-    this.authorize(req);
-    if (path === "/v2") {
-      return this.reply(res, 200, {
-        name: "emb",
-        version: this.options.version,
-        extensions: ["binary_tensor_data", "statistics", "model_configuration", "model_repository"],
-      });
-    }
-    if (path === "/v2/models/stats") return this.reply(res, 200, { model_stats: [...this.endpoints.values()].map((e) => e.statistics.toJson(e.name, e.version)) });
+    checkBearer(req.headers.authorization, this.options.token);
+    if (path === "/v2") return this.reply(res, 200, serverMetadata(this.options.version));
+    if (path === "/v2/models/stats") return this.reply(res, 200, { model_stats: this.models.statistics() });
     if (path === "/v2/repository/index") {
       await this.readBody(req);
-      return this.reply(res, 200, [...this.endpoints.values()].map((e) => ({ name: e.name, version: e.version, state: "READY" })));
+      return this.reply(res, 200, this.models.index());
     }
     const match = MODEL_ROUTE.exec(path);
     if (!match) throw new ProtocolError(`no route ${req.method} ${url.pathname}`, 404);
     const [, rawName, version, action] = match;
-    const name = decodeURIComponent(rawName);
-    const endpoint = this.endpoints.get(name);
-    if (!endpoint) throw new ProtocolError(`unknown model "${name}"; this server has ${[...this.endpoints.keys()].join(", ")}`, 404);
-    if (version !== undefined && version !== endpoint.version) throw new ProtocolError(`model "${name}" has no version ${version}; it has version ${endpoint.version}`, 404);
+    const endpoint = this.models.find(decodeURIComponent(rawName), version);
     const expect = (method: string) => {
       if (req.method !== method) throw new ProtocolError(`${url.pathname} takes ${method}, not ${req.method}`, 405);
     };
@@ -158,15 +144,6 @@ export class InferenceServer {
     res.setHeader("Content-Length", encoded.body.length);
     res.writeHead(200);
     res.end(encoded.body);
-  }
-
-  private authorize(req: IncomingMessage): void {
-    const token = this.options.token;
-    if (!token) return;
-    const given = /^Bearer (.+)$/i.exec(req.headers.authorization ?? "")?.[1] ?? "";
-    const a = Buffer.from(given);
-    const b = Buffer.from(token);
-    if (a.length !== b.length || !timingSafeEqual(a, b)) throw new ProtocolError("missing or wrong bearer token (send Authorization: Bearer <token>)", 401);
   }
 
   /** The body, refusing one larger than the limit before reading it all. */

@@ -1,9 +1,27 @@
-/** Starts `emb serve` as a user would (the built CLI, a free port) and stops it. */
+/** Starts `emb serve` as a user would (the built CLI, free ports for HTTP and gRPC) and stops it. */
 import type { ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { startCli } from "./cli.js";
+import { fixturePath, readJson, readNpy } from "./fixtures.js";
+
+export const SIGLIP = fixturePath("siglip-tiny");
+
+/** The tiny SigLIP's PyTorch goldens, which served answers are checked against (HTTP and gRPC alike). */
+export const golden = readJson("goldens", "siglip", "goldens.json");
+
+export function goldenRow(array: string, index: number): Float32Array {
+  const npy = readNpy("goldens", "siglip", array);
+  const d = npy.shape[1];
+  return (npy.data as Float32Array).slice(index * d, (index + 1) * d);
+}
+export const imageIndex = (file: string) => golden.images.findIndex((i: { file: string }) => i.file === file);
+export const image = (file: string) => readFileSync(fixturePath("images", file));
+export const captionIds = (i: number) => golden.captions[i].input_ids as number[];
 
 export interface RunningServer {
   url: string;
+  /** The gRPC host:port; undefined with --no-grpc. */
+  grpc?: string;
   child: ChildProcess;
   /** Everything the server wrote to stderr so far. */
   stderr(): string;
@@ -12,7 +30,7 @@ export interface RunningServer {
 }
 
 export function startServe(args: string[], env: Record<string, string> = {}): Promise<RunningServer> {
-  const child = startCli(["serve", "--port", "0", "--no-progress", ...args], env);
+  const child = startCli(["serve", "--port", "0", "--grpc-port", "0", "--no-progress", ...args], env);
   let stderr = "";
   const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
   return new Promise((resolve, reject) => {
@@ -24,6 +42,8 @@ export function startServe(args: string[], env: Record<string, string> = {}): Pr
         clearTimeout(timer);
         resolve({
           url,
+          // Printed before the HTTP line.
+          grpc: /gRPC on (\S+)/.exec(stderr)?.[1],
           child,
           stderr: () => stderr,
           stop: async () => {

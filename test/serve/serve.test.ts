@@ -10,22 +10,12 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseNpy } from "../../src/io/npy.js";
 import { runCli } from "../helpers/cli.js";
-import { fixturePath, maxAbsDiff, readJson, readNpy } from "../helpers/fixtures.js";
-import { startServe, type RunningServer } from "../helpers/serve.js";
+import { fixturePath, maxAbsDiff, readJson } from "../helpers/fixtures.js";
+import { captionIds, golden, goldenRow, image, imageIndex, SIGLIP, startServe, type RunningServer } from "../helpers/serve.js";
 
-const SIGLIP = fixturePath("siglip-tiny");
 const FLORENCE = fixturePath("florence2-tiny");
-const golden = readJson("goldens", "siglip", "goldens.json");
 const florenceCases = readJson<{ cases: { image: string; task: string; text: string | null; settings: Record<string, unknown>; parsed: unknown }[] }>("goldens", "florence2", "generation.json").cases;
 const tmp = () => mkdtempSync(join(tmpdir(), "emb-serve-"));
-
-function goldenRow(array: string, index: number): Float32Array {
-  const npy = readNpy("goldens", "siglip", array);
-  const d = npy.shape[1];
-  return (npy.data as Float32Array).slice(index * d, (index + 1) * d);
-}
-const imageIndex = (file: string) => golden.images.findIndex((i: { file: string }) => i.file === file);
-const image = (file: string) => readFileSync(fixturePath("images", file));
 
 let server: RunningServer;
 const url = (path: string) => `${server.url}${path}`;
@@ -34,7 +24,7 @@ async function infer(model: string, body: unknown, headers: Record<string, strin
   const res = await fetch(url(`/v2/models/${model}/infer`), {
     method: "POST",
     headers: { "Content-Type": "application/json", ...headers },
-    body: typeof body === "string" || body instanceof Uint8Array ? body : JSON.stringify(body),
+    body: typeof body === "string" ? body : body instanceof Uint8Array ? new Blob([new Uint8Array(body)]) : JSON.stringify(body),
   });
   return res;
 }
@@ -67,7 +57,6 @@ async function binaryOutputs(res: Response): Promise<{ header: any; data: Buffer
 
 const floats = (b: Buffer) => new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
 const bytesTensor = (...items: Buffer[]) => Buffer.concat(items.flatMap((b) => [Buffer.from(new Uint32Array([b.length]).buffer), b]));
-const captionIds = (i: number) => golden.captions[i].input_ids as number[];
 
 beforeAll(async () => {
   server = await startServe(["--model", `siglip=${SIGLIP}`, "--model", `florence2=${FLORENCE}`, "--max-new-tokens", "24", "--max-queue-delay-us", "100000", "--max-body-mb", "2"]);
@@ -191,6 +180,17 @@ describe("emb serve: what the seeds' clients get", () => {
     expect(after.execution_count - before.execution_count).toBeLessThan(8);
     expect(after.inference_stats.queue.count).toBe(after.inference_stats.success.count);
     expect(after.batch_stats.some((b: { batch_size: number }) => b.batch_size > 1)).toBe(true);
+  });
+  it("counts embed_text's and embed_image's requests in siglip_text's and siglip_vision's statistics too, as the seeds' BLS models did", async () => {
+    const stats = async () => Object.fromEntries(((await (await fetch(url("/v2/models/stats"))).json()).model_stats as { name: string; inference_count: number }[]).map((s) => [s.name, s.inference_count]));
+    const before = await stats();
+    expect((await json("embed_text", { inputs: [{ name: "INPUT_TEXT", shape: [2, 1], datatype: "BYTES", data: ["a cat", "a dog"] }] })).status).toBe(200);
+    expect((await infer("embed_image", image("small_64x48.jpg"), { "Inference-Header-Content-Length": "0" })).status).toBe(200);
+    const after = await stats();
+    expect(after.embed_text - before.embed_text).toBe(2);
+    expect(after.siglip_text - before.siglip_text).toBe(2);
+    expect(after.embed_image - before.embed_image).toBe(1);
+    expect(after.siglip_vision - before.siglip_vision).toBe(1);
   });
 });
 

@@ -56,7 +56,7 @@ function removeOrphans(): void {
   }
 }
 
-/** package.json, bin/run.js, the shipped data (models/, data/) that packageRoot() finds, and node_modules. */
+/** package.json, bin/run.js, the shipped files (models/, data/, the gRPC .proto) that packageRoot() finds, and node_modules. */
 function layOut(dir: string): void {
   const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { files?: string[] };
   copyFileSync(join(ROOT, "package.json"), join(dir, "package.json"));
@@ -64,6 +64,8 @@ function layOut(dir: string): void {
   copyFileSync(join(ROOT, "bin", "run.js"), join(dir, "bin", "run.js"));
   for (const entry of [...(pkg.files ?? []), "node_modules"]) {
     if (entry === "bin" || entry === "dist" || !existsSync(join(ROOT, entry))) continue;
+    // An entry may be a file deep in the tree (src/serve/grpc/inference.proto).
+    mkdirSync(dirname(join(dir, entry)), { recursive: true });
     symlinkSync(join(ROOT, entry), join(dir, entry));
   }
 }
