@@ -6,22 +6,26 @@ import { batcherSettings, batchingFlags, generationFlags, generationOverrides, m
 import { openFromFlags } from "../src/cli/run-support.js";
 import { imageToTextTasks, PERF_TARGETS, perfTarget } from "../src/models/registry.js";
 import { writeThroughputLatencyChart } from "../src/perf/chart.js";
-import { perfCsv, perfTable } from "../src/perf/report.js";
+import type { Measurement } from "../src/perf/load.js";
+import { perfCsv, perfTable, type PerfRow } from "../src/perf/report.js";
 import { measureRange, numberList, parseRange, sweepAndSave, toRow } from "../src/perf/run.js";
+import { flagsRefusedWithUrl, readBearerToken, refusedMessage, remoteTargets, REMOTE_ONLY_FLAGS } from "../src/perf/remote-setup.js";
 import { imageEmbedderFactory, imageInputs, imageToTextFactory, textEmbedderFactory, type TargetFactory } from "../src/perf/setup.js";
 import type { LatencyPercentile } from "../src/perf/sweep.js";
 
 const PERCENTILES: LatencyPercentile[] = ["p50", "p90", "p95", "p99", "avg"];
 
 export default class Perf extends EmbCommand {
-  static override summary = "perf_analyzer for emb's in-process runtime: throughput and latency under N requests in flight; --sweep tunes the batcher.";
-  static override description = `Keeps --concurrency requests in flight against a target (siglip-image, siglip-text, or florence:<TASK>, e.g. florence:<CAPTION>), each request one image or caption through the same stages the commands run (preparation, the dynamic batcher, the model, post-processing). After a warm-up it measures windows of --measurement-interval ms until three in a row agree within --stability-percentage, and reports throughput, client latency (avg, std, p50, p90, p95, p99), the runtime's own breakdown per request (queue, preprocess, inference, postprocess), inferences versus executions and the batch sizes the batcher formed, and peak memory. A range start:end:step measures each concurrency and draws throughput against latency (SVG and PNG). --sweep measures max batch size x max queue delay x workers combinations, ranks them and saves the best (under --latency-limit) for --batcher-config.`;
+  static override summary = "perf_analyzer for emb's in-process runtime or a running server (--url): throughput and latency under N requests in flight; --sweep tunes the batcher.";
+  static override description = `Keeps --concurrency requests in flight against a target (siglip-image, siglip-text, or florence:<TASK>, e.g. florence:<CAPTION>), each request one image or caption through the same stages the commands run (preparation, the dynamic batcher, the model, post-processing). After a warm-up it measures windows of --measurement-interval ms until three in a row agree within --stability-percentage, and reports throughput, client latency (avg, std, p50, p90, p95, p99), the runtime's own breakdown per request (queue, preprocess, inference, postprocess), inferences versus executions and the batch sizes the batcher formed, and peak memory. A range start:end:step measures each concurrency and draws throughput against latency (SVG and PNG). --sweep measures max batch size x max queue delay x workers combinations, ranks them and saves the best (under --latency-limit) for --batcher-config. --url measures a running KServe v2 / Triton HTTP server instead (emb serve or a Triton Inference Server) with the same report: --target picks what is sent (to siglip_text, siglip_vision or florence2, or the model --model-name names), the client times each request, and the breakdown, inferences, executions and batch sizes come from the server's statistics over the measured windows, as perf_analyzer's server-side numbers do; no model is loaded here.`;
 
   static override examples = [
     "<%= config.bin %> <%= command.id %> --target siglip-image --concurrency 60",
     "<%= config.bin %> <%= command.id %> --target siglip-text --input input_ids.json --concurrency 1:64:8 --csv text.csv --chart text-chart",
     '<%= config.bin %> <%= command.id %> --target "florence:<CAPTION>" --input ./photos --concurrency 8 --max-new-tokens 20',
     "<%= config.bin %> <%= command.id %> --target siglip-image --sweep --latency-limit 500 --save-config batcher.json",
+    "<%= config.bin %> <%= command.id %> --url http://127.0.0.1:8000 --target siglip-text --concurrency 1:64:8",
+    "<%= config.bin %> <%= command.id %> --url http://triton:8000 --target siglip-image --model-name embed_image --input ./photos --concurrency 16",
   ];
 
   static override enableJsonFlag = true;
@@ -51,14 +55,24 @@ export default class Perf extends EmbCommand {
     csv: Flags.string({ char: "f", description: "write the results as perf_analyzer-style CSV" }),
     chart: Flags.string({ description: "base path of the throughput-latency chart (.svg and .png) for a concurrency range", default: "emb-perf-chart" }),
     ...generationFlags,
+    url: Flags.string({ description: "measure a running KServe v2 / Triton HTTP server instead (emb serve, or a Triton Inference Server), e.g. http://127.0.0.1:8000" }),
+    "model-name": Flags.string({ description: "with --url: the server's model to measure (default: siglip_text, siglip_vision or florence2, after --target)" }),
+    "token-file": Flags.string({ description: "with --url: send Authorization: Bearer <token> with the token in this file (default: EMB_SERVE_TOKEN when set)" }),
     progress: Flags.boolean({ description: "show download bars and each measurement window on stderr", default: true, allowNo: true }),
   };
 
   async run(): Promise<Record<string, unknown>> {
-    const { flags } = await this.parse(Perf);
+    const { flags, raw } = await this.parse(Perf);
+    const given = new Set(raw.flatMap((token) => (token.type === "flag" ? [token.flag] : [])));
+    if (flags.url) {
+      const refused = flagsRefusedWithUrl(given, flags.target);
+      if (refused.length > 0) this.usageError(refusedMessage(refused));
+    } else {
+      const remoteOnly = REMOTE_ONLY_FLAGS.filter((f) => given.has(f));
+      if (remoteOnly.length > 0) this.usageError(`${remoteOnly.map((f) => `--${f}`).join(", ")} ${remoteOnly.length === 1 ? "applies" : "apply"} only to a server: add --url http://host:port`);
+    }
     const concurrencies = parseRange(flags.concurrency);
     if (!concurrencies) this.usageError(`--concurrency ${flags.concurrency}: give N or start:end:step (e.g. 1:64:8)`);
-    const settings = batcherSettings(flags);
     const quiet = this.jsonEnabled() || !flags.progress;
     const report = {
       progress: (m: string) => {
@@ -75,12 +89,48 @@ export default class Perf extends EmbCommand {
       onWindow: (w: { throughput: number; avgLatencyUs: number }, i: number) =>
         report.progress(`  Pass [${i + 1}] throughput: ${w.throughput.toFixed(2)} infer/sec. Avg latency: ${Math.round(w.avgLatencyUs)} usec`),
     });
+    const range = { percentile, thresholdMs: flags["latency-threshold"], maxTrials: flags["max-trials"] };
+    const color = Boolean(process.stdout.isTTY);
+    /** Writes the CSV, chart and table of a concurrency range. */
+    const finish = async (rows: PerfRow[]) => {
+      if (flags.csv) writeFileSync(flags.csv, perfCsv(rows));
+      const chart = rows.length > 1 ? await writeThroughputLatencyChart(rows, flags.chart) : undefined;
+      if (!quiet) {
+        this.log(perfTable(rows, color));
+        if (chart) this.log(`chart: ${chart.svg}, ${chart.png}`);
+      }
+      return chart;
+    };
+    const results = (rows: PerfRow[], measurements: Measurement[]) =>
+      measurements.map((m, i) => ({ ...rows[i], stable: m.stable, windows: m.windows, errors: m.errors, completedRequests: m.completedRequests, stages: m.stages, ...(m.server ? { server: m.server } : {}) }));
+
+    if (flags.url) {
+      const remote = await remoteTargets({
+        url: flags.url,
+        token: readBearerToken(flags["token-file"]),
+        target: flags.target,
+        modelName: flags["model-name"],
+        input: flags.input,
+        field: flags.field,
+        text: flags.text,
+        imageSize: this.imageSize(flags["image-size"]),
+        openTokenizer: async () => {
+          const { model } = await openFromFlags("text-embedder", flags, !quiet, (m) => this.usageError(m));
+          return { encode: (text) => model.tokenizer.encode(text).ids, release: () => model.release() };
+        },
+        progress: report.progress,
+      });
+      const { rows, measurements } = await measureRange(remote.make, undefined, concurrencies, load, range, report);
+      const chart = await finish(rows);
+      return { target: flags.target, url: remote.url, model: remote.model, results: results(rows, measurements), chart };
+    }
+
+    const settings = batcherSettings(flags);
     const grid = flags.sweep && {
       batchSizes: numberList(flags["sweep-batch-sizes"], "--sweep-batch-sizes", 1),
       queueDelaysUs: numberList(flags["sweep-queue-delays-us"], "--sweep-queue-delays-us", 0),
       workers: flags["sweep-workers"] ? numberList(flags["sweep-workers"], "--sweep-workers", 1) : [settings.workers],
     };
-    const color = Boolean(process.stdout.isTTY);
     const { factory, release, cleanup } = await this.build(flags);
     try {
       if (grid) {
@@ -93,28 +143,27 @@ export default class Perf extends EmbCommand {
         }
         return { target: flags.target, sweep: table, best: best ? toRow(best, best.settings) : null };
       }
-      const range = { percentile, thresholdMs: flags["latency-threshold"], maxTrials: flags["max-trials"] };
-      const { rows, measurements } = await measureRange(factory, settings, concurrencies, load, range, report);
-      if (flags.csv) writeFileSync(flags.csv, perfCsv(rows));
-      const chart = rows.length > 1 ? await writeThroughputLatencyChart(rows, flags.chart) : undefined;
-      if (!quiet) {
-        this.log(perfTable(rows, color));
-        if (chart) this.log(`chart: ${chart.svg}, ${chart.png}`);
-      }
-      return { target: flags.target, settings, results: measurements.map((m, i) => ({ ...rows[i], stable: m.stable, windows: m.windows, errors: m.errors, stages: m.stages })), chart };
+      const { rows, measurements } = await measureRange(() => factory(settings), settings, concurrencies, load, range, report);
+      const chart = await finish(rows);
+      return { target: flags.target, settings, results: results(rows, measurements), chart };
     } finally {
       await release();
       cleanup();
     }
   }
 
+  /** --image-size WxH. */
+  private imageSize(text: string): { width: number; height: number } {
+    const size = /^(\d+)x(\d+)$/.exec(text);
+    if (!size) this.usageError(`--image-size ${text}: give WxH, e.g. 500x375`);
+    return { width: Number(size[1]), height: Number(size[2]) };
+  }
+
   /** Loads the target's model once and returns a factory of targets for given batcher settings. */
   private async build(flags: Interfaces.InferredFlags<typeof Perf.flags>): Promise<{ factory: TargetFactory; release: () => Promise<void>; cleanup: () => void }> {
     const usageError: (m: string) => never = (m) => this.usageError(m);
     const progress = !this.jsonEnabled() && flags.progress;
-    const size = /^(\d+)x(\d+)$/.exec(flags["image-size"]);
-    if (!size) usageError(`--image-size ${flags["image-size"]}: give WxH, e.g. 500x375`);
-    const imageSize = { width: Number(size[1]), height: Number(size[2]) };
+    const imageSize = this.imageSize(flags["image-size"]);
     const target = perfTarget(flags.target);
     if (!target) usageError(`--target ${flags.target}: choose ${PERF_TARGETS.join(", ")}`);
     if (target.role === "text-embedder") {

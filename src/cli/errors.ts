@@ -24,6 +24,7 @@ import { ModelNotFoundError } from "../models/common/hub.js";
 import { ModelLayoutError } from "../models/common/layout.js";
 import { DtypeSpecError } from "../models/common/variants.js";
 import { TaskError } from "../models/registry.js";
+import { RemoteError } from "../perf/remote.js";
 import { SourceError } from "../pipeline/source.js";
 import { ProviderUnavailableError } from "../runtime/session.js";
 
@@ -52,6 +53,8 @@ const KNOWN: [ErrorClass, string, number][] = [
   [ModelNotFoundError, "model-not-found", EXIT.fatal],
   [ModelLayoutError, "model-layout", EXIT.fatal],
   [ProviderUnavailableError, "provider-unavailable", EXIT.fatal],
+  // emb perf --url: the server could not be reached, or answered with an error.
+  [RemoteError, "server", EXIT.fatal],
   // Flag values checked by hand (a --length-penalty that is not a number, say).
   [RangeError, "bad-value", EXIT.usage],
 ];

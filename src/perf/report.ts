@@ -166,6 +166,13 @@ const sixDigits = (x: number) => String(Number(x.toPrecision(6)));
  * The emb columns that follow: latency std/min/max (µs), inferences and batch executions of the
  * merged windows, mean batch size, the batch-size histogram as "size:executions" pairs, peak
  * RSS, and the batcher settings and worker count when known (empty otherwise).
+ *
+ * With `--url` (a server measured over HTTP) the server columns, inferences, executions and batch
+ * sizes are the server's statistics over the measured windows, as perf_analyzer fills them:
+ * queue, compute input, compute infer and compute output per successful request.
+ * Network+Server Send/Recv is then the time on the wire and in the server outside those stages;
+ * Client Send and Client Recv stay 0 (the request is encoded before the load starts and the
+ * answer is read but not decoded); peak RSS is emb perf's own, and the batcher columns are empty.
  */
 export function perfCsv(rows: PerfRow[]): string {
   const sorted = [...rows].sort((a, b) => a.throughput - b.throughput);

@@ -1,23 +1,29 @@
 /**
  * What `emb perf` does with a target factory: measure a concurrency range (stopping at a latency
- * threshold, as perf_analyzer does), or sweep batcher settings and keep the best.
+ * threshold, as perf_analyzer does), or sweep batcher settings and keep the best (in process only:
+ * a server's batcher is its own).
  */
 import { writeBatcherConfig } from "../batching/config.js";
 import { measure, type LoadOptions, type Measurement } from "./load.js";
 import type { PerfRow } from "./report.js";
 import type { TargetFactory } from "./setup.js";
 import { bestWithin, latencyOf, sweep, type LatencyPercentile, type SweepGrid, type SweepRow } from "./sweep.js";
-import type { TargetSettings } from "./targets.js";
+import { serverSection } from "./server-stats.js";
+import type { PerfTarget, TargetSettings } from "./targets.js";
 
 export interface Reporter {
   progress: (message: string) => void;
   warn: (message: string) => void;
 }
 
-/** Measures each concurrency with fresh targets; stops once `percentile` latency passes `thresholdMs`. */
+/**
+ * Measures each concurrency with a fresh target from `make`; stops once `percentile` latency
+ * passes `thresholdMs`. `settings` are the batcher settings the rows show (none for a server,
+ * whose own settings are not known here).
+ */
 export async function measureRange(
-  factory: TargetFactory,
-  settings: TargetSettings,
+  make: (concurrency: number) => PerfTarget,
+  settings: TargetSettings | undefined,
   concurrencies: number[],
   load: (concurrency: number) => LoadOptions,
   options: { percentile: LatencyPercentile; thresholdMs?: number; maxTrials: number },
@@ -27,7 +33,7 @@ export async function measureRange(
   const measurements: Measurement[] = [];
   for (const concurrency of concurrencies) {
     report.progress(`Request concurrency: ${concurrency}`);
-    const target = factory(settings);
+    const target = make(concurrency);
     let m: Measurement;
     try {
       m = await measure(target, load(concurrency));
@@ -36,6 +42,7 @@ export async function measureRange(
     }
     measurements.push(m);
     rows.push(toRow(m, settings));
+    if (m.server) for (const line of serverSection(m.server)) report.progress(line);
     if (!m.stable) report.warn(`concurrency ${concurrency}: throughput or latency did not settle within ${options.maxTrials} windows; the last three are reported`);
     if (m.errors > 0) report.warn(`${m.errors} request(s) failed, e.g. ${m.firstError}`);
     const { thresholdMs, percentile } = options;
@@ -72,7 +79,7 @@ export async function sweepAndSave(
   return { table: rows.map((r) => toRow(r, r.settings)), best };
 }
 
-export function toRow(m: Measurement, settings: TargetSettings): PerfRow {
+export function toRow(m: Measurement, settings?: TargetSettings): PerfRow {
   return {
     concurrency: m.concurrency,
     throughput: m.throughput,
@@ -82,9 +89,9 @@ export function toRow(m: Measurement, settings: TargetSettings): PerfRow {
     executions: m.executions,
     batchSizes: m.batchSizes,
     peakRssBytes: m.peakRssBytes,
-    maxBatchSize: settings.maxBatchSize,
-    maxQueueDelayUs: settings.maxQueueDelayUs,
-    workers: settings.workers,
+    maxBatchSize: settings?.maxBatchSize,
+    maxQueueDelayUs: settings?.maxQueueDelayUs,
+    workers: settings?.workers,
   };
 }
 

@@ -2,7 +2,8 @@
  * What `emb perf` loads: one request is one image or one caption taken through the runner the
  * commands use (pipeline/runner.ts: the same prepare stage, dynamic batcher, model and
  * post-processing), each stage timed per request. Models are loaded once; a target is cheap to
- * rebuild with other batcher settings, which is what the sweep does.
+ * rebuild with other batcher settings, which is what the sweep does. With `--url` a target is a
+ * model on a running server instead (remote.ts), which reports its stages only as totals.
  */
 import type { BatcherOptions, BatchStats } from "../batching/batcher.js";
 import { prepareImage, type ImageMeta } from "../pipeline/image-stage.js";
@@ -11,6 +12,7 @@ import { Admission } from "../pipeline/admission.js";
 import { PreparePool, REQUESTS_PER_WORKER } from "../pipeline/prepare-pool.js";
 import { readAheadFor, Runner, type ItemProcessor } from "../pipeline/runner.js";
 import { StageTimer, type StageSummary } from "../pipeline/timing.js";
+import type { ServerStatistics } from "./server-stats.js";
 
 export interface RequestTiming {
   /** Waiting for admission and in the batcher's queue. */
@@ -27,20 +29,40 @@ export interface TargetSettings extends BatcherOptions {
   workers: number;
 }
 
-export interface PerfTarget {
+interface TargetBase {
   readonly name: string;
+  close(): Promise<void>;
+}
+
+/** A target run in this process: it sees each request's stages and the batcher's counters. */
+export interface LocalTarget extends TargetBase {
+  readonly kind: "local";
   /** Runs request number `i` (inputs are used round-robin). */
   run(i: number): Promise<RequestTiming>;
   readonly stats: BatchStats;
   /** Wall time per stage of the runner, the workers' read/decode/normalise included. */
   readonly stages: Record<string, StageSummary>;
-  close(): Promise<void>;
 }
+
+/**
+ * A model on a running server (`emb perf --url`): the client sees only each request's latency;
+ * the server-side breakdown, inferences, executions and batch sizes come from the server's
+ * cumulative statistics, read at the edges of each measurement window (perf_analyzer's way).
+ */
+export interface RemoteTarget extends TargetBase {
+  readonly kind: "remote";
+  /** Sends request number `i` (inputs round-robin); resolves when its answer has been read. */
+  run(i: number): Promise<void>;
+  serverStats(): Promise<ServerStatistics>;
+}
+
+export type PerfTarget = LocalTarget | RemoteTarget;
 
 const nowUs = () => Number(process.hrtime.bigint() / 1000n);
 
 /** A perf target: requests by index through the same runner the commands use. */
-class RunnerTarget implements PerfTarget {
+class RunnerTarget implements LocalTarget {
+  readonly kind = "local" as const;
   private readonly admission: Admission;
 
   constructor(
@@ -93,7 +115,7 @@ export function imageTarget<O>(
   infer: (images: Float32Array[]) => Promise<O[]>,
   post: (output: O, meta: ImageMeta) => void,
   settings: TargetSettings,
-): PerfTarget {
+): LocalTarget {
   const pool = new PreparePool(settings.workers);
   const timer = new StageTimer();
   const prepare = prepareImage({ pool, preprocessing, timer });
@@ -109,7 +131,7 @@ export function textTarget<O>(
   infer: (rows: number[][]) => Promise<O[]>,
   post: (output: O) => void,
   settings: TargetSettings,
-): PerfTarget {
+): LocalTarget {
   if (count === 0) throw new Error("no text inputs");
   const timer = new StageTimer();
   const runner = new Runner(
