@@ -9,6 +9,7 @@ import { readAnnotations, readResults } from "../../src/eval/coco/annotations.js
 import { CAPTION_TASKS, captionCocoImages, type CaptionSummary } from "../../src/eval/coco/caption.js";
 import { evaluateCaptions, METRIC_GROUPS, type MetricGroup } from "../../src/eval/coco/evaluate.js";
 import { Meteor } from "../../src/eval/coco/meteor.js";
+import { describeParaphraseChoice, findParaphraseTable, PARAPHRASE_ENV, ParaphraseTableError, type ParaphraseChoice } from "../../src/eval/coco/meteor/find-paraphrase.js";
 import { metricsTable, seedNumbersApply, writeCocoReports } from "../../src/eval/coco/report.js";
 import { CocoResultsWriter } from "../../src/eval/coco/results-file.js";
 import { defaultModel, imageToTextTasks } from "../../src/models/registry.js";
@@ -16,7 +17,7 @@ import { makeFolder } from "../../src/io/directories.js";
 
 export default class CocoEval extends EmbCommand {
   static override summary = "Caption COCO images with Florence-2 and score them with COCO's caption metrics (BLEU, METEOR, ROUGE_L, CIDEr), no Java.";
-  static override description = `With --images, captions every annotated image with Florence-2 (--task, generation flags as for emb florence), appending each caption to <out>/results.json (a COCO results file, valid JSON at every moment; re-running resumes). With --results, scores an existing results file instead. Scores are computed as pycocoevalcap computes them: PTB tokenisation, corpus BLEU-1..4 ("closest" reference length), METEOR (exact, stem and WordNet synonym matches; paraphrases from --paraphrase-table), ROUGE_L and CIDEr-D, with bootstrap 95% confidence intervals. Writes metrics.json and per-image.jsonl (every image's scores, to find the worst captions) to --out.`;
+  static override description = `With --images, captions every annotated image with Florence-2 (--task, generation flags as for emb florence), appending each caption to <out>/results.json (a COCO results file, valid JSON at every moment; re-running resumes). With --results, scores an existing results file instead. Scores are computed as pycocoevalcap computes them: PTB tokenisation, corpus BLEU-1..4 ("closest" reference length), METEOR (exact, stem, WordNet synonym and paraphrase matches: the paraphrase table is --paraphrase-table, else $${PARAPHRASE_ENV}, else an installed pycocoevalcap's pycocoevalcap/meteor/data/paraphrase-en.gz; without one METEOR has no paraphrase matches and comes out below pycocoevalcap's), ROUGE_L and CIDEr-D, with bootstrap 95% confidence intervals. Writes metrics.json and per-image.jsonl (every image's scores, to find the worst captions) to --out.`;
 
   static override examples = [
     "<%= config.bin %> <%= command.id %> --images val2014 --annotations annotations/captions_val2014.json",
@@ -35,7 +36,8 @@ export default class CocoEval extends EmbCommand {
     limit: Flags.integer({ description: "caption only the first N annotated images (and score those)", min: 1 }),
     "allow-missing": Flags.boolean({ description: "score only the images that have a result, as pycocoevalcap does, instead of refusing", default: false }),
     metrics: Flags.string({ description: `metrics to compute, comma-separated: ${METRIC_GROUPS.join(",")}`, default: METRIC_GROUPS.join(",") }),
-    "paraphrase-table": Flags.string({ description: "METEOR paraphrase table (METEOR 1.5's paraphrase-en.gz) for its paraphrase matches" }),
+    "paraphrase-table": Flags.string({ description: `METEOR paraphrase table (METEOR 1.5's paraphrase-en.gz); default $${PARAPHRASE_ENV}, else an installed pycocoevalcap's` }),
+    paraphrase: Flags.boolean({ description: "METEOR paraphrase matching (--no-paraphrase: off, even where a table is found)", default: true, allowNo: true }),
     bootstrap: Flags.integer({ description: "bootstrap resamples for the 95% confidence intervals (0: none)", default: 1000, min: 0 }),
     seed: Flags.integer({ description: "seed of the bootstrap resampling", default: 0 }),
     ...modelFlags,
@@ -54,6 +56,16 @@ export default class CocoEval extends EmbCommand {
     const unknown = groups.filter((g) => !METRIC_GROUPS.includes(g as MetricGroup));
     if (unknown.length > 0) this.usageError(`--metrics ${unknown.join(",")}: unknown; choose from ${METRIC_GROUPS.join(", ")}`);
     const showProgress = flags.progress && !this.jsonEnabled();
+    // Chosen before captioning, so a wrong table path is reported before hours of work.
+    let paraphrases: ParaphraseChoice | undefined;
+    if (groups.includes("meteor")) {
+      try {
+        paraphrases = findParaphraseTable({ table: flags["paraphrase-table"], disabled: !flags.paraphrase });
+      } catch (error) {
+        if (error instanceof ParaphraseTableError) this.usageError(error.message);
+        throw error;
+      }
+    }
     makeFolder(flags.out);
 
     const annotations = readAnnotations(flags.annotations);
@@ -71,7 +83,8 @@ export default class CocoEval extends EmbCommand {
     const partial = flags["allow-missing"] || flags.limit !== undefined || (captioning?.failures.length ?? 0) > 0;
     const results = readResults(resultsPath!, annotations, partial);
     for (const id of results.empty) this.logToStderr(`note: image ${id} has an empty caption; it is scored as empty`);
-    const meteor = groups.includes("meteor") ? await Meteor.load({ paraphraseTable: flags["paraphrase-table"] }) : null;
+    if (paraphrases?.path && showProgress) this.logToStderr(`reading the METEOR paraphrase table ${paraphrases.path} (${paraphrases.source})`);
+    const meteor = paraphrases ? await Meteor.load({ paraphraseTable: paraphrases.path ?? undefined }) : null;
     const evaluation = await evaluateCaptions(annotations.references, results.candidates, {
       groups: groups as MetricGroup[],
       order: annotations.images.map((image) => image.id).filter((id) => results.candidates.has(id)),
@@ -80,10 +93,16 @@ export default class CocoEval extends EmbCommand {
       seed: flags.seed,
     });
     const { perImage, ...summary } = evaluation;
-    const report = { annotations: flags.annotations, results: resultsPath, captioning, ...summary };
+    const meteorSettings = paraphrases && {
+      paraphraseTable: paraphrases.path,
+      paraphraseSource: paraphrases.source,
+      ...(paraphrases.note ? { note: paraphrases.note } : {}),
+    };
+    const report = { annotations: flags.annotations, results: resultsPath, captioning, ...summary, meteor: meteorSettings };
     writeCocoReports(flags.out, report, perImage);
     if (!this.jsonEnabled()) {
       this.log(metricsTable(evaluation, seedNumbersApply(annotations), Boolean(process.stdout.isTTY)));
+      if (paraphrases) this.log(describeParaphraseChoice(paraphrases));
       this.log(`${evaluation.images} images scored; metrics.json and per-image.jsonl in ${flags.out}`);
     }
     if ((captioning?.failures.length ?? 0) > 0) {

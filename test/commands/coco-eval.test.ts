@@ -1,6 +1,7 @@
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { readJsonl } from "../../src/io/jsonl.js";
 import { runCli } from "../helpers/cli.js";
@@ -21,7 +22,7 @@ function coco(args: string[]) {
 
 describe("emb coco eval --results", () => {
   it("scores a results file as pycocoevalcap does (METEOR as METEOR 1.5 without paraphrases)", () => {
-    const run = coco(["--results", RESULTS, "--json"]);
+    const run = coco(["--results", RESULTS, "--no-paraphrase", "--json"]);
     expect(run.status, run.stderr).toBe(0);
     const report = JSON.parse(run.stdout);
     expect(report.images).toBe(metrics.image_ids.length);
@@ -31,13 +32,14 @@ describe("emb coco eval --results", () => {
     expect(Math.abs(report.metrics.METEOR - meteor.results.no_paraphrase.coco.corpus)).toBeLessThan(1e-9);
     // Without the paraphrase table METEOR is lower than pycocoevalcap's, by this much here.
     expect(metrics.corpus.METEOR - report.metrics.METEOR).toBeCloseTo(0.0094, 3);
+    expect(report.meteor).toEqual({ paraphraseTable: null, paraphraseSource: "--no-paraphrase" });
     for (const [name, [low, high]] of Object.entries(report.intervals as Record<string, [number, number]>)) {
       expect(low <= report.metrics[name] && report.metrics[name] <= high, name).toBe(true);
     }
   });
 
   it("writes every image's scores, so the worst captions can be found", () => {
-    const run = coco(["--results", RESULTS]);
+    const run = coco(["--results", RESULTS, "--no-paraphrase"]);
     expect(run.status, run.stderr).toBe(0);
     const rows = readJsonl<Record<string, number | string>>(join(run.out, "per-image.jsonl"));
     expect(rows.map((r) => r.image_id)).toEqual(metrics.image_ids);
@@ -85,6 +87,70 @@ describe("emb coco eval --results", () => {
     const run = runCli(["coco", "eval", "--annotations", path, "--results", RESULTS, "--no-progress"]);
     expect(run.status).toBe(2);
     expect(run.stderr).toContain('annotations name image ids not in "images": 2');
+  });
+});
+
+describe("emb coco eval finds METEOR's paraphrase table", () => {
+  const tiny = readJson<{ tiny_paraphrase_table: [number, string, string][] }>("goldens", "coco", "meteor.json").tiny_paraphrase_table;
+  const tinyText = tiny.map(([p, a, b]) => `${p}\n${a}\n${b}\n`).join("");
+  /** A fake Python prefix with pycocoevalcap's paraphrase-en.gz (the small table of the goldens). */
+  function fakePrefix(text = tinyText): { prefix: string; table: string } {
+    const prefix = tmp("venv");
+    const data = join(prefix, "lib", "python3.11", "site-packages", "pycocoevalcap", "meteor", "data");
+    mkdirSync(data, { recursive: true });
+    const table = join(data, "paraphrase-en.gz");
+    writeFileSync(table, gzipSync(Buffer.from(text, "utf8")));
+    return { prefix, table };
+  }
+  // Nothing of the machine's: no table named, none in the environment.
+  const clean = { EMB_METEOR_PARAPHRASE: "", VIRTUAL_ENV: "", CONDA_PREFIX: "" };
+  const score = (args: string[], env: Record<string, string>) => {
+    const out = tmp("out");
+    const run = runCli(["coco", "eval", "--annotations", ANNOTATIONS, "--results", RESULTS, "--out", out, "--metrics", "meteor", "--bootstrap", "0", "--no-progress", ...args], { ...clean, ...env });
+    expect(run.status, run.stderr).toBe(0);
+    return { run, out };
+  };
+  const tinyCorpus = meteor.results.tiny_table.coco.corpus;
+
+  it("in the pycocoevalcap of $VIRTUAL_ENV; the report names it", () => {
+    const { prefix, table } = fakePrefix();
+    const { run, out } = score(["--json"], { VIRTUAL_ENV: prefix });
+    const report = JSON.parse(run.stdout);
+    expect(report.meteor).toEqual({ paraphraseTable: table, paraphraseSource: "pycocoevalcap" });
+    expect(Math.abs(report.metrics.METEOR - tinyCorpus)).toBeLessThan(1e-9);
+    expect(JSON.parse(readFileSync(join(out, "metrics.json"), "utf8")).meteor).toEqual(report.meteor);
+    // The table line of the human output.
+    const human = score([], { VIRTUAL_ENV: prefix });
+    expect(human.run.stdout).toContain(`METEOR paraphrase table: ${table} (from pycocoevalcap)`);
+  });
+
+  it("at $EMB_METEOR_PARAPHRASE, before $VIRTUAL_ENV's; --paraphrase-table before both", () => {
+    const venv = fakePrefix("0.5\nsomething else\nentirely\n");
+    const { table } = fakePrefix();
+    const env = { VIRTUAL_ENV: venv.prefix, EMB_METEOR_PARAPHRASE: table };
+    const fromEnv = JSON.parse(score(["--json"], env).run.stdout);
+    expect(fromEnv.meteor).toEqual({ paraphraseTable: table, paraphraseSource: "EMB_METEOR_PARAPHRASE" });
+    expect(Math.abs(fromEnv.metrics.METEOR - tinyCorpus)).toBeLessThan(1e-9);
+    const fromFlag = JSON.parse(score(["--paraphrase-table", venv.table, "--json"], env).run.stdout);
+    expect(fromFlag.meteor).toEqual({ paraphraseTable: venv.table, paraphraseSource: "--paraphrase-table" });
+  });
+
+  it("--no-paraphrase turns it off", () => {
+    const { prefix, table } = fakePrefix();
+    const { run } = score(["--no-paraphrase", "--json"], { VIRTUAL_ENV: prefix, EMB_METEOR_PARAPHRASE: table });
+    const report = JSON.parse(run.stdout);
+    expect(report.meteor).toEqual({ paraphraseTable: null, paraphraseSource: "--no-paraphrase" });
+    expect(Math.abs(report.metrics.METEOR - meteor.results.no_paraphrase.coco.corpus)).toBeLessThan(1e-9);
+  });
+
+  it("a table named that is not there is a usage error, before any work", () => {
+    const missing = join(tmp("none"), "paraphrase-en.gz");
+    const env = runCli(["coco", "eval", "--annotations", ANNOTATIONS, "--results", RESULTS, "--out", tmp("out"), "--no-progress"], { ...clean, EMB_METEOR_PARAPHRASE: missing });
+    expect(env.status).toBe(2);
+    expect(env.stderr).toContain(`EMB_METEOR_PARAPHRASE=${missing}: no such file`);
+    const flag = runCli(["coco", "eval", "--annotations", ANNOTATIONS, "--results", RESULTS, "--out", tmp("out"), "--no-progress", "--paraphrase-table", missing], clean);
+    expect(flag.status).toBe(2);
+    expect(flag.stderr).toContain(`--paraphrase-table ${missing}: no such file`);
   });
 });
 

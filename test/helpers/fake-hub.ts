@@ -11,6 +11,11 @@ import { join, relative } from "node:path";
 export interface FakeRepo {
   dir: string;
   commit: string;
+  /**
+   * Makes the repository gated, as the hub answers for one: its info is public, but its files
+   * need `Authorization: Bearer <token>` (401 GatedRepo without it or with another token).
+   */
+  token?: string;
 }
 
 export interface FakeHub {
@@ -63,7 +68,7 @@ export async function startFakeHub(repos: Record<string, FakeRepo>): Promise<Fak
           id: m[1],
           sha: repo.commit,
           private: false,
-          gated: false,
+          gated: repo.token === undefined ? false : "manual",
           downloads: 0,
           likes: 0,
           lastModified: "2026-01-01T00:00:00.000Z",
@@ -90,6 +95,11 @@ export async function startFakeHub(repos: Record<string, FakeRepo>): Promise<Fak
     if (m && (req.method === "GET" || req.method === "HEAD")) {
       const repo = repos[m[1]];
       if (!repo) return notFound("RepoNotFound");
+      if (repo.token !== undefined && req.headers.authorization !== `Bearer ${repo.token}`) {
+        const message = `Access to model ${m[1]} is restricted. You must have access to it and be authenticated to access it. Please log in.`;
+        res.writeHead(401, { "X-Error-Code": "GatedRepo", "X-Error-Message": message, "Content-Type": "application/json" });
+        return res.end(JSON.stringify({ error: message }));
+      }
       if (!listFiles(repo.dir).includes(m[3])) return notFound("EntryNotFound");
       const info = fileInfo(repo, m[3]);
       const headers = { ETag: `"${info.etag}"`, "X-Repo-Commit": repo.commit, "Accept-Ranges": "bytes" };

