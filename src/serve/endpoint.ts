@@ -57,6 +57,19 @@ export interface ServedEndpoint {
   config(): Record<string, unknown>;
 }
 
+/** The same model under another name, sharing its batcher and statistics (the seeds' older name "siglip" for siglip_vision). */
+export function renamed(endpoint: ServedEndpoint, name: string): ServedEndpoint {
+  return {
+    name,
+    version: endpoint.version,
+    statistics: endpoint.statistics,
+    rawInput: endpoint.rawInput,
+    infer: (request, signal) => endpoint.infer(request, signal),
+    metadata: () => ({ ...endpoint.metadata(), name }),
+    config: () => ({ ...endpoint.config(), name }),
+  };
+}
+
 export class Endpoint<Row extends object, Res> implements ServedEndpoint {
   readonly version = "1";
   readonly statistics = new ModelStatistics();

@@ -7,12 +7,12 @@ import { readBatcherConfig } from "../batching/config.js";
 import { defaultModel, type Role } from "../models/registry.js";
 import type { GenerationSettings } from "../generation/settings.js";
 import type { ImageEmbedder, ImageToText, LoadedModel, TextEmbedder } from "../models/types.js";
-import type { ServedEndpoint } from "./endpoint.js";
+import { renamed, type ServedEndpoint } from "./endpoint.js";
 import { embedText, florence2, imageEmbedding, imageEmbeddingTower, siglipText, textTower, type ImagePreparation } from "./models.js";
 
 /** The model families a server can load, the role each opens and the batcher each family's models use. */
 export const FAMILIES = {
-  siglip: { endpoints: ["siglip_text", "embed_text", "siglip_vision", "embed_image"], batchers: ["siglip_text", "siglip_vision"] },
+  siglip: { endpoints: ["siglip_text", "embed_text", "siglip_vision", "embed_image", "siglip"], batchers: ["siglip_text", "siglip_vision"] },
   florence2: { endpoints: ["florence2"], batchers: ["florence2"] },
 } as const;
 export type Family = keyof typeof FAMILIES;
@@ -76,6 +76,8 @@ export function buildEndpoints(models: OpenedModels, batchers: Record<BatcherNam
     const textModel = siglipText(text);
     const visionModel = imageEmbedding("siglip_vision", image);
     endpoints.push(textModel, embedText(text, textModel.statistics), visionModel, imageEmbedding("embed_image", image, visionModel.statistics));
+    // The seeds' perf_analyzer command for embed_image names its composing model by this older name.
+    endpoints.push(renamed(visionModel, "siglip"));
   }
   if (models.florence2) endpoints.push(florence2(models.florence2.model, batchers.florence2, preparation, models.florence2.settings));
   return endpoints;

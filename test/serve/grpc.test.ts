@@ -81,7 +81,7 @@ describe("emb serve over gRPC: what Triton's gRPC clients get", () => {
       parameters: { default_base64_encoded: { string_value: "false" } },
     });
     const index = await call(client, "RepositoryIndex", {});
-    expect(index.models.map((m: { name: string }) => m.name)).toEqual(["siglip_text", "embed_text", "siglip_vision", "embed_image"]);
+    expect(index.models.map((m: { name: string }) => m.name)).toEqual(["siglip_text", "embed_text", "siglip_vision", "embed_image", "siglip"]);
   });
 
   it("siglip_text: raw_input_contents INT64 (two rows) give PyTorch's pooler_output in raw_output_contents, id echoed", async () => {
@@ -137,7 +137,7 @@ describe("emb serve over gRPC: what Triton's gRPC clients get", () => {
     expect(after.execution_count - before.execution_count).toBeLessThan(6);
     expect(after.batch_stats.some((b: { batch_size: number }) => b.batch_size > 1)).toBe(true);
     const all = await call(client, "ModelStatistics", {});
-    expect(all.model_stats.map((s: { name: string }) => s.name)).toEqual(["siglip_text", "embed_text", "siglip_vision", "embed_image"]);
+    expect(all.model_stats.map((s: { name: string }) => s.name)).toEqual(["siglip_text", "embed_text", "siglip_vision", "embed_image", "siglip"]);
   });
 
   it("ModelStreamInfer answers each request on the stream, a failed one with its error_message", async () => {

@@ -191,6 +191,11 @@ describe("emb serve: what the seeds' clients get", () => {
     expect(after.siglip_text - before.siglip_text).toBe(2);
     expect(after.embed_image - before.embed_image).toBe(1);
     expect(after.siglip_vision - before.siglip_vision).toBe(1);
+    // "siglip", the seeds' older name of siglip_vision (their perf_analyzer command's
+    // --bls-composing=siglip), is the same model with the same statistics.
+    expect(after.siglip).toBe(after.siglip_vision);
+    const answer = await infer("siglip", image("small_64x48.jpg"), { "Inference-Header-Content-Length": "0" });
+    expect(answer.status).toBe(200);
   });
 });
 
