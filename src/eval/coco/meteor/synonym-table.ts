@@ -63,6 +63,20 @@ export function buildSynonymTables(read: (name: string) => string): SynonymTable
   return { synsets, bases };
 }
 
+/** A line's space-separated synset offsets, parsed by hand: this runs for every word looked up. */
+function parseOffsets(rest: string): Set<number> {
+  const set = new Set<number>();
+  let n = 0;
+  for (let i = 0; rest.length > 0 && i <= rest.length; i++) {
+    const c = i < rest.length ? rest.charCodeAt(i) : 32;
+    if (c === 32) {
+      set.add(n);
+      n = 0;
+    } else n = n * 10 + (c - 48);
+  }
+  return set;
+}
+
 const byCodeUnits = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /** The tables as the committed file's text (before gzip); `source` goes into the header. */
@@ -97,16 +111,7 @@ export function parseSynonymTables(text: string): SynonymTables {
       const word = text.slice(tab1 + 1, tab2);
       const rest = text.slice(tab2 + 1, end);
       if (kind === 115 /* s */) {
-        const set = new Set<number>();
-        let n = 0;
-        for (let i = 0; rest.length > 0 && i <= rest.length; i++) {
-          const c = i < rest.length ? rest.charCodeAt(i) : 32;
-          if (c === 32) {
-            set.add(n);
-            n = 0;
-          } else n = n * 10 + (c - 48);
-        }
-        synsets.set(word, set);
+        synsets.set(word, parseOffsets(rest));
       } else if (kind === 101 /* e */) {
         bases.set(word, rest.length === 0 ? [] : rest.split(" "));
       } else {
@@ -190,15 +195,7 @@ export class SortedSynonymText implements SynonymLookup {
     if (parsed !== undefined) return parsed;
     const rest = this.find(this.synsetLines, word);
     if (rest === undefined) return undefined; // misses are not kept: the detachment rules try many
-    const set = new Set<number>();
-    let n = 0;
-    for (let i = 0; rest.length > 0 && i <= rest.length; i++) {
-      const c = i < rest.length ? rest.charCodeAt(i) : 32;
-      if (c === 32) {
-        set.add(n);
-        n = 0;
-      } else n = n * 10 + (c - 48);
-    }
+    const set = parseOffsets(rest);
     this.parsedSynsets.set(word, set);
     return set;
   }
