@@ -5,7 +5,16 @@
  * often the two agree.
  */
 import { KnnClassifier, type Weighting } from "./classifier.js";
-import { DEFAULT_HNSW, ExactIndex, HnswIndex, type HnswOptions, type NeighbourIndex, type NeighbourList } from "./search.js";
+import {
+  DEFAULT_HNSW,
+  ExactIndex,
+  HnswIndex,
+  hnswUnavailableNotice,
+  loadHnsw,
+  type HnswOptions,
+  type NeighbourIndex,
+  type NeighbourList,
+} from "./search.js";
 
 export type SearchKind = "hnsw" | "exact";
 
@@ -29,6 +38,8 @@ export interface EvaluateOptions {
   /** How many predictions count towards top-k accuracy (5 for top-5). */
   topK?: number;
   onQuery?: () => void;
+  /** Called with one line when HNSW was asked for but hnswlib-node cannot be loaded, and exact search is used instead. */
+  onFallback?: (notice: string) => void;
 }
 
 export interface ClassScore {
@@ -85,8 +96,16 @@ export function evaluateKnn(references: LabelledVectors, queries: Queries, optio
   const topK = options.topK ?? 5;
   const classifier = new KnnClassifier(references.labels, options.weighting);
   const k = Math.min(options.k, references.vectors.length);
+  let search = options.search;
+  if (search === "hnsw") {
+    const hnsw = loadHnsw();
+    if ("error" in hnsw) {
+      options.onFallback?.(hnswUnavailableNotice(hnsw.error));
+      search = "exact";
+    }
+  }
   const index: NeighbourIndex =
-    options.search === "exact" ? new ExactIndex(references.vectors, dim) : new HnswIndex(references.vectors, dim, options.hnsw ?? DEFAULT_HNSW);
+    search === "exact" ? new ExactIndex(references.vectors, dim) : new HnswIndex(references.vectors, dim, options.hnsw ?? DEFAULT_HNSW);
 
   const excluded = new Map<string, number>();
   const perClass = new Map<string, ClassScore>();
@@ -133,7 +152,7 @@ export function evaluateKnn(references: LabelledVectors, queries: Queries, optio
   return {
     k,
     weighting: options.weighting,
-    search: options.search,
+    search,
     references: references.vectors.length,
     classes: classifier.classes.length,
     queries: n,
@@ -144,7 +163,7 @@ export function evaluateKnn(references: LabelledVectors, queries: Queries, optio
     confusions: [...pairs.values()].sort((a, b) => b.count - a.count || (a.label < b.label ? -1 : a.label > b.label ? 1 : 0)),
     predictions,
     agreement:
-      options.search === "hnsw" && options.agreementSample > 0
+      search === "hnsw" && options.agreementSample > 0
         ? measureAgreement(references, queries, scored, classifier, k, options.agreementSample)
         : undefined,
   };

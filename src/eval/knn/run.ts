@@ -136,6 +136,7 @@ export async function runKnnEval(options: KnnRunOptions): Promise<KnnRunOutput> 
   const withVectors = (files: { file: string; label: string }[]) => files.filter((f) => images.vectors.has(f.file));
   const queryFiles = withVectors(validFiles);
   const queries = { vectors: queryFiles.map((f) => images.vectors.get(f.file)!), labels: queryFiles.map((f) => f.label), ids: queryFiles.map((f) => f.file) };
+  let fallbackNoted = false;
   const evaluate = (method: string, refs: LabelledVectors, template?: string) => {
     const bar = options.phase(`${method} search`, "queries");
     bar.start(queries.vectors.length);
@@ -146,6 +147,11 @@ export async function runKnnEval(options: KnnRunOptions): Promise<KnnRunOutput> 
       hnsw: options.hnsw,
       agreementSample: options.agreementSample,
       onQuery: () => bar.tick(),
+      onFallback: (notice) => {
+        // One line per run (printed with the notes), however many methods are evaluated.
+        if (!fallbackNoted) notes.push(notice);
+        fallbackNoted = true;
+      },
     });
     bar.stop();
     if (evaluation.k < options.k) notes.push(`${method}: k lowered from ${options.k} to ${evaluation.k}, the number of references`);

@@ -6,7 +6,56 @@
  * sklearn does: HNSW only chooses which references are the neighbours, so where it finds the
  * true k nearest its results equal exact search's.
  */
-import hnswlib from "hnswlib-node";
+import { createRequire } from "node:module";
+
+/**
+ * The part of hnswlib-node used here, declared locally: hnswlib-node is an optional dependency
+ * (it compiles with node-gyp at install time), so neither the build nor a run may need it.
+ */
+interface HnswGraph {
+  initIndex(maxElements: number, m: number, efConstruction: number, randomSeed: number): void;
+  addPoint(point: number[], label: number): void;
+  setEf(ef: number): void;
+  searchKnn(query: number[], k: number): { neighbors: number[]; distances: number[] };
+}
+export interface HnswModule {
+  HierarchicalNSW: new (space: "cosine", dim: number) => HnswGraph;
+}
+
+const requireHere = createRequire(import.meta.url);
+let hnswLoader: () => HnswModule = () => requireHere("hnswlib-node") as HnswModule;
+let loaded: { module: HnswModule } | { error: string } | undefined;
+
+/**
+ * hnswlib-node, loaded on first use; an error message in words where it is not installed or its
+ * native build is missing (no C++ toolchain at install time).
+ */
+export function loadHnsw(): { module: HnswModule } | { error: string } {
+  if (loaded) return loaded;
+  try {
+    loaded = { module: hnswLoader() };
+  } catch (e) {
+    const message = e instanceof Error ? e.message : String(e);
+    loaded = { error: message.split("\n")[0] };
+  }
+  return loaded;
+}
+
+/** Replaces how hnswlib-node is loaded (tests); undefined restores the default. */
+export function setHnswLoader(loader?: () => HnswModule): void {
+  hnswLoader = loader ?? (() => requireHere("hnswlib-node") as HnswModule);
+  loaded = undefined;
+}
+
+/**
+ * The one line printed when HNSW was asked for but cannot be loaded. Where its build failed at
+ * install, npm removed the package (an optional dependency), and `npm rebuild` finds nothing to
+ * build: installing again brings it back; where it is there unbuilt, rebuilding builds it.
+ */
+export function hnswUnavailableNotice(error: string): string {
+  const fix = /Cannot find (module|package) 'hnswlib-node'/.test(error) ? "npm ci" : "npm rebuild hnswlib-node";
+  return `HNSW search unavailable (hnswlib-node could not be loaded: ${error}); using exact search (exact neighbours, slower on large indexes). For HNSW, install a C++ toolchain and Python, then run \`${fix}\``;
+}
 
 /** One query's neighbours, nearest first. */
 export interface NeighbourList {
@@ -143,15 +192,18 @@ export const DEFAULT_HNSW: HnswOptions = { m: 16, efConstruction: 200, efSearch:
 
 export class HnswIndex implements NeighbourIndex {
   private readonly table: CosineTable;
-  private readonly graph: hnswlib.HierarchicalNSW;
+  private readonly graph: HnswGraph;
 
+  /** Throws where hnswlib-node cannot be loaded (see loadHnsw). */
   constructor(
     references: Float32Array[],
     dim: number,
     private readonly options: HnswOptions = DEFAULT_HNSW,
   ) {
+    const hnsw = loadHnsw();
+    if ("error" in hnsw) throw new Error(hnswUnavailableNotice(hnsw.error));
     this.table = new CosineTable(references, dim);
-    this.graph = new hnswlib.HierarchicalNSW("cosine", dim);
+    this.graph = new hnsw.module.HierarchicalNSW("cosine", dim);
     this.graph.initIndex(Math.max(1, references.length), options.m, options.efConstruction, options.seed);
     references.forEach((v, i) => this.graph.addPoint(Array.from(v), i));
   }
