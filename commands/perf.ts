@@ -1,4 +1,5 @@
 import { Flags, type Interfaces } from "@oclif/core";
+import { useColor } from "../src/cli/color.js";
 import { EmbCommand } from "../src/cli/command.js";
 import { writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
@@ -90,7 +91,7 @@ export default class Perf extends EmbCommand {
         report.progress(`  Pass [${i + 1}] throughput: ${w.throughput.toFixed(2)} infer/sec. Avg latency: ${Math.round(w.avgLatencyUs)} usec`),
     });
     const range = { percentile, thresholdMs: flags["latency-threshold"], maxTrials: flags["max-trials"] };
-    const color = Boolean(process.stdout.isTTY);
+    const color = useColor(process.stdout);
     /** Writes the CSV, chart and table of a concurrency range. */
     const finish = async (rows: PerfRow[]) => {
       if (flags.csv) writeFileSync(flags.csv, perfCsv(rows));

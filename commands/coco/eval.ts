@@ -1,4 +1,5 @@
 import { Flags, type Interfaces } from "@oclif/core";
+import { useColor } from "../../src/cli/color.js";
 import { EmbCommand } from "../../src/cli/command.js";
 import { EXIT } from "../../src/cli/errors.js";
 import { join } from "node:path";
@@ -101,7 +102,7 @@ export default class CocoEval extends EmbCommand {
     const report = { annotations: flags.annotations, results: resultsPath, captioning, ...summary, meteor: meteorSettings };
     writeCocoReports(flags.out, report, perImage);
     if (!this.jsonEnabled()) {
-      this.log(metricsTable(evaluation, seedNumbersApply(annotations), Boolean(process.stdout.isTTY)));
+      this.log(metricsTable(evaluation, seedNumbersApply(annotations), useColor(process.stdout)));
       if (paraphrases) this.log(describeParaphraseChoice(paraphrases));
       this.log(`${evaluation.images} images scored; metrics.json and per-image.jsonl in ${flags.out}`);
     }

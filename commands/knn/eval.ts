@@ -1,4 +1,5 @@
 import { Flags } from "@oclif/core";
+import { useColor } from "../../src/cli/color.js";
 import { EmbCommand } from "../../src/cli/command.js";
 import { runStatus } from "../../src/cli/errors.js";
 import { join } from "node:path";
@@ -126,7 +127,7 @@ export default class KnnEval extends EmbCommand {
       for (const note of result.notes) this.logToStderr(`note: ${note}`);
       if (result.interrupted) this.log("interrupted: the embeddings made so far are cached; run the same command again to continue");
       else {
-        const color = Boolean(process.stdout.isTTY);
+        const color = useColor(process.stdout);
         this.log(accuracyTable(result, color));
         for (const line of agreementLines(result)) this.log(line);
         if (flags.confusions > 0 && result.methods.some((m) => m.confusions.length > 0)) {

@@ -8,6 +8,7 @@
  *       output folder in use by another run, a bug)
  *   2   usage: a flag, an argument or an input file is wrong; nothing was written
  *   3   finished, but some inputs failed (listed in the outputs)
+ *   127 no such command (src/cli/hooks/command-not-found.ts suggests the closest)
  *   130 interrupted (Ctrl-C, SIGTERM); what was done is kept
  */
 import { Errors } from "@oclif/core";

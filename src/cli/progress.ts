@@ -1,5 +1,70 @@
-/** Progress bars on stderr (cli-progress); silent when stderr is not a terminal or output is JSON. */
+/**
+ * Progress on stderr, never stdout (so --json output is untouched; --no-progress silences it):
+ * a cli-progress bar when stderr is a terminal, otherwise (Slurm, nohup, CI, `2>log`) a plain line
+ * every EMB_PROGRESS_INTERVAL seconds (default 10) and a final line, with no \r or escape codes.
+ */
 import cliProgress from "cli-progress";
+
+export const DEFAULT_PROGRESS_INTERVAL_S = 10;
+
+/** Seconds between plain progress lines: EMB_PROGRESS_INTERVAL when it is a number >= 0, else 10. */
+export function progressInterval(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.EMB_PROGRESS_INTERVAL?.trim();
+  const value = raw ? Number(raw) : NaN;
+  return Number.isFinite(value) && value >= 0 ? value : DEFAULT_PROGRESS_INTERVAL_S;
+}
+
+/** 16m, 1h05m, 42s: the coarse durations of a log line. */
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return "?";
+  const s = Math.round(seconds);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m`;
+}
+
+/** One plain progress line: `embedding: 1200/40504 img (3.0%), 41.2 img/s, eta 16m25s`. */
+export function progressLine(label: string, unit: string, done: number, total: number, elapsedS: number, final = false): string {
+  const rate = done / Math.max(elapsedS, 1e-3);
+  const pct = total > 0 ? ` (${((100 * done) / total).toFixed(1)}%)` : "";
+  const tail = final
+    ? `${done >= total ? "done" : "stopped"} in ${formatDuration(elapsedS)}`
+    : `eta ${rate > 0 ? formatDuration((total - done) / rate) : "?"}`;
+  return `${label}: ${done}/${total} ${unit}${pct}, ${rate.toFixed(1)} ${unit}/s, ${tail}`;
+}
+
+/** The progress of a run whose stderr is not a terminal: a line every `intervalS` seconds and one at the end. */
+export function plainProgress(label: string, unit: string, write: (line: string) => void, intervalS = progressInterval()): ProgressBar {
+  let started: number | undefined;
+  let last = 0;
+  let done = 0;
+  let total = 0;
+  let note = "";
+  const elapsed = () => (performance.now() - (started ?? performance.now())) / 1000;
+  return {
+    start(n) {
+      started = performance.now();
+      last = started;
+      done = 0;
+      total = n;
+    },
+    tick(fields = {}) {
+      done++;
+      if (typeof fields.note === "string" && fields.note) note = fields.note;
+      const now = performance.now();
+      if (started !== undefined && done < total && (now - last) / 1000 >= intervalS) {
+        last = now;
+        write(progressLine(label, unit, done, total, elapsed()) + (note ? ` ${note}` : ""));
+        note = "";
+      }
+    },
+    stop() {
+      if (started === undefined) return;
+      write(progressLine(label, unit, done, total, elapsed(), true));
+      started = undefined;
+    },
+  };
+}
 
 export interface ProgressBar {
   start(total: number): void;
@@ -8,7 +73,8 @@ export interface ProgressBar {
 }
 
 export function progressBar(label: string, unit: string, enabled: boolean): ProgressBar {
-  if (!enabled || !process.stderr.isTTY) return { start() {}, tick() {}, stop() {} };
+  if (!enabled) return { start() {}, tick() {}, stop() {} };
+  if (!process.stderr.isTTY) return plainProgress(label, unit, (line) => process.stderr.write(`${line}\n`));
   const bar = new cliProgress.SingleBar(
     {
       format: `${label} {bar} {percentage}% | {value}/{total} ${unit} | {rate} ${unit}/s | ETA {eta_formatted} {note}`,

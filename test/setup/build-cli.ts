@@ -2,8 +2,9 @@
  * vitest globalSetup: builds the CLI once per test run, with the same `tsc -p tsconfig.build.json`
  * as `npm run build`, into a fresh temporary folder laid out like the installed package
  * (package.json, bin/run.js, dist/, and the other entries of package.json's "files"; node_modules
- * linked). The command tests then run that folder's bin/run.js, the built `emb` users run, instead
- * of compiling the TypeScript sources in every child process.
+ * linked; no oclif.manifest.json, which only makes `emb --help` start faster). The command tests
+ * then run that folder's bin/run.js, the built `emb` users run, instead of compiling the
+ * TypeScript sources in every child process.
  *
  * The build runs while the tests start: test/helpers/cli.ts waits for it before the first command
  * it runs, and the tests that run no command do not wait at all. A build that fails (a type error
@@ -63,7 +64,9 @@ function layOut(dir: string): void {
   mkdirSync(join(dir, "bin"));
   copyFileSync(join(ROOT, "bin", "run.js"), join(dir, "bin", "run.js"));
   for (const entry of [...(pkg.files ?? []), "node_modules"]) {
-    if (entry === "bin" || entry === "dist" || !existsSync(join(ROOT, entry))) continue;
+    // oclif.manifest.json is written by `npm run build` and may be older than the sources: a stale
+    // one would describe old flags. Without it oclif reads the commands themselves (slower start).
+    if (entry === "bin" || entry === "dist" || entry === "oclif.manifest.json" || !existsSync(join(ROOT, entry))) continue;
     // An entry may be a file deep in the tree (src/serve/grpc/inference.proto).
     mkdirSync(dirname(join(dir, entry)), { recursive: true });
     symlinkSync(join(ROOT, entry), join(dir, entry));
