@@ -17,7 +17,8 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { imageToTextTasks, perfTarget, PERF_TARGETS } from "../models/registry.js";
 import { InputError, parseIdRows, readCaptionFile } from "../io/text-input.js";
 import { imageInputs } from "./setup.js";
-import { bytesElements, encodeRequest, integerBytes, RemoteClient, RemoteError, serverTarget, type EncodedRequest, type ModelMetadata } from "./remote.js";
+import { bytesElements } from "../serve/protocol.js";
+import { encodeRequest, integerBytes, RemoteClient, RemoteError, serverTarget, type EncodedRequest, type ModelMetadata } from "./remote.js";
 import type { RemoteTarget } from "./targets.js";
 
 /** The server's model each target loads by default: the seeds' names, which `emb serve` keeps. */

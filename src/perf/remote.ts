@@ -69,17 +69,6 @@ export function integerBytes(values: number[], datatype: "INT64" | "INT32"): Buf
   return out;
 }
 
-/** BYTES elements in binary form: each a little-endian uint32 length, then its bytes. */
-export function bytesElements(elements: Buffer[]): Buffer {
-  const parts: Buffer[] = [];
-  for (const element of elements) {
-    const length = Buffer.alloc(4);
-    length.writeUInt32LE(element.length);
-    parts.push(length, element);
-  }
-  return Buffer.concat(parts);
-}
-
 /** The server's error text: KServe's `{"error": "..."}`, else the body's start. */
 function errorText(body: Buffer): string {
   const text = body.toString("utf8").trim();

@@ -6,7 +6,7 @@
 import type { BatcherOptions } from "../batching/batcher.js";
 import type { Admission } from "../pipeline/admission.js";
 import type { ItemProcessor } from "../pipeline/runner.js";
-import { elementCount, ProtocolError, type DataType, type InferRequest, type OutputTensor } from "./protocol.js";
+import { ProtocolError, type DataType, type InferRequest, type OutputTensor } from "./protocol.js";
 import { ModelStatistics } from "./statistics.js";
 
 export interface TensorSpec {
@@ -29,7 +29,7 @@ export interface EndpointSpec {
 }
 
 /** A request row's failure that is the client's doing (an image that does not decode): a 400, not a 500. */
-const CLIENT_FAULTS = new Set(["unreadable", "empty", "too-large", "invalid"]);
+const CLIENT_FAULTS = new Set(["unreadable", "empty", "too-large"]);
 
 const nowNs = () => process.hrtime.bigint();
 
@@ -170,7 +170,6 @@ export class Endpoint<Row extends object, Res> implements ServedEndpoint {
       if (batch < 1 || batch > batching.maxBatchSize) throw new ProtocolError(`input "${spec.name}": batch of ${batch}; model "${this.name}" takes 1 to ${batching.maxBatchSize} rows`);
       if (rows !== undefined && batch !== rows) throw new ProtocolError(`input "${spec.name}" has ${batch} rows but the other inputs have ${rows}`);
       rows = batch;
-      if (elementCount(dims) !== 1 && spec.datatype === "BYTES") throw new ProtocolError(`input "${spec.name}": one element per row expected`);
     }
     for (const wanted of request.outputs ?? []) {
       if (!outputs.some((o) => o.name === wanted.name)) throw new ProtocolError(`unknown output "${wanted.name}"; model "${this.name}" gives ${outputs.map((o) => o.name).join(", ")}`);

@@ -25,9 +25,6 @@ import { countExecution, Endpoint, type Counted, type EndpointSpec } from "./end
 import type { ModelStatistics } from "./statistics.js";
 import { ProtocolError, type InferRequest, type OutputTensor, type Tensor } from "./protocol.js";
 
-export const SERVED_MODELS = ["siglip_text", "embed_text", "siglip_vision", "embed_image", "florence2"] as const;
-export type ServedModelName = (typeof SERVED_MODELS)[number];
-
 const nowNs = () => process.hrtime.bigint();
 
 export interface ImagePreparation {
@@ -164,7 +161,7 @@ function imageTower<Out, Res>(
       prepare: async (row) => {
         const reply = await preparation.pool.prepareBytes(row.image, preprocessing, preparation.decode);
         for (const [stage, ms] of Object.entries(reply.times)) runner.timer.add(stage, ms);
-        if (!reply.ok) return { kind: "failed", reason: reply.reason === "unreadable" ? "invalid" : reply.reason, error: `INPUT_IMAGE: ${reply.error}` };
+        if (!reply.ok) return { kind: "failed", reason: reply.reason, error: `INPUT_IMAGE: ${reply.error}` };
         return { kind: "ready", input: { pixels: reply.pixels, row }, meta: { width: reply.width, height: reply.height } };
       },
       infer: async (batch) => {

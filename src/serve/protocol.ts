@@ -260,8 +260,13 @@ export interface EncodedResponse {
 /** An output's data in binary form: float32 little-endian, BYTES elements length-prefixed. */
 export function outputBytes(output: OutputTensor): Buffer {
   if (output.data instanceof Float32Array) return Buffer.from(output.data.buffer, output.data.byteOffset, output.data.byteLength);
+  return bytesElements(output.data);
+}
+
+/** BYTES elements in binary form (requests and responses alike): each a little-endian uint32 length, then its bytes. */
+export function bytesElements(elements: Buffer[]): Buffer {
   const parts: Buffer[] = [];
-  for (const element of output.data) {
+  for (const element of elements) {
     const length = Buffer.alloc(4);
     length.writeUInt32LE(element.length);
     parts.push(length, element);
