@@ -4,13 +4,13 @@ import { EmbCommand } from "../src/cli/command.js";
 import { writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { batcherSettings, batchingFlags, generationFlags, generationOverrides, modelFlags } from "../src/cli/flags.js";
-import { openFromFlags } from "../src/cli/run-support.js";
+import { openFromFlags, readBearerToken } from "../src/cli/run-support.js";
 import { imageToTextTasks, PERF_TARGETS, perfTarget } from "../src/models/registry.js";
 import { writeThroughputLatencyChart } from "../src/perf/chart.js";
 import type { Measurement } from "../src/perf/load.js";
 import { perfCsv, perfTable, type PerfRow } from "../src/perf/report.js";
 import { measureRange, numberList, parseRange, sweepAndSave, toRow } from "../src/perf/run.js";
-import { flagsRefusedWithUrl, readBearerToken, refusedMessage, remoteTargets, REMOTE_ONLY_FLAGS } from "../src/perf/remote-setup.js";
+import { flagsRefusedWithUrl, refusedMessage, remoteTargets, REMOTE_ONLY_FLAGS } from "../src/perf/remote-setup.js";
 import { imageEmbedderFactory, imageInputs, imageToTextFactory, textEmbedderFactory, type TargetFactory } from "../src/perf/setup.js";
 import type { LatencyPercentile } from "../src/perf/sweep.js";
 

@@ -1,9 +1,8 @@
 import { Flags } from "@oclif/core";
-import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { EmbCommand } from "../src/cli/command.js";
 import { decodeOptions, generationFlags, generationOverrides, imageInputFlags, modelFlags } from "../src/cli/flags.js";
-import { openFromFlags } from "../src/cli/run-support.js";
+import { openFromFlags, readBearerToken } from "../src/cli/run-support.js";
 import { PreparePool } from "../src/pipeline/prepare-pool.js";
 import { GrpcInferenceServer } from "../src/serve/grpc.js";
 import { batcherSettingsFor, buildEndpoints, FAMILIES, loadedModels, parseModelSpecs, ServeSetupError, type OpenedModels } from "../src/serve/launch.js";
@@ -57,7 +56,7 @@ export default class Serve extends EmbCommand {
       if (error instanceof ServeSetupError) this.usageError(error.message);
       throw error;
     }
-    const token = this.token(flags["token-file"]);
+    const token = readBearerToken(flags["token-file"]);
     const usage = (m: string) => this.usageError(m);
     const opened: OpenedModels = {};
     const siglip = specs.get("siglip");
@@ -101,19 +100,5 @@ export default class Serve extends EmbCommand {
     await pool.close();
     for (const model of loadedModels(opened)) await model.release();
     this.logToStderr("emb serve: stopped");
-  }
-
-  private token(file: string | undefined): string | undefined {
-    if (file) {
-      let text: string;
-      try {
-        text = readFileSync(file, "utf8").trim();
-      } catch (error) {
-        this.usageError(`--token-file ${file}: ${(error as Error).message}`);
-      }
-      if (text === "") this.usageError(`--token-file ${file} is empty`);
-      return text;
-    }
-    return process.env.EMB_SERVE_TOKEN || undefined;
   }
 }

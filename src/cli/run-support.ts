@@ -1,4 +1,5 @@
 /** Pieces every model-running command needs: opening models with download bars, Ctrl-C, recorded runs. */
+import { readFileSync } from "node:fs";
 import { DtypeSpecError, type DtypeSpec } from "../models/common/variants.js";
 import { openMatcher, openModel, parseDtype, type Opened, type OpenOptions, type Role, type RoleModel } from "../models/registry.js";
 import type { LogitParameters } from "../models/types.js";
@@ -149,4 +150,17 @@ function stoppedByDisk(error: unknown, store: RunStore & { dir: string }, runInf
   store.unlock();
   const kept = rows === undefined ? "what was written is kept" : `${rows} rows are kept`;
   return new DiskError(`${DISK_ERRORS[code]} (${code}) while writing ${store.dir}; ${kept}: free space (or fix the disk) and run the same command again to continue`);
+}
+
+/** The bearer token: --token-file's content, else EMB_SERVE_TOKEN, else none. A RangeError (usage) for an unreadable or empty file. */
+export function readBearerToken(file: string | undefined, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (file === undefined) return env.EMB_SERVE_TOKEN || undefined;
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8").trim();
+  } catch (error) {
+    throw new RangeError(`--token-file ${file}: ${(error as Error).message}`);
+  }
+  if (text === "") throw new RangeError(`--token-file ${file} is empty`);
+  return text;
 }

@@ -72,19 +72,6 @@ export function refusedMessage(refused: string[]): string {
   );
 }
 
-/** The bearer token: --token-file's content, else EMB_SERVE_TOKEN, else none. A RangeError (usage) for an unreadable or empty file. */
-export function readBearerToken(file: string | undefined, env: NodeJS.ProcessEnv = process.env): string | undefined {
-  if (file === undefined) return env.EMB_SERVE_TOKEN || undefined;
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8").trim();
-  } catch (error) {
-    throw new RangeError(`--token-file ${file}: ${(error as Error).message}`);
-  }
-  if (text === "") throw new RangeError(`--token-file ${file} is empty`);
-  return text;
-}
-
 export interface RemoteSetup {
   url: string;
   token?: string;
