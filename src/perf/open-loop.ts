@@ -1,0 +1,113 @@
+/**
+ * Open-loop issuing for request-rate mode: each request is sent at its scheduled time whether or
+ * not earlier ones have finished, as perf_analyzer's request-rate workers send them
+ * (src/request_rate_worker.cc, `SleepIfNecessary`). A request sent more than DELAY_TOLERANCE_US
+ * after its time is "delayed": the client could not keep up with the schedule (here: the event
+ * loop was busy, or `maxInFlight` requests were outstanding). A delayed request is still sent, at
+ * once, and the schedule is not shifted, so later requests catch up.
+ *
+ * The clock is injectable so that the delay rule can be checked on hand-worked timelines.
+ */
+import { setImmediate as nextTurn, setTimeout as sleepMs } from "node:timers/promises";
+import type { SendTimes } from "./schedule.js";
+
+/** perf_analyzer's delay tolerance (RequestRateWorker::delay_tolerance_, 1 ms). */
+export const DELAY_TOLERANCE_US = 1000;
+
+export interface Clock {
+  nowUs(): number;
+  /** Resolves at `timeUs` (at once if it has passed), or when `signal` aborts. */
+  sleepUntilUs(timeUs: number, signal: AbortSignal): Promise<void>;
+}
+
+const hrNowUs = () => Number(process.hrtime.bigint()) / 1000;
+/** How early a timer is asked to fire: Node's timers are late by a millisecond or so. */
+const TIMER_MARGIN_US = 2000;
+
+/** The process's monotonic clock: a timer to just short of the time, then event-loop turns until it comes. */
+export const systemClock: Clock = {
+  nowUs: hrNowUs,
+  async sleepUntilUs(timeUs, signal) {
+    const coarseMs = (timeUs - hrNowUs() - TIMER_MARGIN_US) / 1000;
+    if (coarseMs >= 1) await sleepMs(coarseMs, undefined, { signal }).catch((error) => {
+      if (!signal.aborted) throw error;
+    });
+    // Each turn lets I/O and timers run, so requests in flight are answered meanwhile.
+    while (!signal.aborted && hrNowUs() < timeUs) await nextTurn();
+  },
+};
+
+/** One request as the open loop issued it. */
+export interface IssuedRequest {
+  /** Its number in the schedule, from 0. */
+  index: number;
+  /** When it was due and when it was sent, on the loop's clock, microseconds. */
+  dueUs: number;
+  sentUs: number;
+  /** Sent later than DELAY_TOLERANCE_US after it was due. */
+  delayed: boolean;
+}
+
+export interface OpenLoopOptions {
+  sendTimes: SendTimes;
+  /** The most requests outstanding at once; one due while they are waits (and is then delayed). */
+  maxInFlight: number;
+  clock?: Clock;
+  /** Stop after this many requests (default: run until stop()). */
+  maxRequests?: number;
+}
+
+/** Sends requests on a schedule until stopped. */
+export class OpenLoop {
+  /** Requests sent so far. */
+  sent = 0;
+  private inFlight = 0;
+  private readonly outstanding = new Set<Promise<void>>();
+  private readonly abort = new AbortController();
+  private slotFreed?: () => void;
+  private readonly loop: Promise<void>;
+
+  constructor(
+    options: OpenLoopOptions,
+    /** Sends one request; it should not reject (failures are the caller's to count). */
+    send: (request: IssuedRequest) => Promise<void>,
+  ) {
+    if (!Number.isInteger(options.maxInFlight) || options.maxInFlight < 1) throw new RangeError(`maxInFlight must be an integer >= 1, got ${options.maxInFlight}`);
+    this.loop = this.run(options, send);
+  }
+
+  private async run(options: OpenLoopOptions, send: (request: IssuedRequest) => Promise<void>): Promise<void> {
+    const clock = options.clock ?? systemClock;
+    const { signal } = this.abort;
+    const start = clock.nowUs();
+    const limit = options.maxRequests ?? Infinity;
+    for (let index = 0; index < limit && !signal.aborted; index++) {
+      const dueUs = start + options.sendTimes();
+      while (this.inFlight >= options.maxInFlight && !signal.aborted) await new Promise<void>((resolve) => (this.slotFreed = resolve));
+      await clock.sleepUntilUs(dueUs, signal);
+      if (signal.aborted) break;
+      const sentUs = clock.nowUs();
+      this.inFlight++;
+      this.sent++;
+      const request = send({ index, dueUs, sentUs, delayed: sentUs - dueUs > DELAY_TOLERANCE_US }).finally(() => {
+        this.inFlight--;
+        this.outstanding.delete(request);
+        this.slotFreed?.();
+      });
+      this.outstanding.add(request);
+    }
+  }
+
+  /** Resolves when the schedule has ended (maxRequests sent) and every request has been answered. */
+  async finished(): Promise<void> {
+    await this.loop;
+    await Promise.all(this.outstanding);
+  }
+
+  /** Stops sending and waits for the requests in flight. */
+  async stop(): Promise<void> {
+    this.abort.abort();
+    this.slotFreed?.();
+    await this.finished();
+  }
+}
