@@ -1,14 +1,14 @@
 /**
  * The throughput-latency chart of a concurrency sweep, as perf_analyzer / model-analyzer users draw
- * it: throughput (inferences/s) along x, latency (ms) up y, one point per concurrency labelled with
- * it, a p50 and a p99 line. Drawn with Vega's server-side SVG renderer (no browser, no canvas: text
+ * it: throughput (inferences/s) along x, latency (ms) up y, one point per concurrency (or request
+ * rate) labelled with it, a p50 and a p99 line. Drawn with Vega's server-side SVG renderer (no browser, no canvas: text
  * widths are estimated) and rasterised to PNG by sharp. Fonts are whatever the system's
  * fontconfig offers for "sans-serif"; nothing depends on their exact metrics.
  */
 import { writeFile } from "node:fs/promises";
 import sharp from "sharp";
 import { parse, View, type Spec } from "vega";
-import type { PerfRow } from "./report.js";
+import { levelOf, rateMode, type PerfRow } from "./report.js";
 
 export interface ChartOptions {
   /** Size of the whole SVG, CSS pixels. */
@@ -22,26 +22,30 @@ export interface ChartOptions {
 export const CHART_DEFAULTS = { width: 800, height: 500, scale: 2, title: "Throughput vs. latency" } as const;
 
 interface Point {
-  concurrency: number;
+  /** The concurrency or the request rate. */
+  level: number;
   throughput: number;
   latencyMs: number;
   series: string;
 }
 
 function points(rows: PerfRow[]): Point[] {
-  const byConcurrency = [...rows].sort((a, b) => a.concurrency - b.concurrency);
+  const byLevel = [...rows].sort((a, b) => levelOf(a) - levelOf(b));
   const series = [
     { name: "p50 latency", of: (r: PerfRow) => r.latency.p50Us },
     { name: "p99 latency", of: (r: PerfRow) => r.latency.p99Us },
   ];
   return series.flatMap((s) =>
-    byConcurrency.map((r) => ({ concurrency: r.concurrency, throughput: r.throughput, latencyMs: s.of(r) / 1000, series: s.name })),
+    byLevel.map((r) => ({ level: levelOf(r), throughput: r.throughput, latencyMs: s.of(r) / 1000, series: s.name })),
   );
 }
 
 /** The Vega specification of the chart (exported for inspection and tests). */
 export function chartSpec(rows: PerfRow[], options: ChartOptions = {}): Spec {
   const { width, height, title } = { ...CHART_DEFAULTS, ...options };
+  // Points are labelled "c=8" with a concurrency, "r=20/s" with a request rate.
+  const rate = rateMode(rows);
+  const label = rate ? "'r=' + datum.level + '/s'" : "'c=' + datum.level";
   return {
     $schema: "https://vega.github.io/schema/vega/v6.json",
     width,
@@ -49,7 +53,7 @@ export function chartSpec(rows: PerfRow[], options: ChartOptions = {}): Spec {
     padding: 8,
     autosize: { type: "fit", contains: "padding" },
     background: "white",
-    title: { text: title, subtitle: "points labelled with concurrency", anchor: "start", font: "sans-serif", subtitleFont: "sans-serif" },
+    title: { text: title, subtitle: rate ? "points labelled with request rate (requests/s)" : "points labelled with concurrency", anchor: "start", font: "sans-serif", subtitleFont: "sans-serif" },
     config: { axis: { labelFont: "sans-serif", titleFont: "sans-serif" }, legend: { labelFont: "sans-serif", titleFont: "sans-serif" } },
     data: [
       { name: "points", values: points(rows) },
@@ -73,7 +77,7 @@ export function chartSpec(rows: PerfRow[], options: ChartOptions = {}): Spec {
           {
             type: "line",
             from: { data: "series" },
-            sort: { field: "datum.concurrency" },
+            sort: { field: "datum.level" },
             encode: {
               enter: {
                 x: { scale: "x", field: "throughput" },
@@ -106,7 +110,7 @@ export function chartSpec(rows: PerfRow[], options: ChartOptions = {}): Spec {
             y: { scale: "y", field: "latencyMs" },
             dx: { value: -6 },
             dy: { value: -6 },
-            text: { signal: "'c=' + datum.concurrency" },
+            text: { signal: label },
             align: { value: "right" },
             baseline: { value: "bottom" },
             font: { value: "sans-serif" },

@@ -1,23 +1,54 @@
 /**
- * The load generator and measurement loop, as perf_analyzer runs them: `concurrency` requests
- * are kept in flight (each finished request is replaced at once); after a warm-up, completed
- * requests are measured in windows of `windowMs` until the last three windows agree within
- * `stabilityPercent` (throughput and average latency) or `maxWindows` have passed. The stable
- * windows together make the reported measurement.
+ * The load generator and measurement loop, as perf_analyzer runs them. The load is either
+ * `concurrency` requests kept in flight (each finished request is replaced at once), or requests
+ * sent open-loop on a schedule of `rate` per second (open-loop.ts; those sent late are counted as
+ * delayed). After a warm-up, completed requests are measured in windows, of `windowMs` each
+ * (time windows) or of at least `requests` completed requests and one second (count windows),
+ * until the last three windows agree within `stabilityPercent` (throughput and average latency)
+ * or `maxWindows` have passed. The stable windows together make the reported measurement. In
+ * rate mode, as in perf_analyzer's asynchronous mode, windows stable in throughput alone are
+ * accepted at the end, flagged as not settled in latency.
  */
 import type { BatchStats } from "../batching/batcher.js";
 import type { StageSummary } from "../pipeline/timing.js";
+import { OpenLoop, type Clock } from "./open-loop.js";
+import type { SendTimes } from "./schedule.js";
 import { histogram, summarizeLatencies, type LatencySummary } from "./stats.js";
-import { stableWindows } from "./stability.js";
+import { countWindowComplete, settledWindows, stableWindows } from "./stability.js";
 import { serverStatsDifference, serverStatsSum, summarizeServer, type ServerStatistics, type ServerSummary } from "./server-stats.js";
 import type { PerfTarget, RequestTiming } from "./targets.js";
 
+/** What keeps the target busy: N requests in flight, or requests sent on a schedule. */
+export type LoadShape =
+  | { kind: "concurrency"; concurrency: number }
+  | {
+      kind: "rate";
+      /** The rate the schedule stands for, requests per second (what the report shows). */
+      rate: number;
+      /** A fresh schedule for each measurement. */
+      sendTimes: () => SendTimes;
+      /** The most requests outstanding at once. */
+      maxInFlight: number;
+      clock?: Clock;
+    };
+
+/** How a measurement window ends: after `ms`, or once `requests` have completed and `minMs` (1 s) has passed. */
+export type WindowMode = { mode: "time"; ms: number } | { mode: "count"; requests: number; minMs?: number };
+
+/** How often a count window checks whether it is complete. */
+const COUNT_POLL_MS = 10;
+
+/** The load's level as the report shows it: its concurrency or its request rate. */
+export function loadLevel(load: LoadShape): { concurrency: number } | { requestRate: number } {
+  return load.kind === "concurrency" ? { concurrency: load.concurrency } : { requestRate: load.rate };
+}
+
 export interface LoadOptions {
-  concurrency: number;
-  windowMs: number;
+  load: LoadShape;
+  window: WindowMode;
   stabilityPercent: number;
   maxWindows: number;
-  /** Requests completed before measuring starts (default: one per request in flight). */
+  /** Requests completed before measuring starts (default: one per request in flight; one in rate mode). */
   warmupRequests?: number;
   onWindow?: (window: WindowResult, index: number) => void;
 }
@@ -27,14 +58,29 @@ export interface WindowResult {
   avgLatencyUs: number;
   requests: number;
   seconds: number;
+  /** Requests sent in the window (rate mode). */
+  sent?: number;
+  /** Requests completed in the window that had been sent late (rate mode). */
+  delayed?: number;
 }
 
 export interface Measurement {
-  concurrency: number;
+  /** Set in concurrency mode. */
+  concurrency?: number;
+  /** Set in request-rate mode: the rate asked for, requests per second. */
+  requestRate?: number;
   stable: boolean;
+  /** Rate mode: stable in throughput, but latency still moved more than the bound (it grows while requests queue up). */
+  latencyUnsettled?: boolean;
   windows: WindowResult[];
   /** The windows the measurement is made of. */
   measuredWindows: number;
+  /** Requests completed in the measured windows (perf_analyzer's client "Request count"). */
+  requestCount: number;
+  /** Of those, requests sent later than their time (rate mode; perf_analyzer's "Delayed Request Count"). */
+  delayedRequests?: number;
+  /** Requests sent per second over the measured windows (rate mode; perf_analyzer's "Avg send request rate"). */
+  sendRate?: number;
   throughput: number;
   latency: LatencySummary;
   /**
@@ -43,14 +89,14 @@ export interface Measurement {
    * compute output), as perf_analyzer's server-side columns.
    */
   breakdownUs: { queue: number; preprocess: number; inference: number; postprocess: number };
-  /** The runner's own per-stage wall time over the whole run at this concurrency (warm-up included); empty for a server. */
+  /** The runner's own per-stage wall time over the whole run at this level (warm-up included); empty for a server. */
   stages: Record<string, StageSummary>;
   inferences: number;
   executions: number;
   batchSizes: { value: number; count: number }[];
   /** A server's account of the measured windows (perf_analyzer's "Server:" section); only for a server. */
   server?: ServerSummary;
-  /** Requests that succeeded over the whole run at this concurrency: warm-up, windows and the requests in flight at the end. */
+  /** Requests that succeeded over the whole run at this level: warm-up, windows and the requests in flight at the end. */
   completedRequests: number;
   errors: number;
   firstError?: string;
@@ -59,6 +105,8 @@ export interface Measurement {
 
 interface Completed {
   latencyUs: number;
+  /** Sent later than its time (rate mode). */
+  delayed: boolean;
   /** The request's own stages (in process only). */
   timing?: RequestTiming;
 }
@@ -86,8 +134,7 @@ function countersSum(a: Counters, b: Counters): Counters {
 }
 
 export async function measure(target: PerfTarget, options: LoadOptions): Promise<Measurement> {
-  let stop = false;
-  let next = 0;
+  const { load } = options;
   let bucket: Completed[] = [];
   let completed = 0;
   let succeeded = 0;
@@ -97,31 +144,28 @@ export async function measure(target: PerfTarget, options: LoadOptions): Promise
   const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
   const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
-  const client = async () => {
-    while (!stop) {
-      const i = next++;
-      const start = nowUs();
-      try {
-        const timing = await target.run(i);
-        bucket.push({ latencyUs: nowUs() - start, timing: timing ?? undefined });
-        succeeded++;
-      } catch (error) {
-        errors++;
-        firstError ??= error;
-      }
-      completed++;
+  /** Runs request `i`, timed from when it is sent, into the current window. */
+  const request = async (i: number, delayed: boolean) => {
+    const start = nowUs();
+    try {
+      const timing = await target.run(i);
+      bucket.push({ latencyUs: nowUs() - start, delayed, timing: timing ?? undefined });
+      succeeded++;
+    } catch (error) {
+      errors++;
+      firstError ??= error;
     }
+    completed++;
   };
-  const clients = Array.from({ length: options.concurrency }, client);
+  const generator = startLoad(load, request);
   // Stops the load and waits for the requests in flight, so their counts are final.
   const drain = async () => {
-    stop = true;
-    await Promise.all(clients);
+    await generator.stop();
     clearInterval(sampler);
   };
 
   try {
-    const warmup = options.warmupRequests ?? options.concurrency;
+    const warmup = options.warmupRequests ?? (load.kind === "concurrency" ? load.concurrency : 1);
     while (completed < warmup && errors < Math.max(warmup, 1)) await sleep(5);
     if (errors > 0 && bucket.length === 0) {
       // Keep the failure's class (a server's error, a bad input) so the CLI maps it as it would.
@@ -138,21 +182,27 @@ export async function measure(target: PerfTarget, options: LoadOptions): Promise
     let stableFrom: number | undefined;
     let before = await readCounters(target);
     bucket = [];
+    let finishedBefore = completed;
+    let sentBefore = generator.sent();
     let started = nowUs();
     while (windows.length < options.maxWindows) {
-      await sleep(options.windowMs);
+      await windowEnd(options.window, started, () => completed - finishedBefore);
       const ended = nowUs();
       const requests = bucket;
       bucket = [];
+      finishedBefore = completed;
+      const sent = generator.sent();
       const seconds = (ended - started) / 1e6;
       started = ended;
       const after = await readCounters(target);
-      const window = {
+      const window: WindowResult = {
         throughput: requests.length / seconds,
         avgLatencyUs: requests.reduce((s, r) => s + r.latencyUs, 0) / Math.max(requests.length, 1),
         requests: requests.length,
         seconds,
+        ...(load.kind === "rate" ? { sent: sent - sentBefore, delayed: requests.filter((r) => r.delayed).length } : {}),
       };
+      sentBefore = sent;
       windows.push(window);
       contents.push({ requests, counters: countersDifference(after, before) });
       before = after;
@@ -160,12 +210,15 @@ export async function measure(target: PerfTarget, options: LoadOptions): Promise
       stableFrom = stableWindows(windows, options.stabilityPercent);
       if (stableFrom !== undefined) break;
     }
+    let latencyUnsettled = false;
+    if (stableFrom === undefined) ({ from: stableFrom, latencyUnsettled } = settledWindows(windows, options.stabilityPercent, load.kind === "rate"));
     // Unstable after maxWindows: report the last three windows, flagged as not stable.
     const from = stableFrom ?? Math.max(0, windows.length - 3);
     const measured = contents.slice(from);
     const requests = measured.flatMap((c) => c.requests);
     if (requests.length === 0) {
-      throw new Error(`no request completed in the measured windows of ${options.windowMs} ms at concurrency ${options.concurrency}; raise --measurement-interval`);
+      const fix = options.window.mode === "time" ? `raise --measurement-interval (${options.window.ms} ms)` : "check the target: every request failed";
+      throw new Error(`no request completed in the measured windows at ${levelText(load)}; ${fix}`);
     }
     const seconds = windows.slice(from).reduce((s, w) => s + w.seconds, 0);
     const counters = measured.map((c) => c.counters).reduce(countersSum);
@@ -193,13 +246,23 @@ export async function measure(target: PerfTarget, options: LoadOptions): Promise
         server,
       };
     }
+    const rate =
+      load.kind === "rate"
+        ? {
+            latencyUnsettled,
+            delayedRequests: requests.filter((r) => r.delayed).length,
+            sendRate: windows.slice(from).reduce((s, w) => s + (w.sent ?? 0), 0) / seconds,
+          }
+        : {};
     const stages = target.kind === "local" ? target.stages : {};
     await drain();
     return {
-      concurrency: options.concurrency,
+      ...loadLevel(load),
       stable: stableFrom !== undefined,
+      ...rate,
       windows,
       measuredWindows: measured.length,
+      requestCount: requests.length,
       throughput: requests.length / seconds,
       latency: summarizeLatencies(requests.map((r) => r.latencyUs)),
       ...side,
@@ -212,6 +275,41 @@ export async function measure(target: PerfTarget, options: LoadOptions): Promise
   } finally {
     await drain();
   }
+}
+
+/** "concurrency 8" or "request rate 20/s", for messages. */
+export function levelText(load: LoadShape): string {
+  return load.kind === "concurrency" ? `concurrency ${load.concurrency}` : `request rate ${load.rate}/s`;
+}
+
+/** Waits until the window that began at `startedUs` is over. */
+async function windowEnd(window: WindowMode, startedUs: number, completedInWindow: () => number): Promise<void> {
+  if (window.mode === "time") {
+    await sleep(window.ms);
+    return;
+  }
+  while (!countWindowComplete((nowUs() - startedUs) / 1000, completedInWindow(), window)) await sleep(COUNT_POLL_MS);
+}
+
+/** Starts the load: `concurrency` closed-loop clients, or the open loop of a schedule. */
+function startLoad(load: LoadShape, request: (i: number, delayed: boolean) => Promise<void>): { sent: () => number; stop: () => Promise<void> } {
+  if (load.kind === "rate") {
+    const loop = new OpenLoop({ sendTimes: load.sendTimes(), maxInFlight: load.maxInFlight, clock: load.clock }, (r) => request(r.index, r.delayed));
+    return { sent: () => loop.sent, stop: () => loop.stop() };
+  }
+  let stop = false;
+  let next = 0;
+  const client = async () => {
+    while (!stop) await request(next++, false);
+  };
+  const clients = Array.from({ length: load.concurrency }, client);
+  return {
+    sent: () => next,
+    stop: async () => {
+      stop = true;
+      await Promise.all(clients);
+    },
+  };
 }
 
 /** A batch-size record as the histogram the report shows. */

@@ -95,8 +95,8 @@ export interface RemoteTargets {
   /** The server's address and the model measured. */
   url: string;
   model: string;
-  /** A fresh target per concurrency. */
-  make: (concurrency: number) => RemoteTarget;
+  /** A fresh target for at most `maxInFlight` requests in flight (a concurrency, or rate mode's bound). */
+  make: (maxInFlight: number) => RemoteTarget;
 }
 
 /** Checks the server and its model, builds the requests, and returns a factory of targets. */
@@ -124,7 +124,7 @@ export async function remoteTargets(setup: RemoteSetup): Promise<RemoteTargets> 
     if (target.role === "text-embedder") requests = await textRequests(metadata, setup);
     else requests = await imageRequests(metadata, setup, target.task, prompt !== undefined);
     setup.progress(`*** ${client.url}, model ${model}: ${requests.length} distinct request(s) prepared ***`);
-    return { url: client.url, model, make: (concurrency) => serverTarget(setup.target, model, client, requests, concurrency) };
+    return { url: client.url, model, make: (maxInFlight) => serverTarget(setup.target, model, client, requests, maxInFlight) };
   } finally {
     client.close();
   }

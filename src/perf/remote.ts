@@ -248,8 +248,8 @@ class ServerModel implements RemoteTarget {
   }
 }
 
-/** A target for `concurrency` requests in flight, each on a keep-alive connection of its own. */
-export function serverTarget(name: string, model: string, client: RemoteClient, requests: EncodedRequest[], concurrency: number): RemoteTarget {
+/** A target for up to `maxInFlight` requests in flight, each on a keep-alive connection of its own. */
+export function serverTarget(name: string, model: string, client: RemoteClient, requests: EncodedRequest[], maxInFlight: number): RemoteTarget {
   if (requests.length === 0) throw new Error("no requests to send");
-  return new ServerModel(name, model, client.connections(concurrency), client.connections(1), requests);
+  return new ServerModel(name, model, client.connections(maxInFlight), client.connections(1), requests);
 }

@@ -4,7 +4,14 @@ import { stringify } from "csv-stringify/sync";
 import type { LatencySummary, StageBreakdownUs } from "./stats.js";
 
 export interface PerfRow {
-  concurrency: number;
+  /** The load: a concurrency, or a request rate (requests per second); one of the two. */
+  concurrency?: number;
+  requestRate?: number;
+  /** Requests completed in the measured windows. */
+  requestCount?: number;
+  /** Rate mode: how many of them were sent late, and the rate they were sent at. */
+  delayedRequests?: number;
+  sendRate?: number;
   /** Inferences per second. */
   throughput: number;
   latency: LatencySummary;
@@ -45,20 +52,28 @@ export function batchSizeText(batchSizes: PerfRow["batchSizes"], limit = 4): str
   return top.length > limit ? `${shown.join(" ")} …` : shown.join(" ");
 }
 
+/** Whether the rows measured request rates rather than concurrencies. */
+export const rateMode = (rows: readonly PerfRow[]) => rows.some((r) => r.requestRate !== undefined);
+
+/** A row's load level as printed: its concurrency, or its request rate. */
+export const levelOf = (r: PerfRow): number => r.requestRate ?? r.concurrency ?? 0;
+
 /**
- * One row per concurrency, latencies in milliseconds. The batcher settings and worker columns are
- * shown only when some row has them.
+ * One row per load level, latencies in milliseconds. The batcher settings and worker columns are
+ * shown only when some row has them; in rate mode, the requests sent late.
  */
 export function perfTable(rows: PerfRow[], color: boolean): string {
+  const rate = rateMode(rows);
   const withBatch = rows.some((r) => r.maxBatchSize !== undefined);
   const withDelay = rows.some((r) => r.maxQueueDelayUs !== undefined);
   const withWorkers = rows.some((r) => r.workers !== undefined);
   const head = [
-    "concurrency",
+    rate ? "request rate/s" : "concurrency",
     ...(withBatch ? ["max batch"] : []),
     ...(withDelay ? ["queue delay ms"] : []),
     ...(withWorkers ? ["workers"] : []),
     "infer/s",
+    ...(rate ? ["delayed"] : []),
     "avg ms",
     "std ms",
     "p50 ms",
@@ -78,11 +93,12 @@ export function perfTable(rows: PerfRow[], color: boolean): string {
   for (const r of rows) {
     const l = r.latency;
     table.push([
-      r.concurrency,
+      levelOf(r),
       ...(withBatch ? [r.maxBatchSize ?? "-"] : []),
       ...(withDelay ? [r.maxQueueDelayUs === undefined ? "-" : formatMs(r.maxQueueDelayUs)] : []),
       ...(withWorkers ? [r.workers ?? "-"] : []),
       r.throughput.toFixed(1),
+      ...(rate ? [`${r.delayedRequests ?? 0}/${r.requestCount ?? 0}`] : []),
       formatMs(l.avgUs),
       formatMs(l.stdUs),
       formatMs(l.p50Us),
@@ -104,7 +120,7 @@ export function perfTable(rows: PerfRow[], color: boolean): string {
 
 /**
  * perf_analyzer's CSV header (src/report_writer.cc, `ReportWriter::GenerateReport`) for a
- * concurrency sweep with server statistics, a non-decoupled model without response cache, and
+ * concurrency sweep (the first column is "Request Rate" in request-rate mode) with server statistics, a non-decoupled model without response cache, and
  * `--verbose-csv` for "Avg latency". Its "request/response" and "response wait" verbose columns
  * (client library send/receive times) and the GPU metric columns are left out: nothing is sent
  * over a network in process, and the GPU columns come from Triton's metrics endpoint.
@@ -141,6 +157,9 @@ export const EMB_CSV_COLUMNS = [
   "Workers",
 ] as const;
 
+/** emb's columns of request-rate mode, last: the measured requests, those sent late, the rate they were sent at. */
+export const EMB_RATE_CSV_COLUMNS = ["Request Count", "Delayed Request Count", "Avg Send Request Rate"] as const;
+
 /** Whole microseconds, truncated as perf_analyzer's `ns / 1000` is. */
 const us = (x: number) => (Number.isFinite(x) ? Math.trunc(x) : "");
 
@@ -149,7 +168,9 @@ const sixDigits = (x: number) => String(Number(x.toPrecision(6)));
 
 /**
  * The CSV perf_analyzer's `-f` writes, times in microseconds, rows in increasing throughput as
- * perf_analyzer sorts them. The mapping of its columns onto emb's in-process runtime:
+ * perf_analyzer sorts them. The first column is the concurrency, or in request-rate mode the
+ * request rate ("Request Rate", as perf_analyzer heads it), and then three more emb columns end
+ * each row: the measured request count, the delayed ones among them and the send rate. The mapping of its columns onto emb's in-process runtime:
  *
  * - Client Send, Client Recv: 0. There is no client library serialising a request or reading a
  *   response; the request is handed over in memory.
@@ -175,13 +196,14 @@ const sixDigits = (x: number) => String(Number(x.toPrecision(6)));
  * answer is read but not decoded); peak RSS is emb perf's own, and the batcher columns are empty.
  */
 export function perfCsv(rows: PerfRow[]): string {
+  const rate = rateMode(rows);
   const sorted = [...rows].sort((a, b) => a.throughput - b.throughput);
   const records = sorted.map((r) => {
     const b = r.breakdownUs;
     const accounted = b.queue + b.preprocess + b.inference + b.postprocess;
     const network = Math.max(0, r.latency.avgUs - accounted);
     return [
-      r.concurrency,
+      sixDigits(levelOf(r)),
       sixDigits(r.throughput),
       0,
       us(network),
@@ -206,7 +228,10 @@ export function perfCsv(rows: PerfRow[]): string {
       r.maxBatchSize ?? "",
       r.maxQueueDelayUs ?? "",
       r.workers ?? "",
+      ...(rate ? [r.requestCount ?? "", r.delayedRequests ?? "", r.sendRate === undefined ? "" : sixDigits(r.sendRate)] : []),
     ];
   });
-  return stringify(records, { header: true, columns: [...PERF_ANALYZER_CSV_COLUMNS, ...EMB_CSV_COLUMNS] });
+  const [, ...perfAnalyzer] = PERF_ANALYZER_CSV_COLUMNS;
+  const columns = rate ? ["Request Rate", ...perfAnalyzer, ...EMB_CSV_COLUMNS, ...EMB_RATE_CSV_COLUMNS] : [...PERF_ANALYZER_CSV_COLUMNS, ...EMB_CSV_COLUMNS];
+  return stringify(records, { header: true, columns });
 }

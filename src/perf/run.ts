@@ -1,10 +1,10 @@
 /**
- * What `emb perf` does with a target factory: measure a concurrency range (stopping at a latency
- * threshold, as perf_analyzer does), or sweep batcher settings and keep the best (in process only:
+ * What `emb perf` does with a target factory: measure a range of concurrencies or request rates
+ * (stopping at a latency threshold, as perf_analyzer does), or sweep batcher settings and keep the best (in process only:
  * a server's batcher is its own).
  */
 import { writeBatcherConfig } from "../batching/config.js";
-import { measure, type LoadOptions, type Measurement } from "./load.js";
+import { levelText, loadLevel, measure, type LoadOptions, type LoadShape, type Measurement } from "./load.js";
 import type { PerfRow } from "./report.js";
 import type { TargetFactory } from "./setup.js";
 import { bestWithin, latencyOf, sweep, type LatencyPercentile, type SweepGrid, type SweepRow } from "./sweep.js";
@@ -16,34 +16,44 @@ export interface Reporter {
   warn: (message: string) => void;
 }
 
+/** perf_analyzer warns when more than this share of requests (%) were sent late. */
+export const DELAYED_WARNING_PERCENT = 1;
+
 /**
- * Measures each concurrency with a fresh target from `make`; stops once `percentile` latency
- * passes `thresholdMs`. `settings` are the batcher settings the rows show (none for a server,
- * whose own settings are not known here).
+ * Measures each load level (a concurrency or a request rate) with a fresh target from `make`;
+ * stops once `percentile` latency passes `thresholdMs`. `settings` are the batcher settings the
+ * rows show (none for a server, whose own settings are not known here).
  */
 export async function measureRange(
-  make: (concurrency: number) => PerfTarget,
+  make: (load: LoadShape) => PerfTarget,
   settings: TargetSettings | undefined,
-  concurrencies: number[],
-  load: (concurrency: number) => LoadOptions,
+  levels: LoadShape[],
+  load: (shape: LoadShape) => LoadOptions,
   options: { percentile: LatencyPercentile; thresholdMs?: number; maxTrials: number },
   report: Reporter,
 ): Promise<{ rows: PerfRow[]; measurements: Measurement[] }> {
   const rows: PerfRow[] = [];
   const measurements: Measurement[] = [];
-  for (const concurrency of concurrencies) {
-    report.progress(`Request concurrency: ${concurrency}`);
-    const target = make(concurrency);
+  for (const shape of levels) {
+    report.progress(shape.kind === "concurrency" ? `Request concurrency: ${shape.concurrency}` : `Request Rate: ${shape.rate} inference requests per second`);
+    const target = make(shape);
     let m: Measurement;
     try {
-      m = await measure(target, load(concurrency));
+      m = await measure(target, load(shape));
     } finally {
       await target.close();
     }
     measurements.push(m);
     rows.push(toRow(m, settings));
+    for (const line of clientSection(m)) report.progress(line);
     if (m.server) for (const line of serverSection(m.server)) report.progress(line);
-    if (!m.stable) report.warn(`concurrency ${concurrency}: throughput or latency did not settle within ${options.maxTrials} windows; the last three are reported`);
+    const level = levelText(shape);
+    if (!m.stable) report.warn(`${level}: throughput or latency did not settle within ${options.maxTrials} windows; the last three are reported`);
+    if (m.latencyUnsettled) report.warn(`${level}: throughput settled but latency did not (requests are queueing); try a lower request rate`);
+    const delayedPercent = delayedShare(m);
+    if (delayedPercent > DELAYED_WARNING_PERCENT) {
+      report.warn(`${level}: the client could not keep up with the schedule: ${delayedPercent.toFixed(2)}% of the requests were sent more than 1 ms late (sent ${m.sendRate!.toFixed(2)}/s)`);
+    }
     if (m.errors > 0) report.warn(`${m.errors} request(s) failed, e.g. ${m.firstError}`);
     const { thresholdMs, percentile } = options;
     if (thresholdMs !== undefined && latencyOf(m, percentile) > thresholdMs * 1000) {
@@ -52,6 +62,28 @@ export async function measureRange(
     }
   }
   return { rows, measurements };
+}
+
+/** The share of measured requests sent late, percent (0 outside rate mode). */
+export function delayedShare(m: Pick<Measurement, "delayedRequests" | "requestCount">): number {
+  return m.delayedRequests === undefined || m.requestCount === 0 ? 0 : (100 * m.delayedRequests) / m.requestCount;
+}
+
+/** perf_analyzer's "Client:" section: request count (delayed ones in rate mode), throughput, latencies. */
+export function clientSection(m: Measurement): string[] {
+  const us = (x: number) => (Number.isFinite(x) ? String(Math.trunc(x)) : "inf");
+  const l = m.latency;
+  return [
+    "  Client:",
+    `    Request count: ${m.requestCount}`,
+    ...(m.delayedRequests !== undefined ? [`    Delayed request count: ${m.delayedRequests}`, `    Avg send request rate: ${m.sendRate!.toFixed(2)} infer/sec`] : []),
+    `    Throughput: ${Number(m.throughput.toPrecision(6))} infer/sec`,
+    `    Avg latency: ${us(l.avgUs)} usec (standard deviation ${us(l.stdUs)} usec)`,
+    `    p50 latency: ${us(l.p50Us)} usec`,
+    `    p90 latency: ${us(l.p90Us)} usec`,
+    `    p95 latency: ${us(l.p95Us)} usec`,
+    `    p99 latency: ${us(l.p99Us)} usec`,
+  ];
 }
 
 /** Measures every grid combination, ranks them, and saves the best under the latency limit to `saveConfig`. */
@@ -73,7 +105,7 @@ export async function sweepAndSave(
   if (best) {
     writeBatcherConfig(options.saveConfig, {
       ...best.settings,
-      measured: { target: options.target, concurrency: load.concurrency, throughput: best.throughput, [percentile + "Ms"]: latencyOf(best, percentile) / 1000, date: new Date().toISOString() },
+      measured: { target: options.target, ...loadLevel(load.load), throughput: best.throughput, [percentile + "Ms"]: latencyOf(best, percentile) / 1000, date: new Date().toISOString() },
     });
   }
   return { table: rows.map((r) => toRow(r, r.settings)), best };
@@ -82,6 +114,10 @@ export async function sweepAndSave(
 export function toRow(m: Measurement, settings?: TargetSettings): PerfRow {
   return {
     concurrency: m.concurrency,
+    requestRate: m.requestRate,
+    requestCount: m.requestCount,
+    delayedRequests: m.delayedRequests,
+    sendRate: m.sendRate,
     throughput: m.throughput,
     latency: m.latency,
     breakdownUs: m.breakdownUs,

@@ -82,6 +82,22 @@ export function stableWindows(
 }
 
 /**
+ * The stable tail once the windows are over: `stableWindows`, or in open-loop (request-rate)
+ * mode, as perf_analyzer's asynchronous mode does after its last trial, the tail stable in
+ * throughput alone, flagged `latencyUnsettled` (latency grows while requests queue up).
+ */
+export function settledWindows(
+  windows: readonly WindowMeasurement[],
+  stabilityPercent: number,
+  openLoop: boolean,
+): { from?: number; latencyUnsettled: boolean } {
+  const from = stableWindows(windows, stabilityPercent);
+  if (from !== undefined || !openLoop) return { from, latencyUnsettled: false };
+  const byThroughput = stableWindows(windows, stabilityPercent, DEFAULT_STABILITY_WINDOWS, { checkLatency: false });
+  return { from: byThroughput, latencyUnsettled: byThroughput !== undefined };
+}
+
+/**
  * perf_analyzer's `--latency-threshold` stop: whether any of the last `needed` windows has a
  * latency at or over the threshold (false while there are fewer windows).
  */
@@ -92,6 +108,20 @@ export function exceedsLatencyThreshold(
 ): boolean {
   if (windows.length < needed) return false;
   return windows.slice(windows.length - needed).some((w) => !(w.avgLatencyUs < thresholdUs));
+}
+
+/**
+ * perf_analyzer's `--measurement-mode count_windows`: a window ends once at least
+ * `--measurement-request-count` requests have completed in it and it has lasted at least a second
+ * (`InferenceProfiler::Measure` sleeps a second at a time until enough requests are collected; here
+ * the count is checked more often, so a window ends closer to the count). Finished requests are
+ * counted, failed ones included, so a run whose requests all fail still ends its windows.
+ */
+export const COUNT_WINDOW_MIN_MS = 1000;
+
+/** Whether a count window is complete: at least `requests` finished and `minMs` (default 1 s) passed. */
+export function countWindowComplete(elapsedMs: number, finished: number, window: { requests: number; minMs?: number }): boolean {
+  return elapsedMs >= (window.minMs ?? COUNT_WINDOW_MIN_MS) && finished >= window.requests;
 }
 
 /** Batch sizes of a window: a histogram, or a record size -> executions (as BatchStats keeps it). */

@@ -13,7 +13,7 @@ const tmp = (name: string) => mkdtempSync(join(tmpdir(), `emb-perf-${name}-`));
 const fast = ["--measurement-interval", "150", "--stability-percentage", "90", "--max-trials", "4", "--no-progress", "--json"];
 
 interface Result {
-  concurrency: number;
+  concurrency?: number;
   throughput: number;
   inferences: number;
   executions: number;
@@ -23,6 +23,16 @@ interface Result {
   peakRssBytes: number;
   windows: unknown[];
   errors: number;
+}
+
+interface RateResult {
+  requestRate: number;
+  requestCount: number;
+  delayedRequests: number;
+  sendRate: number;
+  completedRequests: number;
+  measuredWindows: number;
+  windows: { requests: number; seconds: number; sent: number; delayed: number }[];
 }
 
 function checkConsistent(r: Result, maxBatch: number) {
@@ -113,10 +123,50 @@ describe("emb perf", () => {
     expect(JSON.parse(again.stdout).settings).toMatchObject({ maxBatchSize: saved.maxBatchSize, maxQueueDelayUs: saved.maxQueueDelayUs });
   });
 
+  it("sends requests open-loop at a request rate, in count windows, and reports the rate where the concurrency was", () => {
+    const out = tmp("rate");
+    const rate = 40;
+    const started = Date.now();
+    const run = runCli([
+      ...["perf", "--target", "siglip-text", "--model", SIGLIP, "--request-rate-range", String(rate), "--request-distribution", "poisson", "--seed", "5"],
+      ...["--measurement-mode", "count_windows", "--measurement-request-count", "20", "--stability-percentage", "90", "--max-trials", "4"],
+      ...["--csv", join(out, "rate.csv"), "--no-progress", "--json"],
+    ]);
+    const wallSeconds = (Date.now() - started) / 1000;
+    expect(run.status, run.stderr).toBe(0);
+    const [r] = JSON.parse(run.stdout).results as (Omit<Result, "windows"> & RateResult)[];
+    expect(r.requestRate).toBe(rate);
+    expect(r.concurrency).toBeUndefined();
+    checkConsistent(r as Result, 16);
+    // Count windows: each at least 20 requests and a second.
+    for (const w of r.windows) {
+      expect(w.requests).toBeGreaterThanOrEqual(20);
+      expect(w.seconds).toBeGreaterThanOrEqual(1);
+    }
+    const measured = r.windows.slice(-r.measuredWindows);
+    expect(r.requestCount).toBe(measured.reduce((s, w) => s + w.requests, 0));
+    expect(r.delayedRequests).toBe(measured.reduce((s, w) => s + w.delayed, 0));
+    expect(r.delayedRequests).toBeLessThanOrEqual(r.requestCount);
+    // No request goes out before its time, so the schedule allows at most rate x the process's
+    // lifetime of them, however slow or busy the machine.
+    expect(r.completedRequests).toBeLessThanOrEqual(rate * wallSeconds);
+    expect(r.sendRate * measured.reduce((s, w) => s + w.seconds, 0)).toBeCloseTo(measured.reduce((s, w) => s + w.sent, 0), 6);
+    const csv = readFileSync(join(out, "rate.csv"), "utf8").trim().split("\n");
+    expect(csv[0]).toMatch(/^Request Rate,Inferences\/Second,.*,Request Count,Delayed Request Count,Avg Send Request Rate$/);
+    expect(csv[1].split(",")[0]).toBe(String(rate));
+    expect(csv[1].split(",").at(-3)).toBe(String(r.requestCount));
+  });
+
   it("explains a bad concurrency, target or batcher config", () => {
     const concurrency = runCli(["perf", "--model", SIGLIP, "--concurrency", "8:2"]);
     expect(concurrency.status).toBe(2);
     expect(concurrency.stderr).toContain("--concurrency 8:2: give N or start:end:step");
+    const both = runCli(["perf", "--model", SIGLIP, "--concurrency", "4", "--request-rate-range", "10"]);
+    expect(both.status).toBe(2);
+    expect(both.stderr).toContain("--concurrency, --request-rate-range each set the load: give one");
+    const range = runCli(["perf", "--model", SIGLIP, "--request-rate-range", "10:0"]);
+    expect(range.status).toBe(2);
+    expect(range.stderr).toContain("--request-rate-range 10:0: give requests per second as R or start:end:step");
     const target = runCli(["perf", "--target", "clip", "--model", SIGLIP]);
     expect(target.status).toBe(2);
     expect(target.stderr).toContain("--target clip: choose siglip-image, siglip-text, florence:<TASK>");

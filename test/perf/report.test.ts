@@ -86,7 +86,32 @@ describe("perfCsv", () => {
   });
 });
 
+describe("perfCsv in request-rate mode", () => {
+  const rated = (over: Partial<PerfRow> = {}) => row({ concurrency: undefined, requestRate: 20, requestCount: 300, delayedRequests: 6, sendRate: 19.87654321, ...over });
+
+  it("heads the first column Request Rate, as perf_analyzer does, and ends with the request and delayed counts and the send rate", () => {
+    const [header, line] = perfCsv([rated()]).trim().split("\n");
+    expect(header).toBe(`Request Rate${HEADER.slice("Concurrency".length)},Request Count,Delayed Request Count,Avg Send Request Rate`);
+    expect(line).toBe("20,123.457,0,5999,5000,3000,15000,999,0,28000,40000,45000,55000,30000,4000,20000,60000,1500,5,2.8,1:2 4:3,536870912,,,,300,6,19.8765");
+  });
+
+  it("writes decimal rates as C++'s ostream, rows by increasing throughput", () => {
+    const csv = perfCsv([rated({ requestRate: 12.5, throughput: 12.4 }), rated({ requestRate: 0.333333333, throughput: 0.33 })]);
+    expect(csv.trim().split("\n").slice(1).map((l) => l.split(",")[0])).toEqual(["0.333333", "12.5"]);
+  });
+});
+
 describe("perfTable", () => {
+  it("shows the request rate and the delayed requests in rate mode", () => {
+    const text = perfTable([row({ concurrency: undefined, requestRate: 7.5, requestCount: 40, delayedRequests: 3 })], false);
+    expect(text).toContain("request rate/s");
+    expect(text).not.toContain("concurrency");
+    expect(text).toContain("7.5");
+    expect(text).toContain("delayed");
+    expect(text).toContain("3/40");
+    expect(perfTable([row()], false)).not.toContain("delayed");
+  });
+
   it("shows every concurrency with latencies in ms and the breakdown", () => {
     const text = perfTable([row({ concurrency: 1, throughput: 40 }), row()], false);
     expect(text).not.toMatch(/\u001b\[/);
@@ -237,13 +262,22 @@ describe("writeThroughputLatencyChart", () => {
 
   it("plots p50 and p99 in ms against throughput, lines in concurrency order", () => {
     const spec = chartSpec([rows[2], rows[0]]);
-    const values = (spec.data?.[0] as { values: { concurrency: number; throughput: number; latencyMs: number; series: string }[] }).values;
+    const values = (spec.data?.[0] as { values: { level: number; throughput: number; latencyMs: number; series: string }[] }).values;
     expect(values).toEqual([
-      { concurrency: 1, throughput: 40, latencyMs: 25, series: "p50 latency" },
-      { concurrency: 4, throughput: 130, latencyMs: 31, series: "p50 latency" },
-      { concurrency: 1, throughput: 40, latencyMs: 30, series: "p99 latency" },
-      { concurrency: 4, throughput: 130, latencyMs: 42, series: "p99 latency" },
+      { level: 1, throughput: 40, latencyMs: 25, series: "p50 latency" },
+      { level: 4, throughput: 130, latencyMs: 31, series: "p50 latency" },
+      { level: 1, throughput: 40, latencyMs: 30, series: "p99 latency" },
+      { level: 4, throughput: 130, latencyMs: 42, series: "p99 latency" },
     ]);
+  });
+
+  it("labels the points with the request rate in rate mode", async () => {
+    const rated = rows.slice(0, 3).map((r, i) => ({ ...r, concurrency: undefined, requestRate: [2.5, 10, 20][i] }));
+    const out = await writeThroughputLatencyChart(rated, join(dir, "rate"));
+    const texts = [...(await readFile(out.svg, "utf8")).matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);
+    for (const r of ["r=2.5/s", "r=10/s", "r=20/s"]) expect(texts).toContain(r);
+    expect(texts.some((t) => t.startsWith("c="))).toBe(false);
+    expect(texts).toContain("points labelled with request rate (requests/s)");
   });
 
   it("refuses an empty sweep", async () => {

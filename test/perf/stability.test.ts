@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { exceedsLatencyThreshold, mergeWindows, stableWindows, type WindowData, type WindowMeasurement } from "../../src/perf/stability.js";
+import { COUNT_WINDOW_MIN_MS, countWindowComplete, exceedsLatencyThreshold, mergeWindows, settledWindows, stableWindows, type WindowData, type WindowMeasurement } from "../../src/perf/stability.js";
 
 const windows = (throughput: number[], latency: number[]): WindowMeasurement[] =>
   throughput.map((t, i) => ({ throughput: t, avgLatencyUs: latency[i] }));
@@ -70,6 +70,23 @@ describe("stableWindows", () => {
   it("refuses nonsense arguments", () => {
     expect(() => stableWindows(windows([1, 1, 1], ones(3)), -1)).toThrow(RangeError);
     expect(() => stableWindows(windows([1, 1, 1], ones(3)), 10, 0)).toThrow(RangeError);
+  });
+});
+
+describe("settledWindows (the end of the trials)", () => {
+  const growing = windows([500, 520, 510], [100, 130, 170]); // latency 1.7 apart, throughput 1.04
+
+  it("open loop (request rate): throughput alone will do, flagged as latency not settled, as perf_analyzer's async mode", () => {
+    expect(settledWindows(growing, 10, true)).toEqual({ from: 0, latencyUnsettled: true });
+  });
+
+  it("closed loop (concurrency): both must settle", () => {
+    expect(settledWindows(growing, 10, false)).toEqual({ from: undefined, latencyUnsettled: false });
+  });
+
+  it("stable in both is not flagged; unstable in throughput is unstable either way", () => {
+    expect(settledWindows(windows([500, 520, 510], ones(3)), 10, true)).toEqual({ from: 0, latencyUnsettled: false });
+    expect(settledWindows(windows([500, 600, 510], ones(3)), 10, true)).toEqual({ from: undefined, latencyUnsettled: false });
   });
 });
 
@@ -170,5 +187,44 @@ describe("mergeWindows (MergePerfStatusReports)", () => {
   it("refuses nothing to merge, and windows without latencies (perf_analyzer: no valid requests)", () => {
     expect(() => mergeWindows([])).toThrow(RangeError);
     expect(() => mergeWindows([{ throughput: 0, avgLatencyUs: 0, durationUs: 1, inferences: 0, latenciesUs: [] }])).toThrow(RangeError);
+  });
+});
+
+describe("count windows (--measurement-mode count_windows)", () => {
+  it("a window ends once it has the request count and has lasted a second", () => {
+    const window = { requests: 50 };
+    expect(COUNT_WINDOW_MIN_MS).toBe(1000);
+    expect(countWindowComplete(999, 500, window)).toBe(false); // enough requests, too short
+    expect(countWindowComplete(1000, 50, window)).toBe(true);
+    expect(countWindowComplete(30_000, 49, window)).toBe(false); // long, too few
+    expect(countWindowComplete(250, 3, { requests: 3, minMs: 200 })).toBe(true);
+  });
+
+  /** A count window: `requests` requests finished over `seconds`, all with the same latency. */
+  const countWindow = (requests: number, seconds: number, latencyUs: number): WindowData => ({
+    throughput: requests / seconds,
+    avgLatencyUs: latencyUs,
+    durationUs: seconds * 1e6,
+    inferences: requests,
+    latenciesUs: Array(requests).fill(latencyUs),
+  });
+
+  it("steady at a low rate where one-second time windows are not", () => {
+    // 5 requests a second. One-second time windows catch 4, 6 and 5 requests: 6 / 4 = 1.5, unstable.
+    expect(stableWindows(windows([4, 6, 5], [20_000, 20_000, 20_000]), 10)).toBeUndefined();
+    // Windows of 50 requests last about 10 s each: 50/9.8 .. 50/10.3 is 1.051 apart, stable.
+    const counted = [countWindow(50, 10.3, 20_000), countWindow(52, 10.2, 20_500), countWindow(50, 9.8, 19_800)];
+    expect(stableWindows(counted, 10)).toBe(0);
+    // Merged as any windows: 152 requests over 30.3 s.
+    const merged = mergeWindows(counted);
+    expect(merged.inferences).toBe(152);
+    expect(merged.throughput).toBeCloseTo(152 / 30.3, 12);
+    expect(merged.latency.count).toBe(152);
+    expect(merged.latency.p50Us).toBe(20_000);
+  });
+
+  it("windows of the same count but growing duration (a queue building up) are not stable", () => {
+    // 50 requests over 1.0, 1.05 and 1.2 s: 50 / 41.67 = 1.2 > 1.1.
+    expect(stableWindows([countWindow(50, 1, 10_000), countWindow(50, 1.05, 10_000), countWindow(50, 1.2, 10_000)], 10)).toBeUndefined();
   });
 });
