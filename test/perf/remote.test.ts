@@ -32,6 +32,14 @@ interface Result {
   server: { requests: number; failures: number; inferences: number; executions: number; avgRequestUs: number; queueUs: number; computeInferUs: number };
 }
 
+interface RateResult {
+  requestRate: number;
+  requestCount: number;
+  delayedRequests: number;
+  measuredWindows: number;
+  windows: { requests: number; sent: number; delayed: number }[];
+}
+
 let server: RunningServer;
 
 /** The server's cumulative statistics of one model, as perf_analyzer reads them. */
@@ -107,6 +115,30 @@ describe("emb perf --url", () => {
     const captions = join(mkdtempSync(join(tmpdir(), "emb-perf-captions-")), "captions.txt");
     writeFileSync(captions, "a dog on a beach\na cat in a small kitchen\ntwo bicycles by a wall\n");
     await measureAgainstServer("embed_text", ["--target", "siglip-text", "--model-name", "embed_text", "--input", captions]);
+  });
+
+  it("sends requests at a request rate; the server counted exactly the requests reported, no more than the schedule allows", async () => {
+    const rate = 30;
+    const before = await stats("siglip_text");
+    const started = Date.now();
+    const args = ["--target", "siglip-text", "--request-rate-range", String(rate), "--measurement-interval", "300", "--stability-percentage", "90", "--max-trials", "4"];
+    const run = await runCliAsync(["perf", "--url", server.url, ...args, "--json"], withToken);
+    const wallSeconds = (Date.now() - started) / 1000;
+    expect(run.status, run.stderr).toBe(0);
+    const after = await stats("siglip_text");
+    const [r] = JSON.parse(run.stdout).results as (Omit<Result, "concurrency" | "windows"> & RateResult)[];
+    expect(r.requestRate).toBe(rate);
+    expect(r).not.toHaveProperty("concurrency");
+    expect(r.errors).toBe(0);
+    expect(after.inference_count - before.inference_count).toBe(r.completedRequests);
+    // Requests never leave before their time: at most rate x the client's lifetime of them.
+    expect(r.completedRequests).toBeLessThanOrEqual(rate * wallSeconds);
+    const measured = r.windows.slice(-r.measuredWindows);
+    expect(r.requestCount).toBe(measured.reduce((s, w) => s + w.requests, 0));
+    expect(r.delayedRequests).toBe(measured.reduce((s, w) => s + w.delayed, 0));
+    expect(r.delayedRequests).toBeLessThanOrEqual(r.requestCount);
+    expect(r.inferences).toBe(r.server.inferences);
+    expect(r.server.requests).toBeLessThanOrEqual(r.completedRequests);
   });
 
   it("names the server and its models when the model is not there", async () => {
