@@ -37,8 +37,11 @@ interface TargetBase {
 /** A target run in this process: it sees each request's stages and the batcher's counters. */
 export interface LocalTarget extends TargetBase {
   readonly kind: "local";
-  /** Runs request number `i` (inputs are used round-robin). */
-  run(i: number): Promise<RequestTiming>;
+  /**
+   * Runs request number `i` (inputs are used round-robin). When `signal` aborts before the request
+   * is admitted, it leaves the queue unrun and rejects with the signal's reason.
+   */
+  run(i: number, signal?: AbortSignal): Promise<RequestTiming>;
   readonly stats: BatchStats;
   /** Wall time per stage of the runner, the workers' read/decode/normalise included. */
   readonly stages: Record<string, StageSummary>;
@@ -82,9 +85,9 @@ class RunnerTarget implements LocalTarget {
     return this.runner.timer.summary();
   }
 
-  async run(i: number): Promise<RequestTiming> {
+  async run(i: number, signal?: AbortSignal): Promise<RequestTiming> {
     const start = nowUs();
-    await this.admission.acquire();
+    await this.admission.acquire(signal);
     const admitted = nowUs();
     try {
       const outcome = await this.runner.process(i);

@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import type { BatchStats } from "../../src/batching/batcher.js";
+import { Admission } from "../../src/pipeline/admission.js";
 import { measure, type LoadShape } from "../../src/perf/load.js";
 import type { Clock } from "../../src/perf/open-loop.js";
 import { rateSendTimes } from "../../src/perf/schedule.js";
@@ -71,5 +72,33 @@ describe("measure in request-rate mode", () => {
     for (const w of m.windows) expect(Math.abs(w.sent! - w.requests)).toBeLessThanOrEqual(4);
     expect(m.completedRequests).toBe(target.runs);
     expect(m.inferences).toBe(m.requestCount);
+  });
+
+  it("at the end, requests still waiting for admission leave unrun and are not errors", async () => {
+    // One request admitted at a time, 20 ms each, sent at 1000/s: requests pile up in the queue.
+    const admission = new Admission(1);
+    const base = standIn();
+    let admitted = 0;
+    let sent = 0;
+    const target: LocalTarget = {
+      ...base,
+      run: async (i, signal) => {
+        sent++;
+        await admission.acquire(signal);
+        admitted++;
+        try {
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          return await base.run(i);
+        } finally {
+          admission.release();
+        }
+      },
+    };
+    const load: LoadShape = { kind: "rate", rate: 1000, sendTimes: () => rateSendTimes(1000, "constant"), maxInFlight: 200, clock: lateClock(0) };
+    const m = await measure(target, { load, window: { mode: "count", requests: 3, minMs: 0 }, stabilityPercent: 1000, maxWindows: 3 });
+    expect(m.errors).toBe(0);
+    expect(m.completedRequests).toBe(admitted);
+    expect(admitted).toBeLessThan(sent);
+    expect(admission.load).toEqual({ active: 0, waiting: 0 });
   });
 });
