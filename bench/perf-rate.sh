@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# emb perf's request-rate mode against the real perf_analyzer's, both sending the same open-loop
+# Poisson load to the same `emb serve` (siglip_text, token-id rows), one after the other at each
+# rate: do the two clients measure the same throughput and latency, and keep up with the schedule?
+#
+# Usage: bash bench/perf-rate.sh [MODEL_DIR]   (default: the tiny test model)
+#   RATES="50 100 200"  WINDOW_MS=3000  STABILITY=25  PORT=18100
+#   PERF_ANALYZER=tools/serve/perf_analyzer   (made by: bash tools/serve/setup.sh)
+#   needs: npm run build
+# perf_analyzer runs with --async (open loop, as emb's), --request-distribution=poisson and the
+# same windows and stability bound as emb perf. Prints one Markdown row per rate.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+model=${1:-test/fixtures/siglip-tiny}
+read -r -a rates <<< "${RATES:-50 100 200}"
+window=${WINDOW_MS:-3000}
+stability=${STABILITY:-25}
+port=${PORT:-18100}
+perf_analyzer=${PERF_ANALYZER:-tools/serve/perf_analyzer}
+work=$(mktemp -d)
+server_pid=""
+cleanup() {
+  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+log() { echo "perf-rate: $*" >&2; }
+
+# 20 rows of 64 valid ids, right-padded with 1, for both clients.
+vocab=$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).text_config.vocab_size)' "$model/config.json")
+node -e '
+  const [vocab, out] = [Number(process.argv[1]), process.argv[2]];
+  const data = Array.from({ length: 20 }, (_, i) => {
+    const n = 19 + ((i * 7) % 24);
+    return { INPUT_IDS: Array.from({ length: 64 }, (_, j) => (j < n ? 2 + ((i * 7919 + j * 104729) % (vocab - 2)) : 1)) };
+  });
+  require("fs").writeFileSync(out, JSON.stringify({ data }));' "$vocab" "$work/input_ids.json"
+
+node bin/run.js serve --model "siglip=$model" --port "$port" --grpc-port $((port + 1)) --no-progress > "$work/serve.log" 2>&1 &
+server_pid=$!
+for _ in $(seq 1 600); do
+  grep -q "listening on" "$work/serve.log" && break
+  kill -0 "$server_pid" 2>/dev/null || { cat "$work/serve.log" >&2; exit 1; }
+  sleep 0.1
+done
+log "emb serve up on $port ($model)"
+
+echo "| rate/s | perf_analyzer infer/s | p50 ms | p99 ms | delayed | emb perf infer/s | p50 ms | p99 ms | delayed |"
+echo "|---|---|---|---|---|---|---|---|---|"
+for rate in "${rates[@]}"; do
+  "$perf_analyzer" -m siglip_text -u "127.0.0.1:$port" --input-data "$work/input_ids.json" --async \
+    --request-rate-range="$rate" --request-distribution=poisson --measurement-interval="$window" \
+    --stability-percentage="$stability" -f "$work/pa.csv" > "$work/pa.log" 2>&1 || { tail -n 20 "$work/pa.log" >&2; continue; }
+  node bin/run.js perf --url "http://127.0.0.1:$port" --target siglip-text --input "$work/input_ids.json" \
+    --request-rate-range "$rate" --request-distribution poisson --measurement-interval "$window" \
+    --stability-percentage "$stability" --json > "$work/emb.json" 2> "$work/emb.log" || { tail -n 20 "$work/emb.log" >&2; continue; }
+  node -e '
+    const fs = require("fs");
+    const [rate, csv, paLog, embJson] = process.argv.slice(1);
+    const [head, row] = fs.readFileSync(csv, "utf8").trim().split("\n").map((l) => l.split(","));
+    const pa = Object.fromEntries(head.map((h, i) => [h, Number(row[i])]));
+    // perf_analyzer prints the delayed share only above 1%.
+    const delayed = /(\d+(?:\.\d+)?)% of the requests were delayed/.exec(fs.readFileSync(paLog, "utf8"));
+    const [r] = JSON.parse(fs.readFileSync(embJson, "utf8")).results;
+    const ms = (us) => (us / 1000).toFixed(2);
+    console.log("| " + [rate, pa["Inferences/Second"].toFixed(1), ms(pa["p50 latency"]), ms(pa["p99 latency"]), delayed ? delayed[1] + "%" : "<= 1%",
+      r.throughput.toFixed(1), ms(r.latency.p50Us), ms(r.latency.p99Us), ((100 * r.delayedRequests) / r.requestCount).toFixed(2) + "%"].join(" | ") + " |");
+  ' "$rate" "$work/pa.csv" "$work/pa.log" "$work/emb.json"
+done
