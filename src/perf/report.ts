@@ -120,7 +120,8 @@ export function perfTable(rows: PerfRow[], color: boolean): string {
 
 /**
  * perf_analyzer's CSV header (src/report_writer.cc, `ReportWriter::GenerateReport`) for a
- * concurrency sweep (the first column is "Request Rate" in request-rate mode) with server statistics, a non-decoupled model without response cache, and
+ * concurrency sweep (the first column is "Request Rate" in request-rate mode) with server
+ * statistics, a non-decoupled model without response cache, and
  * `--verbose-csv` for "Avg latency". Its "request/response" and "response wait" verbose columns
  * (client library send/receive times) and the GPU metric columns are left out: nothing is sent
  * over a network in process, and the GPU columns come from Triton's metrics endpoint.
