@@ -108,13 +108,14 @@ describe("blocked exact search (matrix products) equals the scalar scan", () => 
     }
   });
 
-  it("returns every reference when k exceeds their number, and refuses k below 1", async () => {
+  it("returns every reference when k exceeds their number, and refuses k below 1 and queries of another size", async () => {
     const references = gaussianRows(3, 4, 8);
     const index = new BlockedExactIndex(references, 4);
     const [found] = await index.searchAll([references[1]], 10);
     expect(found.indices).toHaveLength(3);
     expect(found.indices[0]).toBe(1);
     await expect(index.searchAll([references[0]], 0)).rejects.toThrow("k must be a whole number of at least 1, not 0");
+    await expect(index.searchAll([references[0], new Float32Array(5)], 2)).rejects.toThrow("query 1 has 5 dimensions, the references 4");
   });
 });
 

@@ -317,6 +317,8 @@ export class BlockedExactIndex implements NeighbourIndex {
     const tiles = Math.ceil(n / REFERENCE_TILE);
     const tileRows = Math.ceil(n / tiles);
     if (!Number.isInteger(k) || k < 1) throw new Error(`k must be a whole number of at least 1, not ${k}`);
+    const wrong = queries.findIndex((q) => q.length !== dim);
+    if (wrong >= 0) throw new Error(`query ${wrong} has ${queries[wrong].length} dimensions, the references ${dim}`);
     if (queries.length === 0 || n === 0) return queries.map(() => ({ indices: new Int32Array(0), distances: new Float64Array(0) }));
     const product = await TransposedProduct.open(this.threads);
     try {
