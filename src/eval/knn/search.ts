@@ -225,9 +225,9 @@ export function productErrorBound(dim: number): number {
 
 /**
  * A query's candidates while the products arrive tile by tile: the k largest products so far, and
- * every reference whose product is within twice the error bound of the k-th of them. Twice: the k-th
- * exact distance is at most one bound beyond the k-th product, and a reference among the exact k
- * nearest has a product at most one more bound below that.
+ * every reference whose product is within twice the error bound of the k-th of them. Twice: the k
+ * references with the largest products have exact dot products at least (k-th product - bound),
+ * so the exact k nearest do too, and each of those has a product at least one more bound below.
  */
 class Shortlist {
   /** The k largest products so far, largest first. */
@@ -312,14 +312,14 @@ export class BlockedExactIndex implements NeighbourIndex {
   async searchAll(queries: Float32Array[], k: number, onQuery?: () => void): Promise<NeighbourList[]> {
     const { dim } = this.table;
     const n = this.size;
-    const keep = Math.min(k, n);
-    const margin = 2 * productErrorBound(dim);
-    const tiles = Math.ceil(n / REFERENCE_TILE);
-    const tileRows = Math.ceil(n / tiles);
     if (!Number.isInteger(k) || k < 1) throw new Error(`k must be a whole number of at least 1, not ${k}`);
     const wrong = queries.findIndex((q) => q.length !== dim);
     if (wrong >= 0) throw new Error(`query ${wrong} has ${queries[wrong].length} dimensions, the references ${dim}`);
     if (queries.length === 0 || n === 0) return queries.map(() => ({ indices: new Int32Array(0), distances: new Float64Array(0) }));
+    const keep = Math.min(k, n);
+    const margin = 2 * productErrorBound(dim);
+    // Equal tiles of at most REFERENCE_TILE rows.
+    const tileRows = Math.ceil(n / Math.ceil(n / REFERENCE_TILE));
     const product = await TransposedProduct.open(this.threads);
     try {
       const found: NeighbourList[] = [];
