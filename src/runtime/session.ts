@@ -33,6 +33,18 @@ const PROVIDER_HINTS: Record<Provider, string> = {
   webgpu: "WebGPU needs a GPU with Vulkan drivers (libvulkan.so.1); use --device cpu or --device cuda",
 };
 
+/** How every session is opened on `provider`; `threads` 0 or undefined lets onnxruntime choose. */
+export function sessionOptions(provider: Provider, threads?: number): ort.InferenceSession.SessionOptions {
+  return {
+    executionProviders: [provider],
+    intraOpNumThreads: threads ?? 0,
+    // Idle inference threads sleep instead of spinning: they share the cores with decoding.
+    extra: { session: { intra_op: { allow_spinning: "0" }, inter_op: { allow_spinning: "0" } } },
+    // Probing a provider that is not installed logs native errors; the thrown one is enough.
+    logSeverityLevel: provider === "cpu" ? 2 : 4,
+  };
+}
+
 /** An open model graph on one execution provider. */
 export class ModelSession {
   /** Input name -> element type, read once: run() converts float inputs by it. */
@@ -59,14 +71,7 @@ export class ModelSession {
     const failures: string[] = [];
     for (const provider of candidates) {
       try {
-        const session = await ort.InferenceSession.create(path, {
-          executionProviders: [provider],
-          intraOpNumThreads: options.threads ?? 0,
-          // Idle inference threads sleep instead of spinning: they share the cores with decoding.
-          extra: { session: { intra_op: { allow_spinning: "0" }, inter_op: { allow_spinning: "0" } } },
-          // Probing a provider that is not installed logs native errors; the thrown one is enough.
-          logSeverityLevel: provider === "cpu" ? 2 : 4,
-        });
+        const session = await ort.InferenceSession.create(path, sessionOptions(provider, options.threads));
         return new ModelSession(session, provider, path);
       } catch (error) {
         const message = error instanceof Error ? error.message.split("\n")[0] : String(error);

@@ -36,8 +36,8 @@ describe("KNN classification equals scikit-learn's KNeighborsClassifier (metric 
   });
 
   for (const search of ["exact", "hnsw"] as SearchKind[]) {
-    it.each(cases.map((c) => [c.name, c] as const))(`%s: top-1 and top-5 accuracy with ${search} search`, (_, c) => {
-      const result = evaluateKnn(
+    it.each(cases.map((c) => [c.name, c] as const))(`%s: top-1 and top-5 accuracy with ${search} search`, async (_, c) => {
+      const result = await evaluateKnn(
         { vectors: f32(c.train.vectors), labels: c.train.labels },
         { vectors: f32(c.valid.vectors), labels: c.valid.labels, ids: c.valid.labels.map((_, i) => `q${i}`) },
         { k: c.expected.k, weighting: c.expected.weights, search, agreementSample: 1000 },

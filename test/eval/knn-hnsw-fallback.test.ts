@@ -16,11 +16,11 @@ const f32 = (rows: number[][]) => rows.map((r) => Float32Array.from(r));
 describe("HNSW falls back to exact search when hnswlib-node cannot be loaded", () => {
   afterEach(() => setHnswLoader());
 
-  it.each(cases.map((c) => [c.name, c] as const))("%s: same results as exact search, and one notice", (_, c) => {
+  it.each(cases.map((c) => [c.name, c] as const))("%s: same results as exact search, and one notice", async (_, c) => {
     const refs = { vectors: f32(c.train.vectors), labels: c.train.labels };
     const queries = { vectors: f32(c.valid.vectors), labels: c.valid.labels, ids: c.valid.labels.map((_, i) => `q${i}`) };
     const base = { k: c.expected.k, weighting: c.expected.weights, agreementSample: 1000 };
-    const exact = evaluateKnn(refs, queries, { ...base, search: "exact", onFallback: () => expect.fail("no notice for --exact") });
+    const exact = await evaluateKnn(refs, queries, { ...base, search: "exact", onFallback: () => expect.fail("no notice for --exact") });
 
     let loads = 0;
     setHnswLoader(() => {
@@ -28,7 +28,7 @@ describe("HNSW falls back to exact search when hnswlib-node cannot be loaded", (
       throw new Error("Could not locate the bindings file. Tried:\n → build/Release/addon.node");
     });
     const notices: string[] = [];
-    const fallback = evaluateKnn(refs, queries, { ...base, search: "hnsw", onFallback: (n) => notices.push(n) });
+    const fallback = await evaluateKnn(refs, queries, { ...base, search: "hnsw", onFallback: (n) => notices.push(n) });
 
     expect(fallback).toEqual(exact);
     expect(fallback.search).toBe("exact");
@@ -39,7 +39,7 @@ describe("HNSW falls back to exact search when hnswlib-node cannot be loaded", (
     expect(notices[0]).toMatch(/hnswlib-node could not be loaded: Could not locate the bindings file\. Tried:\); using exact search/);
     expect(notices[0]).toContain("npm rebuild hnswlib-node");
     // The failed load is remembered: a second evaluation does not try again.
-    evaluateKnn(refs, queries, { ...base, search: "hnsw" });
+    await evaluateKnn(refs, queries, { ...base, search: "hnsw" });
     expect(loads).toBe(1);
   });
 

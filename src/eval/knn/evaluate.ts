@@ -6,8 +6,8 @@
  */
 import { KnnClassifier, type Weighting } from "./classifier.js";
 import {
+  BlockedExactIndex,
   DEFAULT_HNSW,
-  ExactIndex,
   HnswIndex,
   hnswUnavailableNotice,
   loadHnsw,
@@ -90,7 +90,7 @@ export interface Evaluation {
   agreement?: Agreement;
 }
 
-export function evaluateKnn(references: LabelledVectors, queries: Queries, options: EvaluateOptions): Evaluation {
+export async function evaluateKnn(references: LabelledVectors, queries: Queries, options: EvaluateOptions): Promise<Evaluation> {
   if (references.vectors.length === 0) throw new Error("no reference embeddings to index");
   const dim = references.vectors[0].length;
   const topK = options.topK ?? 5;
@@ -105,7 +105,7 @@ export function evaluateKnn(references: LabelledVectors, queries: Queries, optio
     }
   }
   const index: NeighbourIndex =
-    search === "exact" ? new ExactIndex(references.vectors, dim) : new HnswIndex(references.vectors, dim, options.hnsw ?? DEFAULT_HNSW);
+    search === "exact" ? new BlockedExactIndex(references.vectors, dim) : new HnswIndex(references.vectors, dim, options.hnsw ?? DEFAULT_HNSW);
 
   const excluded = new Map<string, number>();
   const perClass = new Map<string, ClassScore>();
@@ -115,15 +115,22 @@ export function evaluateKnn(references: LabelledVectors, queries: Queries, optio
   let hits1 = 0;
   let hits5 = 0;
 
-  queries.vectors.forEach((vector, q) => {
-    const label = queries.labels[q];
-    const truth = classifier.indexOf(label);
-    options.onQuery?.();
-    if (truth === undefined) {
+  // Queries whose label has no reference class are counted, not searched.
+  const searched: number[] = [];
+  queries.labels.forEach((label, q) => {
+    if (classifier.indexOf(label) !== undefined) {
+      searched.push(q);
+    } else {
       excluded.set(label, (excluded.get(label) ?? 0) + 1);
-      return;
+      options.onQuery?.();
     }
-    const neighbours = index.search(vector, k);
+  });
+  const found = await index.searchAll(searched.map((q) => queries.vectors[q]), k, options.onQuery);
+
+  searched.forEach((q, i) => {
+    const label = queries.labels[q];
+    const truth = classifier.indexOf(label)!;
+    const neighbours = found[i];
     const proba = classifier.probabilities(neighbours);
     const predicted = KnnClassifier.predict(proba);
     const ranked = KnnClassifier.topK(proba, topK);
@@ -164,35 +171,36 @@ export function evaluateKnn(references: LabelledVectors, queries: Queries, optio
     predictions,
     agreement:
       search === "hnsw" && options.agreementSample > 0
-        ? measureAgreement(references, queries, scored, classifier, k, options.agreementSample)
+        ? await measureAgreement(references, queries, scored, classifier, k, options.agreementSample)
         : undefined,
   };
 }
 
 /** Searches an evenly spread sample of the scored queries exactly and compares. */
-function measureAgreement(
+async function measureAgreement(
   references: LabelledVectors,
   queries: Queries,
   scored: { query: number; neighbours: NeighbourList; predicted: number }[],
   classifier: KnnClassifier,
   k: number,
   sample: number,
-): Agreement {
-  const exact = new ExactIndex(references.vectors, references.vectors[0].length);
+): Promise<Agreement> {
   const step = Math.max(1, scored.length / sample);
   const picked = new Set<number>();
   for (let j = 0; j < Math.min(sample, scored.length); j++) picked.add(Math.floor(j * step));
+  const exact = new BlockedExactIndex(references.vectors, references.vectors[0].length);
+  const truths = await exact.searchAll([...picked].map((i) => queries.vectors[scored[i].query]), k);
   let sameNeighbours = 0;
   let samePrediction = 0;
   let recall = 0;
-  for (const i of picked) {
-    const { query, neighbours, predicted } = scored[i];
-    const truth = exact.search(queries.vectors[query], k);
+  [...picked].forEach((i, j) => {
+    const { neighbours, predicted } = scored[i];
+    const truth = truths[j];
     const found = new Set(neighbours.indices);
     const common = Array.from(truth.indices).filter((r) => found.has(r)).length;
     recall += common / truth.indices.length;
     if (common === truth.indices.length) sameNeighbours++;
     if (KnnClassifier.predict(classifier.probabilities(truth)) === predicted) samePrediction++;
-  }
+  });
   return { queries: picked.size, sameNeighbours, samePrediction, recall: picked.size > 0 ? recall / picked.size : NaN };
 }

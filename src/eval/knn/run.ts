@@ -137,10 +137,10 @@ export async function runKnnEval(options: KnnRunOptions): Promise<KnnRunOutput> 
   const queryFiles = withVectors(validFiles);
   const queries = { vectors: queryFiles.map((f) => images.vectors.get(f.file)!), labels: queryFiles.map((f) => f.label), ids: queryFiles.map((f) => f.file) };
   let fallbackNoted = false;
-  const evaluate = (method: string, refs: LabelledVectors, template?: string) => {
+  const evaluate = async (method: string, refs: LabelledVectors, template?: string) => {
     const bar = options.phase(`${method} search`, "queries");
     bar.start(queries.vectors.length);
-    const evaluation = evaluateKnn(refs, queries, {
+    const evaluation = await evaluateKnn(refs, queries, {
       k: options.k,
       weighting: options.weighting,
       search: options.search,
@@ -167,7 +167,7 @@ export async function runKnnEval(options: KnnRunOptions): Promise<KnnRunOutput> 
   if (references) {
     const refs = withVectors(trainFiles);
     if (refs.length === 0) throw new Error("no train image could be embedded: nothing to index for few-shot");
-    evaluate(`${options.shots}-shot`, { vectors: refs.map((f) => images.vectors.get(f.file)!), labels: refs.map((f) => f.label) });
+    await evaluate(`${options.shots}-shot`, { vectors: refs.map((f) => images.vectors.get(f.file)!), labels: refs.map((f) => f.label) });
   }
 
   if (options.zeroShot) {
@@ -185,11 +185,11 @@ export async function runKnnEval(options: KnnRunOptions): Promise<KnnRunOutput> 
       result.interrupted = true;
       return { result, predictions, mapping };
     }
-    prompts.forEach((byClass, i) => {
+    for (const [i, byClass] of prompts.entries()) {
       const classes = [...byClass.keys()];
       const vectors = classes.map((label) => meanOfUnitVectors(byClass.get(label)!.map((p) => texts.vectors.get(p)!)));
-      evaluate("zero-shot", { vectors, labels: classes }, sets[i].join(" | "));
-    });
+      await evaluate("zero-shot", { vectors, labels: classes }, sets[i].join(" | "));
+    }
   }
   return { result, predictions, mapping };
 }
