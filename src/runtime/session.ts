@@ -16,6 +16,22 @@ export interface SessionOptions {
   device?: Device;
   /** Threads for one operator (intra-op); 0 lets onnxruntime choose (all cores). */
   threads?: number;
+  /** How onnxruntime holds memory for this graph; adapters choose per graph. */
+  memory?: MemoryOptions;
+}
+
+export interface MemoryOptions {
+  /**
+   * Keep freed buffers in onnxruntime's arena for reuse (its default). The arena never returns
+   * memory, so a graph run once on large activations, or on shapes that change every call, keeps
+   * its peak for the life of the session.
+   */
+  arena?: boolean;
+  /**
+   * Repack weight matrices at load for the matrix-product kernels (its default). The packed copy
+   * sits beside the original: a graph whose products have many rows gains little from it.
+   */
+  prepack?: boolean;
 }
 
 export interface InputSpec {
@@ -34,12 +50,19 @@ const PROVIDER_HINTS: Record<Provider, string> = {
 };
 
 /** How every session is opened on `provider`; `threads` 0 or undefined lets onnxruntime choose. */
-export function sessionOptions(provider: Provider, threads?: number): ort.InferenceSession.SessionOptions {
+export function sessionOptions(provider: Provider, threads?: number, memory: MemoryOptions = {}): ort.InferenceSession.SessionOptions {
   return {
     executionProviders: [provider],
     intraOpNumThreads: threads ?? 0,
-    // Idle inference threads sleep instead of spinning: they share the cores with decoding.
-    extra: { session: { intra_op: { allow_spinning: "0" }, inter_op: { allow_spinning: "0" } } },
+    enableCpuMemArena: memory.arena ?? true,
+    extra: {
+      session: {
+        // Idle inference threads sleep instead of spinning: they share the cores with decoding.
+        intra_op: { allow_spinning: "0" },
+        inter_op: { allow_spinning: "0" },
+        ...(memory.prepack === false ? { disable_prepacking: "1" } : {}),
+      },
+    },
     // Probing a provider that is not installed logs native errors; the thrown one is enough.
     logSeverityLevel: provider === "cpu" ? 2 : 4,
   };
@@ -71,7 +94,7 @@ export class ModelSession {
     const failures: string[] = [];
     for (const provider of candidates) {
       try {
-        const session = await ort.InferenceSession.create(path, sessionOptions(provider, options.threads));
+        const session = await ort.InferenceSession.create(path, sessionOptions(provider, options.threads, options.memory));
         return new ModelSession(session, provider, path);
       } catch (error) {
         const message = error instanceof Error ? error.message.split("\n")[0] : String(error);

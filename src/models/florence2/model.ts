@@ -14,7 +14,7 @@ import type { StepDecoder } from "../../generation/decoder.js";
 import { generate } from "../../generation/generate.js";
 import { generationSettings, type GenerationOverrides, type GenerationSettings } from "../../generation/settings.js";
 import type { ImagePreprocessing } from "../../pipeline/normalize.js";
-import { ModelSession, type SessionOptions, type Tensor } from "../../runtime/session.js";
+import { ModelSession, type MemoryOptions, type SessionOptions, type Tensor } from "../../runtime/session.js";
 import { describeOffer, findGraph, graphFile, graphWithWeights, modelFiles, ModelLayoutError } from "../common/layout.js";
 import { readManifest } from "../common/manifest.js";
 import { readPreprocessing } from "../common/preprocessing.js";
@@ -127,6 +127,20 @@ export interface Encoded {
 }
 
 /** The decoder's sessions: the same one twice when merged. */
+/**
+ * How each graph holds memory, chosen by measurement on Florence-2-large (batch 8, 3 beams;
+ * bench/RESULTS.md): the vision encoder and the encoder run once per batch on large activations,
+ * which onnxruntime's arena would keep for the life of the session, and their products have
+ * hundreds of rows, so packing weights on the fly costs little while a packed copy costs ~0.8 GB.
+ * The decoder runs a few rows per step, where packed weights pay; its arena stays small.
+ */
+const PART_MEMORY: Record<EncoderPart | "decoder", MemoryOptions> = {
+  vision_encoder: { arena: false, prepack: false },
+  encoder_model: { arena: false, prepack: false },
+  embed_tokens: {},
+  decoder: {},
+};
+
 interface DecoderSessions {
   first: ModelSession;
   next: ModelSession;
@@ -149,15 +163,15 @@ export class Florence2Model {
     const generationPath = join(dir, "generation_config.json");
     // Without generation_config.json, transformers takes these settings from the text config.
     const generationConfig = existsSync(generationPath) ? JSON.parse(readFileSync(generationPath, "utf8")) : { ...text };
-    const open = (file: string) => ModelSession.open(join(dir, file), options);
+    const open = (file: string, part: keyof typeof PART_MEMORY) => ModelSession.open(join(dir, file), { ...options, memory: PART_MEMORY[part] });
     const sessions = {} as Record<EncoderPart, ModelSession>;
-    for (const part of ENCODER_PARTS) sessions[part] = await open(layout[part]);
+    for (const part of ENCODER_PARTS) sessions[part] = await open(layout[part], part);
     let decoder: DecoderSessions;
     if ("merged" in layout.decoder) {
-      const merged = await open(layout.decoder.merged);
+      const merged = await open(layout.decoder.merged, "decoder");
       decoder = { first: merged, next: merged };
     } else {
-      decoder = { first: await open(layout.decoder.first), next: await open(layout.decoder.withPast) };
+      decoder = { first: await open(layout.decoder.first, "decoder"), next: await open(layout.decoder.withPast, "decoder") };
     }
     const tokenizer = new Tokenizer(
       JSON.parse(readFileSync(join(dir, "tokenizer.json"), "utf8")),
@@ -204,7 +218,7 @@ export class Florence2Model {
     const items = images.length;
     const pixels = new Float32Array(items * 3 * width * height);
     images.forEach((image, i) => pixels.set(image, i * image.length));
-    const features = (await this.sessions.vision_encoder.run({ pixel_values: { type: "float32", data: pixels, dims: [items, 3, height, width] } })).image_features;
+    const features = await this.imageFeatures(pixels, items);
     const [, imageTokens, d] = features.dims;
     // Prompts of different lengths are right-padded and masked: positions of real tokens stay put.
     const promptLength = Math.max(...prompts.map((p) => p.length));
@@ -226,6 +240,30 @@ export class Florence2Model {
       })
     ).last_hidden_state;
     return { items, length, hidden: hidden.data as Float32Array, mask };
+  }
+
+  /**
+   * The vision encoder's features, [items, tokens, d]. On the CPU it runs one image at a time:
+   * its activations at 768x768 are ~0.6 GB per image, batching gains nothing there, and with
+   * the arena off each image's buffers are returned before the next. Accelerators take the batch.
+   */
+  private async imageFeatures(pixels: Float32Array, items: number): Promise<Tensor & { type: "float32" }> {
+    const session = this.sessions.vision_encoder;
+    const { width, height } = this.preprocessing;
+    const perImage = 3 * width * height;
+    const step = session.provider === "cpu" ? 1 : items;
+    const parts: Float32Array[] = [];
+    let dims: number[] = [];
+    for (let first = 0; first < items; first += step) {
+      const count = Math.min(step, items - first);
+      const pixel_values: Tensor = { type: "float32", data: pixels.subarray(first * perImage, (first + count) * perImage), dims: [count, 3, height, width] };
+      const out = (await session.run({ pixel_values })).image_features;
+      parts.push(out.data as Float32Array);
+      dims = out.dims;
+    }
+    const data = parts.length === 1 ? parts[0] : new Float32Array(parts.reduce((sum, p) => sum + p.length, 0));
+    if (parts.length > 1) parts.reduce((at, p) => (data.set(p, at), at + p.length), 0);
+    return { type: "float32", data, dims: [items, dims[1], dims[2]] };
   }
 
   async release(): Promise<void> {
@@ -301,10 +339,12 @@ class CachedDecoder implements StepDecoder {
       if (!(name in available)) throw new ModelLayoutError(`${session.path} wants an input '${name}' that a Florence-2 decoder step does not have`);
       feeds[name] = available[name];
     }
-    const out = await session.run(feeds);
+    // The cross-attention cache is computed at the first step; later steps would only copy it
+    // out again (a gigabyte per step at 24 rows of Florence-2-large), so it is not fetched.
+    const wanted = session.outputNames.filter((name) => firstStep || !(name.startsWith("present.") && name.includes(".encoder.")));
+    const out = await session.run(feeds, wanted);
     for (const name of this.cacheNames) {
       const present = out[name.replace("past_key_values", "present")] as (Tensor & { type: "float32" }) | undefined;
-      // The cross-attention cache is computed at the first step; later steps may return placeholders or nothing.
       if (name.includes(".encoder.") && !firstStep) this.past.set(name, pastIn.get(name)!);
       else if (present) this.past.set(name, present);
       else throw new ModelLayoutError(`${session.path} returns no ${name.replace("past_key_values", "present")}: the KV cache cannot continue`);
