@@ -13,17 +13,18 @@ export interface Member {
 
 export async function tarBytes(members: Member[]): Promise<Buffer> {
   const packer = pack();
-  const chunks: Buffer[] = [];
-  packer.on("data", (c: Buffer) => chunks.push(c));
-  const ended = new Promise((resolve) => packer.on("end", resolve));
+  const collected = (async () => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of packer) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks);
+  })();
   for (const m of members) {
     const mtime = m.mtime ?? new Date("2024-01-02T03:04:05Z");
     if (m.type === "directory") packer.entry({ name: m.name, type: "directory", mtime });
     else packer.entry({ name: m.name, mtime }, typeof m.data === "string" ? Buffer.from(m.data) : m.data);
   }
   packer.finalize();
-  await ended;
-  return Buffer.concat(chunks);
+  return collected;
 }
 
 /** Writes a tar (gzipped when the name ends in .tgz or .tar.gz); `keep` cuts it to that many bytes, as a broken download would. */
