@@ -263,3 +263,37 @@ describe("webdataset .tar inputs", () => {
     expect(seen.sort()).toEqual(tars.map((t) => `${t}/000`));
   });
 });
+
+describe("emb florence and emb classify take the same inputs", () => {
+  it("florence: two shards of a tar and a list write results whose union is the whole run's, with the tar's record paths", async () => {
+    const root = tmp("florence");
+    const tar = join(root, "s.tar");
+    const names = ["photo_500x375.jpg", "small_64x48.jpg", "cmyk_320x240.jpg"];
+    await writeTar(tar, names.map((f, i) => ({ name: `k${i}.jpg`, data: readFileSync(join(IMAGES, f)) })));
+    const list = join(root, "list.txt");
+    writeFileSync(list, ["portrait_375x500.jpg", "tiny_1x1.png", "gray_320x240.jpg"].map((f) => join(IMAGES, f)).join("\n"));
+    const run = (out: string, ...more: string[]) =>
+      runCli(["florence", "<CAPTION>", tar, "--files-from", list, "--model", fixturePath("florence2-tiny"), "--max-new-tokens", "8", "--no-progress", "--out", out, ...more]);
+    const results = (dir: string) => readJsonl<{ path: string; generated: string }>(join(dir, "results.jsonl"));
+    expect(run(join(root, "whole")).status).toBe(0);
+    const whole = results(join(root, "whole"));
+    expect(whole.map((r) => r.path).slice(0, 3)).toEqual([0, 1, 2].map((i) => `${tar}/k${i}`));
+    expect(whole).toHaveLength(6);
+    const parts = [0, 1].flatMap((i) => {
+      expect(run(join(root, `s${i}`), "--shard", `${i}/2`).status).toBe(0);
+      expect(JSON.parse(readFileSync(join(root, `s${i}`, "run.json"), "utf8")).shard).toEqual({ index: i, count: 2 });
+      return results(join(root, `s${i}`));
+    });
+    expect(parts.map((r) => [r.path, r.generated]).sort()).toEqual(whole.map((r) => [r.path, r.generated]).sort());
+  });
+
+  it("classify: one line per listed image of the shard", () => {
+    const list = ["photo_500x375.jpg", "small_64x48.jpg", "cmyk_320x240.jpg", "tiny_1x1.png"].map((f) => join(IMAGES, f)).join("\n");
+    const paths = [0, 1].flatMap((i) => {
+      const result = runCli(["classify", "--files-from", "-", "--labels", "cat,dog", "--model", TINY, "--shard", `${i}/2`, "--logit-scale", "10", "--logit-bias", "-10"], {}, { input: list });
+      expect(result.status, result.stderr).toBe(0);
+      return result.stdout.trim().split("\n").filter(Boolean).map((l) => JSON.parse(l).path as string);
+    });
+    expect(paths.sort()).toEqual(list.split("\n").sort());
+  });
+});
