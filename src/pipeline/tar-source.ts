@@ -86,12 +86,13 @@ export async function* readTarSamples(path: string, imageExtensions: string[]): 
     }
   } catch (error) {
     // The sample being read when the damage came may be cut short: it is part of what is reported.
-    const at = current ? `in sample ${current.path}` : "";
+    const at = current ? ` in sample ${current.path}` : "";
     current = undefined;
+    const message = (error as Error).message;
     yield {
       kind: "damaged",
       path,
-      error: `the tar is damaged or truncated ${at} (${(error as Error).message}) after ${read} complete sample(s), which were read; the rest of it was skipped: copy or download it again`.replace("  ", " "),
+      error: `the tar is damaged or truncated${at} (${message}) after ${read} complete sample(s), which were read; the rest of it was skipped: copy or download it again`,
     };
     return;
   } finally {
