@@ -73,6 +73,7 @@ export const imageInputFlags = {
 /** Which part of the inputs a run takes, for the commands that walk inputs. */
 export const shardFlags = {
   shard: Flags.string({
+    helpValue: "i/n",
     description:
       "take only shard i of n (0-based, e.g. 2/4): each input goes to one shard by a hash of its path, so n runs with their own --out cover every input once. " +
       "Default: a Slurm array task's SLURM_ARRAY_TASK_ID (less SLURM_ARRAY_TASK_MIN) of SLURM_ARRAY_TASK_COUNT, or a Kubernetes Indexed Job's JOB_COMPLETION_INDEX " +
@@ -83,6 +84,7 @@ export const shardFlags = {
 /** Inputs listed in a file, for the commands that take image files. */
 export const filesFromFlags = {
   "files-from": Flags.string({
+    helpValue: "FILE|-",
     description:
       "also take the files (folders, .tar shards) listed in FILE, one path per line as find prints them (- for standard input); a listed file that is missing is reported in errors.jsonl and the run goes on",
   }),
