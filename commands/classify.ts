@@ -3,11 +3,12 @@ import { EmbCommand } from "../src/cli/command.js";
 import { runStatus } from "../src/cli/errors.js";
 import { readInputFile } from "../src/io/text-input.js";
 import { stat } from "node:fs/promises";
-import { decodeOptions, extensionList, imageInputFlags, modelFlags } from "../src/cli/flags.js";
+import { decodeOptions, extensionList, filesFromFlags, imageInputFlags, modelFlags, shardFlags } from "../src/cli/flags.js";
+import { imageSourcesFromFlags } from "../src/cli/inputs.js";
 import { openMatcherFromFlags } from "../src/cli/run-support.js";
 import type { LogitParameters } from "../src/models/types.js";
 import { classifyImages, DEFAULT_TEMPLATE, type Classification } from "../src/pipeline/classify.js";
-import { checkInputs } from "../src/pipeline/source.js";
+import { isTarPath } from "../src/pipeline/tar-source.js";
 
 export default class Classify extends EmbCommand {
   static override summary = "Zero-shot classification: rank labels for each image by SigLIP's sigmoid probability.";
@@ -24,7 +25,8 @@ export default class Classify extends EmbCommand {
   static override strict = false;
 
   static override args = {
-    images: Args.string({ description: "image files or folders", required: true }),
+    // ignoreStdin: standard input is a path list only with --files-from -.
+    images: Args.string({ description: "image files, folders or webdataset .tar shards (or --files-from)", ignoreStdin: true }),
   };
 
   static override flags = {
@@ -35,6 +37,8 @@ export default class Classify extends EmbCommand {
     top: Flags.integer({ description: "labels reported per image", default: 5, min: 1 }),
     "batch-size": Flags.integer({ description: "images per model run", default: 16, min: 1 }),
     ...imageInputFlags,
+    ...filesFromFlags,
+    ...shardFlags,
     "logit-scale": Flags.string({ description: "exp(logit_scale), for models without the combined graph", dependsOn: ["logit-bias"] }),
     "logit-bias": Flags.string({ description: "logit_bias, with --logit-scale", dependsOn: ["logit-scale"] }),
   };
@@ -43,11 +47,12 @@ export default class Classify extends EmbCommand {
     const { argv, flags } = await this.parse(Classify);
     const labels = this.labels(flags);
     const given = flags["logit-scale"] !== undefined ? { scale: Number(flags["logit-scale"]), bias: Number(flags["logit-bias"]) } : undefined;
-    await checkInputs(argv as string[]);
+    const sources = await imageSourcesFromFlags(argv as string[], flags, (m) => this.logToStderr(m));
     const { image: imageModel, text: textModel, logits } = await openMatcherFromFlags(flags, given, !this.jsonEnabled(), (m) => this.usageError(m));
 
-    const inputs = argv as string[];
-    const single = inputs.length === 1 && !/\/$/.test(inputs[0]) && !(await isDirectory(inputs[0]));
+    const { inputs } = sources;
+    const single =
+      inputs.length === 1 && !sources.list && !sources.shard && !/\/$/.test(inputs[0]) && !isTarPath(inputs[0]) && !(await isDirectory(inputs[0]));
     const results: Classification[] = [];
     try {
       await classifyImages(
@@ -55,7 +60,7 @@ export default class Classify extends EmbCommand {
         textModel,
         logits,
         {
-          inputs,
+          ...sources,
           labels,
           template: flags.template,
           extensions: extensionList(flags.ext),

@@ -3,14 +3,27 @@ import { EmbCommand } from "../src/cli/command.js";
 import { InputFailedError, runStatus } from "../src/cli/errors.js";
 import { stat } from "node:fs/promises";
 import { isAbsolute, join, parse, relative } from "node:path";
-import { batcherSettings, batchingFlags, decodeFingerprint, decodeOptions, extensionList, generationFlags, generationOverrides, imageInputFlags, modelFlags } from "../src/cli/flags.js";
+import {
+  batcherSettings,
+  batchingFlags,
+  decodeFingerprint,
+  decodeOptions,
+  extensionList,
+  filesFromFlags,
+  generationFlags,
+  generationOverrides,
+  imageInputFlags,
+  modelFlags,
+  shardFlags,
+} from "../src/cli/flags.js";
+import { imageSourcesFromFlags } from "../src/cli/inputs.js";
 import { progressBar } from "../src/cli/progress.js";
 import { openFromFlags, recordedRun } from "../src/cli/run-support.js";
 import { ResultStore } from "../src/io/result-store.js";
 import { defaultModel, imageToTextTasks } from "../src/models/registry.js";
 import { imageToText, type ImageFailure, type ImageToTextSummary, type ImageToTextResult } from "../src/pipeline/image-to-text.js";
 import { versions } from "../src/version.js";
-import { checkInputs } from "../src/pipeline/source.js";
+import { isTarPath, isTarSamplePath } from "../src/pipeline/tar-source.js";
 
 export default class Florence extends EmbCommand {
   static override summary = "Run a Florence-2 task (caption, detection, OCR, grounding, segmentation) on images; JSON out.";
@@ -28,7 +41,8 @@ export default class Florence extends EmbCommand {
 
   static override args = {
     task: Args.string({ description: `the task token, e.g. "<CAPTION>" or "<OD>"`, required: true }),
-    inputs: Args.string({ description: "image files or folders", required: true }),
+    // ignoreStdin: standard input is a path list only with --files-from -.
+    inputs: Args.string({ description: "image files, folders or webdataset .tar shards (or --files-from)", ignoreStdin: true }),
   };
 
   static override flags = {
@@ -38,6 +52,8 @@ export default class Florence extends EmbCommand {
     ...generationFlags,
     ...batchingFlags(4),
     ...imageInputFlags,
+    ...filesFromFlags,
+    ...shardFlags,
     out: Flags.string({ char: "o", description: "output folder for folders of images (results.jsonl, errors.jsonl, run.json)", default: "florence-results" }),
     draw: Flags.string({ description: "also write each image with its result drawn on it, as PNG, into this folder" }),
     progress: Flags.boolean({ description: "show progress bars on stderr", default: true, allowNo: true }),
@@ -45,13 +61,13 @@ export default class Florence extends EmbCommand {
 
   async run(): Promise<Record<string, unknown>> {
     const { args, argv, flags } = await this.parse(Florence);
-    const inputs = (argv as string[]).slice(1);
+    const sources = await imageSourcesFromFlags((argv as string[]).slice(1), flags, (m) => this.logToStderr(m));
+    const { inputs } = sources;
     const prompt = imageToTextTasks.prompt(args.task, flags.text);
     const overrides = generationOverrides(flags);
 
     const batching = batcherSettings(flags);
     const showProgress = flags.progress && !this.jsonEnabled();
-    await checkInputs(inputs);
     const { model, resolved, source } = await openFromFlags("image-to-text", flags, showProgress, (m) => this.usageError(m));
     let settings;
     try {
@@ -61,7 +77,7 @@ export default class Florence extends EmbCommand {
       throw error;
     }
     const pipeline = {
-      inputs,
+      ...sources,
       task: args.task,
       text: flags.text,
       prompt: model.encodePrompt(prompt),
@@ -71,11 +87,19 @@ export default class Florence extends EmbCommand {
       workers: batching.workers,
       batcher: { maxBatchSize: batching.maxBatchSize, maxQueueDelayUs: batching.maxQueueDelayUs },
     };
+    let warnedTar = false;
     const draw = async (r: ImageToTextResult) => {
-      if (flags.draw) await imageToTextTasks.draw(r.path, r.result, drawnPath(flags.draw, r.path));
+      if (!flags.draw) return;
+      if (isTarSamplePath(r.path)) {
+        if (!warnedTar) this.warn("--draw draws image files only; samples read from .tar shards are not drawn");
+        warnedTar = true;
+        return;
+      }
+      await imageToTextTasks.draw(r.path, r.result, drawnPath(flags.draw, r.path));
     };
 
-    const single = inputs.length === 1 && !(await stat(inputs[0]).catch(() => undefined))?.isDirectory();
+    const single =
+      inputs.length === 1 && !sources.list && !sources.shard && !isTarPath(inputs[0]) && !(await stat(inputs[0]).catch(() => undefined))?.isDirectory();
     if (single) {
       let found: ImageToTextResult | undefined;
       let failure: ImageFailure | undefined;
@@ -90,7 +114,7 @@ export default class Florence extends EmbCommand {
     }
 
     const fingerprint = { ...source, dtype: model.info.dtype, task: args.task, text: flags.text ?? null, settings, ...decodeFingerprint(flags) };
-    const store = ResultStore.open<ImageToTextResult>(flags.out, fingerprint);
+    const store = ResultStore.open<ImageToTextResult>(flags.out, fingerprint, sources.shard ?? null);
     const bar = progressBar(args.task, "img", showProgress);
     const runInfo = { command: "florence", fingerprint, model: { spec: flags.model, ...resolved, ...model.info }, versions: versions() };
     const { result, rows, status } = await recordedRun<ImageToTextSummary>(

@@ -1,30 +1,33 @@
 import { Args } from "@oclif/core";
 import { EmbCommand } from "../../src/cli/command.js";
 import { EXIT, runStatus } from "../../src/cli/errors.js";
-import { batcherSettings, batchingFlags, decodeFingerprint, decodeOptions, extensionList, imageInputFlags, modelFlags, outputFlags } from "../../src/cli/flags.js";
+import { batcherSettings, batchingFlags, decodeFingerprint, decodeOptions, extensionList, filesFromFlags, imageInputFlags, modelFlags, outputFlags, shardFlags } from "../../src/cli/flags.js";
+import { imageSourcesFromFlags } from "../../src/cli/inputs.js";
 import { progressBar } from "../../src/cli/progress.js";
 import { openFromFlags, recordedRun } from "../../src/cli/run-support.js";
 import { EmbeddingStore } from "../../src/io/embedding-store.js";
 import { embedImages, type EmbedImagesResult } from "../../src/pipeline/embed-images.js";
 import { versions } from "../../src/version.js";
-import { checkInputs } from "../../src/pipeline/source.js";
-
 
 export default class EmbedImage extends EmbCommand {
   static override summary = "Embed a folder of images with SigLIP: embeddings.npy + index.jsonl, resumable.";
-  static override description = `Walks the given folders (recursively, sorted) and files, decodes and resizes each image as the Python SigLIP processor does, runs them through the model in dynamic batches and appends one row per image to <out>/embeddings.npy (float32, N x D) with a matching record in <out>/index.jsonl (row, path, bytes, mtime, sha256, size). Files that cannot be read or decoded are listed in <out>/errors.jsonl and the run goes on. Re-running the same command resumes: files already embedded are skipped, changed files are embedded again. Exit status ${EXIT.someFailed} means some files failed.`;
+  static override description = `Walks the given folders (recursively, sorted), files, webdataset .tar shards (each sample's image, recorded as <tar>/<key>) and --files-from lists, optionally one --shard of them, decodes and resizes each image as the Python SigLIP processor does, runs them through the model in dynamic batches and appends one row per image to <out>/embeddings.npy (float32, N x D) with a matching record in <out>/index.jsonl (row, path, bytes, mtime, sha256, size). Files that cannot be read or decoded are listed in <out>/errors.jsonl and the run goes on. Re-running the same command resumes: files already embedded are skipped, changed files are embedded again. Exit status ${EXIT.someFailed} means some files failed.`;
 
   static override examples = [
     "<%= config.bin %> <%= command.id %> ./photos --out ./photos-emb",
     "<%= config.bin %> <%= command.id %> ./photos --model ./models/siglip --dtype fp16 --normalize --json",
     "HF_HUB_OFFLINE=1 <%= config.bin %> <%= command.id %> a.jpg b.png --out emb",
+    "<%= config.bin %> <%= command.id %> ./photos --shard 2/4 --out emb/shard-2",
+    "find ./photos -name '*.jpg' | <%= config.bin %> <%= command.id %> --files-from - --out emb",
+    "<%= config.bin %> <%= command.id %> shards/00000.tar shards/00001.tar --out emb",
   ];
 
   static override enableJsonFlag = true;
   static override strict = false;
 
   static override args = {
-    inputs: Args.string({ description: "image files or folders to embed", required: true }),
+    // ignoreStdin: standard input is a path list only with --files-from -.
+    inputs: Args.string({ description: "image files, folders or webdataset .tar shards to embed (or --files-from)", ignoreStdin: true }),
   };
 
   static override flags = {
@@ -32,14 +35,15 @@ export default class EmbedImage extends EmbCommand {
     ...outputFlags,
     ...batchingFlags(16),
     ...imageInputFlags,
+    ...filesFromFlags,
+    ...shardFlags,
   };
 
   async run(): Promise<EmbedImagesResult & { out: string; rows: number }> {
     const { argv, flags } = await this.parse(EmbedImage);
-    const inputs = argv as string[];
+    const sources = await imageSourcesFromFlags(argv as string[], flags, (m) => this.logToStderr(m));
     const batching = batcherSettings(flags);
     const showProgress = flags.progress && !this.jsonEnabled();
-    await checkInputs(inputs);
     const { model, resolved, source } = await openFromFlags("image-embedder", flags, showProgress, (m) => this.usageError(m));
 
     const fingerprint = {
@@ -49,7 +53,7 @@ export default class EmbedImage extends EmbCommand {
       normalize: flags.normalize || model.info.normalizedByModel,
       ...decodeFingerprint(flags),
     };
-    const store = EmbeddingStore.open(flags.out, model.dim, fingerprint);
+    const store = EmbeddingStore.open(flags.out, model.dim, fingerprint, undefined, sources.shard ?? null);
     const runInfo = {
       command: "embed image",
       fingerprint,
@@ -65,7 +69,7 @@ export default class EmbedImage extends EmbCommand {
       (message) => this.warn(message),
       (signal) =>
         embedImages(model, {
-          inputs,
+          ...sources,
           store,
           extensions: extensionList(flags.ext),
           normalize: flags.normalize,

@@ -2,12 +2,13 @@ import { Args, Flags } from "@oclif/core";
 import { EmbCommand } from "../../src/cli/command.js";
 import { runStatus } from "../../src/cli/errors.js";
 import { readFileSync } from "node:fs";
-import { batcherSettings, batchingFlags, modelFlags, outputFlags } from "../../src/cli/flags.js";
+import { batcherSettings, batchingFlags, modelFlags, outputFlags, shardFlags } from "../../src/cli/flags.js";
+import { shardFromFlags } from "../../src/cli/inputs.js";
 import { progressBar } from "../../src/cli/progress.js";
 import { openFromFlags, recordedRun } from "../../src/cli/run-support.js";
 import { EmbeddingStore } from "../../src/io/embedding-store.js";
 import { parseCaptionFile, parseIdRows, readInputFile, type Caption } from "../../src/io/text-input.js";
-import { embedTexts, textKey, type EmbedTextsResult, type TextInput, type TextRecord } from "../../src/pipeline/embed-texts.js";
+import { embedTexts, textKey, textsOfShard, type EmbedTextsResult, type TextInput, type TextRecord } from "../../src/pipeline/embed-texts.js";
 import { versions } from "../../src/version.js";
 
 export default class EmbedText extends EmbCommand {
@@ -21,6 +22,7 @@ export default class EmbedText extends EmbCommand {
     "<%= config.bin %> <%= command.id %> --file captions.jsonl --field caption",
     "cat captions.txt | <%= config.bin %> <%= command.id %> --out text-emb",
     "<%= config.bin %> <%= command.id %> --ids input_ids.json",
+    "<%= config.bin %> <%= command.id %> --file captions.txt --shard 0/4 --out text-emb/shard-0",
   ];
 
   static override enableJsonFlag = true;
@@ -41,16 +43,20 @@ export default class EmbedText extends EmbCommand {
       description: "embed token ids instead: a JSON array of rows, JSON Lines rows, or perf_analyzer --input-data JSON",
       exclusive: ["file"],
     }),
+    ...shardFlags,
   };
 
   async run(): Promise<EmbedTextsResult & { out: string; rows: number }> {
     const { argv, flags } = await this.parse(EmbedText);
     const batching = batcherSettings(flags);
     const showProgress = flags.progress && !this.jsonEnabled();
+    const shard = shardFromFlags(flags.shard, (m) => this.logToStderr(m));
     const raw = this.readInputs(argv as string[], flags);
     const { model, resolved, source } = await openFromFlags("text-embedder", flags, showProgress, (m) => this.usageError(m));
-    const inputs: TextInput[] =
-      "ids" in raw ? parseIdRows(raw.ids, flags.ids!, model.info.length, model.info.vocabSize).map((ids, line) => ({ line, ids })) : raw.captions;
+    const inputs: TextInput[] = textsOfShard(
+      "ids" in raw ? parseIdRows(raw.ids, flags.ids!, model.info.length, model.info.vocabSize).map((ids, line) => ({ line, ids })) : raw.captions,
+      shard,
+    );
 
     const fingerprint = {
       ...source,
@@ -58,7 +64,7 @@ export default class EmbedText extends EmbCommand {
       tokenizer: { length: model.info.length, padding: "max_length" },
       normalize: flags.normalize || model.info.normalizedByModel,
     };
-    const store = EmbeddingStore.open<TextRecord>(flags.out, model.info.dim, fingerprint, textKey);
+    const store = EmbeddingStore.open<TextRecord>(flags.out, model.info.dim, fingerprint, textKey, shard ?? null);
     const runInfo = {
       command: "embed text",
       fingerprint,

@@ -26,6 +26,7 @@ import { ModelLayoutError } from "../models/common/layout.js";
 import { DtypeSpecError } from "../models/common/variants.js";
 import { TaskError } from "../models/registry.js";
 import { RemoteError } from "../perf/remote.js";
+import { ShardSpecError } from "../pipeline/shard.js";
 import { SourceError } from "../pipeline/source.js";
 import { ProviderUnavailableError } from "../runtime/session.js";
 
@@ -45,6 +46,7 @@ const KNOWN: [ErrorClass, string, number][] = [
   [CocoInputError, "bad-coco-input", EXIT.usage],
   [InputError, "bad-input", EXIT.usage],
   [SourceError, "missing-input", EXIT.usage],
+  [ShardSpecError, "bad-shard", EXIT.usage],
   [BatcherConfigError, "bad-batcher-config", EXIT.usage],
   [OutputMismatchError, "output-mismatch", EXIT.usage],
   [OutputFolderError, "output-folder", EXIT.usage],

@@ -58,12 +58,35 @@ export const outputFlags = {
 /** Flags of the commands that read folders of images. */
 export const imageInputFlags = {
   workers: Flags.integer({ description: "worker threads that read, decode and resize images", default: availableParallelism(), min: 1 }),
-  ext: Flags.string({ description: "file extensions taken from folders, comma-separated", default: DEFAULT_EXTENSIONS.join(",") }),
+  ext: Flags.string({
+    description: "file extensions taken from folders, comma-separated; in a .tar shard, a sample's image is its member with the first of these",
+    default: DEFAULT_EXTENSIONS.join(","),
+  }),
   "max-pixels": Flags.integer({ description: "skip images with more pixels than this (decompression bombs)", default: DEFAULT_MAX_PIXELS, min: 1 }),
   "color-management": Flags.string({
     description: "embedded ICC profiles: none ignores them as PIL does (embeddings equal the Python pipeline's); srgb converts to sRGB",
     options: [...COLOR_MANAGEMENT_MODES],
     default: "none",
+  }),
+};
+
+/** Which part of the inputs a run takes, for the commands that walk inputs. */
+export const shardFlags = {
+  shard: Flags.string({
+    helpValue: "i/n",
+    description:
+      "take only shard i of n (0-based, e.g. 2/4): each input goes to one shard by a hash of its path, so n runs with their own --out cover every input once. " +
+      "Default: a Slurm array task's SLURM_ARRAY_TASK_ID (less SLURM_ARRAY_TASK_MIN) of SLURM_ARRAY_TASK_COUNT, or a Kubernetes Indexed Job's JOB_COMPLETION_INDEX " +
+      "of EMB_SHARD_COUNT (set it to the Job's completions: Kubernetes does not export that count); 0/1 takes all",
+  }),
+};
+
+/** Inputs listed in a file, for the commands that take image files. */
+export const filesFromFlags = {
+  "files-from": Flags.string({
+    helpValue: "FILE|-",
+    description:
+      "also take the files (folders, .tar shards) listed in FILE, one path per line as find prints them (- for standard input); a listed file that is missing is reported in errors.jsonl and the run goes on",
   }),
 };
 

@@ -14,6 +14,7 @@ import { JsonlAppender, readJsonFile, readJsonl, rewriteJsonl, writeFileAtomic }
 import { makeFolder } from "./directories.js";
 import { lockFolder, type FolderLock } from "./folder-lock.js";
 import { NpyAppendWriter } from "./npy-writer.js";
+import { shardLabel, type Shard } from "../pipeline/shard.js";
 
 /** What every index record has: its row in embeddings.npy. */
 export interface StoredRecord {
@@ -42,22 +43,32 @@ export class OutputMismatchError extends Error {}
 
 /**
  * Creates an output folder, or checks that the one there was made by the same thing: its
- * run.json `fingerprint` (model, graph, preprocessing, settings) must equal `fingerprint`, so
- * outputs of different runs are refused rather than mixed.
+ * run.json `fingerprint` (model, graph, preprocessing, settings) must equal `fingerprint`, and its
+ * `shard` (null or absent: all inputs) must be `shard`, so outputs of different runs, or of
+ * different shards, are refused rather than mixed.
  */
-export function claimOutputFolder(dir: string, fingerprint: Record<string, unknown>, what: string): FolderLock {
+export function claimOutputFolder(dir: string, fingerprint: Record<string, unknown>, what: string, shard: Shard | null = null): FolderLock {
   makeFolder(dir);
   const lock = lockFolder(dir);
   const runPath = join(dir, "run.json");
   if (!existsSync(runPath)) return lock;
-  const previous = readJsonFile<{ fingerprint?: unknown }>(
+  const previous = readJsonFile<{ fingerprint?: unknown; shard?: Shard | null }>(
     runPath,
     "it records which model made the folder: restore it, or remove the folder to start again",
-  ).fingerprint;
-  if (JSON.stringify(previous) !== JSON.stringify(fingerprint)) {
+  );
+  if (JSON.stringify(previous.fingerprint) !== JSON.stringify(fingerprint)) {
     lock.release();
     throw new OutputMismatchError(
-      `${dir} holds ${what} made with ${JSON.stringify(previous)}, not ${JSON.stringify(fingerprint)}; choose another --out or remove that folder`,
+      `${dir} holds ${what} made with ${JSON.stringify(previous.fingerprint)}, not ${JSON.stringify(fingerprint)}; choose another --out or remove that folder`,
+    );
+  }
+  const before = previous.shard ?? null;
+  if (before?.index !== shard?.index || before?.count !== shard?.count) {
+    lock.release();
+    const resume = before ? `--shard ${before.index}/${before.count}` : "--shard 0/1 (all inputs)";
+    throw new OutputMismatchError(
+      `${dir} holds ${what} of shard ${shardLabel(before)}, not of shard ${shardLabel(shard)}; give each shard its own --out ` +
+        `(e.g. --out emb/shard-$SLURM_ARRAY_TASK_ID), or resume this folder with ${resume}`,
     );
   }
   return lock;
@@ -78,6 +89,7 @@ export class EmbeddingStore<R extends StoredRecord = IndexRecord> {
     vectors: NpyAppendWriter,
     private readonly keyOf: (record: Omit<R, "row">) => string,
     private readonly lock: FolderLock,
+    private readonly shard: Shard | null,
   ) {
     this.vectors = vectors;
     for (const r of records) this.remember(r);
@@ -87,15 +99,17 @@ export class EmbeddingStore<R extends StoredRecord = IndexRecord> {
 
   /**
    * Opens (or creates) the folder. `fingerprint` names what made the rows (model, graph,
-   * preprocessing, normalisation); a folder made by something else is refused, not mixed.
+   * preprocessing, normalisation); a folder made by something else, or for another `shard`, is
+   * refused, not mixed.
    */
   static open<R extends StoredRecord = IndexRecord>(
     dir: string,
     dim: number,
     fingerprint: Record<string, unknown>,
     keyOf: (record: Omit<R, "row">) => string = (r) => (r as unknown as IndexRecord).path,
+    shard: Shard | null = null,
   ): EmbeddingStore<R> {
-    const lock = claimOutputFolder(dir, fingerprint, "embeddings");
+    const lock = claimOutputFolder(dir, fingerprint, "embeddings", shard);
     try {
       finishCompaction(dir);
       const vectors = NpyAppendWriter.open(join(dir, "embeddings.npy"), dim);
@@ -106,7 +120,7 @@ export class EmbeddingStore<R extends StoredRecord = IndexRecord> {
       if (records.some((r, i) => r.row !== i)) throw new Error(`${dir}/index.jsonl is out of order; remove the folder and re-run`);
       rewriteJsonl(join(dir, "index.jsonl"), records);
       vectors.truncate(valid);
-      return new EmbeddingStore<R>(dir, dim, records, vectors, keyOf, lock);
+      return new EmbeddingStore<R>(dir, dim, records, vectors, keyOf, lock, shard);
     } catch (error) {
       lock.release();
       throw error;
@@ -146,8 +160,9 @@ export class EmbeddingStore<R extends StoredRecord = IndexRecord> {
     this.errors.append([record]);
   }
 
+  /** Writes run.json: `info` with the folder's shard (null: all inputs), which a resume must match. */
   writeRunInfo(info: Record<string, unknown>): void {
-    writeFileAtomic(join(this.dir, "run.json"), JSON.stringify(info, null, 2) + "\n");
+    writeFileAtomic(join(this.dir, "run.json"), JSON.stringify({ ...info, shard: this.shard }, null, 2) + "\n");
   }
 
   /**

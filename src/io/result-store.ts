@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { claimOutputFolder, type ErrorRecord } from "./embedding-store.js";
 import type { FolderLock } from "./folder-lock.js";
 import { JsonlAppender, readJsonl, rewriteJsonl, writeFileAtomic } from "./jsonl.js";
+import type { Shard } from "../pipeline/shard.js";
 
 export interface ResultRecord {
   path: string;
@@ -27,19 +28,20 @@ export class ResultStore<R extends ResultRecord> {
     readonly dir: string,
     records: R[],
     private readonly lock: FolderLock,
+    private readonly shard: Shard | null,
   ) {
     for (const r of records) this.remember(r);
     this.results = new JsonlAppender(join(dir, "results.jsonl"));
     this.errors = new JsonlAppender(join(dir, "errors.jsonl"));
   }
 
-  /** Opens (or creates) the folder; one made with another fingerprint (model, task, settings) is refused. */
-  static open<R extends ResultRecord>(dir: string, fingerprint: Record<string, unknown>): ResultStore<R> {
-    const lock = claimOutputFolder(dir, fingerprint, "results");
+  /** Opens (or creates) the folder; one made with another fingerprint (model, task, settings) or for another shard is refused. */
+  static open<R extends ResultRecord>(dir: string, fingerprint: Record<string, unknown>, shard: Shard | null = null): ResultStore<R> {
+    const lock = claimOutputFolder(dir, fingerprint, "results", shard);
     // A torn last line (a kill mid-write) is dropped by the reader and by this rewrite.
     const records = readJsonl<R>(join(dir, "results.jsonl"));
     rewriteJsonl(join(dir, "results.jsonl"), records);
-    return new ResultStore<R>(dir, records, lock);
+    return new ResultStore<R>(dir, records, lock, shard);
   }
 
   /** Lets other runs write the folder: after close() and the last run.json. */
@@ -64,8 +66,9 @@ export class ResultStore<R extends ResultRecord> {
     this.errors.append([record]);
   }
 
+  /** Writes run.json: `info` with the folder's shard (null: all inputs), which a resume must match. */
   writeRunInfo(info: Record<string, unknown>): void {
-    writeFileAtomic(join(this.dir, "run.json"), JSON.stringify(info, null, 2) + "\n");
+    writeFileAtomic(join(this.dir, "run.json"), JSON.stringify({ ...info, shard: this.shard }, null, 2) + "\n");
   }
 
   /** Closes the files; records superseded by a later one for the same path are dropped. */

@@ -5,17 +5,15 @@
 import type { ImageEmbedder, LogitParameters, TextEmbedder } from "../models/types.js";
 import type { DecodeOptions } from "./decode.js";
 import { dot, l2normalize } from "./normalize.js";
-import { runImages } from "./image-stage.js";
+import { runImages, type ImageSources } from "./image-stage.js";
 import type { RunCounts } from "./runner.js";
 
 /** SigLIP's zero-shot prompt; `{}` is replaced by the label. */
 export const DEFAULT_TEMPLATE = "This is a photo of {}.";
 
-export interface ClassifyOptions {
-  inputs: string[];
+export interface ClassifyOptions extends ImageSources {
   labels: string[];
   template: string;
-  extensions?: string[];
   /** Decoding: the pixel limit and what to do with embedded colour profiles. */
   decode?: DecodeOptions;
   batchSize: number;

@@ -7,14 +7,12 @@ import type { BatcherOptions } from "../batching/batcher.js";
 import type { EmbeddingStore } from "../io/embedding-store.js";
 import type { ImageEmbedder } from "../models/types.js";
 import type { DecodeOptions } from "./decode.js";
-import { runImages } from "./image-stage.js";
+import { runImages, type ImageSources } from "./image-stage.js";
 import { l2normalize } from "./normalize.js";
 import type { Failure, RunCounts } from "./runner.js";
 
-export interface EmbedImagesOptions {
-  inputs: string[];
+export interface EmbedImagesOptions extends ImageSources {
   store: EmbeddingStore;
-  extensions?: string[];
   normalize: boolean;
   /** Decoding: the pixel limit and what to do with embedded colour profiles. */
   decode?: DecodeOptions;

@@ -9,6 +9,7 @@ import type { BatcherOptions } from "../batching/batcher.js";
 import type { EmbeddingStore, StoredRecord } from "../io/embedding-store.js";
 import type { TextEmbedder } from "../models/types.js";
 import { l2normalize } from "./normalize.js";
+import { inShard, type Shard } from "./shard.js";
 import { Runner, runInOrder, type Prepared, type RunCounts } from "./runner.js";
 import { StageTimer } from "./timing.js";
 
@@ -28,7 +29,18 @@ export interface TextRecord extends StoredRecord {
 }
 
 /** A caption's resume key: its position and content, so repeated captions keep their rows. */
-export const textKey = (r: Omit<TextRecord, "row">) => `${r.line}:${r.sha256}`;
+export const textKey = (r: Pick<TextRecord, "line" | "sha256">) => `${r.line}:${r.sha256}`;
+
+/** The SHA-256 of a caption's text (or of an id row's JSON): half of its key. */
+const inputSha256 = (input: TextInput) =>
+  createHash("sha256")
+    .update(input.text ?? JSON.stringify(input.ids))
+    .digest("hex");
+
+/** The inputs of one shard: each caption goes where its key (line and content) hashes to. */
+export function textsOfShard(inputs: TextInput[], shard: Shard | undefined): TextInput[] {
+  return shard ? inputs.filter((input) => inShard(textKey({ line: input.line, sha256: inputSha256(input) }), shard)) : inputs;
+}
 
 export interface EmbedTextsOptions {
   store: EmbeddingStore<TextRecord>;
@@ -64,9 +76,7 @@ export async function embedTexts(model: TextEmbedder, inputs: TextInput[], optio
           input.ids ? { ids: input.ids, truncated: false } : model.tokenizer.encode(input.text ?? ""),
         );
         if (truncated) truncatedLines.push(input.line);
-        const sha256 = createHash("sha256")
-          .update(input.text ?? JSON.stringify(ids))
-          .digest("hex");
+        const sha256 = inputSha256(input);
         const record = { line: input.line, text: input.text ?? null, sha256, truncated };
         if (store.recordFor(textKey(record))) return { kind: "skipped" };
         return { kind: "ready", input: ids, meta: record };

@@ -183,7 +183,7 @@ export async function cachedTextEmbeddings(
   const store = EmbeddingStore.open<TextRecord>(options.dir, model.info.dim, options.fingerprint, textKey);
   const sha = (text: string) => createHash("sha256").update(text).digest("hex");
   // Every entry is "line" 0: a cached caption is identified by its content alone.
-  const missing = [...new Set(texts)].filter((t) => !store.recordFor(textKey({ line: 0, text: t, sha256: sha(t), truncated: false })));
+  const missing = [...new Set(texts)].filter((t) => !store.recordFor(textKey({ line: 0, sha256: sha(t) })));
   options.onStart?.(missing.length);
   const interrupted = await fillCache(store, options.fingerprint, missing.length === 0 ? undefined : () =>
     embedTexts(

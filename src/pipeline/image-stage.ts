@@ -3,14 +3,15 @@
  * normalise on the worker pool (prepare-pool.ts), with the workers' times added to the stage
  * timer. A file the pool cannot read or decode is a failed item, not a failed run.
  */
-import type { Stats } from "node:fs";
 import { stat } from "node:fs/promises";
 import type { BatcherOptions } from "../batching/batcher.js";
 import type { DecodeOptions } from "./decode.js";
 import type { ImagePreprocessing } from "./normalize.js";
 import { PreparePool, REQUESTS_PER_WORKER } from "./prepare-pool.js";
 import { readAheadFor, Runner, runInOrder, type Prepared, type RunCounts, type Sink } from "./runner.js";
-import { countImages, walkImages, type SourceFile } from "./source.js";
+import type { PathList } from "../io/path-list.js";
+import type { Shard } from "./shard.js";
+import { countImages, walkImages, type SourceFile, type WalkOptions } from "./source.js";
 import { StageTimer } from "./timing.js";
 
 /** What is known of a prepared image besides its pixels: what sinks record. */
@@ -24,9 +25,15 @@ export interface ImageMeta {
   height: number;
 }
 
+/** A file's (or a tar member's) size and modification time: what the resume check compares. */
+export interface SizeAndTime {
+  size: number;
+  mtimeMs: number;
+}
+
 /** Resume checks, asked of the sink: a file already done is not prepared (size and mtime) or not run (content). */
 export interface ImageResume {
-  isUnchanged?: (path: string, info: Stats) => boolean;
+  isUnchanged?: (path: string, info: SizeAndTime) => boolean;
   isSameContent?: (path: string, sha256: string) => boolean;
 }
 
@@ -38,19 +45,26 @@ export interface ImageStageOptions {
   resume?: ImageResume;
 }
 
-/** `path` names the file in records; `fsPath`, when given, is what the file system takes (bytes of a non-UTF-8 name). */
-export function prepareImage(options: ImageStageOptions): (path: string, fsPath?: string | Buffer) => Promise<Prepared<Float32Array, ImageMeta>> {
-  return async (path, fsPath = path) => {
-    let info;
+/**
+ * Prepares one image: a file (`path` names it in records; `fsPath`, when given, is what the file
+ * system takes, the bytes of a non-UTF-8 name), or, with `member`, bytes already read from a tar.
+ */
+export function prepareImage(
+  options: ImageStageOptions,
+): (path: string, fsPath?: string | Buffer, member?: SourceFile["member"]) => Promise<Prepared<Float32Array, ImageMeta>> {
+  return async (path, fsPath = path, member) => {
+    let info: SizeAndTime;
     try {
-      info = await stat(fsPath);
+      info = member ?? (await stat(fsPath));
     } catch (error) {
       return { kind: "failed", reason: "unreadable", error: (error as Error).message };
     }
     if (options.resume?.isUnchanged?.(path, info)) return { kind: "skipped" };
     let reply;
     try {
-      reply = await options.pool.prepare(fsPath, options.preprocessing, options.decode ?? {});
+      reply = member
+        ? await options.pool.prepareBytes(member.data, options.preprocessing, options.decode ?? {})
+        : await options.pool.prepare(fsPath, options.preprocessing, options.decode ?? {});
     } catch (error) {
       // A worker that died (out of memory on a hostile file, say) fails this file, not the run.
       return { kind: "failed", reason: "unreadable", error: (error as Error).message };
@@ -63,9 +77,18 @@ export function prepareImage(options: ImageStageOptions): (path: string, fsPath?
   };
 }
 
-export interface ImageRunOptions {
+/** Where a run's images come from: what every image pipeline's options include. */
+export interface ImageSources {
   inputs: string[];
+  /** More inputs, from --files-from. */
+  list?: PathList;
+  /** Only this shard's inputs. */
+  shard?: Shard;
+  /** Extensions taken from folders, in order of preference for a tar sample's image. */
   extensions?: string[];
+}
+
+export interface ImageRunOptions extends ImageSources {
   /** Decoding: the pixel limit and what to do with embedded colour profiles. */
   decode?: DecodeOptions;
   /** Worker threads that read, decode and resize images. */
@@ -89,14 +112,15 @@ export async function runImages<Out, Res>(
   sink: Sink<string, Res>,
   options: ImageRunOptions,
 ): Promise<RunCounts & { total: number }> {
-  const total = await countImages(options.inputs, options.extensions);
+  const walk: WalkOptions = { extensions: options.extensions, list: options.list, shard: options.shard, tars: true };
+  const total = await countImages(options.inputs, walk);
   options.onStart?.(total);
   const pool = new PreparePool(options.workers);
   const timer = new StageTimer();
   const prepareFile = prepareImage({ pool, preprocessing, decode: options.decode, timer, resume: options.resume });
-  // An unreadable folder comes from the walk as an item: it fails like an unreadable file.
+  // An unreadable folder (a missing listed file, a damaged tar) comes from the walk as an item: it fails like an unreadable file.
   const prepare = async (file: SourceFile): Promise<Prepared<Float32Array, ImageMeta>> =>
-    file.error ? { kind: "failed", reason: "unreadable", error: file.error } : prepareFile(file.path, file.bytes);
+    file.error ? { kind: "failed", reason: file.reason ?? "unreadable", error: file.error } : prepareFile(file.path, file.bytes, file.member);
   const runner = new Runner({ prepare, infer, post }, options.batcher, timer);
   const byPath: Sink<SourceFile, Res> = {
     done: (file, result) => sink.done(file.path, result),
@@ -104,7 +128,7 @@ export async function runImages<Out, Res>(
     skipped: (file) => sink.skipped?.(file.path),
   };
   try {
-    const counts = await runInOrder(runner, walkImages(options.inputs, { extensions: options.extensions }), byPath, {
+    const counts = await runInOrder(runner, walkImages(options.inputs, walk), byPath, {
       readAhead: readAheadFor(options.batcher, options.workers, REQUESTS_PER_WORKER),
       signal: options.signal,
       onProgress: () => options.onProgress?.(),

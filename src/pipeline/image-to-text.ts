@@ -7,7 +7,7 @@ import type { BatcherOptions } from "../batching/batcher.js";
 import type { GenerationSettings } from "../generation/settings.js";
 import type { ImageToText } from "../models/types.js";
 import type { DecodeOptions } from "./decode.js";
-import { runImages } from "./image-stage.js";
+import { runImages, type ImageSources } from "./image-stage.js";
 import type { Failure, RunCounts } from "./runner.js";
 
 export interface ImageToTextResult {
@@ -31,13 +31,11 @@ export interface ImageFailure extends Failure {
   path: string;
 }
 
-export interface ImageToTextOptions {
-  inputs: string[];
+export interface ImageToTextOptions extends ImageSources {
   task: string;
   text?: string;
   prompt: number[];
   settings: GenerationSettings;
-  extensions?: string[];
   /** Decoding: the pixel limit and what to do with embedded colour profiles. */
   decode?: DecodeOptions;
   workers: number;

@@ -5,28 +5,51 @@
  * handle is open however deep or wide the tree; file contents are read later, by the decode
  * stage, a bounded number at a time. Symlinked directories are followed once: a directory
  * reached again (a loop, or a second link to it) is skipped.
+ *
+ * Inputs come from the arguments, then from a --files-from list; a `.tar` input is read as
+ * webdataset samples (tar-source.ts). With a shard, only the inputs whose key is the shard's are
+ * yielded (shard.ts), so counts, progress and outputs are the shard's alone.
  */
 import { readdir, stat } from "node:fs/promises";
 import { isUtf8 } from "node:buffer";
 import { extname, join, sep } from "node:path";
+import type { PathList } from "../io/path-list.js";
+import { fileShardKey, inShard, type Shard } from "./shard.js";
+import { isTarPath, readTarSamples } from "./tar-source.js";
 
 export const DEFAULT_EXTENSIONS = ["jpg", "jpeg", "png", "webp", "gif", "bmp", "tif", "tiff", "avif"];
 
 export interface SourceFile {
-  /** The path as found: the argument joined with the names below it. */
+  /** The path as found: the argument joined with the names below it; `<tar>/<key>` for a tar's sample. */
   path: string;
-  /** Set for a folder that could not be read: it is reported like an unreadable file and the walk goes on. */
+  /**
+   * Set for an input that cannot be read (a folder, a listed file that is missing, a damaged tar,
+   * a sample without an image): it is reported like an unreadable file and the walk goes on.
+   */
   error?: string;
+  /** The reason code recorded with `error` (default "unreadable"). */
+  reason?: string;
   /**
    * The path's bytes, when a name in it is not valid UTF-8 (`path` then shows such bytes as
    * \xHH): file system calls take these, since the string cannot name the file.
    */
   bytes?: Buffer;
+  /** A tar sample's image, read from the tar: its bytes, and its member's size and mtime. */
+  member?: { data: Buffer; size: number; mtimeMs: number };
 }
 
 export interface WalkOptions {
-  /** Lower-case extensions without the dot. Files named directly as arguments are always taken. */
+  /**
+   * Lower-case extensions without the dot, taken from folders, in order of preference for a tar
+   * sample's image. Files named directly as arguments are always taken.
+   */
   extensions?: string[];
+  /** More inputs, from --files-from: like arguments, but a missing one is reported, not fatal. */
+  list?: PathList;
+  /** Only this shard's inputs (by key; see shard.ts). */
+  shard?: Shard;
+  /** Read `.tar`, `.tar.gz` and `.tgz` inputs as webdataset shards (the image commands do). */
+  tars?: boolean;
 }
 
 export class SourceError extends Error {}
@@ -44,34 +67,67 @@ export async function checkInputs(inputs: string[]): Promise<void> {
 }
 
 /** How many images a walk will yield: the total that progress bars count towards. */
-export async function countImages(inputs: string[], extensions?: string[]): Promise<number> {
+export async function countImages(inputs: string[], options: WalkOptions = {}): Promise<number> {
   let total = 0;
-  for await (const _ of walkImages(inputs, { extensions })) total++;
+  for await (const _ of walkImages(inputs, options)) total++;
   return total;
 }
 
+interface Walk {
+  extensions: string[];
+  extensionSet: Set<string>;
+  seenDirs: Set<string>;
+  shard?: Shard;
+  tars: boolean;
+}
+
 export async function* walkImages(inputs: string[], options: WalkOptions = {}): AsyncGenerator<SourceFile> {
-  const extensions = new Set((options.extensions ?? DEFAULT_EXTENSIONS).map((e) => e.toLowerCase().replace(/^\./, "")));
-  const seenDirs = new Set<string>();
-  for (const input of inputs) {
-    const info = await stat(input).catch(() => undefined);
-    if (!info) throw new SourceError(`${input}: no such file or directory`);
-    if (info.isDirectory()) {
-      yield* walkDir({ path: input }, extensions, seenDirs);
+  const extensions = (options.extensions ?? DEFAULT_EXTENSIONS).map((e) => e.toLowerCase().replace(/^\./, ""));
+  const walk: Walk = { extensions, extensionSet: new Set(extensions), seenDirs: new Set(), shard: options.shard, tars: options.tars ?? false };
+  for (const input of inputs) yield* walkInput(input, walk, true);
+  if (options.list) for await (const input of options.list.paths()) yield* walkInput(input, walk, false);
+}
+
+async function* walkInput(input: string, walk: Walk, mustExist: boolean): AsyncGenerator<SourceFile> {
+  const info = await stat(input).catch((error: NodeJS.ErrnoException) => error);
+  if (info instanceof Error) {
+    if (mustExist) throw new SourceError(`${input}: no such file or directory`);
+    if (inShard(fileShardKey(input, ""), walk.shard)) yield { path: input, error: missingReason(info) };
+  } else if (info.isDirectory()) {
+    yield* walkDir({ path: input }, input, "", walk);
+  } else if (!inShard(fileShardKey(input, ""), walk.shard)) {
+    return;
+  } else if (walk.tars && isTarPath(input)) {
+    yield* tarSamples(input, walk.extensions);
+  } else {
+    yield { path: input };
+  }
+}
+
+/** A tar given as an input is one input: its samples go to the shard that owns the tar. */
+async function* tarSamples(tar: string, extensions: string[]): AsyncGenerator<SourceFile> {
+  for await (const item of readTarSamples(tar, extensions)) {
+    if (item.kind === "damaged") {
+      yield { path: item.path, error: item.error };
+    } else if (item.sample.image) {
+      const { data, size, mtimeMs } = item.sample.image;
+      yield { path: item.sample.path, member: { data, size, mtimeMs } };
     } else {
-      yield { path: input };
+      const error = `this sample has no image (its members: ${item.sample.extensions.join(", ")}; images are taken with the extensions ${extensions.join(", ")}, set by --ext)`;
+      yield { path: item.sample.path, reason: "no-image", error };
     }
   }
 }
 
-async function* walkDir(dir: SourceFile, extensions: Set<string>, seenDirs: Set<string>): AsyncGenerator<SourceFile> {
+/** `relative` is the folder's path below the input argument `argument` (empty for the argument itself). */
+async function* walkDir(dir: SourceFile, argument: string, relative: string, walk: Walk): AsyncGenerator<SourceFile> {
   const fsDir = dir.bytes ?? dir.path;
   const entries: { name: Buffer; shown: string; kind: "dir" | "file" | "link" }[] = [];
   try {
     const info = await stat(fsDir);
     const identity = `${info.dev}:${info.ino}`;
-    if (seenDirs.has(identity)) return;
-    seenDirs.add(identity);
+    if (walk.seenDirs.has(identity)) return;
+    walk.seenDirs.add(identity);
     // Names as bytes: a name that is not UTF-8 would otherwise come back mangled and not open.
     for (const entry of await readdir(fsDir, { withFileTypes: true, encoding: "buffer" })) {
       const name: Buffer = entry.name;
@@ -79,12 +135,15 @@ async function* walkDir(dir: SourceFile, extensions: Set<string>, seenDirs: Set<
       if (kind) entries.push({ name, shown: shownName(name), kind });
     }
   } catch (error) {
-    yield { ...dir, error: `cannot read this folder (${folderReason(error)}); the images in it were skipped` };
+    if (inShard(fileShardKey(argument, relative), walk.shard)) {
+      yield { ...dir, error: `cannot read this folder (${folderReason(error)}); the images in it were skipped` };
+    }
     return;
   }
   entries.sort((a, b) => (a.shown < b.shown ? -1 : a.shown > b.shown ? 1 : 0));
   for (const entry of entries) {
     const path = join(dir.path, entry.shown);
+    const below = relative === "" ? entry.shown : `${relative}/${entry.shown}`;
     const exact = dir.bytes !== undefined || entry.shown !== entry.name.toString("utf8") || !isUtf8(entry.name);
     const child: SourceFile = exact ? { path, bytes: Buffer.concat([Buffer.from(fsDir), Buffer.from(sep), entry.name]) } : { path };
     let kind = entry.kind;
@@ -94,8 +153,8 @@ async function* walkDir(dir: SourceFile, extensions: Set<string>, seenDirs: Set<
       kind = target.isDirectory() ? "dir" : "file";
     }
     if (kind === "dir") {
-      yield* walkDir(child, extensions, seenDirs);
-    } else if (extensions.has(extname(entry.shown).slice(1).toLowerCase())) {
+      yield* walkDir(child, argument, below, walk);
+    } else if (walk.extensionSet.has(extname(entry.shown).slice(1).toLowerCase()) && inShard(fileShardKey(argument, below), walk.shard)) {
       yield child;
     }
   }
@@ -118,6 +177,12 @@ function shownName(name: Buffer): string {
     }
   }
   return out;
+}
+
+function missingReason(error: NodeJS.ErrnoException): string {
+  if (error.code === "ENOENT") return "no such file or directory (listed in --files-from): check the list, or remove the line";
+  if (error.code === "EACCES" || error.code === "EPERM") return "permission denied: give this user read access and run again to embed it";
+  return error.message;
 }
 
 function folderReason(error: unknown): string {

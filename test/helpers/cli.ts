@@ -43,6 +43,8 @@ function cliEnv(env: Record<string, string>): NodeJS.ProcessEnv {
   const out: NodeJS.ProcessEnv = { ...process.env, HF_HUB_OFFLINE: "", OCLIF_COLUMNS: "10000", ...env };
   // vitest sets NODE_ENV=test, which users do not have; oclif treats "test" like "development".
   if (!("NODE_ENV" in env)) delete out.NODE_ENV;
+  // Tests run inside a Slurm array or a Kubernetes Indexed Job would otherwise each take one shard.
+  for (const name of ["SLURM_ARRAY_TASK_ID", "JOB_COMPLETION_INDEX"]) if (!(name in env)) delete out[name];
   return out;
 }
 

@@ -1,0 +1,48 @@
+/**
+ * `--files-from FILE|-`: input paths, one per line, as `find` prints them. Blank lines and a
+ * trailing CR (a list written on Windows) are ignored; relative paths are relative to the current
+ * folder. A file is read line by line on each pass (the walk counts, then runs), so a list of
+ * millions of paths is never held whole; standard input can be read only once, so it is kept.
+ */
+import { createReadStream, statSync } from "node:fs";
+import { createInterface } from "node:readline";
+import type { Readable } from "node:stream";
+import { InputError } from "./text-input.js";
+
+export class PathList {
+  private constructor(
+    /** The list as given: a file name, or "-" for standard input. */
+    readonly name: string,
+    private readonly held?: string[],
+  ) {}
+
+  /** Opens a list file (checked now: a missing list is a usage error), or reads standard input whole. */
+  static async open(name: string, stdin: Readable = process.stdin): Promise<PathList> {
+    if (name === "-") {
+      const held: string[] = [];
+      for await (const path of pathLines(stdin)) held.push(path);
+      return new PathList(name, held);
+    }
+    let isFile = false;
+    try {
+      isFile = statSync(name).isFile();
+    } catch {
+      throw new InputError(`--files-from ${name}: no such file; give a file of paths, one per line (find ./photos -name '*.jpg' > list.txt), or - for standard input`);
+    }
+    if (!isFile) throw new InputError(`--files-from ${name}: is a folder, not a file of paths; give the folder itself as an input instead`);
+    return new PathList(name);
+  }
+
+  /** The paths, in list order. */
+  async *paths(): AsyncGenerator<string> {
+    if (this.held) yield* this.held;
+    else yield* pathLines(createReadStream(this.name));
+  }
+}
+
+async function* pathLines(stream: Readable): AsyncGenerator<string> {
+  for await (const line of createInterface({ input: stream, crlfDelay: Infinity })) {
+    const path = line.replace(/\r$/, "");
+    if (path.trim() !== "") yield path;
+  }
+}
