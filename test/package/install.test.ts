@@ -69,12 +69,14 @@ afterAll(() => {
 });
 
 describe("the packed package, in an empty project", () => {
-  it("ships the CLI and the library entry with declarations, and no sources or tests", () => {
+  it("ships the CLI, which runs, and the library entry with declarations, and no tests", () => {
     const installed = join(project, "node_modules", "emb-toolkit");
     const pkg = JSON.parse(readFileSync(join(installed, "package.json"), "utf8"));
     expect(pkg.bin).toEqual({ emb: "./bin/run.js" });
     expect(readdirSync(join(installed, "dist", "src"))).toEqual(expect.arrayContaining(["index.js", "index.d.ts"]));
     expect(readdirSync(installed)).not.toContain("test");
+    const version = run(process.execPath, [join(installed, "bin", "run.js"), "--version"], { cwd: project });
+    expect(version).toMatch(new RegExp(`^emb-toolkit/${pkg.version.replaceAll(".", "\\.")} `));
   });
 
   it("a Node program imports it by name and embeds an image (path and bytes) and a caption as PyTorch does", () => {
