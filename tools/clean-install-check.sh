@@ -24,6 +24,8 @@ fail() { printf 'FAIL: %s\n' "$*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || fail "run as root (chroot and mounts need it)"
 command -v node >/dev/null || fail "node is not on PATH (its binary is copied into the root file system)"
 
+# A root file system's top folder is world-readable (mktemp makes 0700; apt's _apt user needs in).
+chmod 755 "$ROOTFS"
 if [ ! -f "$ROOTFS/etc/debian_version" ]; then
   command -v debootstrap >/dev/null || fail "debootstrap is missing: apt-get install debootstrap"
   say "debootstrap --variant=minbase bookworm $ROOTFS"
@@ -80,8 +82,8 @@ while read -r entry; do
 done <"$REPO/.dockerignore"
 
 
-say "RUN npm ci && npm prune --omit=dev (ENV ONNXRUNTIME_NODE_INSTALL=skip)"
-in_root "cd /app && export ONNXRUNTIME_NODE_INSTALL=skip && npm ci --no-audit --no-fund && npm prune --omit=dev --no-audit --no-fund && ln -sf /app/bin/run.js /usr/local/bin/emb" 2>&1 | tee "$ROOTFS/tmp/npm-ci.log"
+say "RUN npm ci && npm prune --omit=dev (ENV ONNXRUNTIME_NODE_INSTALL=skip NPM_CONFIG_UPDATE_NOTIFIER=false)"
+in_root "cd /app && export ONNXRUNTIME_NODE_INSTALL=skip NPM_CONFIG_UPDATE_NOTIFIER=false && npm ci --no-audit --no-fund && npm prune --omit=dev --no-audit --no-fund && ln -sf /app/bin/run.js /usr/local/bin/emb" 2>&1 | tee "$ROOTFS/tmp/npm-ci.log"
 [ "${PIPESTATUS[0]}" = 0 ] || fail "npm ci failed; see $ROOTFS/tmp/npm-ci.log"
 if ls "$ROOTFS"/app/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/ | grep -q providers_cuda; then fail "the CUDA provider was fetched"; fi
 
