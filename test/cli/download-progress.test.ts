@@ -1,5 +1,5 @@
 /** Hub download progress when stderr is not a terminal (Slurm, nohup, CI, `2>log`): plain lines, no bars. */
-import { mkdtempSync, statSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -52,9 +52,10 @@ describe("plain download progress", () => {
 describe("emb embed image from the hub with stderr piped", () => {
   it("writes a plain line for each downloaded file, with no carriage returns or escape codes", async () => {
     const hub = await startFakeHub({ "org/siglip-tiny": { dir: fixturePath("siglip-tiny"), commit: "0123456789abcdef0123456789abcdef01234567" } });
+    const work = mkdtempSync(join(tmpdir(), "emb-download-"));
     try {
-      const out = join(mkdtempSync(join(tmpdir(), "emb-download-")), "out");
-      const env = { HF_ENDPOINT: hub.url, HF_HOME: mkdtempSync(join(tmpdir(), "emb-hf-home-")) };
+      const out = join(work, "out");
+      const env = { HF_ENDPOINT: hub.url, HF_HOME: join(work, "hf-home") };
       const r = await runCliAsync(["embed", "image", fixturePath("images", "small_64x48.jpg"), "--model", "org/siglip-tiny", "--out", out], env);
       expect(r.status, r.stderr).toBe(0);
       const size = statSync(fixturePath("siglip-tiny", "onnx", "vision_model.onnx")).size;
@@ -66,6 +67,7 @@ describe("emb embed image from the hub with stderr piped", () => {
       expect(r.stderr).not.toMatch(/[\r\x1b]/);
     } finally {
       await hub.close();
+      rmSync(work, { recursive: true, force: true });
     }
   });
 });
