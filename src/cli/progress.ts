@@ -102,9 +102,62 @@ export function progressBar(label: string, unit: string, enabled: boolean): Prog
   };
 }
 
-/** Download progress: one bar per file, by bytes. */
-export function downloadBars(enabled: boolean) {
-  if (!enabled || !process.stderr.isTTY) return undefined;
+export interface DownloadProgress {
+  update(file: string, received: number, total: number | undefined): void;
+  stop(): void;
+}
+
+/** The unit a size reads best in: MB, kB or bytes, with one decimal. */
+function sizeUnit(bytes: number): { unit: string; of: (n: number) => number } {
+  const [scale, unit] = bytes >= 1e6 ? [1e6, "MB"] : bytes >= 1e3 ? [1e3, "kB"] : [1, "B"];
+  return { unit, of: (n) => Math.round((10 * n) / scale) / 10 };
+}
+
+/**
+ * Download progress when stderr is not a terminal: per file, a plain line every `intervalS`
+ * seconds and one when it is complete (or, at stop, when it stopped), in MB, kB or bytes.
+ */
+export function plainDownloadProgress(write: (line: string) => void, intervalS = progressInterval()): DownloadProgress {
+  const files = new Map<string, { started: number; last: number; received: number; total: number | undefined; ended: boolean }>();
+  const line = (file: string, final: boolean) => {
+    const f = files.get(file)!;
+    const elapsed = (performance.now() - f.started) / 1000;
+    const label = `downloading ${file}`;
+    const { unit, of } = sizeUnit(f.total ?? f.received);
+    if (f.total !== undefined) return write(progressLine(label, unit, of(f.received), of(f.total), elapsed, final));
+    // The server sent no size: what arrived, and how fast.
+    const rate = of(f.received) / Math.max(elapsed, 1e-3);
+    write(`${label}: ${of(f.received)} ${unit}, ${rate.toFixed(1)} ${unit}/s${final ? `, ended after ${formatDuration(elapsed)}` : ""}`);
+  };
+  return {
+    update(file, received, total) {
+      const now = performance.now();
+      let f = files.get(file);
+      if (!f) {
+        f = { started: now, last: now, received, total, ended: false };
+        files.set(file, f);
+      }
+      Object.assign(f, { received, total });
+      if (f.ended) return;
+      if (total !== undefined && received >= total) {
+        f.ended = true;
+        line(file, true);
+      } else if ((now - f.last) / 1000 >= intervalS) {
+        f.last = now;
+        line(file, false);
+      }
+    },
+    stop() {
+      for (const [file, f] of files) if (!f.ended) line(file, true);
+      files.clear();
+    },
+  };
+}
+
+/** Download progress: one bar per file, by bytes, at a terminal; plain lines otherwise. */
+export function downloadBars(enabled: boolean): DownloadProgress | undefined {
+  if (!enabled) return undefined;
+  if (!process.stderr.isTTY) return plainDownloadProgress((line) => process.stderr.write(`${line}\n`));
   const multi = new cliProgress.MultiBar(
     { format: "downloading {file} {bar} {percentage}% | {value_mb}/{total_mb} MB", stream: process.stderr, hideCursor: true },
     cliProgress.Presets.shades_classic,

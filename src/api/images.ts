@@ -1,0 +1,52 @@
+/** Images given to the API, as file paths or encoded bytes, decoded and normalised as the pipelines do. */
+import { readFile } from "node:fs/promises";
+import { decodeAndResize, type ColorManagement } from "../pipeline/decode.js";
+import { normalizePixels, type ImagePreprocessing } from "../pipeline/normalize.js";
+
+/** A path to an image file, or the file's bytes (JPEG, PNG, WebP, GIF, TIFF, BMP, AVIF). */
+export type ImageInput = string | Uint8Array;
+
+export interface DecodeSettings {
+  /** Images with more pixels are refused (default 178,956,970, PIL's decompression-bomb limit). */
+  maxPixels?: number;
+  /** Embedded ICC profiles: ignored ("none", the default, as PIL) or applied ("srgb"). */
+  colorManagement?: ColorManagement;
+}
+
+/** Raised when an input cannot be read or decoded; `input` says which one. */
+export class ImageInputError extends Error {
+  constructor(
+    readonly input: string,
+    message: string,
+  ) {
+    super(`${input}: ${message}`);
+    this.name = "ImageInputError";
+  }
+}
+
+export interface PreparedImage {
+  /** CHW float32, as the model takes it. */
+  pixels: Float32Array;
+  /** The image's size after EXIF orientation. */
+  width: number;
+  height: number;
+}
+
+/** The name an input goes by in errors: its path, or its position for bytes. */
+export function inputName(input: ImageInput, index: number): string {
+  return typeof input === "string" ? input : `image #${index} (${input.byteLength} bytes)`;
+}
+
+export async function prepareImage(input: ImageInput, index: number, preprocessing: ImagePreprocessing, decode: DecodeSettings = {}): Promise<PreparedImage> {
+  const name = inputName(input, index);
+  if (typeof input !== "string" && !(input instanceof Uint8Array)) {
+    throw new TypeError(`image #${index} is a ${typeof input}: give a file path (string) or the file's bytes (Buffer or Uint8Array)`);
+  }
+  try {
+    const bytes = typeof input === "string" ? await readFile(input) : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
+    const decoded = await decodeAndResize(bytes, { width: preprocessing.width, height: preprocessing.height }, decode);
+    return { pixels: normalizePixels(decoded.pixels, preprocessing), width: decoded.sourceWidth, height: decoded.sourceHeight };
+  } catch (error) {
+    throw new ImageInputError(name, (error as Error).message);
+  }
+}

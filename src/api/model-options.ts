@@ -1,0 +1,31 @@
+/** What every API function that opens a model takes, and its translation to the registry's options. */
+import type { HubOptions } from "../models/common/hub.js";
+import { parseDtype, type OpenOptions, type Role } from "../models/registry.js";
+import type { Device } from "../runtime/session.js";
+
+export interface ModelOptions {
+  /** A local model folder or a Hugging Face hub repository id; the role's default model when absent. */
+  model?: string;
+  /** Weight variant: "fp32" (default), "fp16", "q8", ... or per part, e.g. "vision=fp16,text=q8". */
+  dtype?: string;
+  /** Execution provider: "auto" (default: CUDA when installed, else CPU), "cpu", "cuda" or "webgpu". */
+  device?: Device;
+  /** Threads per inference; 0 (default) lets onnxruntime use every core. */
+  threads?: number;
+  /** Hub revision: a branch, tag or commit (default "main"). */
+  revision?: string;
+  /** Use only the local Hugging Face cache (as HF_HUB_OFFLINE=1 does). */
+  offline?: boolean;
+  /** Called as a hub download progresses: the file, bytes received so far, its size when known. */
+  onDownload?: HubOptions["onProgress"];
+}
+
+export function registryOptions(role: Role, options: ModelOptions): OpenOptions {
+  return {
+    model: options.model,
+    dtype: parseDtype(role, options.dtype ?? "fp32"),
+    session: { device: options.device ?? "auto", threads: options.threads ?? 0 },
+    hub: { revision: options.revision ?? "main", offline: options.offline || undefined },
+    onDownload: options.onDownload,
+  };
+}

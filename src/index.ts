@@ -1,0 +1,20 @@
+/**
+ * The emb-toolkit library: what the `emb` commands do, for Node programs (ESM).
+ *
+ *   import { SiglipEmbedder, Florence2, knnEvaluate, scoreCaptions, readNpy, writeNpy } from "emb-toolkit";
+ *
+ * Models open from a local folder or a Hugging Face hub repository id, as `--model` does.
+ */
+export { SiglipEmbedder, type EmbedImageOptions, type EmbedOptions } from "./api/siglip.js";
+export { Florence2, FLORENCE_TASKS, type FlorenceAnswer, type FlorenceRunOptions } from "./api/florence.js";
+export { knnEvaluate, type KnnEvaluation, type KnnOptions, type LabelledEmbeddings } from "./api/knn.js";
+export { readCocoAnnotations, scoreCaptions, type CaptionResult, type CaptionScores, type ScoreOptions } from "./api/coco.js";
+export { npyRows, readNpy, writeNpy } from "./api/npy.js";
+export { ImageInputError, type DecodeSettings, type ImageInput } from "./api/images.js";
+export type { ModelOptions } from "./api/model-options.js";
+export type { NpyArray } from "./io/npy.js";
+export type { CocoAnnotations } from "./eval/coco/annotations.js";
+export { CocoInputError } from "./eval/coco/annotations.js";
+export { TaskError } from "./models/florence2/tasks.js";
+export { DtypeSpecError } from "./models/common/variants.js";
+export { ProviderUnavailableError } from "./runtime/session.js";
