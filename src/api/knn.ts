@@ -39,7 +39,7 @@ function checkLabelled(what: string, set: LabelledEmbeddings): void {
 }
 
 /** Classifies every query from its k nearest references and scores the predictions against the queries' labels. */
-export function knnEvaluate(references: LabelledEmbeddings, queries: LabelledEmbeddings, options: KnnOptions = {}): KnnEvaluation {
+export async function knnEvaluate(references: LabelledEmbeddings, queries: LabelledEmbeddings, options: KnnOptions = {}): Promise<KnnEvaluation> {
   checkLabelled("references", references);
   checkLabelled("queries", queries);
   if (references.vectors.length === 0) throw new RangeError("references: no vectors to search");

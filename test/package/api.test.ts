@@ -105,10 +105,10 @@ describe("Florence2", () => {
 describe("knnEvaluate", () => {
   const cases = readJson("goldens", "knn", "synthetic.json").cases;
 
-  it("gives scikit-learn's predictions and top-1/top-5 on the synthetic goldens", () => {
+  it("gives scikit-learn's predictions and top-1/top-5 on the synthetic goldens", async () => {
     for (const c of cases) {
       const vectors = (rows: number[][]) => rows.map((r) => Float32Array.from(r));
-      const result = knnEvaluate(
+      const result = await knnEvaluate(
         { vectors: vectors(c.train.vectors), labels: c.train.labels },
         { vectors: vectors(c.valid.vectors), labels: c.valid.labels },
         { k: c.expected.k, weighting: c.expected.weights },
@@ -119,10 +119,10 @@ describe("knnEvaluate", () => {
     }
   });
 
-  it("refuses vectors and labels that do not pair up", () => {
+  it("refuses vectors and labels that do not pair up", async () => {
     const v = [new Float32Array([1, 0]), new Float32Array([0, 1])];
-    expect(() => knnEvaluate({ vectors: v, labels: ["a"] }, { vectors: v, labels: ["a", "b"] })).toThrow("references: 2 vectors but 1 labels");
-    expect(() => knnEvaluate({ vectors: v, labels: ["a", "b"] }, { vectors: [new Float32Array(3)], labels: ["a"] })).toThrow("queries have 3 values per vector, references 2");
+    await expect(knnEvaluate({ vectors: v, labels: ["a"] }, { vectors: v, labels: ["a", "b"] })).rejects.toThrow("references: 2 vectors but 1 labels");
+    await expect(knnEvaluate({ vectors: v, labels: ["a", "b"] }, { vectors: [new Float32Array(3)], labels: ["a"] })).rejects.toThrow("queries have 3 values per vector, references 2");
   });
 });
 

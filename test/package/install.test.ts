@@ -116,7 +116,7 @@ describe("the packed package, in an empty project", () => {
         const texts: Float32Array[] = await siglip.embedTexts(["a photo of a cat"]);
         const florence = await Florence2.open({ model: "onnx-community/Florence-2-large-ft" });
         const answer: FlorenceAnswer = await florence.run("<OD>", "a.jpg", { numBeams: 1 });
-        const knn: KnnEvaluation = knnEvaluate({ vectors, labels: ["cat", "dog"] }, { vectors: texts, labels: ["cat"] }, { k: 1 });
+        const knn: KnnEvaluation = await knnEvaluate({ vectors, labels: ["cat", "dog"] }, { vectors: texts, labels: ["cat"] }, { k: 1 });
         const scores = await scoreCaptions("captions.json", [{ image_id: 1, caption: "a cat" }], { metrics: ["bleu", "cider"] });
         // @ts-expect-error texts are strings
         await siglip.embedTexts([42]);
