@@ -4,7 +4,7 @@ import { EXIT, runStatus } from "../../src/cli/errors.js";
 import { batcherSettings, batchingFlags, decodeFingerprint, decodeOptions, extensionList, imageInputFlags, modelFlags, outputFlags } from "../../src/cli/flags.js";
 import { progressBar } from "../../src/cli/progress.js";
 import { openFromFlags, recordedRun } from "../../src/cli/run-support.js";
-import { EmbeddingStore } from "../../src/io/embedding-store.js";
+import { EmbeddingStore, IMAGE_METADATA } from "../../src/io/embedding-store.js";
 import { embedImages, type EmbedImagesResult } from "../../src/pipeline/embed-images.js";
 import { versions } from "../../src/version.js";
 import { checkInputs } from "../../src/pipeline/source.js";
@@ -49,7 +49,7 @@ export default class EmbedImage extends EmbCommand {
       normalize: flags.normalize || model.info.normalizedByModel,
       ...decodeFingerprint(flags),
     };
-    const store = EmbeddingStore.open(flags.out, model.dim, fingerprint);
+    const store = EmbeddingStore.open(flags.out, model.dim, fingerprint, undefined, IMAGE_METADATA);
     const runInfo = {
       command: "embed image",
       fingerprint,

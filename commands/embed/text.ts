@@ -7,7 +7,7 @@ import { progressBar } from "../../src/cli/progress.js";
 import { openFromFlags, recordedRun } from "../../src/cli/run-support.js";
 import { EmbeddingStore } from "../../src/io/embedding-store.js";
 import { parseCaptionFile, parseIdRows, readInputFile, type Caption } from "../../src/io/text-input.js";
-import { embedTexts, textKey, type EmbedTextsResult, type TextInput, type TextRecord } from "../../src/pipeline/embed-texts.js";
+import { embedTexts, textKey, TEXT_METADATA, type EmbedTextsResult, type TextInput, type TextRecord } from "../../src/pipeline/embed-texts.js";
 import { versions } from "../../src/version.js";
 
 export default class EmbedText extends EmbCommand {
@@ -58,7 +58,7 @@ export default class EmbedText extends EmbCommand {
       tokenizer: { length: model.info.length, padding: "max_length" },
       normalize: flags.normalize || model.info.normalizedByModel,
     };
-    const store = EmbeddingStore.open<TextRecord>(flags.out, model.info.dim, fingerprint, textKey);
+    const store = EmbeddingStore.open<TextRecord>(flags.out, model.info.dim, fingerprint, textKey, TEXT_METADATA);
     const runInfo = {
       command: "embed text",
       fingerprint,

@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { JsonlAppender, readJsonFile, readJsonl, rewriteJsonl, writeFileAtomic } from "./jsonl.js";
 import { makeFolder } from "./directories.js";
 import { lockFolder, type FolderLock } from "./folder-lock.js";
+import { METADATA_FILE, writeMetadataParquet, type MetadataColumn } from "./metadata-parquet.js";
 import { NpyAppendWriter } from "./npy-writer.js";
 
 /** What every index record has: its row in embeddings.npy. */
@@ -30,6 +31,17 @@ export interface IndexRecord extends StoredRecord {
   width?: number;
   height?: number;
 }
+
+/** The columns of an image folder's metadata.parquet, in this order. */
+export const IMAGE_METADATA: MetadataColumn[] = [
+  { name: "row", type: "INT64" },
+  { name: "path", type: "STRING" },
+  { name: "bytes", type: "INT64" },
+  { name: "mtimeMs", type: "DOUBLE" },
+  { name: "sha256", type: "STRING" },
+  { name: "width", type: "INT32" },
+  { name: "height", type: "INT32" },
+];
 
 export interface ErrorRecord {
   path: string;
@@ -78,6 +90,7 @@ export class EmbeddingStore<R extends StoredRecord = IndexRecord> {
     vectors: NpyAppendWriter,
     private readonly keyOf: (record: Omit<R, "row">) => string,
     private readonly lock: FolderLock,
+    private readonly metadata: MetadataColumn[] | undefined,
   ) {
     this.vectors = vectors;
     for (const r of records) this.remember(r);
@@ -88,12 +101,14 @@ export class EmbeddingStore<R extends StoredRecord = IndexRecord> {
   /**
    * Opens (or creates) the folder. `fingerprint` names what made the rows (model, graph,
    * preprocessing, normalisation); a folder made by something else is refused, not mixed.
+   * With `metadata`, close() also writes metadata.parquet with those columns.
    */
   static open<R extends StoredRecord = IndexRecord>(
     dir: string,
     dim: number,
     fingerprint: Record<string, unknown>,
     keyOf: (record: Omit<R, "row">) => string = (r) => (r as unknown as IndexRecord).path,
+    metadata?: MetadataColumn[],
   ): EmbeddingStore<R> {
     const lock = claimOutputFolder(dir, fingerprint, "embeddings");
     try {
@@ -106,7 +121,7 @@ export class EmbeddingStore<R extends StoredRecord = IndexRecord> {
       if (records.some((r, i) => r.row !== i)) throw new Error(`${dir}/index.jsonl is out of order; remove the folder and re-run`);
       rewriteJsonl(join(dir, "index.jsonl"), records);
       vectors.truncate(valid);
-      return new EmbeddingStore<R>(dir, dim, records, vectors, keyOf, lock);
+      return new EmbeddingStore<R>(dir, dim, records, vectors, keyOf, lock, metadata);
     } catch (error) {
       lock.release();
       throw error;
@@ -150,21 +165,23 @@ export class EmbeddingStore<R extends StoredRecord = IndexRecord> {
     writeFileAtomic(join(this.dir, "run.json"), JSON.stringify(info, null, 2) + "\n");
   }
 
-  /**
-   * Finishes the folder. Rows of files that changed and were embedded again are dropped, so
-   * each path has exactly one row; that rewrite goes through temporary files and renames.
-   */
   /** Lets other runs write the folder: after close() and the last run.json. */
   unlock(): void {
     this.lock.release();
   }
 
+  /**
+   * Finishes the folder. Rows of files that changed and were embedded again are dropped, so
+   * each path has exactly one row; that rewrite goes through temporary files and renames.
+   * metadata.parquet, when asked for, is written last, from the final records.
+   */
   close(): { rows: number; dropped: number } {
     const dropped = this.superseded;
     if (dropped === 0) {
       this.vectors.close();
       this.index.close();
       this.errors.close();
+      this.writeMetadata(this.records());
       return { rows: this.rows, dropped: 0 };
     }
     const keep = [...this.byKey.values()].sort((a, b) => a.row - b.row);
@@ -181,7 +198,12 @@ export class EmbeddingStore<R extends StoredRecord = IndexRecord> {
     // The marker makes the two renames one step: a reopen after a crash here finishes them.
     writeFileSync(join(this.dir, COMPACT_MARKER), "");
     finishCompaction(this.dir);
+    this.writeMetadata(records);
     return { rows: records.length, dropped };
+  }
+
+  private writeMetadata(records: R[]): void {
+    if (this.metadata) writeMetadataParquet(join(this.dir, METADATA_FILE), [...records].sort((a, b) => a.row - b.row), this.metadata);
   }
 }
 
