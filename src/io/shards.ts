@@ -8,7 +8,8 @@
  * run.json fingerprint (the shard spec aside); every run finished (run.json status "complete")
  * unless partial folders are allowed; when the folders record their shard, every shard of the
  * count is there; a key (an image's path, a caption's line and content) in two folders must
- * carry identical content there. Records come back in one stable order: images and results by
+ * carry the same content there (the file's SHA-256; for results also the same answer), and is
+ * then kept once, from the first folder named. Records come back in one stable order: images and results by
  * path, compared folder by folder as the input walk sorts them, so merged shards of a folder
  * are in the order a one-process run over that folder writes; captions by input line.
  */
@@ -256,13 +257,10 @@ export function readShardedEmbeddings<R extends StoredRecord = IndexRecord>(dirs
     const lists = folders.map((f, i) =>
       currentRecords(readJsonl<R>(join(f.dir, "index.jsonl")).filter((r) => r.row < readers[i].rows), kind.key),
     );
-    const sameVector = (a: Sourced<R>, b: Sourced<R>) => {
-      const x = readers[a.folder].row(a.record.row);
-      const y = readers[b.folder].row(b.record.row);
-      return Buffer.from(x.buffer).equals(Buffer.from(y.buffer));
-    };
+    // Same content under one fingerprint is the same input through the same model: its vectors
+    // differ at most by float rounding (batch composition), so the first folder's row is kept.
     const joined = joinRecords(folders, lists, kind, (a, b) =>
-      kind.content(a.record as unknown as Record<string, unknown>) === kind.content(b.record as unknown as Record<string, unknown>) && sameVector(a, b),
+      kind.content(a.record as unknown as Record<string, unknown>) === kind.content(b.record as unknown as Record<string, unknown>),
     );
     return {
       folders,
