@@ -1,5 +1,6 @@
 import { Args, Flags } from "@oclif/core";
 import { EmbCommand } from "../src/cli/command.js";
+import { layoutFlags } from "../src/cli/flags.js";
 import { writeCombinedResults, isCocoResultsSource } from "../src/eval/coco/results-file.js";
 import { mergeOutputs, writeFolderAtomically, type MergeSummary } from "../src/io/merge.js";
 
@@ -11,6 +12,7 @@ export default class Merge extends EmbCommand {
   static override examples = [
     "<%= config.bin %> <%= command.id %> emb-shard-0 emb-shard-1 emb-shard-2 emb-shard-3 --out emb",
     "<%= config.bin %> <%= command.id %> out/shard-* --out merged --allow-partial --json",
+    "<%= config.bin %> <%= command.id %> emb-shard-* --out emb --layout clip-retrieval --layout-rows 100000",
     "<%= config.bin %> <%= command.id %> coco-0/results.json coco-1/results.json --out coco-merged",
   ];
 
@@ -24,6 +26,7 @@ export default class Merge extends EmbCommand {
   static override flags = {
     out: Flags.string({ char: "o", description: "the merged folder (new, or empty)", required: true }),
     "allow-partial": Flags.boolean({ description: "also merge unfinished folders and a set with shards missing (run.json then says partial)", default: false }),
+    ...layoutFlags,
   };
 
   async run(): Promise<MergeSummary | { out: string; command: "coco eval"; rows: number }> {
@@ -39,7 +42,10 @@ export default class Merge extends EmbCommand {
       if (!this.jsonEnabled()) this.log(`merged ${sources.length} results files: ${rows} captions in ${flags.out}/results.json`);
       return { out: flags.out, command: "coco eval", rows };
     }
-    const summary = mergeOutputs(sources, flags.out, flags["allow-partial"]);
+    const summary = mergeOutputs(sources, flags.out, {
+      allowPartial: flags["allow-partial"],
+      clipRetrievalRows: flags.layout === "clip-retrieval" ? flags["layout-rows"] : undefined,
+    });
     if (!this.jsonEnabled()) {
       const what = summary.command === "florence" ? "results" : "rows";
       this.log(`${summary.status}: merged ${summary.merged.length} folders of emb ${summary.command}: ${summary.rows} ${what}, ${summary.errors} errors in ${flags.out}`);

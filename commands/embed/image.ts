@@ -1,7 +1,18 @@
 import { Args } from "@oclif/core";
 import { EmbCommand } from "../../src/cli/command.js";
 import { EXIT, runStatus } from "../../src/cli/errors.js";
-import { batcherSettings, batchingFlags, decodeFingerprint, decodeOptions, extensionList, imageInputFlags, modelFlags, outputFlags } from "../../src/cli/flags.js";
+import {
+  batcherSettings,
+  batchingFlags,
+  clipRetrievalLayout,
+  decodeFingerprint,
+  decodeOptions,
+  extensionList,
+  imageInputFlags,
+  layoutFlags,
+  modelFlags,
+  outputFlags,
+} from "../../src/cli/flags.js";
 import { progressBar } from "../../src/cli/progress.js";
 import { openFromFlags, recordedRun } from "../../src/cli/run-support.js";
 import { EmbeddingStore, IMAGE_METADATA } from "../../src/io/embedding-store.js";
@@ -30,6 +41,7 @@ export default class EmbedImage extends EmbCommand {
   static override flags = {
     ...modelFlags,
     ...outputFlags,
+    ...layoutFlags,
     ...batchingFlags(16),
     ...imageInputFlags,
   };
@@ -49,7 +61,10 @@ export default class EmbedImage extends EmbCommand {
       normalize: flags.normalize || model.info.normalizedByModel,
       ...decodeFingerprint(flags),
     };
-    const store = EmbeddingStore.open(flags.out, model.dim, fingerprint, undefined, IMAGE_METADATA);
+    const store = EmbeddingStore.open(flags.out, model.dim, fingerprint, undefined, {
+      metadata: IMAGE_METADATA,
+      clipRetrieval: clipRetrievalLayout(flags, "image"),
+    });
     const runInfo = {
       command: "embed image",
       fingerprint,

@@ -2,7 +2,7 @@ import { Args, Flags } from "@oclif/core";
 import { EmbCommand } from "../../src/cli/command.js";
 import { runStatus } from "../../src/cli/errors.js";
 import { readFileSync } from "node:fs";
-import { batcherSettings, batchingFlags, modelFlags, outputFlags } from "../../src/cli/flags.js";
+import { batcherSettings, batchingFlags, clipRetrievalLayout, layoutFlags, modelFlags, outputFlags } from "../../src/cli/flags.js";
 import { progressBar } from "../../src/cli/progress.js";
 import { openFromFlags, recordedRun } from "../../src/cli/run-support.js";
 import { EmbeddingStore } from "../../src/io/embedding-store.js";
@@ -34,6 +34,7 @@ export default class EmbedText extends EmbCommand {
   static override flags = {
     ...modelFlags,
     ...outputFlags,
+    ...layoutFlags,
     ...batchingFlags(64),
     file: Flags.string({ char: "f", description: "captions file: .txt (one per line) or .jsonl", exclusive: ["ids"] }),
     field: Flags.string({ description: "the caption field of a .jsonl file", default: "text" }),
@@ -58,7 +59,10 @@ export default class EmbedText extends EmbCommand {
       tokenizer: { length: model.info.length, padding: "max_length" },
       normalize: flags.normalize || model.info.normalizedByModel,
     };
-    const store = EmbeddingStore.open<TextRecord>(flags.out, model.info.dim, fingerprint, textKey, TEXT_METADATA);
+    const store = EmbeddingStore.open<TextRecord>(flags.out, model.info.dim, fingerprint, textKey, {
+      metadata: TEXT_METADATA,
+      clipRetrieval: clipRetrievalLayout(flags, "text"),
+    });
     const runInfo = {
       command: "embed text",
       fingerprint,

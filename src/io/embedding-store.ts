@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { JsonlAppender, readJsonFile, readJsonl, rewriteJsonl, writeFileAtomic } from "./jsonl.js";
 import { makeFolder } from "./directories.js";
 import { lockFolder, type FolderLock } from "./folder-lock.js";
+import { writeClipRetrievalLayout, type ClipRetrievalLayout } from "./clip-retrieval-layout.js";
 import { METADATA_FILE, writeMetadataParquet, type MetadataColumn } from "./metadata-parquet.js";
 import { NpyAppendWriter } from "./npy-writer.js";
 
@@ -42,6 +43,19 @@ export const IMAGE_METADATA: MetadataColumn[] = [
   { name: "width", type: "INT32" },
   { name: "height", type: "INT32" },
 ];
+
+/** What an embedding folder holds besides embeddings.npy and index.jsonl: views of its records. */
+export interface StoreOutputs {
+  /** metadata.parquet's columns. */
+  metadata: MetadataColumn[];
+  clipRetrieval?: ClipRetrievalLayout;
+}
+
+/** Writes a finished folder's views from its final records (in row order): metadata.parquet, and the clip-retrieval layout if asked. */
+export function writeFolderViews(dir: string, records: object[], outputs: StoreOutputs): void {
+  writeMetadataParquet(join(dir, METADATA_FILE), records, outputs.metadata);
+  if (outputs.clipRetrieval) writeClipRetrievalLayout(dir, records, outputs.metadata, outputs.clipRetrieval);
+}
 
 export interface ErrorRecord {
   path: string;
@@ -90,7 +104,7 @@ export class EmbeddingStore<R extends StoredRecord = IndexRecord> {
     vectors: NpyAppendWriter,
     private readonly keyOf: (record: Omit<R, "row">) => string,
     private readonly lock: FolderLock,
-    private readonly metadata: MetadataColumn[] | undefined,
+    private readonly outputs: StoreOutputs | undefined,
   ) {
     this.vectors = vectors;
     for (const r of records) this.remember(r);
@@ -101,14 +115,14 @@ export class EmbeddingStore<R extends StoredRecord = IndexRecord> {
   /**
    * Opens (or creates) the folder. `fingerprint` names what made the rows (model, graph,
    * preprocessing, normalisation); a folder made by something else is refused, not mixed.
-   * With `metadata`, close() also writes metadata.parquet with those columns.
+   * With `outputs`, close() also writes metadata.parquet and, if asked, the clip-retrieval layout.
    */
   static open<R extends StoredRecord = IndexRecord>(
     dir: string,
     dim: number,
     fingerprint: Record<string, unknown>,
     keyOf: (record: Omit<R, "row">) => string = (r) => (r as unknown as IndexRecord).path,
-    metadata?: MetadataColumn[],
+    outputs?: StoreOutputs,
   ): EmbeddingStore<R> {
     const lock = claimOutputFolder(dir, fingerprint, "embeddings");
     try {
@@ -121,7 +135,7 @@ export class EmbeddingStore<R extends StoredRecord = IndexRecord> {
       if (records.some((r, i) => r.row !== i)) throw new Error(`${dir}/index.jsonl is out of order; remove the folder and re-run`);
       rewriteJsonl(join(dir, "index.jsonl"), records);
       vectors.truncate(valid);
-      return new EmbeddingStore<R>(dir, dim, records, vectors, keyOf, lock, metadata);
+      return new EmbeddingStore<R>(dir, dim, records, vectors, keyOf, lock, outputs);
     } catch (error) {
       lock.release();
       throw error;
@@ -173,7 +187,7 @@ export class EmbeddingStore<R extends StoredRecord = IndexRecord> {
   /**
    * Finishes the folder. Rows of files that changed and were embedded again are dropped, so
    * each path has exactly one row; that rewrite goes through temporary files and renames.
-   * metadata.parquet, when asked for, is written last, from the final records.
+   * The views of the final records (metadata.parquet, the clip-retrieval layout) are written last.
    */
   close(): { rows: number; dropped: number } {
     const dropped = this.superseded;
@@ -181,7 +195,7 @@ export class EmbeddingStore<R extends StoredRecord = IndexRecord> {
       this.vectors.close();
       this.index.close();
       this.errors.close();
-      this.writeMetadata(this.records());
+      this.writeViews(this.records());
       return { rows: this.rows, dropped: 0 };
     }
     const keep = [...this.byKey.values()].sort((a, b) => a.row - b.row);
@@ -198,12 +212,13 @@ export class EmbeddingStore<R extends StoredRecord = IndexRecord> {
     // The marker makes the two renames one step: a reopen after a crash here finishes them.
     writeFileSync(join(this.dir, COMPACT_MARKER), "");
     finishCompaction(this.dir);
-    this.writeMetadata(records);
+    this.writeViews(records);
     return { rows: records.length, dropped };
   }
 
-  private writeMetadata(records: R[]): void {
-    if (this.metadata) writeMetadataParquet(join(this.dir, METADATA_FILE), [...records].sort((a, b) => a.row - b.row), this.metadata);
+  private writeViews(records: R[]): void {
+    if (!this.outputs) return;
+    writeFolderViews(this.dir, [...records].sort((a, b) => a.row - b.row), this.outputs);
   }
 }
 

@@ -11,10 +11,9 @@ import { basename, dirname, join, resolve } from "node:path";
 import { versions } from "../version.js";
 import { TEXT_METADATA } from "../pipeline/embed-texts.js";
 import { makeFolder } from "./directories.js";
-import { IMAGE_METADATA, type ErrorRecord } from "./embedding-store.js";
+import { IMAGE_METADATA, writeFolderViews, type ErrorRecord } from "./embedding-store.js";
 import { rewriteJsonl, writeFileAtomic } from "./jsonl.js";
-import { METADATA_FILE, writeMetadataParquet } from "./metadata-parquet.js";
-import { NpyAppendWriter } from "./npy-writer.js";
+import { appendRows, NpyAppendWriter } from "./npy-writer.js";
 import { isEmptyOrAbsent, jobFingerprint, missingShards, readOutputFolder, readShardedEmbeddings, readShardedResults, ShardError, type OutputFolder } from "./shards.js";
 
 export interface MergedFolder {
@@ -37,9 +36,6 @@ export interface MergeSummary {
   missingShards: string[];
 }
 
-/** Rows copied per write: whole blocks, so a large merge is not one write per row. */
-const BLOCK_ROWS = 1024;
-
 /**
  * Builds a folder under a temporary name beside `out` with `fill`, then renames it to `out`.
  * `out` must be empty or absent: a merge never mixes into an existing folder.
@@ -61,8 +57,16 @@ export function writeFolderAtomically(out: string, fill: (dir: string) => void):
   }
 }
 
+export interface MergeOptions {
+  /** Also merge unfinished folders and sets with shards missing. */
+  allowPartial: boolean;
+  /** Embeddings: also write the clip-retrieval layout, in parts of this many rows. */
+  clipRetrievalRows?: number;
+}
+
 /** Merges the output folders `dirs` (shards of one emb embed image|text or emb florence job) into `out`. */
-export function mergeOutputs(dirs: string[], out: string, allowPartial: boolean): MergeSummary {
+export function mergeOutputs(dirs: string[], out: string, options: MergeOptions): MergeSummary {
+  const { allowPartial, clipRetrievalRows } = options;
   const kind = readOutputFolder(dirs[0]).kind;
   let folders: OutputFolder[] = [];
   let folderOf: number[] = [];
@@ -73,19 +77,17 @@ export function mergeOutputs(dirs: string[], out: string, allowPartial: boolean)
       ({ folders, folderOf, errors } = shards);
       try {
         const writer = NpyAppendWriter.open(join(dir, "embeddings.npy"), shards.dim);
-        for (let first = 0; first < shards.records.length; first += BLOCK_ROWS) {
-          const count = Math.min(BLOCK_ROWS, shards.records.length - first);
-          const block = new Float32Array(count * shards.dim);
-          for (let i = 0; i < count; i++) block.set(shards.vector(first + i), i * shards.dim);
-          writer.append(block);
-        }
+        appendRows(writer, shards.records.length, shards.vector);
         writer.close();
       } finally {
         shards.close();
       }
       rewriteJsonl(join(dir, "index.jsonl"), shards.records);
-      const columns = folders[0].run.command === "embed text" ? TEXT_METADATA : IMAGE_METADATA;
-      writeMetadataParquet(join(dir, METADATA_FILE), shards.records, columns);
+      const text = folders[0].run.command === "embed text";
+      writeFolderViews(dir, shards.records, {
+        metadata: text ? TEXT_METADATA : IMAGE_METADATA,
+        clipRetrieval: clipRetrievalRows === undefined ? undefined : { kind: text ? "text" : "image", partRows: clipRetrievalRows },
+      });
     } else {
       const results = readShardedResults(dirs, allowPartial);
       ({ folders, folderOf, errors } = results);

@@ -11,6 +11,8 @@ import { writeFileAtomic } from "./jsonl.js";
 export interface MetadataColumn {
   name: string;
   type: "INT32" | "INT64" | "DOUBLE" | "STRING" | "BOOLEAN";
+  /** The column's name in the file, when it is not the field's. */
+  column?: string;
 }
 
 export const METADATA_FILE = "metadata.parquet";
@@ -24,8 +26,8 @@ export function writeMetadataParquet(path: string, records: object[], columns: M
   const writer = new ByteWriter();
   parquetWrite({
     writer,
-    columnData: columns.map(({ name, type }) => ({
-      name,
+    columnData: columns.map(({ name, type, column }) => ({
+      name: column ?? name,
       type,
       data: records.map((r) => {
         const value = (r as Record<string, unknown>)[name];

@@ -37,8 +37,8 @@ const readNpy = (dir: string) => parseNpy(readFileSync(join(dir, "embeddings.npy
 /** The index records, every field (the same files were embedded, so even mtimes agree). */
 const index = (dir: string) => readJsonl<Record<string, unknown>>(join(dir, "index.jsonl"));
 
-async function parquetRows(dir: string): Promise<Record<string, unknown>[]> {
-  const bytes = readFileSync(join(dir, "metadata.parquet"));
+async function parquetRows(dir: string, file = "metadata.parquet"): Promise<Record<string, unknown>[]> {
+  const bytes = readFileSync(join(dir, file));
   const rows = await parquetReadObjects({ file: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) });
   // INT64 columns come back as bigint; nulls (a field a record lacks) are dropped to compare with JSON.
   return rows.map((row) => Object.fromEntries(Object.entries(row).filter(([, v]) => v !== null).map(([k, v]) => [k, typeof v === "bigint" ? Number(v) : v])));
@@ -151,6 +151,53 @@ describe("emb merge of emb embed image shards", () => {
     expect(run.status).toBe(2);
     expect(run.stderr).toContain(`--out ${out} already holds files`);
     expect(readdirSync(out)).toEqual(["notes.txt"]);
+  });
+});
+
+describe("--layout clip-retrieval", () => {
+  /** The parts as clip-retrieval's index step reads them: file name order, concatenated. */
+  async function readLayout(dir: string) {
+    const parts = readdirSync(join(dir, "img_emb")).sort();
+    const tables = readdirSync(join(dir, "metadata")).sort();
+    const vectors = parts.map((p) => parseNpy(readFileSync(join(dir, "img_emb", p))));
+    const rows: Record<string, unknown>[] = [];
+    for (const t of tables) rows.push(...(await parquetRows(join(dir, "metadata"), t)));
+    const data = new Float32Array(vectors.reduce((n, v) => n + v.data.length, 0));
+    vectors.reduce((at, v) => (data.set(v.data as Float32Array, at), at + v.data.length), 0);
+    return { parts, tables, data, rows };
+  }
+  const asClipRetrieval = (records: Record<string, unknown>[]) => records.map(({ path, ...rest }) => ({ image_path: path, ...rest }));
+
+  it("writes img_emb/ and metadata/ parts equal to embeddings.npy and index.jsonl; a resumed run rewrites them", async () => {
+    const out = join(tmp("layout"), "emb");
+    embed([IMAGES], out, "--layout", "clip-retrieval", "--layout-rows", "4");
+    let layout = await readLayout(out);
+    expect(layout.parts).toEqual(["img_emb_0.npy", "img_emb_1.npy", "img_emb_2.npy", "img_emb_3.npy"]);
+    expect(layout.tables).toEqual(["metadata_0.parquet", "metadata_1.parquet", "metadata_2.parquet", "metadata_3.parquet"]);
+    expect(layout.data).toEqual(readNpy(out).data);
+    expect(layout.rows).toEqual(asClipRetrieval(index(out)));
+    expect(Object.keys(layout.rows[0])[0]).toBe("image_path");
+
+    // Resumed with another part size: nothing is embedded, the parts are rewritten, none left over.
+    const run = runCli(["embed", "image", IMAGES, "--model", SIGLIP, "--out", out, "--no-progress", "--json", "--layout", "clip-retrieval", "--layout-rows", "10"]);
+    expect(run.status, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ embedded: 0 });
+    layout = await readLayout(out);
+    expect(layout.parts).toEqual(["img_emb_0.npy", "img_emb_1.npy"]);
+    expect(layout.tables).toEqual(["metadata_0.parquet", "metadata_1.parquet"]);
+    expect(layout.data).toEqual(readNpy(out).data);
+    expect(layout.rows).toEqual(asClipRetrieval(index(out)));
+  });
+
+  it("emb merge --layout clip-retrieval writes the merged folder's parts", async () => {
+    const root = tmp("layout-merge");
+    const shards = [0, 1].map((s) => embed(imageFiles.filter((_, i) => i % 2 === s).map((f) => join(IMAGES, f)), join(root, `s${s}`)));
+    const run = merge(shards, join(root, "merged"), "--layout", "clip-retrieval", "--layout-rows", "100");
+    expect(run.status, run.stderr).toBe(0);
+    const layout = await readLayout(join(root, "merged"));
+    expect(layout.parts).toEqual(["img_emb_0.npy"]);
+    expect(layout.data).toEqual(readNpy(join(root, "merged")).data);
+    expect(layout.rows).toEqual(asClipRetrieval(index(join(root, "merged"))));
   });
 });
 
