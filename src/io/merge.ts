@@ -96,7 +96,8 @@ export function mergeOutputs(dirs: string[], out: string, options: MergeOptions)
     rewriteJsonl(join(dir, "errors.jsonl"), errors);
     const summary = describe(out, folders, folderOf, errors.length);
     const { command, model } = folders[0].run;
-    const runInfo = { command, fingerprint: jobFingerprint(folders[0].run), model, status: summary.status, rows: summary.rows, mergedAt: new Date().toISOString(), merged: summary.merged, versions: versions() };
+    // shard null: the merged folder holds every shard's inputs, so the same command without --shard resumes it.
+    const runInfo = { command, fingerprint: jobFingerprint(folders[0].run), model, shard: null, status: summary.status, rows: summary.rows, mergedAt: new Date().toISOString(), merged: summary.merged, versions: versions() };
     writeFileAtomic(join(dir, "run.json"), JSON.stringify(runInfo, null, 2) + "\n");
   });
   return describe(out, folders, folderOf, errors.length);

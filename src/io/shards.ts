@@ -116,14 +116,13 @@ export function checkSameJob(folders: OutputFolder[], allowPartial: boolean): vo
   }
 }
 
-/** Shards of the recorded count that no folder holds (none when the folders record no shard). */
+/** Shards (0-based, as --shard numbers them) of the recorded count that no folder holds; none when the folders record no shard. */
 export function missingShards(folders: OutputFolder[]): string[] {
   const shards = folders.map((f) => f.shard);
   if (shards.some((s) => s === undefined)) return [];
   const count = Math.max(...shards.map((s) => s!.count));
   const present = new Set(shards.map((s) => s!.index));
-  const all = shards.some((s) => s!.index === 0) ? [...Array(count).keys()] : [...Array(count).keys()].map((i) => i + 1);
-  return all.filter((i) => !present.has(i)).map((i) => `${i}/${count}`);
+  return [...Array(count).keys()].filter((i) => !present.has(i)).map((i) => `${i}/${count}`);
 }
 
 /** Input walk order: path components compared one by one, as each folder's entries are sorted. */
