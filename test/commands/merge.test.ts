@@ -77,6 +77,20 @@ describe("emb merge of emb embed image shards", () => {
     expect(readdirSync(join(out, ".."))).toEqual(["merged"]); // no temporary folder left
   });
 
+  it("orders as the walk does where sorting whole paths would not (a/1.jpg before a-b.jpg)", () => {
+    const root = tmp("walk-order");
+    const names = ["B.jpg", "a/1.jpg", "a-b.jpg", "a.jpg", "ab/2.jpg"]; // the walk's order, hand-worked
+    for (const [i, name] of names.entries()) {
+      mkdirSync(join(root, "photos", name, ".."), { recursive: true });
+      copyFileSync(join(IMAGES, imageFiles[i]), join(root, "photos", name));
+    }
+    const whole = embed([join(root, "photos")], join(root, "whole"));
+    expect(index(whole).map((r) => r.path)).toEqual(names.map((n) => join(root, "photos", n)));
+    const shards = [names.slice(0, 2), names.slice(2)].map((part, s) => embed(part.reverse().map((n) => join(root, "photos", n)), join(root, `s${s}`)));
+    expect(merge(shards, join(root, "merged")).status).toBe(0);
+    expect(index(join(root, "merged"))).toEqual(index(whole));
+  });
+
   it("writes metadata.parquet equal to index.jsonl, for runs and merges", async () => {
     const out = join(tmp("out"), "merged");
     expect(merge(shards, out).status).toBe(0);
