@@ -5,9 +5,9 @@ import { readFileSync } from "node:fs";
 import { batcherSettings, batchingFlags, clipRetrievalLayout, layoutFlags, modelFlags, outputFlags } from "../../src/cli/flags.js";
 import { progressBar } from "../../src/cli/progress.js";
 import { openFromFlags, recordedRun } from "../../src/cli/run-support.js";
-import { EmbeddingStore } from "../../src/io/embedding-store.js";
+import { EmbeddingStore, TEXT_METADATA } from "../../src/io/embedding-store.js";
 import { parseCaptionFile, parseIdRows, readInputFile, type Caption } from "../../src/io/text-input.js";
-import { embedTexts, textKey, TEXT_METADATA, type EmbedTextsResult, type TextInput, type TextRecord } from "../../src/pipeline/embed-texts.js";
+import { embedTexts, textKey, type EmbedTextsResult, type TextInput, type TextRecord } from "../../src/pipeline/embed-texts.js";
 import { versions } from "../../src/version.js";
 
 export default class EmbedText extends EmbCommand {

@@ -44,6 +44,15 @@ export const IMAGE_METADATA: MetadataColumn[] = [
   { name: "height", type: "INT32" },
 ];
 
+/** The columns of a caption folder's metadata.parquet (emb embed text's records), in this order. */
+export const TEXT_METADATA: MetadataColumn[] = [
+  { name: "row", type: "INT64" },
+  { name: "line", type: "INT64" },
+  { name: "text", type: "STRING" },
+  { name: "sha256", type: "STRING" },
+  { name: "truncated", type: "BOOLEAN" },
+];
+
 /** What an embedding folder holds besides embeddings.npy and index.jsonl: views of its records. */
 export interface StoreOutputs {
   /** metadata.parquet's columns. */

@@ -9,9 +9,8 @@
 import { existsSync, renameSync, rmdirSync, rmSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { versions } from "../version.js";
-import { TEXT_METADATA } from "../pipeline/embed-texts.js";
 import { makeFolder } from "./directories.js";
-import { IMAGE_METADATA, writeFolderViews, type ErrorRecord } from "./embedding-store.js";
+import { IMAGE_METADATA, TEXT_METADATA, writeFolderViews, type ErrorRecord } from "./embedding-store.js";
 import { rewriteJsonl, writeFileAtomic } from "./jsonl.js";
 import { appendRows, NpyAppendWriter } from "./npy-writer.js";
 import { isEmptyOrAbsent, jobFingerprint, missingShards, readOutputFolder, readShardedEmbeddings, readShardedResults, ShardError, type OutputFolder } from "./shards.js";

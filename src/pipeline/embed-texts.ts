@@ -8,7 +8,6 @@ import { createHash } from "node:crypto";
 import type { BatcherOptions } from "../batching/batcher.js";
 import type { EmbeddingStore, StoredRecord } from "../io/embedding-store.js";
 import type { TextEmbedder } from "../models/types.js";
-import type { MetadataColumn } from "../io/metadata-parquet.js";
 import { l2normalize } from "./normalize.js";
 import { Runner, runInOrder, type Prepared, type RunCounts } from "./runner.js";
 import { StageTimer } from "./timing.js";
@@ -27,15 +26,6 @@ export interface TextRecord extends StoredRecord {
   sha256: string;
   truncated: boolean;
 }
-
-/** The columns of a caption folder's metadata.parquet, in this order. */
-export const TEXT_METADATA: MetadataColumn[] = [
-  { name: "row", type: "INT64" },
-  { name: "line", type: "INT64" },
-  { name: "text", type: "STRING" },
-  { name: "sha256", type: "STRING" },
-  { name: "truncated", type: "BOOLEAN" },
-];
 
 /** A caption's resume key: its position and content, so repeated captions keep their rows. */
 export const textKey = (r: Omit<TextRecord, "row">) => `${r.line}:${r.sha256}`;

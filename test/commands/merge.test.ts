@@ -95,6 +95,11 @@ describe("emb merge of emb embed image shards", () => {
     const out = join(tmp("out"), "merged");
     expect(merge(shards, out).status).toBe(0);
     for (const dir of [whole, out, shards[1]]) expect(await parquetRows(dir)).toEqual(index(dir));
+    const text = join(tmp("text"), "emb");
+    const run = runCli(["embed", "text", "a photo of a cat", "A dog!", "", "--model", SIGLIP, "--out", text, "--no-progress"]);
+    expect(run.status, run.stderr).toBe(0);
+    expect((await parquetRows(text)).map((r) => r.text)).toEqual(["a photo of a cat", "A dog!", ""]);
+    expect(await parquetRows(text)).toEqual(index(text));
   });
 
   it("the merged folder resumes like a run's: the same command embeds nothing", () => {
