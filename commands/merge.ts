@@ -37,6 +37,7 @@ export default class Merge extends EmbCommand {
       this.usageError(`${coco.join(", ")} hold COCO results, ${sources.filter((s) => !coco.includes(s)).join(", ")} do not: merge one kind at a time`);
     }
     if (coco.length > 0) {
+      if (flags.layout !== "emb") this.usageError("--layout clip-retrieval lays out embedding folders only, not COCO results; drop it");
       let rows = 0;
       writeFolderAtomically(flags.out, (dir) => (rows = writeCombinedResults(sources, dir)));
       if (!this.jsonEnabled()) this.log(`merged ${sources.length} results files: ${rows} captions in ${flags.out}/results.json`);

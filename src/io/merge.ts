@@ -67,6 +67,9 @@ export interface MergeOptions {
 export function mergeOutputs(dirs: string[], out: string, options: MergeOptions): MergeSummary {
   const { allowPartial, clipRetrievalRows } = options;
   const kind = readOutputFolder(dirs[0]).kind;
+  if (kind !== "embeddings" && clipRetrievalRows !== undefined) {
+    throw new ShardError(`${dirs[0]} holds results, not embeddings: --layout clip-retrieval lays out embedding folders only; drop it`);
+  }
   let folders: OutputFolder[] = [];
   let folderOf: number[] = [];
   let errors: ErrorRecord[] = [];

@@ -234,6 +234,10 @@ describe("emb merge of emb florence shards", () => {
     const run = merge(shards, join(root, "merged"));
     expect(run.status, run.stderr).toBe(0);
     expect(readFileSync(join(root, "merged", "results.jsonl"), "utf8")).toBe(readFileSync(join(whole, "results.jsonl"), "utf8"));
+    const layout = merge(shards, join(root, "with-layout"), "--layout", "clip-retrieval");
+    expect(layout.status).toBe(2);
+    expect(layout.stderr).toContain("--layout clip-retrieval lays out embedding folders only");
+    expect(existsSync(join(root, "with-layout"))).toBe(false);
   });
 });
 
