@@ -31,7 +31,12 @@ export default class CocoEval extends EmbCommand {
   static override flags = {
     annotations: Flags.string({ char: "a", description: "COCO caption annotations (e.g. captions_val2014.json)", required: true }),
     images: Flags.string({ char: "i", description: "folder of the annotated images (file_name relative to it): caption them, then score", exactlyOne: ["images", "results"] }),
-    results: Flags.string({ char: "r", description: "a COCO results file ([{image_id, caption}]) to score without captioning", exactlyOne: ["images", "results"] }),
+    results: Flags.string({
+      char: "r",
+      description: "a COCO results file ([{image_id, caption}]), or a folder holding results.json, to score without captioning; repeat for the shards of one job",
+      exactlyOne: ["images", "results"],
+      multiple: true,
+    }),
     out: Flags.string({ char: "o", description: "folder for results.json, metrics.json and per-image.jsonl", default: "coco-eval" }),
     task: Flags.string({ description: "the Florence-2 captioning task", options: CAPTION_TASKS, default: "<CAPTION>" }),
     limit: Flags.integer({ description: "caption only the first N annotated images (and score those)", min: 1 }),
@@ -70,10 +75,11 @@ export default class CocoEval extends EmbCommand {
     makeFolder(flags.out);
 
     const annotations = readAnnotations(flags.annotations);
-    let resultsPath = flags.results;
+    let resultsSources = flags.results ?? [];
     let captioning: CaptionSummary | undefined;
     if (flags.images) {
-      resultsPath = join(flags.out, "results.json");
+      const resultsPath = join(flags.out, "results.json");
+      resultsSources = [resultsPath];
       captioning = await this.caption(flags, annotations, resultsPath, showProgress);
       if (captioning.interrupted) {
         this.log(`interrupted: ${captioning.captioned} captioned this run, kept in ${resultsPath}; run the same command again to continue`);
@@ -82,7 +88,7 @@ export default class CocoEval extends EmbCommand {
       }
     }
     const partial = flags["allow-missing"] || flags.limit !== undefined || (captioning?.failures.length ?? 0) > 0;
-    const results = readResults(resultsPath!, annotations, partial);
+    const results = readResults(resultsSources, annotations, partial);
     for (const id of results.empty) this.logToStderr(`note: image ${id} has an empty caption; it is scored as empty`);
     if (paraphrases?.path && showProgress) this.logToStderr(`reading the METEOR paraphrase table ${paraphrases.path} (${paraphrases.source})`);
     const meteor = paraphrases ? await Meteor.load({ paraphraseTable: paraphrases.path ?? undefined }) : null;
@@ -99,7 +105,7 @@ export default class CocoEval extends EmbCommand {
       paraphraseSource: paraphrases.source,
       ...(paraphrases.note ? { note: paraphrases.note } : {}),
     };
-    const report = { annotations: flags.annotations, results: resultsPath, captioning, ...summary, meteor: meteorSettings };
+    const report = { annotations: flags.annotations, results: resultsSources.length === 1 ? resultsSources[0] : resultsSources, captioning, ...summary, meteor: meteorSettings };
     writeCocoReports(flags.out, report, perImage);
     if (!this.jsonEnabled()) {
       this.log(metricsTable(evaluation, seedNumbersApply(annotations), useColor(process.stdout)));

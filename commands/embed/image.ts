@@ -1,11 +1,24 @@
 import { Args } from "@oclif/core";
 import { EmbCommand } from "../../src/cli/command.js";
 import { EXIT, runStatus } from "../../src/cli/errors.js";
-import { batcherSettings, batchingFlags, decodeFingerprint, decodeOptions, extensionList, filesFromFlags, imageInputFlags, modelFlags, outputFlags, shardFlags } from "../../src/cli/flags.js";
+import {
+  batcherSettings,
+  batchingFlags,
+  clipRetrievalLayout,
+  decodeFingerprint,
+  decodeOptions,
+  extensionList,
+  filesFromFlags,
+  imageInputFlags,
+  layoutFlags,
+  modelFlags,
+  outputFlags,
+  shardFlags,
+} from "../../src/cli/flags.js";
 import { imageSourcesFromFlags } from "../../src/cli/inputs.js";
 import { progressBar } from "../../src/cli/progress.js";
 import { openFromFlags, recordedRun } from "../../src/cli/run-support.js";
-import { EmbeddingStore } from "../../src/io/embedding-store.js";
+import { EmbeddingStore, IMAGE_METADATA } from "../../src/io/embedding-store.js";
 import { embedImages, type EmbedImagesResult } from "../../src/pipeline/embed-images.js";
 import { versions } from "../../src/version.js";
 
@@ -33,6 +46,7 @@ export default class EmbedImage extends EmbCommand {
   static override flags = {
     ...modelFlags,
     ...outputFlags,
+    ...layoutFlags,
     ...batchingFlags(16),
     ...imageInputFlags,
     ...filesFromFlags,
@@ -53,7 +67,10 @@ export default class EmbedImage extends EmbCommand {
       normalize: flags.normalize || model.info.normalizedByModel,
       ...decodeFingerprint(flags),
     };
-    const store = EmbeddingStore.open(flags.out, model.dim, fingerprint, undefined, sources.shard ?? null);
+    const store = EmbeddingStore.open(flags.out, model.dim, fingerprint, undefined, sources.shard ?? null, {
+      metadata: IMAGE_METADATA,
+      clipRetrieval: clipRetrievalLayout(flags, "image"),
+    });
     const runInfo = {
       command: "embed image",
       fingerprint,

@@ -2,11 +2,11 @@ import { Args, Flags } from "@oclif/core";
 import { EmbCommand } from "../../src/cli/command.js";
 import { runStatus } from "../../src/cli/errors.js";
 import { readFileSync } from "node:fs";
-import { batcherSettings, batchingFlags, modelFlags, outputFlags, shardFlags } from "../../src/cli/flags.js";
+import { batcherSettings, batchingFlags, clipRetrievalLayout, layoutFlags, modelFlags, outputFlags, shardFlags } from "../../src/cli/flags.js";
 import { shardFromFlags } from "../../src/cli/inputs.js";
 import { progressBar } from "../../src/cli/progress.js";
 import { openFromFlags, recordedRun } from "../../src/cli/run-support.js";
-import { EmbeddingStore } from "../../src/io/embedding-store.js";
+import { EmbeddingStore, TEXT_METADATA } from "../../src/io/embedding-store.js";
 import { parseCaptionFile, parseIdRows, readInputFile, type Caption } from "../../src/io/text-input.js";
 import { embedTexts, textKey, textsOfShard, type EmbedTextsResult, type TextInput, type TextRecord } from "../../src/pipeline/embed-texts.js";
 import { versions } from "../../src/version.js";
@@ -36,6 +36,7 @@ export default class EmbedText extends EmbCommand {
   static override flags = {
     ...modelFlags,
     ...outputFlags,
+    ...layoutFlags,
     ...batchingFlags(64),
     file: Flags.string({ char: "f", description: "captions file: .txt (one per line) or .jsonl", exclusive: ["ids"] }),
     field: Flags.string({ description: "the caption field of a .jsonl file", default: "text" }),
@@ -64,7 +65,10 @@ export default class EmbedText extends EmbCommand {
       tokenizer: { length: model.info.length, padding: "max_length" },
       normalize: flags.normalize || model.info.normalizedByModel,
     };
-    const store = EmbeddingStore.open<TextRecord>(flags.out, model.info.dim, fingerprint, textKey, shard ?? null);
+    const store = EmbeddingStore.open<TextRecord>(flags.out, model.info.dim, fingerprint, textKey, shard ?? null, {
+      metadata: TEXT_METADATA,
+      clipRetrieval: clipRetrievalLayout(flags, "text"),
+    });
     const runInfo = {
       command: "embed text",
       fingerprint,

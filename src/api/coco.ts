@@ -43,7 +43,7 @@ export async function scoreCaptions(annotations: string | CocoAnnotations, resul
   const references = typeof annotations === "string" ? readAnnotations(annotations) : annotations;
   const allowMissing = options.allowMissing ?? false;
   const { candidates } =
-    typeof results === "string" ? readResults(results, references, allowMissing) : checkResults(results, "given", references, allowMissing);
+    typeof results === "string" ? readResults([results], references, allowMissing) : checkResults(results, "given", references, allowMissing);
   const meteor = groups.includes("meteor") ? await Meteor.load({ paraphraseTable: options.paraphraseTable }) : null;
   return evaluateCaptions(references.references, candidates, {
     groups,

@@ -18,6 +18,7 @@ import { DatasetError } from "../eval/knn/dataset.js";
 import { TemplateError } from "../eval/knn/prompts.js";
 import { OutputMismatchError } from "../io/embedding-store.js";
 import { OutputFolderError } from "../io/directories.js";
+import { ShardError } from "../io/shards.js";
 import { FolderLockedError } from "../io/folder-lock.js";
 import { DamagedFileError } from "../io/jsonl.js";
 import { InputError } from "../io/text-input.js";
@@ -50,6 +51,7 @@ const KNOWN: [ErrorClass, string, number][] = [
   [BatcherConfigError, "bad-batcher-config", EXIT.usage],
   [OutputMismatchError, "output-mismatch", EXIT.usage],
   [OutputFolderError, "output-folder", EXIT.usage],
+  [ShardError, "shards", EXIT.usage],
   [FolderLockedError, "output-locked", EXIT.fatal],
   [DiskError, "disk", EXIT.fatal],
   [DamagedFileError, "damaged-output", EXIT.fatal],

@@ -8,6 +8,7 @@ import { DTYPES } from "../models/common/variants.js";
 import { readBatcherConfig } from "../batching/config.js";
 import type { GenerationOverrides } from "../generation/settings.js";
 import { DEVICES } from "../runtime/session.js";
+import { DEFAULT_PART_ROWS, LAYOUTS, type ClipRetrievalLayout } from "../io/clip-retrieval-layout.js";
 
 export const modelFlags = {
   model: Flags.string({
@@ -54,6 +55,21 @@ export const outputFlags = {
   normalize: Flags.boolean({ description: "write unit-length (L2-normalised) embeddings", default: false }),
   progress: Flags.boolean({ description: "show progress bars on stderr", default: true, allowNo: true }),
 };
+
+/** How an embedding folder is laid out besides embeddings.npy + index.jsonl (emb embed image|text, emb merge). */
+export const layoutFlags = {
+  layout: Flags.string({
+    description: "clip-retrieval: also write img_emb/ (or text_emb/) and metadata/ parts as clip-retrieval's inference does, for its index step",
+    options: [...LAYOUTS],
+    default: "emb",
+  }),
+  "layout-rows": Flags.integer({ description: "rows per part of --layout clip-retrieval", default: DEFAULT_PART_ROWS, min: 1 }),
+};
+
+/** The clip-retrieval layout the flags ask for, if any. */
+export function clipRetrievalLayout(flags: { layout: string; "layout-rows": number }, kind: ClipRetrievalLayout["kind"]): ClipRetrievalLayout | undefined {
+  return flags.layout === "clip-retrieval" ? { kind, partRows: flags["layout-rows"] } : undefined;
+}
 
 /** Flags of the commands that read folders of images. */
 export const imageInputFlags = {

@@ -13,6 +13,8 @@ import { join } from "node:path";
 import { JsonlAppender, readJsonFile, readJsonl, rewriteJsonl, writeFileAtomic } from "./jsonl.js";
 import { makeFolder } from "./directories.js";
 import { lockFolder, type FolderLock } from "./folder-lock.js";
+import { writeClipRetrievalLayout, type ClipRetrievalLayout } from "./clip-retrieval-layout.js";
+import { METADATA_FILE, writeMetadataParquet, type MetadataColumn } from "./metadata-parquet.js";
 import { NpyAppendWriter } from "./npy-writer.js";
 import { shardLabel, type Shard } from "../pipeline/shard.js";
 
@@ -30,6 +32,39 @@ export interface IndexRecord extends StoredRecord {
   /** Source image size, after EXIF orientation. */
   width?: number;
   height?: number;
+}
+
+/** The columns of an image folder's metadata.parquet, in this order. */
+export const IMAGE_METADATA: MetadataColumn[] = [
+  { name: "row", type: "INT64" },
+  { name: "path", type: "STRING" },
+  { name: "bytes", type: "INT64" },
+  { name: "mtimeMs", type: "DOUBLE" },
+  { name: "sha256", type: "STRING" },
+  { name: "width", type: "INT32" },
+  { name: "height", type: "INT32" },
+];
+
+/** The columns of a caption folder's metadata.parquet (emb embed text's records), in this order. */
+export const TEXT_METADATA: MetadataColumn[] = [
+  { name: "row", type: "INT64" },
+  { name: "line", type: "INT64" },
+  { name: "text", type: "STRING" },
+  { name: "sha256", type: "STRING" },
+  { name: "truncated", type: "BOOLEAN" },
+];
+
+/** What an embedding folder holds besides embeddings.npy and index.jsonl: views of its records. */
+export interface StoreOutputs {
+  /** metadata.parquet's columns. */
+  metadata: MetadataColumn[];
+  clipRetrieval?: ClipRetrievalLayout;
+}
+
+/** Writes a finished folder's views from its final records (in row order): metadata.parquet, and the clip-retrieval layout if asked. */
+export function writeFolderViews(dir: string, records: object[], outputs: StoreOutputs): void {
+  writeMetadataParquet(join(dir, METADATA_FILE), records, outputs.metadata);
+  if (outputs.clipRetrieval) writeClipRetrievalLayout(dir, records, outputs.metadata, outputs.clipRetrieval);
 }
 
 export interface ErrorRecord {
@@ -90,6 +125,7 @@ export class EmbeddingStore<R extends StoredRecord = IndexRecord> {
     private readonly keyOf: (record: Omit<R, "row">) => string,
     private readonly lock: FolderLock,
     private readonly shard: Shard | null,
+    private readonly outputs: StoreOutputs | undefined,
   ) {
     this.vectors = vectors;
     for (const r of records) this.remember(r);
@@ -100,7 +136,8 @@ export class EmbeddingStore<R extends StoredRecord = IndexRecord> {
   /**
    * Opens (or creates) the folder. `fingerprint` names what made the rows (model, graph,
    * preprocessing, normalisation); a folder made by something else, or for another `shard`, is
-   * refused, not mixed.
+   * refused, not mixed. With `outputs`, close() also writes metadata.parquet and, if asked, the
+   * clip-retrieval layout.
    */
   static open<R extends StoredRecord = IndexRecord>(
     dir: string,
@@ -108,6 +145,7 @@ export class EmbeddingStore<R extends StoredRecord = IndexRecord> {
     fingerprint: Record<string, unknown>,
     keyOf: (record: Omit<R, "row">) => string = (r) => (r as unknown as IndexRecord).path,
     shard: Shard | null = null,
+    outputs?: StoreOutputs,
   ): EmbeddingStore<R> {
     const lock = claimOutputFolder(dir, fingerprint, "embeddings", shard);
     try {
@@ -120,7 +158,7 @@ export class EmbeddingStore<R extends StoredRecord = IndexRecord> {
       if (records.some((r, i) => r.row !== i)) throw new Error(`${dir}/index.jsonl is out of order; remove the folder and re-run`);
       rewriteJsonl(join(dir, "index.jsonl"), records);
       vectors.truncate(valid);
-      return new EmbeddingStore<R>(dir, dim, records, vectors, keyOf, lock, shard);
+      return new EmbeddingStore<R>(dir, dim, records, vectors, keyOf, lock, shard, outputs);
     } catch (error) {
       lock.release();
       throw error;
@@ -165,21 +203,23 @@ export class EmbeddingStore<R extends StoredRecord = IndexRecord> {
     writeFileAtomic(join(this.dir, "run.json"), JSON.stringify({ ...info, shard: this.shard }, null, 2) + "\n");
   }
 
-  /**
-   * Finishes the folder. Rows of files that changed and were embedded again are dropped, so
-   * each path has exactly one row; that rewrite goes through temporary files and renames.
-   */
   /** Lets other runs write the folder: after close() and the last run.json. */
   unlock(): void {
     this.lock.release();
   }
 
+  /**
+   * Finishes the folder. Rows of files that changed and were embedded again are dropped, so
+   * each path has exactly one row; that rewrite goes through temporary files and renames.
+   * The views of the final records (metadata.parquet, the clip-retrieval layout) are written last.
+   */
   close(): { rows: number; dropped: number } {
     const dropped = this.superseded;
     if (dropped === 0) {
       this.vectors.close();
       this.index.close();
       this.errors.close();
+      this.writeViews(this.records());
       return { rows: this.rows, dropped: 0 };
     }
     const keep = [...this.byKey.values()].sort((a, b) => a.row - b.row);
@@ -196,7 +236,13 @@ export class EmbeddingStore<R extends StoredRecord = IndexRecord> {
     // The marker makes the two renames one step: a reopen after a crash here finishes them.
     writeFileSync(join(this.dir, COMPACT_MARKER), "");
     finishCompaction(this.dir);
+    this.writeViews(records);
     return { rows: records.length, dropped };
+  }
+
+  private writeViews(records: R[]): void {
+    if (!this.outputs) return;
+    writeFolderViews(this.dir, [...records].sort((a, b) => a.row - b.row), this.outputs);
   }
 }
 

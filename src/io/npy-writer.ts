@@ -98,3 +98,16 @@ export class NpyAppendWriter {
     closeSync(this.fd);
   }
 }
+
+/** Rows copied per write: whole blocks, so a large copy is not one header rewrite per row. */
+const BLOCK_ROWS = 1024;
+
+/** Appends `count` rows, row i from `rowAt(i)`, in blocks. */
+export function appendRows(writer: NpyAppendWriter, count: number, rowAt: (i: number) => Float32Array): void {
+  for (let first = 0; first < count; first += BLOCK_ROWS) {
+    const n = Math.min(BLOCK_ROWS, count - first);
+    const block = new Float32Array(n * writer.dim);
+    for (let i = 0; i < n; i++) block.set(rowAt(first + i), i * writer.dim);
+    writer.append(block);
+  }
+}

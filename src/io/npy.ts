@@ -2,6 +2,7 @@
  * Reader for NumPy's .npy format (version 1.0-3.0, little-endian, C order): the goldens the
  * reference toolchain writes and, later, the embeddings `emb` writes.
  */
+import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 
 export type NpyDtype = "float32" | "float64" | "int64" | "int32" | "uint8";
 
@@ -76,5 +77,45 @@ function typedView(dtype: NpyDtype, buffer: ArrayBuffer): NpyArray["data"] {
       return new Int32Array(buffer);
     case "uint8":
       return new Uint8Array(buffer);
+  }
+}
+
+/**
+ * Rows of a float32 .npy matrix read from disk on demand (one pread each), for folders too
+ * large to load whole. Rows past what the body holds (a run killed mid-append) are not counted.
+ */
+export class NpyRowReader {
+  private constructor(
+    private readonly fd: number,
+    private readonly dataStart: number,
+    readonly rows: number,
+    readonly dim: number,
+  ) {}
+
+  static open(path: string): NpyRowReader {
+    const fd = openSync(path, "r");
+    try {
+      const head = Buffer.alloc(Math.min(65_536, fstatSync(fd).size));
+      readSync(fd, head, 0, head.length, 0);
+      const { dtype, shape } = parseNpy(head, { headerOnly: true });
+      if (dtype !== "float32" || shape.length !== 2) throw new Error(`${path} is not a float32 matrix`);
+      const dataStart = head[6] === 1 ? 10 + head.readUInt16LE(8) : 12 + head.readUInt32LE(8);
+      const bodyRows = Math.floor((fstatSync(fd).size - dataStart) / (shape[1] * 4));
+      return new NpyRowReader(fd, dataStart, Math.min(shape[0], bodyRows), shape[1]);
+    } catch (error) {
+      closeSync(fd);
+      throw error;
+    }
+  }
+
+  row(index: number): Float32Array {
+    if (index < 0 || index >= this.rows) throw new RangeError(`row ${index} is outside the ${this.rows} rows`);
+    const out = new Float32Array(this.dim);
+    readSync(this.fd, Buffer.from(out.buffer), 0, out.byteLength, this.dataStart + index * this.dim * 4);
+    return out;
+  }
+
+  close(): void {
+    closeSync(this.fd);
   }
 }

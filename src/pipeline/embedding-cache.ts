@@ -15,6 +15,7 @@ import { join, resolve } from "node:path";
 import type { BatcherOptions } from "../batching/batcher.js";
 import { EmbeddingStore, type IndexRecord, type StoredRecord } from "../io/embedding-store.js";
 import { readJsonl } from "../io/jsonl.js";
+import { jobFingerprint, readShardedEmbeddings } from "../io/shards.js";
 import { parseNpy } from "../io/npy.js";
 import type { ImageEmbedder, TextEmbedder } from "../models/types.js";
 import { embedImages, type ProgressEvent } from "./embed-images.js";
@@ -44,6 +45,8 @@ export interface EmbeddingFolder<R extends StoredRecord = IndexRecord> {
   records: R[];
   vector(row: number): Float32Array;
   fingerprint?: Record<string, unknown>;
+  /** Lets go of the files the vectors are read from, when they are read on demand. */
+  close?(): void;
 }
 
 export function readEmbeddingFolder<R extends StoredRecord = IndexRecord>(dir: string): EmbeddingFolder<R> {
@@ -58,6 +61,16 @@ export function readEmbeddingFolder<R extends StoredRecord = IndexRecord>(dir: s
   const runPath = join(dir, "run.json");
   const fingerprint = existsSync(runPath) ? JSON.parse(readFileSync(runPath, "utf8")).fingerprint : undefined;
   return { dir, dim, records, fingerprint, vector: (row) => data.slice(row * dim, (row + 1) * dim) };
+}
+
+/**
+ * One `emb embed image` folder, or the folders of one job's shards read as one (checked as emb
+ * merge checks them: same model and settings, every shard finished, no input with two contents).
+ */
+export function readEmbeddingFolders(dirs: string[]): EmbeddingFolder {
+  if (dirs.length === 1) return readEmbeddingFolder(dirs[0]);
+  const shards = readShardedEmbeddings(dirs, false);
+  return { ...shards, dir: dirs.join(", "), fingerprint: jobFingerprint(shards.folders[0].run) };
 }
 
 /**

@@ -3,6 +3,8 @@
  * captions) and a results file ([{image_id, caption}]), read and checked so that every problem
  * is reported with the entries it concerns instead of failing deep inside a metric.
  */
+import { statSync } from "node:fs";
+import { join } from "node:path";
 import { readInputFile } from "../../io/text-input.js";
 import type { ImageId } from "./types.js";
 
@@ -78,15 +80,59 @@ export interface CocoResults {
 }
 
 /**
- * Reads a results file against the annotations. Unknown ids, duplicate ids, entries that are
+ * Reads results files against the annotations. Unknown ids, duplicate ids, entries that are
  * not {image_id, caption} and malformed JSON are errors naming the entries; annotated images
  * without a result are an error unless `allowMissing` (then only the images in the results are
- * scored, as pycocoevalcap does).
+ * scored, as pycocoevalcap does). Several sources (the shards of one captioning job) are read as
+ * one file: see combineResultFiles.
  */
-export function readResults(path: string, annotations: CocoAnnotations, allowMissing: boolean): CocoResults {
-  const data = readJsonFile(path, "results file");
-  if (!Array.isArray(data)) throw new CocoInputError(`results file ${path} is not a JSON array of {"image_id", "caption"}`);
-  return checkResults(data, path, annotations, allowMissing);
+export function readResults(sources: string[], annotations: CocoAnnotations, allowMissing: boolean): CocoResults {
+  return checkResults(combineResultFiles(sources), sources.join(", "), annotations, allowMissing);
+}
+
+/** The results file a source names: the file itself, or a folder's results.json (as emb coco eval --images writes it). */
+export function resultsFileOf(source: string): string {
+  return statSync(source, { throwIfNoEntry: false })?.isDirectory() ? join(source, "results.json") : source;
+}
+
+/**
+ * The entries of one or more results files as one list. An image in two files with the same
+ * caption is kept once; with different captions it is an error naming the image and both files.
+ * One file comes back as it is (its own duplicates are reported by checkResults); several come
+ * back ordered by image id.
+ */
+export function combineResultFiles(sources: string[]): unknown[] {
+  const lists = sources.map((source) => {
+    const path = resultsFileOf(source);
+    const data = readJsonFile(path, "results file");
+    if (!Array.isArray(data)) throw new CocoInputError(`results file ${path} is not a JSON array of {"image_id", "caption"}`);
+    return { path, entries: data as unknown[] };
+  });
+  if (lists.length === 1) return lists[0].entries;
+  const seen = new Map<string, { caption: unknown; path: string }>();
+  const combined: unknown[] = [];
+  const conflicts: string[] = [];
+  for (const { path, entries } of lists) {
+    for (const entry of entries) {
+      const e = entry as { image_id?: unknown; caption?: unknown };
+      const key = e && isId(e.image_id) ? JSON.stringify(e.image_id) : undefined;
+      const earlier = key === undefined ? undefined : seen.get(key);
+      if (earlier && earlier.caption === e.caption && earlier.path !== path) continue;
+      if (earlier && earlier.path !== path) conflicts.push(`${key} (in ${earlier.path} and ${path})`);
+      if (key !== undefined && !earlier) seen.set(key, { caption: e.caption, path });
+      combined.push(entry);
+    }
+  }
+  if (conflicts.length > 0) throw new CocoInputError(`image ids with different captions in different results files: ${conflicts.slice(0, 5).join(", ")}${conflicts.length > 5 ? ` and ${conflicts.length - 5} more` : ""}; each image must be captioned in one shard`);
+  return combined.sort((a, b) => compareIds((a as { image_id?: unknown }).image_id, (b as { image_id?: unknown }).image_id));
+}
+
+/** Numeric ids in numeric order, before string ids in string order; anything else last. */
+function compareIds(a: unknown, b: unknown): number {
+  const rank = (v: unknown) => (typeof v === "number" ? 0 : typeof v === "string" ? 1 : 2);
+  if (rank(a) !== rank(b)) return rank(a) - rank(b);
+  if (typeof a === "number" && typeof b === "number") return a - b;
+  return typeof a === "string" && typeof b === "string" && a !== b ? (a < b ? -1 : 1) : 0;
 }
 
 export function checkResults(entries: unknown[], source: string, annotations: CocoAnnotations, allowMissing: boolean): CocoResults {

@@ -4,8 +4,10 @@
  * append replaces the closing bracket with the entry and a new bracket in one write. After a
  * kill mid-write, reopening keeps every complete entry line, so captioning resumes where it stopped.
  */
-import { closeSync, existsSync, fstatSync, openSync, readFileSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, statSync, writeSync } from "node:fs";
+import { join } from "node:path";
 import { writeFileAtomic } from "../../io/jsonl.js";
+import { combineResultFiles } from "./annotations.js";
 import type { ImageId } from "./types.js";
 
 const CLOSE = "\n]\n";
@@ -25,7 +27,7 @@ export class CocoResultsWriter {
   /** Opens `path`, keeping the complete entries it holds. */
   static open(path: string): CocoResultsWriter {
     const entries = existsSync(path) ? readEntries(readFileSync(path, "utf8")) : [];
-    writeFileAtomic(path, render(entries));
+    writeFileAtomic(path, renderResults(entries));
     const previous = new Map(entries.map((e) => [e.image_id, e.caption]));
     return new CocoResultsWriter(openSync(path, "r+"), entries.length, previous);
   }
@@ -42,7 +44,8 @@ export class CocoResultsWriter {
   }
 }
 
-function render(entries: CocoResult[]): string {
+/** A results file of these entries, one per line (the layout CocoResultsWriter appends to). */
+export function renderResults(entries: CocoResult[]): string {
   return `[${entries.map((e) => `\n${JSON.stringify(e)}`).join(",")}${CLOSE}`;
 }
 
@@ -65,4 +68,19 @@ function readEntries(text: string): CocoResult[] {
     }
   }
   return entries;
+}
+
+/** Whether a source is a COCO results file, or a folder holding one (emb coco eval's --out), rather than a run's output folder. */
+export function isCocoResultsSource(source: string): boolean {
+  const info = statSync(source, { throwIfNoEntry: false });
+  if (!info) return false;
+  if (!info.isDirectory()) return source.endsWith(".json");
+  return existsSync(join(source, "results.json")) && !existsSync(join(source, "embeddings.npy")) && !existsSync(join(source, "results.jsonl"));
+}
+
+/** Writes the entries of several results files (or folders holding one) as one results.json in `dir`; returns how many. */
+export function writeCombinedResults(sources: string[], dir: string): number {
+  const entries = combineResultFiles(sources) as CocoResult[];
+  writeFileAtomic(join(dir, "results.json"), renderResults(entries));
+  return entries.length;
 }

@@ -10,7 +10,7 @@ import {
   cachedImageEmbeddings,
   cachedTextEmbeddings,
   embeddingsFromFolder,
-  readEmbeddingFolder,
+  readEmbeddingFolders,
   type FileFailure,
 } from "../../pipeline/embedding-cache.js";
 import type { Weighting } from "./classifier.js";
@@ -50,7 +50,8 @@ export interface KnnRunOptions {
   search: SearchKind;
   hnsw: HnswOptions;
   agreementSample: number;
-  embeddingsDir?: string;
+  /** `emb embed image` output folders to take vectors from: one, or the shards of one job (read as one). */
+  embeddingsDirs?: string[];
   cacheDir: string;
   workers: number;
   /** Decoding: the pixel limit and what to do with embedded colour profiles. */
@@ -179,7 +180,7 @@ export async function runKnnEval(options: KnnRunOptions): Promise<KnnRunOutput> 
     const prompts = sets.map((templates) => promptsByClass(labels, mapping, templates, options.names));
     const texts = await textEmbeddings(prompts.flatMap((p) => [...p.values()].flat()), options);
     if (images.externalModel !== undefined && images.externalModel !== texts.model) {
-      notes.push(`the image embeddings in ${options.embeddingsDir} come from ${String(images.externalModel)}, the prompts' from ${String(texts.model)}: zero-shot needs both from one model`);
+      notes.push(`the image embeddings in ${options.embeddingsDirs!.join(", ")} come from ${String(images.externalModel)}, the prompts' from ${String(texts.model)}: zero-shot needs both from one model`);
     }
     if (texts.interrupted) {
       result.interrupted = true;
@@ -199,9 +200,9 @@ async function imageEmbeddings(files: string[], options: KnnRunOptions, notes: s
   let pending = files;
   let fromFolder = 0;
   let external;
-  if (options.embeddingsDir) {
-    external = readEmbeddingFolder(options.embeddingsDir);
-    const found = await embeddingsFromFolder(external, files);
+  if (options.embeddingsDirs?.length) {
+    external = readEmbeddingFolders(options.embeddingsDirs);
+    const found = await embeddingsFromFolder(external, files).finally(() => external!.close?.());
     vectors = found.vectors;
     pending = found.missing;
     fromFolder = vectors.size;
@@ -213,10 +214,10 @@ async function imageEmbeddings(files: string[], options: KnnRunOptions, notes: s
   const { model, fingerprint } = await options.loadImageModel();
   if (external && !sameEmbeddingSpace(external.fingerprint, fingerprint)) {
     notes.push(
-      `${pending.length} image(s) are not in ${options.embeddingsDir}, which was made with another model (${String(external.fingerprint?.model)}); ` +
+      `${pending.length} image(s) are not in ${external.dir}, which was made with another model (${String(external.fingerprint?.model)}); ` +
         `they are left out rather than mixed: embed them there with emb embed image, or drop --embeddings`,
     );
-    for (const file of pending) outcome.failed.set(file, { reason: "not-in-embeddings", error: `not in ${options.embeddingsDir}` });
+    for (const file of pending) outcome.failed.set(file, { reason: "not-in-embeddings", error: `not in ${external.dir}` });
     return outcome;
   }
   const bar = options.phase("embedding images", "img");
