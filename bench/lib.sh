@@ -37,3 +37,18 @@ make_images() {
       await sharp(px, { raw: { width: w, height: h, channels: 3 } }).jpeg({ quality: 90 }).toFile(dir + '/img_' + String(i).padStart(5, '0') + '.jpg');
     }" "$dir" "$count"
 }
+
+# Captions built from ImageNet's class names in a few templates: realistic lengths, all distinct.
+# Usage: make_captions COUNT > FILE
+make_captions() {
+  node -e '
+    const names = require("fs").readFileSync("data/LOC_synset_mapping.txt", "utf8").trim().split("\n").map((l) => l.slice(10).split(", "));
+    const templates = ["A photo of a {}.", "a blurry photo of the {} next to a {}", "An origami {} sitting on a wooden table, seen from above.", "{} and {} in the wild"];
+    const out = [];
+    for (let i = 0; out.length < Number(process.argv[1]); i++) {
+      const a = names[(i * 7) % names.length], b = names[(i * 13 + 5) % names.length];
+      out.push(templates[i % templates.length].replace("{}", a[i % a.length]).replace("{}", b[0]) + " #" + i);
+    }
+    console.log(out.join("\n"));
+  ' "$1"
+}

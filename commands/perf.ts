@@ -15,6 +15,7 @@ import { measureRange, numberList, sweepAndSave, toRow } from "../src/perf/run.j
 import { flagsRefusedWithUrl, refusedMessage, remoteTargets, REMOTE_ONLY_FLAGS } from "../src/perf/remote-setup.js";
 import { imageEmbedderFactory, imageInputs, imageToTextFactory, textEmbedderFactory, type TargetFactory } from "../src/perf/setup.js";
 import type { LatencyPercentile } from "../src/perf/sweep.js";
+import { cpuKernels, describeCpuKernels } from "../src/runtime/cpu-kernels.js";
 
 const PERCENTILES: LatencyPercentile[] = ["p50", "p90", "p95", "p99", "avg"];
 
@@ -148,6 +149,8 @@ export default class Perf extends EmbCommand {
       workers: flags["sweep-workers"] ? numberList(flags["sweep-workers"], "--sweep-workers", 1) : [settings.workers],
     };
     const { factory, release, cleanup } = await this.build(flags);
+    const cpu = cpuKernels() ?? null;
+    report.progress(describeCpuKernels(cpu ?? undefined));
     try {
       if (grid) {
         const options = { percentile, limitMs: flags["latency-limit"], saveConfig: flags["save-config"], target: flags.target };
@@ -157,11 +160,11 @@ export default class Perf extends EmbCommand {
           this.log(perfTable(table, color));
           this.log(best ? `best: batch ${best.settings.maxBatchSize}, delay ${best.settings.maxQueueDelayUs} us, workers ${best.settings.workers} (${best.throughput.toFixed(2)} infer/sec); saved to ${flags["save-config"]}` : `no configuration kept ${percentile} latency under ${flags["latency-limit"]} ms`);
         }
-        return { target: flags.target, sweep: table, best: best ? toRow(best, best.settings) : null };
+        return { target: flags.target, cpu, sweep: table, best: best ? toRow(best, best.settings) : null };
       }
       const { rows, measurements } = await measureRange(() => factory(settings), settings, levels, load, range, report);
       const chart = await finish(rows);
-      return { target: flags.target, settings, results: results(rows, measurements), chart };
+      return { target: flags.target, cpu, settings, results: results(rows, measurements), chart };
     } finally {
       await release();
       cleanup();
