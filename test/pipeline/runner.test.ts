@@ -4,7 +4,7 @@ import { Runner, runInOrder, type Failure, type Prepared } from "../../src/pipel
 const tick = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A scripted model: doubles numbers; a batch holding a 13 fails as a whole. */
-function runner(options: { prepareDelay?: (n: number) => number; maxBatchSize?: number; inFlight?: { now: number; max: number } } = {}) {
+function runner(options: { prepareDelay?: (n: number) => number; maxBatchSize?: number; maxQueueDelayUs?: number; inFlight?: { now: number; max: number } } = {}) {
   return new Runner(
     {
       prepare: async (n: number): Promise<Prepared<number, { n: number }>> => {
@@ -27,7 +27,7 @@ function runner(options: { prepareDelay?: (n: number) => number; maxBatchSize?: 
         return `${meta.n}->${out}`;
       },
     },
-    { maxBatchSize: options.maxBatchSize ?? 4, maxQueueDelayUs: 2000 },
+    { maxBatchSize: options.maxBatchSize ?? 4, maxQueueDelayUs: options.maxQueueDelayUs ?? 2000 },
   );
 }
 
@@ -73,7 +73,8 @@ describe("the runner", () => {
 
   it("a failed batch fails exactly the items batched with it", async () => {
     const { seen, sink } = collect();
-    await runInOrder(runner({ maxBatchSize: 4 }), [12, 13, 14, 16], sink, { readAhead: 8 });
+    // A minute's queue delay: the batch closes only when all four are in, however slow the machine.
+    await runInOrder(runner({ maxBatchSize: 4, maxQueueDelayUs: 60_000_000 }), [12, 13, 14, 16], sink, { readAhead: 8 });
     expect(seen.filter((s) => s.startsWith("failed")).length).toBe(4);
   });
 
