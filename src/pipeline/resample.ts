@@ -8,12 +8,10 @@
  * test images), which is why decoding is sharp's and resizing is this.
  *
  * The weights are computed here, in float64 as Pillow does; the two passes run in WebAssembly
- * with integer SIMD (src/pipeline/wasm/resample.ts, compiled to resample.wasm), the same int32
+ * with integer SIMD (src/pipeline/wasm/pixels.ts, run by pixel-kernel.ts), the same int32
  * sums Pillow's C makes, so the pixels are the same and the speed is C's.
  */
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import { packageRoot } from "../package-root.js";
+import { withKernel } from "./pixel-kernel.js";
 
 const PRECISION_BITS = 32 - 8 - 2;
 const ONE = 2 ** PRECISION_BITS;
@@ -77,55 +75,13 @@ function coefficients(inSize: number, outSize: number): Coefficients {
   return c;
 }
 
-interface KernelExports {
-  memory: WebAssembly.Memory;
-  heapBase(): number;
-  horizontal(src: number, width: number, rows: number, outWidth: number, bounds: number, weights: number, taps: number, out: number): void;
-  vertical(src: number, stride: number, outHeight: number, rowOffset: number, bounds: number, weights: number, taps: number, out: number): void;
+/** Sizes of the two regions a pass's weights take in the kernel's memory (none without the pass). */
+const coefficientBytes = (c: Coefficients | undefined) => [c?.bounds.byteLength ?? 0, c?.weights.byteLength ?? 0];
+
+function place(heap: Uint8Array, c: Coefficients, boundsAt: number, weightsAt: number): void {
+  heap.set(new Uint8Array(c.bounds.buffer, c.bounds.byteOffset, c.bounds.byteLength), boundsAt);
+  heap.set(new Uint8Array(c.weights.buffer, c.weights.byteOffset, c.weights.byteLength), weightsAt);
 }
-
-let kernelModule: WebAssembly.Module | undefined;
-let kernel: KernelExports | undefined;
-
-/** Memory kept between calls; a larger image's memory is let go once it is resized. */
-const RETAINED_BYTES = 64 * 2 ** 20;
-const PAGE = 65536;
-/** The kernel reads and writes up to 15 bytes past a buffer's end. */
-const SLACK = 16;
-
-function instance(): KernelExports {
-  kernelModule ??= new WebAssembly.Module(readFileSync(join(packageRoot(), "src", "pipeline", "resample.wasm")));
-  kernel ??= new WebAssembly.Instance(kernelModule, {}).exports as unknown as KernelExports;
-  return kernel;
-}
-
-/** Hands out 16-byte aligned regions of the kernel's memory, growing it to fit. */
-class Layout {
-  private end: number;
-  constructor(private readonly k: KernelExports) {
-    this.end = k.heapBase();
-  }
-  take(bytes: number): number {
-    const at = this.end;
-    this.end = at + Math.ceil((bytes + SLACK) / 16) * 16;
-    return at;
-  }
-  /** Grows the memory to hold everything taken; views of it must be made after this. */
-  commit(): Uint8Array {
-    const have = this.k.memory.buffer.byteLength;
-    if (this.end > have) this.k.memory.grow(Math.ceil((this.end - have) / PAGE));
-    return new Uint8Array(this.k.memory.buffer);
-  }
-}
-
-function place(heap: Uint8Array, at: number, c: Coefficients): { bounds: number; weights: number } {
-  heap.set(new Uint8Array(c.bounds.buffer, c.bounds.byteOffset, c.bounds.byteLength), at);
-  const weights = at + Math.ceil((c.bounds.byteLength + SLACK) / 16) * 16;
-  heap.set(new Uint8Array(c.weights.buffer, c.weights.byteOffset, c.weights.byteLength), weights);
-  return { bounds: at, weights };
-}
-
-const coefficientBytes = (c: Coefficients) => c.bounds.byteLength + c.weights.byteLength + 2 * SLACK + 32;
 
 /** Resizes packed RGB (HWC, uint8) to `outWidth` x `outHeight` exactly as PIL's BICUBIC does. */
 export function resizeBicubicRgb(src: Uint8Array, width: number, height: number, outWidth: number, outHeight: number): Uint8Array {
@@ -139,25 +95,19 @@ export function resizeBicubicRgb(src: Uint8Array, width: number, height: number,
   const lastRow = cv ? cv.bounds[(outHeight - 1) * 2] + cv.bounds[(outHeight - 1) * 2 + 1] : height;
   const rows = lastRow - firstRow;
 
-  const k = instance();
-  const layout = new Layout(k);
-  const srcAt = layout.take(rows * width * 3);
-  const hAt = ch ? layout.take(coefficientBytes(ch)) : 0;
-  const vAt = cv ? layout.take(coefficientBytes(cv)) : 0;
-  const midAt = ch && cv ? layout.take(rows * outWidth * 3) : 0;
-  const outAt = layout.take(outWidth * outHeight * 3);
-  const heap = layout.commit();
-
-  heap.set(src.subarray(firstRow * width * 3, lastRow * width * 3), srcAt);
-  if (ch) {
-    const h = place(heap, hAt, ch);
-    k.horizontal(srcAt, width, rows, outWidth, h.bounds, h.weights, ch.taps, cv ? midAt : outAt);
-  }
-  if (cv) {
-    const v = place(heap, vAt, cv);
-    k.vertical(ch ? midAt : srcAt, outWidth * 3, outHeight, firstRow, v.bounds, v.weights, cv.taps, outAt);
-  }
-  const out = heap.slice(outAt, outAt + outWidth * outHeight * 3);
-  if (heap.byteLength > RETAINED_BYTES) kernel = undefined;
-  return out;
+  const midBytes = ch && cv ? rows * outWidth * 3 : 0;
+  const outBytes = outWidth * outHeight * 3;
+  const regions = [rows * width * 3, midBytes, outBytes, ...coefficientBytes(ch), ...coefficientBytes(cv)];
+  return withKernel(regions, (k, heap, [srcAt, midAt, outAt, hBounds, hWeights, vBounds, vWeights]) => {
+    heap.set(src.subarray(firstRow * width * 3, lastRow * width * 3), srcAt);
+    if (ch) {
+      place(heap, ch, hBounds, hWeights);
+      k.horizontal(srcAt, width, rows, outWidth, hBounds, hWeights, ch.taps, cv ? midAt : outAt);
+    }
+    if (cv) {
+      place(heap, cv, vBounds, vWeights);
+      k.vertical(ch ? midAt : srcAt, outWidth * 3, outHeight, firstRow, vBounds, vWeights, cv.taps, outAt);
+    }
+    return heap.slice(outAt, outAt + outBytes);
+  });
 }

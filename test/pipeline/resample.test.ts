@@ -1,7 +1,7 @@
 /**
  * resizeBicubicRgb against PIL's own bicubic resize (goldens by tools/reference/resample_goldens.py)
  * on sources picked to reach every path of its WebAssembly passes, and the committed
- * resample.wasm against its AssemblyScript source.
+ * pixels.wasm against its AssemblyScript source.
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -71,8 +71,8 @@ describe("resizeBicubicRgb equals PIL's Image.resize(BICUBIC)", () => {
   });
 });
 
-describe("resample.wasm", () => {
-  it("is what `npm run build:wasm` compiles from src/pipeline/wasm/resample.ts", async () => {
+describe("pixels.wasm", () => {
+  it("is what `npm run build:wasm` compiles from src/pipeline/wasm/pixels.ts", async () => {
     const root = packageRoot();
     const script: string = JSON.parse(readFileSync(join(root, "package.json"), "utf8")).scripts["build:wasm"];
     const args = script.split(/\s+/).slice(1); // the same flags, without "asc"
@@ -95,6 +95,6 @@ describe("resample.wasm", () => {
     });
     expect(result.error, result.stderr.toString()).toBeNull();
     const fresh = Buffer.from(compiled!);
-    expect(fresh.equals(readFileSync(join(root, committed))), "src/pipeline/resample.wasm is stale: run `npm run build:wasm` and commit it").toBe(true);
+    expect(fresh.equals(readFileSync(join(root, committed))), "src/pipeline/pixels.wasm is stale: run `npm run build:wasm` and commit it").toBe(true);
   });
 });

@@ -1,11 +1,12 @@
-// AssemblyScript, compiled to src/pipeline/resample.wasm by `npm run build:wasm`.
+// AssemblyScript, compiled to src/pipeline/pixels.wasm by `npm run build:wasm` and run through
+// src/pipeline/pixel-kernel.ts.
 //
 // The two passes of Pillow's bicubic resize (Resample.c, ImagingResampleHorizontal_8bpc and
-// ImagingResampleVertical_8bpc) on packed RGB, with 128-bit integer SIMD. The arithmetic is
-// Pillow's: 22-bit fixed-point weights, each tap pixel * weight summed in int32 from a rounding
-// half, an arithmetic shift, a clip to 0..255. The caller (resample.ts) computes the weights and
-// lays out memory; every buffer it hands in is followed by at least 16 bytes of slack, because
-// the loads and stores here run up to 15 bytes past a row's end.
+// ImagingResampleVertical_8bpc) on packed RGB, with 128-bit integer SIMD, and the normalisation
+// to float32 planes. The arithmetic is Pillow's: 22-bit fixed-point weights (computed by
+// resample.ts), each tap pixel * weight summed in int32 from a rounding half, an arithmetic
+// shift, a clip to 0..255. Every buffer handed in is followed by at least 16 bytes of slack
+// (pixel-kernel.ts), because the loads and stores here run up to 15 bytes past a row's end.
 
 const PRECISION_BITS: i32 = 22;
 
@@ -86,5 +87,23 @@ export function vertical(src: usize, stride: i32, outHeight: i32, rowOffset: i32
       // Past the row's end this writes into the next output row, which is computed after it.
       v128.store(o + i, i8x16.narrow_i16x8_u(lo, hi));
     }
+  }
+}
+
+/**
+ * Packed RGB bytes to channel-first float32 planes through a 3 x 256 table of the normalised
+ * values (computed by the caller, so they are exactly its float64 arithmetic rounded once).
+ */
+export function normalize(src: usize, pixels: i32, table: usize, out: usize): void {
+  const plane = <usize>pixels << 2;
+  let p = src;
+  let o = out;
+  const end = out + plane;
+  while (o < end) {
+    store<f32>(o, load<f32>(table + (<usize>load<u8>(p) << 2)));
+    store<f32>(o + plane, load<f32>(table + 1024 + (<usize>load<u8>(p, 1) << 2)));
+    store<f32>(o + 2 * plane, load<f32>(table + 2048 + (<usize>load<u8>(p, 2) << 2)));
+    p += 3;
+    o += 4;
   }
 }
