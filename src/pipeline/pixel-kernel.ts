@@ -23,6 +23,8 @@ let kernel: KernelExports | undefined;
 /** Memory kept between calls; a larger image's memory is let go once it is done. */
 const RETAINED_BYTES = 64 * 2 ** 20;
 const PAGE = 65536;
+/** WebAssembly's 32-bit addresses. */
+const MAX_MEMORY = 2 ** 32;
 /** The kernel reads and writes up to 15 bytes past a buffer's end. */
 const SLACK = 16;
 
@@ -46,10 +48,20 @@ export function withKernel<T>(sizes: number[], work: (kernel: PixelKernel, heap:
     end += Math.ceil((bytes + SLACK) / 16) * 16;
   }
   const have = k.memory.buffer.byteLength;
-  if (end > have) k.memory.grow(Math.ceil((end - have) / PAGE));
+  if (end > have) grow(k.memory, end, have);
   try {
     return work(k, new Uint8Array(k.memory.buffer), at);
   } finally {
     if (k.memory.buffer.byteLength > RETAINED_BYTES) kernel = undefined;
+  }
+}
+
+function grow(memory: WebAssembly.Memory, end: number, have: number): void {
+  const needed = `${Math.ceil(end / 2 ** 20)} MiB of working memory`;
+  if (end > MAX_MEMORY) throw new Error(`this image needs ${needed}, over the 4 GiB WebAssembly can address; refuse such images with a lower --max-pixels`);
+  try {
+    memory.grow(Math.ceil((end - have) / PAGE));
+  } catch (error) {
+    throw new Error(`could not get the ${needed} this image needs (${(error as Error).message}); refuse such images with a lower --max-pixels`);
   }
 }

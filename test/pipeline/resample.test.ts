@@ -98,3 +98,12 @@ describe("pixels.wasm", () => {
     expect(fresh.equals(readFileSync(join(root, committed))), "src/pipeline/pixels.wasm is stale: run `npm run build:wasm` and commit it").toBe(true);
   });
 });
+
+describe("resizeBicubicRgb on an image too large to resize", () => {
+  it("says how much memory it needs and what to do, before touching the pixels", () => {
+    // 40000 x 40000 RGB is 4.8 GB of source rows alone: past what WebAssembly can address
+    expect(() => resizeBicubicRgb(new Uint8Array(0), 40000, 40000, 384, 384)).toThrow(
+      /this image needs 4\d{3} MiB of working memory, over the 4 GiB WebAssembly can address; refuse such images with a lower --max-pixels/,
+    );
+  });
+});
