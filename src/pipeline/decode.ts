@@ -176,9 +176,8 @@ async function decodePixels(input: Buffer, meta: Metadata, colorManagement: Colo
 }
 
 function toRgb({ data, info }: { data: Buffer; info: OutputInfo }): RgbImage {
-  // A copy into a plain Uint8Array: V8 reads it markedly faster than a view on sharp's buffer
-  // (measured 6.4 ms against 10.4 ms per 500x375 resize).
-  return { pixels: new Uint8Array(data), width: info.width, height: info.height };
+  // A plain Uint8Array view, not a copy: the resize copies it into WebAssembly memory anyway.
+  return { pixels: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height };
 }
 
 /**

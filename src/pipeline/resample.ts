@@ -6,11 +6,15 @@
  * HF image processors resize through PIL, so this reproduces their pixels exactly. sharp's own
  * cubic resize differs from PIL's by up to 150 levels at edges when enlarging (measured on the
  * test images), which is why decoding is sharp's and resizing is this.
+ *
+ * The weights are computed here, in float64 as Pillow does; the two passes run in WebAssembly
+ * with integer SIMD (src/pipeline/wasm/pixels.ts, run by pixel-kernel.ts), the same int32
+ * sums Pillow's C makes, so the pixels are the same and the speed is C's.
  */
+import { withKernel } from "./pixel-kernel.js";
 
 const PRECISION_BITS = 32 - 8 - 2;
 const ONE = 2 ** PRECISION_BITS;
-const HALF = 2 ** (PRECISION_BITS - 1);
 const SUPPORT = 2;
 
 function cubic(x: number): number {
@@ -29,7 +33,7 @@ interface Coefficients {
   taps: number;
 }
 
-function coefficients(inSize: number, outSize: number): Coefficients {
+function computeCoefficients(inSize: number, outSize: number): Coefficients {
   const scale = inSize / outSize;
   const filterScale = Math.max(scale, 1);
   const support = SUPPORT * filterScale;
@@ -56,83 +60,54 @@ function coefficients(inSize: number, outSize: number): Coefficients {
   return { bounds, weights, taps };
 }
 
-/** Sums stay within int32 (as in PIL's C), so the arithmetic shift is PIL's floor division. */
-function clip8(sum: number): number {
-  const v = sum >> PRECISION_BITS;
-  return v < 0 ? 0 : v > 255 ? 255 : v;
+/** Weights by (input size, output size): a folder of same-sized photos computes them once. */
+const coefficientCache = new Map<string, Coefficients>();
+const COEFFICIENT_CACHE_SIZE = 32;
+
+function coefficients(inSize: number, outSize: number): Coefficients {
+  const key = `${inSize}>${outSize}`;
+  let c = coefficientCache.get(key);
+  if (!c) {
+    if (coefficientCache.size >= COEFFICIENT_CACHE_SIZE) coefficientCache.clear();
+    c = computeCoefficients(inSize, outSize);
+    coefficientCache.set(key, c);
+  }
+  return c;
 }
 
-/** The horizontal pass's output, reused between calls: it never leaves this module. */
-let intermediate = new Uint8Array(0);
+/** Sizes of the two regions a pass's weights take in the kernel's memory (none without the pass). */
+const coefficientBytes = (c: Coefficients | undefined) => [c?.bounds.byteLength ?? 0, c?.weights.byteLength ?? 0];
 
-function horizontal(src: Uint8Array, width: number, rows: number, firstRow: number, outWidth: number, c: Coefficients): Uint8Array {
-  if (intermediate.length < outWidth * rows * 3) intermediate = new Uint8Array(outWidth * rows * 3);
-  const out = intermediate;
-  const { bounds, weights, taps } = c;
-  for (let y = 0; y < rows; y++) {
-    const rowStart = (y + firstRow) * width * 3;
-    let o = y * outWidth * 3;
-    for (let xx = 0; xx < outWidth; xx++) {
-      const count = bounds[xx * 2 + 1];
-      const base = xx * taps;
-      let p = rowStart + bounds[xx * 2] * 3;
-      let r = HALF;
-      let g = HALF;
-      let b = HALF;
-      for (let x = 0; x < count; x++, p += 3) {
-        const w = weights[base + x];
-        r += src[p] * w;
-        g += src[p + 1] * w;
-        b += src[p + 2] * w;
-      }
-      // Inlined clip8: the sums stay within int32, so >> is PIL's floor division.
-      r >>= PRECISION_BITS;
-      g >>= PRECISION_BITS;
-      b >>= PRECISION_BITS;
-      out[o++] = r < 0 ? 0 : r > 255 ? 255 : r;
-      out[o++] = g < 0 ? 0 : g > 255 ? 255 : g;
-      out[o++] = b < 0 ? 0 : b > 255 ? 255 : b;
-    }
-  }
-  return out;
-}
-
-function vertical(src: Uint8Array, width: number, outHeight: number, rowOffset: number, c: Coefficients): Uint8Array {
-  const out = new Uint8Array(width * outHeight * 3);
-  const stride = width * 3;
-  const { bounds, weights, taps } = c;
-  // Row by row, so the source is read in order (column-wise reads thrash the cache).
-  const acc = new Int32Array(stride);
-  for (let yy = 0; yy < outHeight; yy++) {
-    const ymin = bounds[yy * 2] - rowOffset;
-    const count = bounds[yy * 2 + 1];
-    const base = yy * taps;
-    acc.fill(HALF);
-    for (let y = 0; y < count; y++) {
-      const w = weights[base + y];
-      const row = (y + ymin) * stride;
-      for (let i = 0; i < stride; i++) acc[i] += src[row + i] * w;
-    }
-    const o = yy * stride;
-    for (let i = 0; i < stride; i++) out[o + i] = clip8(acc[i]);
-  }
-  return out;
+function place(heap: Uint8Array, c: Coefficients, boundsAt: number, weightsAt: number): void {
+  heap.set(new Uint8Array(c.bounds.buffer, c.bounds.byteOffset, c.bounds.byteLength), boundsAt);
+  heap.set(new Uint8Array(c.weights.buffer, c.weights.byteOffset, c.weights.byteLength), weightsAt);
 }
 
 /** Resizes packed RGB (HWC, uint8) to `outWidth` x `outHeight` exactly as PIL's BICUBIC does. */
 export function resizeBicubicRgb(src: Uint8Array, width: number, height: number, outWidth: number, outHeight: number): Uint8Array {
   const needH = outWidth !== width;
   const needV = outHeight !== height;
+  if (!needH && !needV) return src.slice();
+  const ch = needH ? coefficients(width, outWidth) : undefined;
   const cv = needV ? coefficients(height, outHeight) : undefined;
   // Only the source rows the vertical pass reads go through the horizontal pass, as in PIL.
   const firstRow = cv ? cv.bounds[0] : 0;
   const lastRow = cv ? cv.bounds[(outHeight - 1) * 2] + cv.bounds[(outHeight - 1) * 2 + 1] : height;
-  let pixels = src;
-  if (needH) {
-    pixels = horizontal(src, width, lastRow - firstRow, firstRow, outWidth, coefficients(width, outWidth));
-  } else if (needV) {
-    pixels = src.subarray(firstRow * width * 3, lastRow * width * 3);
-  }
-  if (cv) pixels = vertical(pixels, outWidth, outHeight, firstRow, cv);
-  return needH || needV ? pixels : src.slice();
+  const rows = lastRow - firstRow;
+
+  const midBytes = ch && cv ? rows * outWidth * 3 : 0;
+  const outBytes = outWidth * outHeight * 3;
+  const regions = [rows * width * 3, midBytes, outBytes, ...coefficientBytes(ch), ...coefficientBytes(cv)];
+  return withKernel(regions, (k, heap, [srcAt, midAt, outAt, hBounds, hWeights, vBounds, vWeights]) => {
+    heap.set(src.subarray(firstRow * width * 3, lastRow * width * 3), srcAt);
+    if (ch) {
+      place(heap, ch, hBounds, hWeights);
+      k.horizontal(srcAt, width, rows, outWidth, hBounds, hWeights, ch.taps, cv ? midAt : outAt);
+    }
+    if (cv) {
+      place(heap, cv, vBounds, vWeights);
+      k.vertical(ch ? midAt : srcAt, outWidth * 3, outHeight, firstRow, vBounds, vWeights, cv.taps, outAt);
+    }
+    return heap.slice(outAt, outAt + outBytes);
+  });
 }

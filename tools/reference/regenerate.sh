@@ -12,6 +12,7 @@ cd "$here"
 export PYTHONHASHSEED=0 CUBLAS_WORKSPACE_CONFIG=:4096:8
 "$venv/bin/python" make_images.py
 "$venv/bin/python" make_photos.py
+"$venv/bin/python" resample_goldens.py
 "$venv/bin/python" siglip_tiny.py
 "$venv/bin/python" florence2_tiny.py
 "$venv/bin/python" florence2_generation_goldens.py
