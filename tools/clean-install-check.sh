@@ -13,25 +13,12 @@
 set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
+. "$REPO/tools/lib/bookworm-node.sh"
 ROOTFS=${1:-$(mktemp -d /tmp/emb-clean-rootfs.XXXXXX)}
-NPM_VERSION=${NPM_VERSION:-10.8.2}
-MIRROR=${MIRROR:-http://deb.debian.org/debian}
-IMAGE=photo_500x375.jpg
-
-say() { printf '== %s\n' "$*"; }
-fail() { printf 'FAIL: %s\n' "$*" >&2; exit 1; }
+IMAGE=$GOLDEN_IMAGE
 
 [ "$(id -u)" = 0 ] || fail "run as root (chroot and mounts need it)"
-command -v node >/dev/null || fail "node is not on PATH (its binary is copied into the root file system)"
-
-# A root file system's top folder is world-readable (mktemp makes 0700; apt's _apt user needs in).
-chmod 755 "$ROOTFS"
-if [ ! -f "$ROOTFS/etc/debian_version" ]; then
-  command -v debootstrap >/dev/null || fail "debootstrap is missing: apt-get install debootstrap"
-  say "debootstrap --variant=minbase bookworm $ROOTFS"
-  debootstrap --variant=minbase bookworm "$ROOTFS" "$MIRROR" >"$ROOTFS.debootstrap.log" 2>&1 || fail "debootstrap failed; see $ROOTFS.debootstrap.log"
-fi
-say "base: Debian $(cat "$ROOTFS/etc/debian_version") minbase, bootstrapped $(head -1 "$ROOTFS/var/log/dpkg.log" | cut -d' ' -f1)"
+bookworm_rootfs "$ROOTFS"
 
 mounted=()
 cleanup() {
@@ -40,15 +27,7 @@ cleanup() {
 trap cleanup EXIT
 bind() { mkdir -p "$2"; mount --bind "$1" "$2"; mounted+=("$2"); }
 
-# What node:20-bookworm-slim adds to bookworm: node in /usr/local/bin and npm beside it.
-say "node $(node --version) and npm $NPM_VERSION into /usr/local"
-install -m 755 "$(readlink -f "$(command -v node)")" "$ROOTFS/usr/local/bin/node"
-rm -rf "$ROOTFS/usr/local/lib/node_modules/npm"
-mkdir -p "$ROOTFS/usr/local/lib/node_modules"
-tarball=$(cd "$ROOTFS/tmp" && npm pack --silent "npm@$NPM_VERSION")
-tar -xzf "$ROOTFS/tmp/$tarball" -C "$ROOTFS/usr/local/lib/node_modules" && mv "$ROOTFS/usr/local/lib/node_modules/package" "$ROOTFS/usr/local/lib/node_modules/npm"
-rm -f "$ROOTFS/tmp/$tarball"
-ln -sf ../lib/node_modules/npm/bin/npm-cli.js "$ROOTFS/usr/local/bin/npm"
+add_node_npm "$ROOTFS"
 cp /etc/resolv.conf "$ROOTFS/etc/resolv.conf"
 mount -t proc proc "$ROOTFS/proc" && mounted+=("$ROOTFS/proc")
 bind /dev "$ROOTFS/dev"
@@ -95,25 +74,5 @@ in_root "cd /tmp && emb embed image /check/$IMAGE --model /check/model --out /ch
 if grep -qi "warn" "$ROOTFS/tmp/emb.log"; then fail "emb printed a warning (above)"; fi
 
 say "compare with PyTorch's golden"
-node --input-type=module - "$ROOTFS/check/out/embeddings.npy" "$REPO/test/fixtures/goldens/siglip" "$IMAGE" <<'JS'
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
-const [output, goldens, image] = process.argv.slice(2);
-// A float32 .npy matrix: its shape from the header, its rows after it.
-function rows(path) {
-  const b = readFileSync(path);
-  const headerEnd = 10 + b.readUInt16LE(8);
-  const [n, d] = /'shape': \((\d+), (\d+)\)/.exec(b.subarray(10, headerEnd).toString("latin1")).slice(1).map(Number);
-  const data = new Float32Array(b.buffer.slice(b.byteOffset + headerEnd, b.byteOffset + headerEnd + n * d * 4));
-  return Array.from({ length: n }, (_, i) => data.subarray(i * d, (i + 1) * d));
-}
-const index = JSON.parse(readFileSync(join(goldens, "goldens.json"), "utf8")).images.findIndex((i) => i.file === image);
-const [got] = rows(output);
-const want = rows(join(goldens, "vision_pooler_output.npy"))[index];
-let dot = 0, a = 0, b = 0;
-for (let i = 0; i < got.length; i++) { dot += got[i] * want[i]; a += got[i] ** 2; b += want[i] ** 2; }
-const cosine = dot / Math.sqrt(a * b);
-console.log(`cosine with PyTorch's embedding: ${cosine.toFixed(7)} (${got.length} values)`);
-if (!(cosine >= 0.9999)) { console.error("FAIL: the embedding differs from the golden"); process.exit(1); }
-JS
+compare_with_golden "$ROOTFS/check/out/embeddings.npy"
 say "ok: Dockerfile steps work in a bare bookworm with node $(node --version), npm $NPM_VERSION"
