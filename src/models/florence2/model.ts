@@ -141,6 +141,23 @@ const PART_MEMORY: Record<EncoderPart | "decoder", MemoryOptions> = {
   decoder: {},
 };
 
+/** The first-stage activations one vision-encoder run may hold on the CPU; see visionImagesPerRun. */
+const VISION_FIRST_STAGE_BUDGET_BYTES = 64 * 2 ** 20;
+
+/**
+ * How many images the vision encoder (DaViT) takes per run on the CPU. Its peak activations are
+ * about 16 times its first stage's output (embed_dim[0] channels at 1/patch_stride[0] of the
+ * image side): ~0.6 GB per 768x768 image on Florence-2-large. Runs are sized to keep that first
+ * stage under the budget (large: 1 image, base: 3, the tiny test model: a whole batch); on the
+ * CPU larger runs gain nothing, and with the arena off each run's buffers are freed before the next.
+ */
+export function visionImagesPerRun(vision: { embed_dim?: number[]; patch_stride?: number[] }, size: { width: number; height: number }): number {
+  const channels = vision.embed_dim?.[0] ?? 256;
+  const stride = vision.patch_stride?.[0] ?? 4;
+  const firstStage = channels * Math.ceil(size.width / stride) * Math.ceil(size.height / stride) * 4;
+  return Math.max(1, Math.floor(VISION_FIRST_STAGE_BUDGET_BYTES / firstStage));
+}
+
 interface DecoderSessions {
   first: ModelSession;
   next: ModelSession;
@@ -152,6 +169,7 @@ export class Florence2Model {
     private readonly decoder: DecoderSessions,
     readonly tokenizer: Tokenizer,
     readonly preprocessing: ImagePreprocessing,
+    private readonly visionImagesPerRun: number,
     readonly generationConfig: Record<string, unknown>,
     readonly info: Florence2Info,
   ) {}
@@ -177,7 +195,9 @@ export class Florence2Model {
       JSON.parse(readFileSync(join(dir, "tokenizer.json"), "utf8")),
       JSON.parse(readFileSync(join(dir, "tokenizer_config.json"), "utf8")),
     );
-    return new Florence2Model(sessions, decoder, tokenizer, readPreprocessing(dir), generationConfig, {
+    const preprocessing = readPreprocessing(dir);
+    const imagesPerRun = sessions.vision_encoder.provider === "cpu" ? visionImagesPerRun(config.vision_config ?? {}, preprocessing) : Infinity;
+    return new Florence2Model(sessions, decoder, tokenizer, preprocessing, imagesPerRun, generationConfig, {
       dtype: formatDtypeSpec(spec),
       graphs: layoutGraphs(layout),
       provider: decoder.next.provider,
@@ -242,16 +262,12 @@ export class Florence2Model {
     return { items, length, hidden: hidden.data as Float32Array, mask };
   }
 
-  /**
-   * The vision encoder's features, [items, tokens, d]. On the CPU it runs one image at a time:
-   * its activations at 768x768 are ~0.6 GB per image, batching gains nothing there, and with
-   * the arena off each image's buffers are returned before the next. Accelerators take the batch.
-   */
+  /** The vision encoder's features, [items, tokens, d], run `visionImagesPerRun` images at a time. */
   private async imageFeatures(pixels: Float32Array, items: number): Promise<Tensor & { type: "float32" }> {
     const session = this.sessions.vision_encoder;
     const { width, height } = this.preprocessing;
     const perImage = 3 * width * height;
-    const step = session.provider === "cpu" ? 1 : items;
+    const step = Math.min(this.visionImagesPerRun, items);
     const parts: Float32Array[] = [];
     let dims: number[] = [];
     for (let first = 0; first < items; first += step) {
