@@ -55,6 +55,8 @@ export async function beamSearch(decoder: StepDecoder, items: number, s: Generat
     done: false,
   }));
 
+  // One row of scores at a time: topCandidates is done with a beam's before it asks for the next.
+  const scratch = new Float32Array(decoder.vocabSize);
   let first = true;
   while (states.some((st) => !st.done)) {
     const active = states.filter((st) => !st.done);
@@ -70,7 +72,7 @@ export async function beamSearch(decoder: StepDecoder, items: number, s: Generat
     for (const st of active) {
       const length = st.running[0].tokens.length; // cur_len
       const candidates = topCandidates(st.running, keep, (b) => {
-        const scores = logSoftmax(logits.subarray((row + b) * V, (row + b + 1) * V));
+        const scores = logSoftmax(logits.subarray((row + b) * V, (row + b + 1) * V), scratch);
         processScores(scores, st.running[b].tokens, s);
         return scores;
       });
@@ -110,11 +112,14 @@ export async function beamSearch(decoder: StepDecoder, items: number, s: Generat
 /** The `keep` best (score, beam, token) continuations over all beams, best first; ties keep the lower flat index. */
 function topCandidates(beams: Beam[], keep: number, processed: (beam: number) => Float32Array): Candidate[] {
   const top: Candidate[] = [];
+  // The score a continuation must beat to enter a full list: kept in a local for the 50k-token loop.
+  let bar = -Infinity;
   beams.forEach((beam, b) => {
     const scores = processed(b);
+    const base = beam.score;
     for (let token = 0; token < scores.length; token++) {
-      const score = f32(scores[token] + beam.score);
-      if (top.length === keep && !(score > top[keep - 1].score)) continue;
+      const score = f32(scores[token] + base);
+      if (!(score > bar) && top.length === keep) continue;
       let at = top.length === keep ? keep - 1 : top.length;
       if (top.length < keep) top.push({ score, beam: b, token });
       while (at > 0 && top[at - 1].score < score) {
@@ -122,6 +127,7 @@ function topCandidates(beams: Beam[], keep: number, processed: (beam: number) =>
         at--;
       }
       top[at] = { score, beam: b, token };
+      if (top.length === keep) bar = top[keep - 1].score;
     }
   });
   return top;

@@ -34,14 +34,18 @@ function forceToken(scores: Float32Array, token: number): void {
   scores[token] = 0;
 }
 
-/** log_softmax of one row, rounded to float32 as PyTorch computes it in float32. */
-export function logSoftmax(logits: Float32Array): Float32Array {
+/**
+ * log_softmax of one row, rounded to float32 as PyTorch computes it in float32; into `out` when
+ * given (a search reuses one buffer: a row is 50k values, allocated per beam per step otherwise).
+ * Indexed loops: Float32Array iterators cost as much as the exponentials here.
+ */
+export function logSoftmax(logits: Float32Array, out: Float32Array = new Float32Array(logits.length)): Float32Array {
+  const n = logits.length;
   let max = -Infinity;
-  for (const x of logits) if (x > max) max = x;
+  for (let i = 0; i < n; i++) if (logits[i] > max) max = logits[i];
   let sum = 0;
-  for (const x of logits) sum += Math.exp(x - max);
+  for (let i = 0; i < n; i++) sum += Math.exp(logits[i] - max);
   const logSum = Math.log(sum);
-  const out = new Float32Array(logits.length);
-  for (let i = 0; i < logits.length; i++) out[i] = logits[i] - max - logSum;
+  for (let i = 0; i < n; i++) out[i] = logits[i] - max - logSum;
   return out;
 }
