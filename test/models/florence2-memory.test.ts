@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { visionImagesPerRun } from "../../src/models/florence2/model.js";
+import { partMemory, visionImagesPerRun } from "../../src/models/florence2/model.js";
 
 const size = { width: 768, height: 768 };
 
@@ -16,5 +16,21 @@ describe("visionImagesPerRun: vision encoder runs sized by their first-stage act
   it("never less than one image, and large-model defaults when the config lacks the fields", () => {
     expect(visionImagesPerRun({ embed_dim: [4096], patch_stride: [1] }, size)).toBe(1);
     expect(visionImagesPerRun({}, size)).toBe(1);
+  });
+});
+
+describe("partMemory: the encoders drop onnxruntime's arena and packed weights only where activations are large", () => {
+  it("Florence-2-large and -base: no arena, no packed copies for the vision encoder and encoder", () => {
+    for (const embed_dim of [[256, 512, 1024, 2048], [128, 256, 512, 1024]]) {
+      const memory = partMemory({ embed_dim, patch_stride: [4, 2, 2, 2] }, size);
+      expect(memory.vision_encoder).toEqual({ arena: false, prepack: false });
+      expect(memory.encoder_model).toEqual({ arena: false, prepack: false });
+      expect(memory.decoder).toEqual({});
+    }
+  });
+
+  it("the tiny test model keeps onnxruntime's defaults everywhere", () => {
+    const memory = partMemory({ embed_dim: [8, 16, 16, 32], patch_stride: [4, 2, 2, 2] }, size);
+    expect(Object.values(memory)).toEqual([{}, {}, {}, {}]);
   });
 });

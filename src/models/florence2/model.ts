@@ -126,38 +126,48 @@ export interface Encoded {
   mask: BigInt64Array;
 }
 
-/** The decoder's sessions: the same one twice when merged. */
+type VisionConfig = { embed_dim?: number[]; patch_stride?: number[] };
+
 /**
- * How each graph holds memory, chosen by measurement on Florence-2-large (batch 8, 3 beams;
- * bench/RESULTS.md): the vision encoder and the encoder run once per batch on large activations,
- * which onnxruntime's arena would keep for the life of the session, and their products have
- * hundreds of rows, so packing weights on the fly costs little while a packed copy costs ~0.8 GB.
- * The decoder runs a few rows per step, where packed weights pay; its arena stays small.
+ * The vision encoder's (DaViT's) first-stage output for one image, in bytes: embed_dim[0]
+ * channels at 1/patch_stride[0] of the image side. Its peak activations are about 16 times this:
+ * ~0.6 GB per 768x768 image on Florence-2-large, ~20 MB on the tiny test model.
  */
-const PART_MEMORY: Record<EncoderPart | "decoder", MemoryOptions> = {
-  vision_encoder: { arena: false, prepack: false },
-  encoder_model: { arena: false, prepack: false },
-  embed_tokens: {},
-  decoder: {},
-};
+function visionFirstStageBytes(vision: VisionConfig, size: { width: number; height: number }): number {
+  const channels = vision.embed_dim?.[0] ?? 256;
+  const stride = vision.patch_stride?.[0] ?? 4;
+  return channels * Math.ceil(size.width / stride) * Math.ceil(size.height / stride) * 4;
+}
 
 /** The first-stage activations one vision-encoder run may hold on the CPU; see visionImagesPerRun. */
 const VISION_FIRST_STAGE_BUDGET_BYTES = 64 * 2 ** 20;
+/** From this first-stage size per image on, the encoders' activations are too big to keep. */
+const LARGE_ACTIVATION_BYTES = 8 * 2 ** 20;
 
 /**
- * How many images the vision encoder (DaViT) takes per run on the CPU. Its peak activations are
- * about 16 times its first stage's output (embed_dim[0] channels at 1/patch_stride[0] of the
- * image side): ~0.6 GB per 768x768 image on Florence-2-large. Runs are sized to keep that first
- * stage under the budget (large: 1 image, base: 3, the tiny test model: a whole batch); on the
- * CPU larger runs gain nothing, and with the arena off each run's buffers are freed before the next.
+ * How many images the vision encoder takes per run on the CPU: as many as keep its first stage
+ * under the budget (Florence-2-large: 1 image, base: 3, the tiny test model: a whole batch). On
+ * the CPU larger runs gain nothing, and with the arena off each run's buffers are freed before
+ * the next.
  */
-export function visionImagesPerRun(vision: { embed_dim?: number[]; patch_stride?: number[] }, size: { width: number; height: number }): number {
-  const channels = vision.embed_dim?.[0] ?? 256;
-  const stride = vision.patch_stride?.[0] ?? 4;
-  const firstStage = channels * Math.ceil(size.width / stride) * Math.ceil(size.height / stride) * 4;
-  return Math.max(1, Math.floor(VISION_FIRST_STAGE_BUDGET_BYTES / firstStage));
+export function visionImagesPerRun(vision: VisionConfig, size: { width: number; height: number }): number {
+  return Math.max(1, Math.floor(VISION_FIRST_STAGE_BUDGET_BYTES / visionFirstStageBytes(vision, size)));
 }
 
+/**
+ * How each graph holds memory, chosen by measurement (bench/RESULTS.md). Where the encoders'
+ * activations are large (Florence-2-base and -large), the vision encoder and encoder run without
+ * onnxruntime's arena, which would keep the ~5 GB peak of a batch for the life of the session,
+ * and without packed weight copies (~0.8 GB on large; their products have hundreds of rows, so
+ * packing on the fly costs little). Small models keep both: there the arena saves ~40% of the
+ * encoders' time. The decoder runs a few rows per step, where packed weights pay; its arena stays small.
+ */
+export function partMemory(vision: VisionConfig, size: { width: number; height: number }): Record<EncoderPart | "decoder", MemoryOptions> {
+  const encoders: MemoryOptions = visionFirstStageBytes(vision, size) >= LARGE_ACTIVATION_BYTES ? { arena: false, prepack: false } : {};
+  return { vision_encoder: encoders, encoder_model: encoders, embed_tokens: {}, decoder: {} };
+}
+
+/** The decoder's sessions: the same one twice when merged. */
 interface DecoderSessions {
   first: ModelSession;
   next: ModelSession;
@@ -181,7 +191,10 @@ export class Florence2Model {
     const generationPath = join(dir, "generation_config.json");
     // Without generation_config.json, transformers takes these settings from the text config.
     const generationConfig = existsSync(generationPath) ? JSON.parse(readFileSync(generationPath, "utf8")) : { ...text };
-    const open = (file: string, part: keyof typeof PART_MEMORY) => ModelSession.open(join(dir, file), { ...options, memory: PART_MEMORY[part] });
+    const preprocessing = readPreprocessing(dir);
+    const vision: VisionConfig = config.vision_config ?? {};
+    const memory = partMemory(vision, preprocessing);
+    const open = (file: string, part: EncoderPart | "decoder") => ModelSession.open(join(dir, file), { ...options, memory: memory[part] });
     const sessions = {} as Record<EncoderPart, ModelSession>;
     for (const part of ENCODER_PARTS) sessions[part] = await open(layout[part], part);
     let decoder: DecoderSessions;
@@ -195,8 +208,7 @@ export class Florence2Model {
       JSON.parse(readFileSync(join(dir, "tokenizer.json"), "utf8")),
       JSON.parse(readFileSync(join(dir, "tokenizer_config.json"), "utf8")),
     );
-    const preprocessing = readPreprocessing(dir);
-    const imagesPerRun = sessions.vision_encoder.provider === "cpu" ? visionImagesPerRun(config.vision_config ?? {}, preprocessing) : Infinity;
+    const imagesPerRun = sessions.vision_encoder.provider === "cpu" ? visionImagesPerRun(vision, preprocessing) : Infinity;
     return new Florence2Model(sessions, decoder, tokenizer, preprocessing, imagesPerRun, generationConfig, {
       dtype: formatDtypeSpec(spec),
       graphs: layoutGraphs(layout),
