@@ -1,5 +1,6 @@
 /** NumPy .npy files for Node programs: read any the toolkit reads, write float32 matrices numpy.load reads. */
-import { readFileSync, renameSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
+import { writeFileAtomic } from "../io/jsonl.js";
 import { parseNpy, type NpyArray } from "../io/npy.js";
 import { npyHeader } from "../io/npy-writer.js";
 
@@ -29,7 +30,5 @@ export function writeNpy(path: string, rows: Float32Array[]): void {
   if (bad >= 0) throw new RangeError(`${path}: row ${bad} has ${rows[bad].length} values, row 0 has ${dim}; all rows must have the same length`);
   const body = new Float32Array(rows.length * dim);
   rows.forEach((r, i) => body.set(r, i * dim));
-  const partial = `${path}.partial`;
-  writeFileSync(partial, Buffer.concat([npyHeader(rows.length, dim), Buffer.from(body.buffer)]));
-  renameSync(partial, path);
+  writeFileAtomic(path, Buffer.concat([npyHeader(rows.length, dim), Buffer.from(body.buffer)]));
 }
