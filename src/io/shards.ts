@@ -18,6 +18,7 @@ import { join } from "node:path";
 import type { ErrorRecord, IndexRecord, StoredRecord } from "./embedding-store.js";
 import { readJsonFile, readJsonl } from "./jsonl.js";
 import { NpyRowReader } from "./npy.js";
+import type { Shard } from "../pipeline/shard.js";
 
 /** Folders that cannot be read as one: named, with the differing keys or values and the fix. */
 export class ShardError extends Error {}
@@ -29,14 +30,10 @@ export interface RunInfo {
   command?: string;
   fingerprint?: Record<string, unknown>;
   status?: string;
-  shard?: unknown;
+  /** What the stores write: the run's --shard, or null for all inputs. */
+  shard?: Shard | null;
   model?: unknown;
   [field: string]: unknown;
-}
-
-export interface Shard {
-  index: number;
-  count: number;
 }
 
 export interface OutputFolder {
@@ -48,9 +45,6 @@ export interface OutputFolder {
   finished: boolean;
 }
 
-/** The fields, besides the shard spec, that may differ between shards of one job. */
-const SHARD_FIELD = "shard";
-
 export function readOutputFolder(dir: string): OutputFolder {
   if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory()) throw new ShardError(`${dir} is not a folder: give output folders of emb embed image|text or emb florence`);
   const kind: FolderKind | undefined = existsSync(join(dir, "embeddings.npy")) ? "embeddings" : existsSync(join(dir, "results.jsonl")) ? "results" : undefined;
@@ -58,27 +52,12 @@ export function readOutputFolder(dir: string): OutputFolder {
   const runPath = join(dir, "run.json");
   if (!existsSync(runPath)) throw new ShardError(`${dir} has no run.json, so what made it cannot be checked: give folders written by emb`);
   const run = readJsonFile<RunInfo>(runPath, "it records which model made the folder: restore it, or run the same command on that folder again");
-  return { dir, kind, run, shard: shardOf(run), finished: run.status === "complete" };
+  return { dir, kind, run, shard: run.shard ?? undefined, finished: run.status === "complete" };
 }
 
-/** The shard spec a run.json records, as {index, count} or "i/n", at the top level or in the fingerprint. */
-function shardOf(run: RunInfo): Shard | undefined {
-  const spec = run[SHARD_FIELD] ?? run.fingerprint?.[SHARD_FIELD];
-  if (typeof spec === "string") {
-    const match = /^(\d+)\/(\d+)$/.exec(spec.trim());
-    return match ? { index: Number(match[1]), count: Number(match[2]) } : undefined;
-  }
-  if (spec && typeof spec === "object") {
-    const { index, count } = spec as Partial<Shard>;
-    if (Number.isInteger(index) && Number.isInteger(count)) return { index: index!, count: count! };
-  }
-  return undefined;
-}
-
-/** A fingerprint without the shard spec: what every shard of one job shares. */
+/** The fingerprint every shard of one job shares (the shard spec is recorded beside it, not in it). */
 export function jobFingerprint(run: RunInfo): Record<string, unknown> {
-  const { [SHARD_FIELD]: _shard, ...rest } = run.fingerprint ?? {};
-  return rest;
+  return run.fingerprint ?? {};
 }
 
 /** Refuses folders that are not shards of one finished job (see the module comment). */
