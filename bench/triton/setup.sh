@@ -9,24 +9,10 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 venv="$here/.venv"
 req="$here/requirements.txt"
 
-# Debian's venv module (PyTriton's bundled Python backend stub does not work with a pyenv interpreter,
-# it needs the shared libpython of a distribution python3).
-if ! dpkg-query -W -f='${Status}' python3-venv 2>/dev/null | grep -q 'install ok installed'; then
-  sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq python3-venv
-fi
-
-if [ ! -x "$venv/bin/python" ]; then
-  /usr/bin/python3 -m venv "$venv"
-fi
-
-stamp="$venv/.requirements.installed"
-if [ ! -f "$stamp" ] || ! cmp -s "$req" "$stamp"; then
-  "$venv/bin/pip" install -q --disable-pip-version-check -r "$req"
-  cp "$req" "$stamp"
-fi
+# A venv from Debian's python3: PyTriton's bundled Python backend stub does not work with a pyenv
+# interpreter, it needs the shared libpython of a distribution python3.
+source "$here/../../tools/lib/debian-venv.sh"
+debian_venv "$venv" "$req"
 
 # Smoke check: the modules import, and the bundled stub exists for this interpreter's version.
 "$venv/bin/python" - <<'PY'
