@@ -289,8 +289,15 @@ export class Florence2Model {
       parts.push(out.data as Float32Array);
       dims = out.dims;
     }
-    const data = parts.length === 1 ? parts[0] : new Float32Array(parts.reduce((sum, p) => sum + p.length, 0));
-    if (parts.length > 1) parts.reduce((at, p) => (data.set(p, at), at + p.length), 0);
+    let data = parts[0];
+    if (parts.length > 1) {
+      data = new Float32Array(parts.reduce((sum, p) => sum + p.length, 0));
+      let at = 0;
+      for (const part of parts) {
+        data.set(part, at);
+        at += part.length;
+      }
+    }
     return { type: "float32", data, dims: [items, dims[1], dims[2]] };
   }
 
