@@ -1,5 +1,5 @@
 // Benchmark: N clients at once against `emb serve`, each on its own connection with one request
-// in flight (the seeds' "send each request in its own thread" pattern at a scale their ulimit
+// in flight (the Triton deployment's "send each request in its own thread" pattern at a scale their ulimit
 // note warns about). Starts the server (built CLI), fires every request together, and reports
 // answered / failed, wall time, client latency percentiles and the server's peak resident memory
 // (VmHWM), plus its resident memory when idle after loading, as one Markdown row.

@@ -58,13 +58,13 @@ trap cleanup EXIT
 source bench/lib.sh
 log() { echo "serve-vs-triton: $*" >&2; }
 
-# --- input data, in the seeds' perf_analyzer format -------------------------------------------------------
+# --- input data, in the Triton deployment's perf_analyzer format -------------------------------------------------------
 # The vocabulary and whether this is a full-size model come from config.json.
 read -r vocab full < <(node -e '
   const c = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
   console.log(c.text_config.vocab_size, (c.vision_config.hidden_size >= 512 ? 1 : 0));' "$model/config.json")
 
-# siglip_text: 20 rows of 64 ids, right-padded with 1 (as the seeds' data/siglip_text/input_ids.json).
+# siglip_text: 20 rows of 64 ids, right-padded with 1 (as the Triton deployment's data/siglip_text/input_ids.json).
 node -e '
   const [vocab, out] = [Number(process.argv[1]), process.argv[2]];
   let s = 12345;

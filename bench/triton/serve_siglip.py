@@ -1,10 +1,10 @@
-"""The seeds' Triton deployment of SigLIP, on the real Triton Inference Server (bundled in nvidia-pytriton).
+"""The Triton deployment of SigLIP emb replaces, on the real Triton Inference Server (bundled in nvidia-pytriton).
 
 Serves, over Triton's HTTP API (the KServe v2 protocol perf_analyzer speaks):
   siglip_text    INPUT_IDS   INT64 [-1,64] -> EMBEDDING FP32 [-1,D]   SiglipTextModel(...).pooler_output
   siglip_vision  INPUT_IMAGE BYTES [-1,1]  -> EMBEDDING FP32 [-1,D]   raw JPEG/PNG bytes -> PIL .convert("RGB")
                                                                      -> SiglipImageProcessor -> SiglipVisionModel(...).pooler_output
-as the seeds' python-backend models did (mhendrey/TritonsProngs; siglip_vision with its preprocessing step folded in,
+as the Triton deployment's python-backend models did (mhendrey/TritonsProngs; siglip_vision with its preprocessing step folded in,
 as the triton-embed-image ensemble computes it), on torch CPU in fp32, under torch.inference_mode, with Triton's
 dynamic batcher (max batch size and max queue delay from the flags). D is 1152 for so400m.
 
@@ -52,7 +52,7 @@ def load_model(kind: str, folder: Path) -> torch.nn.Module:
         "vision": (SiglipVisionModel, SiglipVisionConfig, "vision_config"),
     }[kind]
     if has_weights(folder):
-        # As the seeds: Siglip{Text,Vision}Model.from_pretrained(<SiglipModel checkpoint>), fp32 on CPU.
+        # As the Triton deployment: Siglip{Text,Vision}Model.from_pretrained(<SiglipModel checkpoint>), fp32 on CPU.
         model = model_class.from_pretrained(folder, torch_dtype=torch.float32)
     else:
         config = json.loads((folder / "config.json").read_text())
@@ -80,7 +80,7 @@ def text_endpoint(folder: Path):
             out = model(input_ids=torch.from_numpy(INPUT_IDS.astype(np.int64, copy=False))).pooler_output
         return {"EMBEDDING": out.to(torch.float32).numpy()}
 
-    with torch.inference_mode():  # warm-up, as the seeds' model_warmup (zero_data INT64 [64]); also gives D
+    with torch.inference_mode():  # warm-up, as the Triton deployment's model_warmup (zero_data INT64 [64]); also gives D
         dim = model(input_ids=torch.zeros((1, length), dtype=torch.int64)).pooler_output.shape[-1]
     inputs = [Tensor(name="INPUT_IDS", dtype=np.int64, shape=(length,))]
     return infer, inputs, dim
@@ -99,7 +99,7 @@ def vision_endpoint(folder: Path):
         return {"EMBEDDING": out.to(torch.float32).numpy()}
 
     size = model.config.image_size
-    with torch.inference_mode():  # warm-up, as the seeds' model_warmup (random FP32 [3,384,384]); also gives D
+    with torch.inference_mode():  # warm-up, as the Triton deployment's model_warmup (random FP32 [3,384,384]); also gives D
         dim = model(pixel_values=torch.rand((1, 3, size, size))).pooler_output.shape[-1]
     inputs = [Tensor(name="INPUT_IMAGE", dtype=np.bytes_, shape=(1,))]
     return infer, inputs, dim

@@ -1,6 +1,6 @@
 /**
  * What `emb perf --url` sends for each target, built once before the load starts (as
- * perf_analyzer loads its input data up front), to the seeds' models or a deployment's own:
+ * perf_analyzer loads its input data up front), to the Triton deployment's models or a deployment's own:
  *
  *   siglip-text      -> siglip_text    INPUT_IDS INT64 [1, 64]: rows from an input_ids .json, captions
  *                                       tokenised here (the only case that opens a model locally:
@@ -21,7 +21,7 @@ import { bytesElements } from "../serve/protocol.js";
 import { encodeRequest, integerBytes, RemoteClient, RemoteError, serverTarget, type EncodedRequest, type ModelMetadata } from "./remote.js";
 import type { RemoteTarget } from "./targets.js";
 
-/** The server's model each target loads by default: the seeds' names, which `emb serve` keeps. */
+/** The server's model each target loads by default: the Triton deployment's names, which `emb serve` keeps. */
 export const DEFAULT_REMOTE_MODEL = { "text-embedder": "siglip_text", "image-embedder": "siglip_vision", "image-to-text": "florence2" } as const;
 
 /** Flags that set up emb's own runtime, which a server has set up for itself. */
@@ -77,7 +77,7 @@ export interface RemoteSetup {
   token?: string;
   /** --target: siglip-text, siglip-image or florence:<TASK>. */
   target: string;
-  /** --model-name; default: the seeds' model of the target. */
+  /** --model-name; default: the Triton deployment's model of the target. */
   modelName?: string;
   input?: string;
   field: string;
@@ -230,7 +230,7 @@ async function imageRequests(m: ModelMetadata, setup: RemoteSetup, task: string 
   const element = (text: string) => bytesElements([Buffer.from(text, "utf8")]);
   return files.map((bytes) => {
     if (!florence) return encodeRequest([{ name: image.name, datatype: "BYTES", shape: rowShape(image, 1), data: bytesElements([bytes]) }]);
-    // The seeds' florence2 takes the image base64-encoded, and the task and its text as they are.
+    // The Triton deployment's florence2 takes the image base64-encoded, and the task and its text as they are.
     return encodeRequest([
       { name: image.name, datatype: "BYTES", shape: rowShape(image, 1), data: element(bytes.toString("base64")) },
       { name: taskInput!.name, datatype: "BYTES", shape: rowShape(taskInput!, 1), data: element(task!) },

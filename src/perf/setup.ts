@@ -47,7 +47,7 @@ export function imageEmbedderFactory(name: string, model: ImageEmbedder, paths: 
 
 /**
  * Caption inputs: a .txt/.jsonl caption file, a perf_analyzer input-data JSON of token ids
- * (the seeds' siglip_text input_ids.json shape), or `count` random rows of token ids.
+ * (the Triton deployment's siglip_text input_ids.json shape), or `count` random rows of token ids.
  */
 export function textEmbedderFactory(name: string, model: TextEmbedder, input: string | undefined, field: string): TargetFactory {
   const { length, vocabSize } = model.info;

@@ -1,7 +1,7 @@
 /**
  * Admission control: at most `limit` items hold prepared inputs at once. However many requests
  * are in flight, the rest wait holding only what they came with: memory and open files stay
- * bounded (the seeds' clients ran out of file descriptors at high concurrency). A waiter whose
+ * bounded (the Triton deployment's clients ran out of file descriptors at high concurrency). A waiter whose
  * signal aborts (a client that went away) leaves the queue without taking a slot.
  */
 export class Admission {

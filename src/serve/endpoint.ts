@@ -57,7 +57,7 @@ export interface ServedEndpoint {
   config(): Record<string, unknown>;
 }
 
-/** The same model under another name, sharing its batcher and statistics (the seeds' older name "siglip" for siglip_vision). */
+/** The same model under another name, sharing its batcher and statistics (the Triton deployment's older name "siglip" for siglip_vision). */
 export function renamed(endpoint: ServedEndpoint, name: string): ServedEndpoint {
   return {
     name,
@@ -84,7 +84,7 @@ export class Endpoint<Row extends object, Res> implements ServedEndpoint {
     private readonly outputsOf: (results: Res[]) => OutputTensor[],
     /**
      * The statistics of the model this endpoint feeds (embed_image feeds siglip_vision, as the
-     * seeds' BLS model did): its requests count there too, so perf_analyzer's
+     * Triton deployment's BLS model did): its requests count there too, so perf_analyzer's
      * --bls-composing finds them.
      */
     private readonly composing?: ModelStatistics,

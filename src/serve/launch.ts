@@ -76,7 +76,7 @@ export function buildEndpoints(models: OpenedModels, batchers: Record<BatcherNam
     const textModel = siglipText(text);
     const visionModel = imageEmbedding("siglip_vision", image);
     endpoints.push(textModel, embedText(text, textModel.statistics), visionModel, imageEmbedding("embed_image", image, visionModel.statistics));
-    // The seeds' perf_analyzer command for embed_image names its composing model by this older name.
+    // The Triton deployment's perf_analyzer command for embed_image names its composing model by this older name.
     endpoints.push(renamed(visionModel, "siglip"));
   }
   if (models.florence2) endpoints.push(florence2(models.florence2.model, batchers.florence2, preparation, models.florence2.settings));

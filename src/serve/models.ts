@@ -1,5 +1,5 @@
 /**
- * The seeds' models as endpoints over emb's adapters, with the seeds' names and tensors:
+ * The Triton deployment's models as endpoints over emb's adapters, with the Triton deployment's names and tensors:
  *
  *   siglip_text    INPUT_IDS INT64 [64]  -> EMBEDDING FP32 [dim]   token ids padded with 1
  *   embed_text     INPUT_TEXT BYTES [1]  -> EMBEDDING FP32 [dim]   text, tokenised here
@@ -7,9 +7,9 @@
  *   embed_image    INPUT_IMAGE BYTES [1] -> EMBEDDING FP32 [dim]   raw, or base64 with parameter base64_encoded
  *   florence2      INPUT_IMAGE (base64), TASK_PROMPT, TEXT_PROMPT? BYTES [1] -> PARSED_JSON BYTES [1]
  *
- * Embeddings are the model's output as the seeds returned it (SigLIP's pooler_output, not
+ * Embeddings are the model's output as the Triton deployment returned it (SigLIP's pooler_output, not
  * normalised). Endpoints over one model share its Runner, so their rows batch together (as the
- * seeds' embed_text and embed_image fed siglip_text and siglip_vision); all image endpoints
+ * Triton deployment's embed_text and embed_image fed siglip_text and siglip_vision); all image endpoints
  * share the preparation workers.
  */
 import type { BatcherOptions } from "../batching/batcher.js";
@@ -54,7 +54,7 @@ function fromBase64(value: Buffer, row: number, rows: number): Buffer {
   return Buffer.from(text, "base64");
 }
 
-/** The base64_encoded request parameter: a JSON boolean, false when absent (as the seeds' embed_image). */
+/** The base64_encoded request parameter: a JSON boolean, false when absent (as the Triton deployment's embed_image). */
 function base64Parameter(request: InferRequest): boolean {
   const value = request.parameters.base64_encoded;
   if (value === undefined) return false;
@@ -126,7 +126,7 @@ export function embedText(tower: TextTower, siglipText: ModelStatistics): Endpoi
     const texts = bytesOf(request.inputs.get("INPUT_TEXT")!);
     return texts.map((bytes, r) => {
       const { ids, truncated } = tower.model.tokenizer.encode(bytes.toString("utf8"));
-      // The seeds' embed_text refuses text longer than the model takes rather than cut it.
+      // The Triton deployment's embed_text refuses text longer than the model takes rather than cut it.
       if (truncated) throw new ProtocolError(`INPUT_TEXT${texts.length > 1 ? ` row ${r}` : ""} has more than ${length} tokens, the most SigLIP takes; shorten it`);
       return { ids };
     });
@@ -251,7 +251,7 @@ export function florence2(model: ImageToText, batching: BatcherOptions, preparat
         if (error instanceof TaskError) throw new ProtocolError(error.message.replaceAll("--text", "TEXT_PROMPT"));
         throw error;
       }
-      // The seeds' florence2 always takes the image base64-encoded.
+      // The Triton deployment's florence2 always takes the image base64-encoded.
       return { image: fromBase64(image, r, images.length), task, prompt: model.encodePrompt(prompt) };
     });
   };

@@ -57,7 +57,7 @@ describe("emb embed text", () => {
     expect(cosine(d, goldenRow(1))).toBeGreaterThanOrEqual(0.9999);
   });
 
-  it("--ids embeds the seeds' pre-tokenised rows and rejects a malformed row by name", () => {
+  it("--ids embeds the Triton deployment's pre-tokenised rows and rejects a malformed row by name", () => {
     const dir = mkdtempSync(join(tmpdir(), "emb-ids-"));
     const good = join(dir, "input_ids.json");
     writeFileSync(good, JSON.stringify({ data: captions.slice(0, 3).map((c) => ({ INPUT_IDS: c.input_ids })) }));

@@ -1,6 +1,6 @@
 /**
- * `emb serve` on the tiny models, driven by a plain HTTP client as the seeds' clients drive
- * Triton: answers equal PyTorch's goldens and the CLI's, every protocol form the seeds use, bad
+ * `emb serve` on the tiny models, driven by a plain HTTP client as the Triton deployment's clients drive
+ * Triton: answers equal PyTorch's goldens and the CLI's, every protocol form the Triton deployment's clients use, bad
  * requests of every kind answered with a 400 (the server keeps serving), statistics, the token,
  * and a SIGTERM that answers what is in flight before exiting.
  */
@@ -66,7 +66,7 @@ afterAll(async () => {
   await server?.stop();
 });
 
-describe("emb serve: what the seeds' clients get", () => {
+describe("emb serve: what the Triton deployment's clients get", () => {
   it("describes the server and each model as Triton does", async () => {
     expect((await fetch(url("/v2/health/live"))).status).toBe(200);
     expect((await fetch(url("/v2/health/ready"))).status).toBe(200);
@@ -181,7 +181,7 @@ describe("emb serve: what the seeds' clients get", () => {
     expect(after.inference_stats.queue.count).toBe(after.inference_stats.success.count);
     expect(after.batch_stats.some((b: { batch_size: number }) => b.batch_size > 1)).toBe(true);
   });
-  it("counts embed_text's and embed_image's requests in siglip_text's and siglip_vision's statistics too, as the seeds' BLS models did", async () => {
+  it("counts embed_text's and embed_image's requests in siglip_text's and siglip_vision's statistics too, as the Triton deployment's BLS models did", async () => {
     const stats = async () => Object.fromEntries(((await (await fetch(url("/v2/models/stats"))).json()).model_stats as { name: string; inference_count: number }[]).map((s) => [s.name, s.inference_count]));
     const before = await stats();
     expect((await json("embed_text", { inputs: [{ name: "INPUT_TEXT", shape: [2, 1], datatype: "BYTES", data: ["a cat", "a dog"] }] })).status).toBe(200);
@@ -191,7 +191,7 @@ describe("emb serve: what the seeds' clients get", () => {
     expect(after.siglip_text - before.siglip_text).toBe(2);
     expect(after.embed_image - before.embed_image).toBe(1);
     expect(after.siglip_vision - before.siglip_vision).toBe(1);
-    // "siglip", the seeds' older name of siglip_vision (their perf_analyzer command's
+    // "siglip", the Triton deployment's older name of siglip_vision (their perf_analyzer command's
     // --bls-composing=siglip), is the same model with the same statistics.
     expect(after.siglip).toBe(after.siglip_vision);
     const answer = await infer("siglip", image("small_64x48.jpg"), { "Inference-Header-Content-Length": "0" });

@@ -1,6 +1,6 @@
 """The Python side of `bench/perf.sh`: the load `emb perf` generates, served by the reference stack.
 
-N client threads each keep one request in flight (one image or caption, as the seeds' clients
+N client threads each keep one request in flight (one image or caption, as the Triton deployment's clients
 sent them); a server thread batches queued requests the way Triton's dynamic batcher does (up to
 --batch-size, waiting at most --max-queue-delay-us for more) and runs HF transformers on torch
 CPU. Preprocessing (PIL + the HF processor or tokenizer) happens in the client threads, as the

@@ -8,7 +8,7 @@ Two files under test/fixtures/goldens/knn/:
   scored with the tiny SigLIP's PyTorch image embeddings and its text tower (the committed ONNX
   graph, fed by the Python SiglipTokenizer) for the zero-shot prompts.
 
-Accuracy follows the seeds' protocol: top-1 is accuracy_score of predict(), top-5 is
+Accuracy follows the Triton deployment's protocol: top-1 is accuracy_score of predict(), top-5 is
 top_k_accuracy_score over predict_proba() with labels=classes_.
 """
 from __future__ import annotations

@@ -210,7 +210,7 @@ def main() -> None:
     )
     processor.save_pretrained(MODEL_DIR)
 
-    # Tokens: the seeds' call, processor(text, padding="max_length").
+    # Tokens: the Triton deployment's call, processor(text, padding="max_length").
     token_rows = []
     for caption in CAPTIONS:
         encoded = tokenizer(caption, padding="max_length", truncation=True, max_length=TEXT_LENGTH)

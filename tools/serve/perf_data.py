@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes perf_analyzer --input-data files in the seeds' format, for the models `emb serve` runs.
+"""Writes perf_analyzer --input-data files in the Triton deployment's format, for the models `emb serve` runs.
 
     python3 tools/serve/perf_data.py [--out /tmp/pa-data] [--model test/fixtures/siglip-tiny] [--images a.jpg b.jpg ...]
 
@@ -26,7 +26,7 @@ import struct
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-LENGTH = 64  # SigLIP's text length, the seeds' INPUT_IDS [-1, 64]
+LENGTH = 64  # SigLIP's text length, the Triton deployment's INPUT_IDS [-1, 64]
 DEFAULT_IMAGES = [
     "test/fixtures/images/photo_500x375.jpg",
     "test/fixtures/images/portrait_375x500.jpg",

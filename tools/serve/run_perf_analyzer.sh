@@ -1,23 +1,23 @@
 #!/usr/bin/env bash
-# Runs the seeds' perf_analyzer command lines against a running `emb serve` (HTTP).
+# Runs the Triton deployment's perf_analyzer command lines against a running `emb serve` (HTTP).
 #
 #   bash tools/serve/run_perf_analyzer.sh [siglip_text] [embed_image] [embed_image_grpc] [florence2]   (default: all)
 #
 # Environment:
 #   PA_URL       HTTP host:port (default localhost:8000)
 #   PA_GRPC_URL  gRPC host:port for embed_image_grpc (default localhost:8001, emb serve's --grpc-port)
-#   INTERVAL_MS  shorter measurement windows for a quick check (default: the seeds' 20000 / 60000 ms)
+#   INTERVAL_MS  shorter measurement windows for a quick check (default: the Triton deployment's 20000 / 60000 ms)
 #   LOG_DIR      where the logs go (default /tmp/pa-runs): <target>.log, <target>.stats-before.json and
 #                <target>.stats.json (the model's statistics before and after the run), summary.txt
 #   DATA_DIR     where tools/serve/perf_data.py writes the --input-data files (default /tmp/pa-data)
 #
-# The seeds' commands, as run here (every one with -u PA_URL, or -u PA_GRPC_URL for gRPC):
+# The Triton deployment's commands, as run here (every one with -u PA_URL, or -u PA_GRPC_URL for gRPC):
 #   siglip_text       (000) perf_analyzer -m siglip_text -v --input-data data/siglip_text/input_ids.json
 #                       --measurement-mode=time_windows --measurement-interval=20000 --concurrency-range=60 --latency-threshold=1000
 #   embed_image_grpc  (003) perf_analyzer -m embed_image -i grpc -v --input-data data/embed_image/base64.json
 #                       --measurement-mode=time_windows --measurement-interval=20000 --concurrency-range=60
 #                       --latency-threshold=1000 --bls-composing=siglip --request-parameter=base64_encoded:true:bool
-#                     as printed: emb serve answers "siglip", the seeds' older name of siglip_vision, the model
+#                     as printed: emb serve answers "siglip", the Triton deployment's older name of siglip_vision, the model
 #                     embed_image feeds, whose statistics count embed_image's requests.
 #   embed_image       the same load over HTTP, where perf_analyzer cannot send request parameters: raw image
 #                     bytes (raw.json, see perf_data.py), no --bls-composing, the seed's other settings.

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Runs the seed documents' Python client snippets, unchanged, against a running `emb serve`,
+"""Runs the Python client snippets of the Triton deployment emb replaces, unchanged, against a running `emb serve`,
 and checks every answer against what the `emb` CLI computes for the same inputs.
 
     tools/serve/.venv/bin/python tools/serve/seed_clients.py [--url http://localhost:8000] [--emb "node bin/run.js"]
@@ -8,7 +8,7 @@ The server must serve the tiny test models (or the models given with --siglip/--
 
     node bin/run.js serve --model siglip=test/fixtures/siglip-tiny --model florence2=test/fixtures/florence2-tiny --port 8000
 
-Each snippet below is copied verbatim from the seed documents (../shared/reference/seeds beside the repository) (000 siglip_text,
+Each snippet below is copied verbatim from the Triton deployment's documents (../shared/reference/seeds beside the repository) (000 siglip_text,
 003 embed_image, 004 florence2; 002 siglip_vision has no snippet of its own and says its
 requests "work the same as the embed_image deployment", so embed_image's raw snippets are also
 run against siglip_vision with only the model name in the URL changed). Before exec() the only
@@ -366,7 +366,7 @@ with ThreadPoolExecutor(max_workers=4) as executor:
 
 '''
 
-SNIPPETS = {  # name -> (seed file prefix, code): checked against the seed documents when they are present
+SNIPPETS = {  # name -> (seed file prefix, code): checked against the Triton deployment's documents when they are present
     "SIGLIP_TEXT_EXAMPLE": ("000", SIGLIP_TEXT_EXAMPLE),
     "SIGLIP_TEXT_MANY": ("000", SIGLIP_TEXT_MANY),
     "EMBED_IMAGE_RAW": ("003", EMBED_IMAGE_RAW),
@@ -376,7 +376,7 @@ SNIPPETS = {  # name -> (seed file prefix, code): checked against the seed docum
     "FLORENCE2_MANY": ("004", FLORENCE2_MANY),
 }
 
-# The placeholders, exactly as the seeds print them.
+# The placeholders, exactly as the Triton deployment print them.
 SEED_BASE_URL = '"http://localhost:8000/v2/models"'
 SEED_IMAGE = '"/path/to/your/image.png"'
 SEED_DIR_003 = '"/path/to/image/director/"'
@@ -525,7 +525,7 @@ def main() -> int:
     ap.add_argument("--emb", default="node bin/run.js", help="command that runs the CLI, from the repository root (default %(default)s)")
     ap.add_argument("--siglip", default="test/fixtures/siglip-tiny", help="the SigLIP model folder the server runs (default %(default)s)")
     ap.add_argument("--florence2", default="test/fixtures/florence2-tiny", help="the Florence-2 model folder the server runs (default %(default)s)")
-    ap.add_argument("--seeds", default=str(REPO.parent / "shared/reference/seeds"), help="seed documents, to check the snippets are verbatim (skipped if absent)")
+    ap.add_argument("--seeds", default=str(REPO.parent / "shared/reference/seeds"), help="Triton deployment's documents, to check the snippets are verbatim (skipped if absent)")
     ap.add_argument("--florence-photos", type=int, default=12, help="photos of test/fixtures/photos added to test/fixtures/images for florence2's many-images snippet (default %(default)s)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary folder")
     args = ap.parse_args()

@@ -1,4 +1,4 @@
-/** What `emb coco eval` prints and writes: the metric table, with the seeds' numbers beside it on COCO 2014 val, and the report files. */
+/** What `emb coco eval` prints and writes: the metric table, with the numbers the Triton deployment reached beside it on COCO 2014 val, and the report files. */
 import Table from "cli-table3";
 import type { CocoAnnotations } from "./annotations.js";
 import type { CocoEvaluation } from "./evaluate.js";
@@ -14,7 +14,7 @@ export const SEED_COCO_2014_VAL: Record<string, number> = {
   CIDEr: 1.478,
 };
 
-/** Whether the annotations are COCO 2014 val's, where the seeds' numbers are a fair comparison. */
+/** Whether the annotations are COCO 2014 val's, where the numbers the Triton deployment reached are a fair comparison. */
 export function seedNumbersApply(annotations: CocoAnnotations): boolean {
   const images = annotations.images;
   return images.length > 0 && images.every((i) => i.fileName.startsWith("COCO_val2014_"));

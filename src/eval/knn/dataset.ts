@@ -1,5 +1,5 @@
 /**
- * Folder-per-class datasets as the seeds laid ImageNet out: `<root>/train/<label>/*` and
+ * Folder-per-class datasets as the Triton deployment laid ImageNet out: `<root>/train/<label>/*` and
  * `<root>/valid/<label>/*`, named by a mapping file of `<label> <comma-separated names>` lines
  * (ImageNet's LOC_synset_mapping.txt).
  */

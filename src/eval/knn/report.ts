@@ -19,7 +19,7 @@ export function writeKnnReports(dir: string, output: KnnRunOutput): void {
 
 const percent = (x: number) => (Number.isNaN(x) ? "-" : x.toFixed(4));
 
-/** One row per method: top-1, top-5 and the template, as the seeds' results table has them. */
+/** One row per method: top-1, top-5 and the template, as the Triton deployment's results table has them. */
 export function accuracyTable(result: KnnRunResult, color: boolean): string {
   const table = new Table({
     head: ["method", "top-1", "top-5", "queries", "classes", "k", "weights", "search", "template"],
