@@ -2,7 +2,7 @@
  * The one map from what went wrong to what the user sees: every error a command lets through
  * becomes an oclif CLIError with a code, an exit status and, where there is one, the fix.
  *
- * Exit statuses (documented in the README):
+ * Exit statuses (documented in docs/operations.md):
  *   0   everything done
  *   1   fatal: the run could not go on (model not found, unreadable model, provider missing,
  *       output folder in use by another run, a bug)

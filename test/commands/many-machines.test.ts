@@ -1,7 +1,7 @@
 /**
- * The README's "Many machines" recipes, run as written: the Slurm array task's and the
- * Kubernetes Indexed Job pod's `emb embed image` command lines, taken from the README, run as
- * four separate processes at once with the scheduler's variables set, then the README's
+ * The "Many machines" recipes of docs/operations.md, run as written: the Slurm array task's and the
+ * Kubernetes Indexed Job pod's `emb embed image` command lines, taken from that page, run as
+ * four separate processes at once with the scheduler's variables set, then its
  * `emb merge` line; the merged folder must equal a one-process run over the same photos.
  */
 import { spawn } from "node:child_process";
@@ -15,13 +15,13 @@ import { cliArgs, ROOT, runCli } from "../helpers/cli.js";
 import { fixturePath, maxAbsDiff } from "../helpers/fixtures.js";
 
 const SHARDS = 4;
-const README = readFileSync(join(ROOT, "README.md"), "utf8");
-const section = README.slice(README.indexOf("## Many machines"));
+const PAGE = readFileSync(join(ROOT, "docs", "operations.md"), "utf8");
+const section = PAGE.slice(PAGE.indexOf("## Many machines"));
 
 /** The first line of the section that matches `pattern` (indentation trimmed). */
 function recipeLine(pattern: RegExp): string {
   const line = section.split("\n").find((l) => pattern.test(l));
-  if (!line) throw new Error(`the README's "Many machines" section has no line matching ${pattern}`);
+  if (!line) throw new Error(`docs/operations.md's "Many machines" section has no line matching ${pattern}`);
   return line.trim();
 }
 
@@ -64,7 +64,7 @@ function rows(dir: string) {
   return index.map((r) => ({ file: r.path.split("/").pop(), sha256: r.sha256, vector: (npy.data as Float32Array).subarray(r.row * dim, (r.row + 1) * dim) }));
 }
 
-describe("the README's Slurm and Kubernetes recipes", () => {
+describe("docs/operations.md's Slurm and Kubernetes recipes", () => {
   let whole: ReturnType<typeof rows>;
   beforeAll(() => {
     const disk = sharedDisk();

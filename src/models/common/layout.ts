@@ -44,7 +44,7 @@ export function describeOffer(files: string[], stems: readonly string[], dtypeFl
   const shown = files.slice(0, 12).join(", ") + (files.length > 12 ? `, ... (${files.length} files)` : "");
   return (
     `it holds no ONNX graph (${shown || "no files"}); a PyTorch or safetensors checkpoint can be exported with ` +
-    'tools/export (see the README, "Your own checkpoint") and the folder passed with --model'
+    'tools/export (see docs/models.md, "Your own checkpoint") and the folder passed with --model'
   );
 }
 
