@@ -88,10 +88,12 @@ export default class Perf extends EmbCommand {
     if (flags.sweep && levels[0].kind === "rate") {
       this.usageError("--sweep ranks batcher settings by the throughput they reach at a --concurrency; under a request rate every setting that keeps up reaches the same one: give --concurrency N with --sweep");
     }
-    const quiet = this.jsonEnabled() || !flags.progress;
+    // --json prints the result as JSON instead of tables; --no-progress hides only the progress.
+    const tables = !this.jsonEnabled();
+    const showProgress = tables && flags.progress;
     const report = {
       progress: (m: string) => {
-        if (!quiet) this.logToStderr(m);
+        if (showProgress) this.logToStderr(m);
       },
       warn: (m: string) => this.warn(m),
     };
@@ -110,7 +112,7 @@ export default class Perf extends EmbCommand {
     const finish = async (rows: PerfRow[]) => {
       if (flags.csv) writeFileSync(flags.csv, perfCsv(rows));
       const chart = rows.length > 1 ? await writeThroughputLatencyChart(rows, flags.chart) : undefined;
-      if (!quiet) {
+      if (tables) {
         this.log(perfTable(rows, color));
         if (chart) this.log(`chart: ${chart.svg}, ${chart.png}`);
       }
@@ -130,7 +132,7 @@ export default class Perf extends EmbCommand {
         text: flags.text,
         imageSize: this.imageSize(flags["image-size"]),
         openTokenizer: async () => {
-          const { model } = await openFromFlags("text-embedder", flags, !quiet, (m) => this.usageError(m));
+          const { model } = await openFromFlags("text-embedder", flags, showProgress, (m) => this.usageError(m));
           return { encode: (text) => model.tokenizer.encode(text).ids, release: () => model.release() };
         },
         progress: report.progress,
@@ -156,7 +158,7 @@ export default class Perf extends EmbCommand {
         const options = { percentile, limitMs: flags["latency-limit"], saveConfig: flags["save-config"], target: flags.target };
         const { table, best } = await sweepAndSave(factory, grid, load(levels[0]), options, report);
         if (flags.csv) writeFileSync(flags.csv, perfCsv(table));
-        if (!quiet) {
+        if (tables) {
           this.log(perfTable(table, color));
           this.log(best ? `best: batch ${best.settings.maxBatchSize}, delay ${best.settings.maxQueueDelayUs} us, workers ${best.settings.workers} (${best.throughput.toFixed(2)} infer/sec); saved to ${flags["save-config"]}` : `no configuration kept ${percentile} latency under ${flags["latency-limit"]} ms`);
         }

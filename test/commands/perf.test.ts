@@ -157,6 +157,30 @@ describe("emb perf", () => {
     expect(csv[1].split(",").at(-3)).toBe(String(r.requestCount));
   });
 
+  it("--no-progress hides only the progress: the result table, chart line and sweep result still print", () => {
+    const out = tmp("quiet");
+    const quiet = ["--measurement-interval", "150", "--stability-percentage", "90", "--max-trials", "4", "--no-progress"];
+    const range = runCli(["perf", "--target", "siglip-text", "--model", SIGLIP, "--concurrency", "1:3:2", "--chart", join(out, "chart"), ...quiet], { NO_COLOR: "1" });
+    expect(range.status, range.stderr).toBe(0);
+    const lines = range.stdout.split("\n");
+    const head = lines.find((l) => l.includes("concurrency"));
+    expect(head).toMatch(/^│ concurrency │/);
+    expect(head).toContain("│ infer/s │");
+    // One row per level of the range, the level in the first column.
+    expect(lines.filter((l) => /^│\s*[13]\s*│/.test(l)).map((l) => l.split("│")[1].trim())).toEqual(["1", "3"]);
+    expect(range.stdout).toContain(`chart: ${join(out, "chart.svg")}, ${join(out, "chart.png")}`);
+    expect(range.stderr).not.toContain("Pass [");
+    expect(range.stderr).not.toContain("Request concurrency");
+    const sweep = runCli([
+      ...["perf", "--target", "siglip-text", "--model", SIGLIP, "--concurrency", "2", "--sweep"],
+      ...["--sweep-batch-sizes", "1,2", "--sweep-queue-delays-us", "0", "--save-config", join(out, "batcher.json"), ...quiet],
+    ], { NO_COLOR: "1" });
+    expect(sweep.status, sweep.stderr).toBe(0);
+    expect(sweep.stdout).toContain("max batch");
+    expect(sweep.stdout).toMatch(new RegExp(`^best: batch [12], delay 0 us, .* saved to ${join(out, "batcher.json")}$`, "m"));
+    expect(sweep.stderr).not.toContain("Pass [");
+  });
+
   it("explains a bad concurrency, target or batcher config", () => {
     const concurrency = runCli(["perf", "--model", SIGLIP, "--concurrency", "8:2"]);
     expect(concurrency.status).toBe(2);
