@@ -1,6 +1,6 @@
 /** The base of every emb command: errors go through the one map in errors.ts. */
 import { Command } from "@oclif/core";
-import { toCliError, UsageError } from "./errors.js";
+import { EXIT, toCliError, UsageError } from "./errors.js";
 
 export abstract class EmbCommand extends Command {
   /**
@@ -9,6 +9,9 @@ export abstract class EmbCommand extends Command {
    */
   protected override async catch(error: Error & { exitCode?: number }): Promise<unknown> {
     const mapped = toCliError(error);
+    // oclif exits a --json run with error.exitCode, which a CLIError lacks (so 1), not with the
+    // status the error carries and the run without --json exits with.
+    process.exitCode = mapped.oclif.exit ?? EXIT.fatal;
     if (!this.jsonEnabled()) {
       this.logToStderr(`Error: ${mapped.message}`);
       for (const suggestion of mapped.suggestions ?? []) this.logToStderr(`Try this: ${suggestion}`);

@@ -1,7 +1,7 @@
 import { Errors } from "@oclif/core";
 import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { EXIT, InputFailedError, toCliError, UsageError } from "../../src/cli/errors.js";
 import { ModelNotFoundError } from "../../src/models/common/hub.js";
@@ -46,6 +46,30 @@ describe("errors map to one code and exit status each", () => {
     expect(text.status).toBe(2);
     expect(text.stderr).toContain("--file ./no-such-captions.txt: no such file");
     expect(existsSync(out)).toBe(false);
+  });
+
+  it("--json leaves the exit status as it is without --json, for every kind of error", () => {
+    const broken = join(mkdtempSync(join(tmpdir(), "emb-broken-")), "broken.jpg");
+    writeFileSync(broken, "not a jpeg");
+    const never = join(dirname(broken), "out");
+    const siglip = ["--model", fixturePath("siglip-tiny"), "--out", never];
+    const cases: [string, string[], number][] = [
+      ["missing input path", ["embed", "image", "./no-such-photos", ...siglip], EXIT.usage],
+      ["missing --file", ["embed", "text", "--file", "./no-such-captions.txt", ...siglip], EXIT.usage],
+      ["flag the command does not have", ["embed", "image", fixturePath("images"), "--no-such-flag", ...siglip], EXIT.usage],
+      ["bad flag value", ["perf", "--model", fixturePath("siglip-tiny"), "--concurrency", "8:2"], EXIT.usage],
+      ["missing annotations", ["coco", "eval", "--annotations", "./no-such-captions.json", "--results", fixturePath("coco", "results_test.json"), "--out", never], EXIT.usage],
+      ["missing model", ["embed", "image", fixturePath("images", "small_64x48.jpg"), "--model", "./no-such-model-folder", "--out", never], EXIT.fatal],
+      ["the only input failed", ["florence", "<CAPTION>", broken, "--model", fixturePath("florence2-tiny"), "--max-new-tokens", "4"], EXIT.someFailed],
+    ];
+    for (const [what, args, status] of cases) {
+      const plain = runCli(args);
+      expect(plain.status, `${what}: ${plain.stderr}`).toBe(status);
+      const json = runCli([...args, "--json"]);
+      expect(json.status, `${what} --json: ${json.stdout}`).toBe(status);
+      // The JSON names the status the run exits with.
+      expect(JSON.parse(json.stdout).error.oclif.exit, what).toBe(status);
+    }
   });
 
   it("one corrupt image given alone is 'some inputs failed' (3), naming the file", () => {
