@@ -93,9 +93,7 @@ export function claimOutputFolder(dir: string, fingerprint: Record<string, unkno
   );
   if (JSON.stringify(previous.fingerprint) !== JSON.stringify(fingerprint)) {
     lock.release();
-    throw new OutputMismatchError(
-      `${dir} holds ${what} made with ${JSON.stringify(previous.fingerprint)}, not ${JSON.stringify(fingerprint)}; choose another --out or remove that folder`,
-    );
+    throw new OutputMismatchError(`${dir} holds ${what} made with ${fingerprintDifference(previous.fingerprint, fingerprint)}; choose another --out or remove that folder`);
   }
   const before = previous.shard ?? null;
   if (before?.index !== shard?.index || before?.count !== shard?.count) {
@@ -108,6 +106,30 @@ export function claimOutputFolder(dir: string, fingerprint: Record<string, unkno
   }
   return lock;
 }
+
+/**
+ * What sets two fingerprints apart, for the refusal: `other labels (labels ["a"], not ["b"])`
+ * names only the keys that differ, nested ones by path (preprocessing.width); a group of
+ * settings only one side has (an image run's preprocessing) is "set", not dumped, so the
+ * refusal stays one readable line. Both whole when they are not objects or differ only in order.
+ */
+function fingerprintDifference(before: unknown, now: Record<string, unknown>): string {
+  const whole = `${JSON.stringify(before)}, not ${JSON.stringify(now)}`;
+  if (!isPlainObject(before)) return whole;
+  const shown = (value: unknown) => (value === undefined ? "none" : isPlainObject(value) ? "set" : JSON.stringify(value));
+  const differing: { key: string; was: string; is: string }[] = [];
+  const compare = (was: Record<string, unknown>, is: Record<string, unknown>, prefix: string) => {
+    for (const k of new Set([...Object.keys(was), ...Object.keys(is)])) {
+      if (isPlainObject(was[k]) && isPlainObject(is[k])) compare(was[k], is[k], `${prefix}${k}.`);
+      else if (shown(was[k]) !== shown(is[k])) differing.push({ key: `${prefix}${k}`, was: shown(was[k]), is: shown(is[k]) });
+    }
+  };
+  compare(before, now, "");
+  if (differing.length === 0) return whole;
+  return `other ${differing.map((d) => d.key).join(", ")} (${differing.map((d) => `${d.key} ${d.was}, not ${d.is}`).join("; ")})`;
+}
+
+const isPlainObject = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
 
 export class EmbeddingStore<R extends StoredRecord = IndexRecord> {
   private readonly vectors: NpyAppendWriter;
