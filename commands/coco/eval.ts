@@ -7,7 +7,7 @@ import { batcherSettings, batchingFlags, decodeOptions, generationFlags, generat
 import { progressBar } from "../../src/cli/progress.js";
 import { interruptible, openFromFlags } from "../../src/cli/run-support.js";
 import { readAnnotations, readResults } from "../../src/eval/coco/annotations.js";
-import { CAPTION_TASKS, captionCocoImages, type CaptionSummary } from "../../src/eval/coco/caption.js";
+import { CAPTION_TASKS, captionCocoImages, summariseFailures, type CaptionSummary } from "../../src/eval/coco/caption.js";
 import { evaluateCaptions, METRIC_GROUPS, type MetricGroup } from "../../src/eval/coco/evaluate.js";
 import { Meteor } from "../../src/eval/coco/meteor.js";
 import { describeParaphraseChoice, findParaphraseTable, PARAPHRASE_ENV, ParaphraseTableError, type ParaphraseChoice } from "../../src/eval/coco/meteor/find-paraphrase.js";
@@ -89,7 +89,9 @@ export default class CocoEval extends EmbCommand {
     }
     const partial = flags["allow-missing"] || flags.limit !== undefined || (captioning?.failures.length ?? 0) > 0;
     const results = readResults(resultsSources, annotations, partial);
-    for (const id of results.empty) this.logToStderr(`note: image ${id} has an empty caption; it is scored as empty`);
+    // One line however many, so a results file full of blanks does not bury the scores.
+    if (results.empty.length === 1) this.logToStderr(`note: image ${results.empty[0]} has an empty caption; it is scored as empty`);
+    if (results.empty.length > 1) this.logToStderr(`note: ${results.empty.length} images have an empty caption; they are scored as empty; first: image ${results.empty[0]}`);
     if (paraphrases?.path && showProgress) this.logToStderr(`reading the METEOR paraphrase table ${paraphrases.path} (${paraphrases.source})`);
     const meteor = paraphrases ? await Meteor.load({ paraphraseTable: paraphrases.path ?? undefined }) : null;
     const evaluation = await evaluateCaptions(annotations.references, results.candidates, {
@@ -109,11 +111,13 @@ export default class CocoEval extends EmbCommand {
     writeCocoReports(flags.out, report, perImage);
     if (!this.jsonEnabled()) {
       this.log(metricsTable(evaluation, seedNumbersApply(annotations), useColor(process.stdout)));
-      if (paraphrases) this.log(describeParaphraseChoice(paraphrases));
+      // No table is a warning (stderr); the table used describes the scores (stdout).
+      if (paraphrases?.source === "not found") this.warn(describeParaphraseChoice(paraphrases));
+      else if (paraphrases) this.log(describeParaphraseChoice(paraphrases));
       this.log(`${evaluation.images} images scored; metrics.json and per-image.jsonl in ${flags.out}`);
     }
     if ((captioning?.failures.length ?? 0) > 0) {
-      for (const f of captioning!.failures) this.logToStderr(`not captioned: ${f.path}: ${f.error}`);
+      for (const line of summariseFailures(captioning!.failures, flags.images!, join(flags.out, "metrics.json"))) this.warn(line);
       process.exitCode = EXIT.someFailed;
     }
     return report;

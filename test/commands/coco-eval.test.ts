@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
+import { NO_TABLE_NOTE } from "../../src/eval/coco/meteor/find-paraphrase.js";
 import { readJsonl } from "../../src/io/jsonl.js";
 import { runCli } from "../helpers/cli.js";
 import { fixturePath, readJson } from "../helpers/fixtures.js";
@@ -79,6 +80,11 @@ describe("emb coco eval --results", () => {
     const empty = coco(["--results", write("empty.json", entries.map((e, i) => (i === 0 ? { ...e, caption: "  " } : e)))]);
     expect(empty.status, empty.stderr).toBe(0);
     expect(empty.stderr).toContain(`note: image ${entries[0].image_id} has an empty caption`);
+    // Many empty captions: one line with the count and the first, not one line each.
+    const blanks = coco(["--results", write("blanks.json", entries.map((e, i) => (i < 3 ? { ...e, caption: "" } : e)))]);
+    expect(blanks.status, blanks.stderr).toBe(0);
+    expect(blanks.stderr).toContain(`note: 3 images have an empty caption; they are scored as empty; first: image ${entries[0].image_id}`);
+    expect(blanks.stderr).not.toContain(`image ${entries[1].image_id}`);
   });
 
   it("checks the annotation file", () => {
@@ -143,6 +149,15 @@ describe("emb coco eval finds METEOR's paraphrase table", () => {
     expect(Math.abs(report.metrics.METEOR - meteor.results.no_paraphrase.coco.corpus)).toBeLessThan(1e-9);
   });
 
+  it("without a table, warns on stderr and keeps stdout for the scores", () => {
+    // No Python to ask and no home to look in: only a pycocoevalcap installed under /usr is found.
+    const { run, out } = score([], { HOME: tmp("home"), PATH: tmp("path") });
+    expect(JSON.parse(readFileSync(join(out, "metrics.json"), "utf8")).meteor.paraphraseSource, "a pycocoevalcap is installed under /usr").toBe("not found");
+    expect(run.stderr).toContain(`Warning: ${NO_TABLE_NOTE}`);
+    expect(run.stdout).not.toContain("paraphrase table");
+    expect(run.stdout).toMatch(/METEOR/);
+  });
+
   it("a table named that is not there is a usage error, before any work", () => {
     const missing = join(tmp("none"), "paraphrase-en.gz");
     const env = runCli(["coco", "eval", "--annotations", ANNOTATIONS, "--results", RESULTS, "--out", tmp("out"), "--no-progress"], { ...clean, EMB_METEOR_PARAPHRASE: missing });
@@ -188,6 +203,33 @@ describe("emb coco eval --images with the tiny Florence-2", () => {
     expect(JSON.parse(second.stdout)).toMatchObject({ images: 4, captioning: { captioned: 2, resumed: 2 } });
     const results = JSON.parse(readFileSync(join(out, "results.json"), "utf8")) as { image_id: number; caption: string }[];
     expect(results).toEqual(files.map((f, i) => ({ image_id: 100 + i, caption: caption(f) })));
+  });
+
+  it("sums up missing and unreadable images in one warning line each, on stderr, and exits 3", () => {
+    const { images, annotations } = dataset();
+    const given = JSON.parse(readFileSync(annotations, "utf8"));
+    const absent = ["gone_0.jpg", "gone_1.jpg", "gone_2.jpg"];
+    writeFileSync(join(images, "broken.jpg"), "not a jpeg");
+    const extra = [...absent, "broken.jpg"].map((f, i) => ({ id: 200 + i, file_name: f }));
+    given.images.push(...extra);
+    given.annotations.push(...extra.map((e, i) => ({ id: 100 + i, image_id: e.id, caption: "A photo." })));
+    writeFileSync(annotations, JSON.stringify(given));
+    const out = tmp("gone");
+    const run = runCli([
+      ...["coco", "eval", "--images", images, "--annotations", annotations, "--out", out, "--model", fixturePath("florence2-tiny")],
+      ...["--max-new-tokens", "4", "--metrics", "rouge", "--bootstrap", "0", "--no-progress"],
+    ]);
+    expect(run.status, run.stderr).toBe(3);
+    const warnings = run.stderr.split("\n").filter((l) => l.startsWith("Warning: "));
+    expect(warnings).toEqual([
+      `Warning: 3 images not found under ${images}; first: ${join(images, "gone_0.jpg")} (all listed in ${join(out, "metrics.json")})`,
+      expect.stringMatching(new RegExp(`^Warning: 1 image not captioned \\(\\w+\\): ${join(images, "broken.jpg")}: .+ \\(all listed in `)),
+    ]);
+    expect(run.stdout).not.toContain("gone_");
+    expect(run.stdout).not.toContain("broken.jpg");
+    expect(run.stdout).toContain("4 images scored");
+    const failures = JSON.parse(readFileSync(join(out, "metrics.json"), "utf8")).captioning.failures as { path: string }[];
+    expect(failures.map((f) => f.path).sort()).toEqual([...absent, "broken.jpg"].map((f) => join(images, f)).sort());
   });
 
   it("keeps the complete entries of a results file torn by a kill", () => {

@@ -92,3 +92,18 @@ export async function captionCocoImages(
   const { processed, tokens, seconds, interrupted, stages, batching } = summary;
   return { captioned: processed, resumed, failures, tokens, seconds, interrupted, pipeline: { stages, batching } };
 }
+
+/**
+ * The failures as one warning line per reason (a count and the first), not one line per image:
+ * a folder missing half of val2014 would print thousands. `listedIn` says where all are listed.
+ */
+export function summariseFailures(failures: ImageFailure[], imagesDir: string, listedIn: string): string[] {
+  const byReason = new Map<string, ImageFailure[]>();
+  for (const f of failures) byReason.set(f.reason, [...(byReason.get(f.reason) ?? []), f]);
+  return [...byReason].map(([reason, [first, ...rest]]) => {
+    const count = rest.length === 0 ? "1 image" : `${rest.length + 1} images`;
+    const example = rest.length === 0 ? `: ${first.path}` : `; first: ${first.path}`;
+    const what = reason === "missing" ? `not found under ${imagesDir}${example}` : `not captioned (${reason})${example}: ${first.error}`;
+    return `${count} ${what} (all listed in ${listedIn})`;
+  });
+}
