@@ -7,6 +7,7 @@ import {
   clipRetrievalLayout,
   decodeFingerprint,
   decodeOptions,
+  embeddingsOutFlag,
   extensionList,
   filesFromFlags,
   imageInputFlags,
@@ -45,6 +46,7 @@ export default class EmbedImage extends EmbCommand {
 
   static override flags = {
     ...modelFlags,
+    ...embeddingsOutFlag("image"),
     ...outputFlags,
     ...layoutFlags,
     ...batchingFlags(16),

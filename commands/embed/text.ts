@@ -2,7 +2,7 @@ import { Args, Flags } from "@oclif/core";
 import { EmbCommand } from "../../src/cli/command.js";
 import { runStatus } from "../../src/cli/errors.js";
 import { readFileSync } from "node:fs";
-import { batcherSettings, batchingFlags, clipRetrievalLayout, layoutFlags, modelFlags, outputFlags, shardFlags } from "../../src/cli/flags.js";
+import { batcherSettings, batchingFlags, clipRetrievalLayout, embeddingsOutFlag, layoutFlags, modelFlags, outputFlags, shardFlags } from "../../src/cli/flags.js";
 import { shardFromFlags } from "../../src/cli/inputs.js";
 import { progressBar } from "../../src/cli/progress.js";
 import { openFromFlags, recordedRun } from "../../src/cli/run-support.js";
@@ -35,6 +35,7 @@ export default class EmbedText extends EmbCommand {
 
   static override flags = {
     ...modelFlags,
+    ...embeddingsOutFlag("text"),
     ...outputFlags,
     ...layoutFlags,
     ...batchingFlags(64),

@@ -51,15 +51,27 @@ export function batcherSettings(flags: { "batch-size": number; "max-queue-delay-
 }
 
 export const outputFlags = {
-  out: Flags.string({ char: "o", description: "output folder", default: "embeddings" }),
-  normalize: Flags.boolean({ description: "write unit-length (L2-normalised) embeddings", default: false }),
+  normalize: Flags.boolean({
+    description: "write unit-length (L2-normalised) embeddings to embeddings.npy (--layout clip-retrieval's parts are unit length either way)",
+    default: false,
+  }),
   progress: Flags.boolean({ description: "show progress bars on stderr", default: true, allowNo: true }),
 };
+
+/**
+ * --out of emb embed image|text: each kind its own default folder, so a text run after an image
+ * run (or the other way round) without --out does not meet the other's folder and get refused.
+ */
+export const embeddingsOutFlag = (kind: "image" | "text") => ({
+  out: Flags.string({ char: "o", description: "output folder (image and text runs default to different ones)", default: `${kind}-embeddings` }),
+});
 
 /** How an embedding folder is laid out besides embeddings.npy + index.jsonl (emb embed image|text, emb merge). */
 export const layoutFlags = {
   layout: Flags.string({
-    description: "clip-retrieval: also write img_emb/ (or text_emb/) and metadata/ parts as clip-retrieval's inference does, for its index step",
+    description:
+      "clip-retrieval: also write img_emb/ (or text_emb/) and metadata/ parts as clip-retrieval's inference does, for its index step: " +
+      "their rows are L2-normalised float16, as clip-retrieval's are, whether or not embeddings.npy is (--normalize)",
     options: [...LAYOUTS],
     default: "emb",
   }),

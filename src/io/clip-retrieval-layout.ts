@@ -5,6 +5,11 @@
  * digits as the part count needs (as clip-retrieval pads them), the metadata's first column
  * `image_path` (or `caption`) followed by emb's other index fields.
  *
+ * Rows are L2-normalised and stored as float16 (`<f2`), as clip-retrieval's own writer stores
+ * them, whatever --normalize made embeddings.npy: its index step (autofaiss) and its search back
+ * end rank by inner product, which only unit rows make a cosine, and they read the parts as
+ * written. SigLIP's raw rows have norms far from 1 and would rank by length.
+ *
  * It is a view of embeddings.npy and index.jsonl, which stay the resume manifest: it is
  * rewritten whole at the end of every run, so it is current when run.json says the run ended.
  */
@@ -13,7 +18,8 @@ import { join } from "node:path";
 import { makeFolder } from "./directories.js";
 import { writeMetadataParquet, type MetadataColumn } from "./metadata-parquet.js";
 import { NpyRowReader } from "./npy.js";
-import { appendRows, NpyAppendWriter } from "./npy-writer.js";
+import { writeFloat16Npy } from "./npy-writer.js";
+import { l2normalize } from "../pipeline/normalize.js";
 
 export const LAYOUTS = ["emb", "clip-retrieval"] as const;
 export type Layout = (typeof LAYOUTS)[number];
@@ -49,9 +55,7 @@ export function writeClipRetrievalLayout(dir: string, records: object[], columns
       const first = part * layout.partRows;
       const count = Math.min(layout.partRows, records.length - first);
       const npy = join(dir, folder, `${folder}_${name}.npy`);
-      const writer = NpyAppendWriter.open(`${npy}.tmp`, vectors.dim);
-      appendRows(writer, count, (i) => vectors.row(first + i));
-      writer.close();
+      writeFloat16Npy(`${npy}.tmp`, count, vectors.dim, (i) => l2normalize(vectors.row(first + i)));
       renameSync(`${npy}.tmp`, npy);
       writeMetadataParquet(join(dir, "metadata", `metadata_${name}.parquet`), records.slice(first, first + count), ordered);
       written.add(`${folder}/${folder}_${name}.npy`).add(`metadata/metadata_${name}.parquet`);

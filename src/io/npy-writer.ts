@@ -7,12 +7,13 @@
  * when the file is reopened.
  */
 import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, openSync, readSync, writeSync } from "node:fs";
+import { float32ToFloat16 } from "../runtime/float16.js";
 import { parseNpy } from "./npy.js";
 
 export const NPY_HEADER_BYTES = 128;
 
-export function npyHeader(rows: number, dim: number): Buffer {
-  const dict = `{'descr': '<f4', 'fortran_order': False, 'shape': (${rows}, ${dim}), }`;
+export function npyHeader(rows: number, dim: number, descr = "<f4"): Buffer {
+  const dict = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${rows}, ${dim}), }`;
   const room = NPY_HEADER_BYTES - 10 - 1;
   if (dict.length > room) throw new Error(`shape (${rows}, ${dim}) does not fit the .npy header`);
   const header = Buffer.alloc(NPY_HEADER_BYTES, 0x20);
@@ -109,5 +110,25 @@ export function appendRows(writer: NpyAppendWriter, count: number, rowAt: (i: nu
     const block = new Float32Array(n * writer.dim);
     for (let i = 0; i < n; i++) block.set(rowAt(first + i), i * writer.dim);
     writer.append(block);
+  }
+}
+
+/**
+ * Writes a whole float16 matrix of `rows` rows to `path`, row i from `rowAt(i)` rounded as
+ * numpy's astype(float16) does. In blocks: a part can be a million rows, too many for one buffer.
+ */
+export function writeFloat16Npy(path: string, rows: number, dim: number, rowAt: (i: number) => Float32Array): void {
+  const fd = openSync(path, "w");
+  try {
+    writeSync(fd, npyHeader(rows, dim, "<f2"));
+    for (let first = 0; first < rows; first += BLOCK_ROWS) {
+      const n = Math.min(BLOCK_ROWS, rows - first);
+      const block = new Uint16Array(n * dim);
+      for (let i = 0; i < n; i++) block.set(float32ToFloat16(rowAt(first + i)), i * dim);
+      writeSync(fd, new Uint8Array(block.buffer));
+    }
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
   }
 }

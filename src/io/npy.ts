@@ -3,8 +3,10 @@
  * reference toolchain writes and, later, the embeddings `emb` writes.
  */
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import { float16ToFloat32 } from "../runtime/float16.js";
 
-export type NpyDtype = "float32" | "float64" | "int64" | "int32" | "uint8";
+/** float16 (what --layout clip-retrieval writes) is read as its values, in a Float32Array. */
+export type NpyDtype = "float16" | "float32" | "float64" | "int64" | "int32" | "uint8";
 
 export interface NpyArray {
   dtype: NpyDtype;
@@ -14,6 +16,7 @@ export interface NpyArray {
 
 const MAGIC = "\x93NUMPY";
 const DESCR: Record<string, NpyDtype> = {
+  "<f2": "float16",
   "<f4": "float32",
   "<f8": "float64",
   "<i8": "int64",
@@ -62,11 +65,13 @@ export function parseNpy(buffer: Uint8Array, options: ParseOptions = {}): NpyArr
 }
 
 function bytesPer(dtype: NpyDtype): number {
-  return { float32: 4, float64: 8, int64: 8, int32: 4, uint8: 1 }[dtype];
+  return { float16: 2, float32: 4, float64: 8, int64: 8, int32: 4, uint8: 1 }[dtype];
 }
 
 function typedView(dtype: NpyDtype, buffer: ArrayBuffer): NpyArray["data"] {
   switch (dtype) {
+    case "float16":
+      return float16ToFloat32(new Uint16Array(buffer));
     case "float32":
       return new Float32Array(buffer);
     case "float64":

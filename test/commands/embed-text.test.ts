@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -102,5 +102,36 @@ describe("emb embed text", () => {
     const errors = readJsonl<{ path: string; reason: string }>(join(out, "errors.jsonl"));
     expect(errors.map((e) => [e.path, e.reason])).toEqual([["line 2", "inference"]]);
     expect(JSON.parse(readFileSync(join(out, "run.json"), "utf8")).status).toBe("complete");
+  });
+});
+
+describe("default --out, and a folder of another run", () => {
+  /** The refusal users read: one sentence on one line, not a dump of two run.json fingerprints. */
+  function expectOneLineRefusal(run: { status: number | null; stderr: string }, ...parts: string[]) {
+    expect(run.status, run.stderr).toBe(2);
+    const lines = run.stderr.trim().split("\n");
+    expect(lines, run.stderr).toHaveLength(1);
+    expect(lines[0]).not.toContain("{");
+    for (const part of parts) expect(lines[0]).toContain(part);
+    expect(lines[0]).toContain("choose another --out or remove that folder");
+  }
+
+  it("emb embed image and emb embed text without --out write to different folders; a run into another run's folder is refused in one line", () => {
+    const cwd = mkdtempSync(join(tmpdir(), "emb-cwd-"));
+    const image = runCli(["embed", "image", fixturePath("images", "photo_500x375.jpg"), "--model", TINY, "--no-progress"], {}, { cwd });
+    expect(image.status, image.stderr).toBe(0);
+    const text = runCli(["embed", "text", "a photo of a cat", "--model", TINY, "--no-progress"], {}, { cwd });
+    expect(text.status, text.stderr).toBe(0);
+    expect(readdirSync(cwd).sort()).toEqual(["image-embeddings", "text-embeddings"]);
+    expect(rows(join(cwd, "image-embeddings"))).toHaveLength(1);
+    expect(rows(join(cwd, "text-embeddings"))).toHaveLength(1);
+
+    // Text into the image folder: named, with what differs (the graph, among others).
+    const mixed = runCli(["embed", "text", "a photo of a cat", "--model", TINY, "--no-progress", "--out", "image-embeddings"], {}, { cwd });
+    expectOneLineRefusal(mixed, "image-embeddings holds embeddings made with other graph, preprocessing, tokenizer", 'graph "onnx/vision_model.onnx", not "onnx/text_model.onnx"');
+    // One setting changed: just that one named.
+    const normalized = runCli(["embed", "text", "a photo of a cat", "--model", TINY, "--no-progress", "--normalize"], {}, { cwd });
+    expectOneLineRefusal(normalized, "text-embeddings holds embeddings made with other normalize (normalize false, not true)");
+    expect(rows(join(cwd, "text-embeddings"))).toHaveLength(1);
   });
 });

@@ -174,26 +174,84 @@ describe("emb merge of emb embed image shards", () => {
 });
 
 describe("--layout clip-retrieval", () => {
-  /** The parts as clip-retrieval's index step reads them: file name order, concatenated. */
-  async function readLayout(dir: string) {
-    const parts = readdirSync(join(dir, "img_emb")).sort();
+  /** The parts as clip-retrieval's index step reads them: file name order, concatenated; each part's header dtype checked. */
+  async function readLayout(dir: string, folder = "img_emb") {
+    const parts = readdirSync(join(dir, folder)).sort();
     const tables = readdirSync(join(dir, "metadata")).sort();
-    const vectors = parts.map((p) => parseNpy(readFileSync(join(dir, "img_emb", p))));
+    const files = parts.map((p) => readFileSync(join(dir, folder, p)));
+    // The header as numpy and clip-retrieval read it, not only as our parser decodes it.
+    for (const bytes of files) expect(bytes.subarray(0, 128).toString("latin1")).toContain("'descr': '<f2'");
+    const vectors = files.map((bytes) => parseNpy(bytes));
     const rows: Record<string, unknown>[] = [];
     for (const t of tables) rows.push(...(await parquetRows(join(dir, "metadata"), t)));
     const data = new Float32Array(vectors.reduce((n, v) => n + v.data.length, 0));
     vectors.reduce((at, v) => (data.set(v.data as Float32Array, at), at + v.data.length), 0);
-    return { parts, tables, data, rows };
+    return { parts, tables, data, dim: vectors[0].shape[1], rows };
   }
   const asClipRetrieval = (records: Record<string, unknown>[]) => records.map(({ path, ...rest }) => ({ image_path: path, ...rest }));
 
-  it("writes img_emb/ and metadata/ parts equal to embeddings.npy and index.jsonl; a resumed run rewrites them", async () => {
+  /**
+   * The layout's rows are `embeddings`' rows L2-normalised (worked here in float64) and rounded
+   * to float16: each value within half a float16 step (2^-11 relative, 2^-25 absolute below the
+   * normal range) of the normalised one, give or take `slack` (another run's batches round the
+   * float32 rows differently, by ~1e-6), and each row of norm 1 within float16 precision.
+   */
+  function expectNormalisedHalves(layout: Float32Array, dim: number, embeddings: Float32Array, slack = 0) {
+    expect(layout.length).toBe(embeddings.length);
+    let worst = 0;
+    let rounded = 0;
+    for (let r = 0; r < embeddings.length / dim; r++) {
+      const row = embeddings.subarray(r * dim, (r + 1) * dim);
+      const norm = Math.sqrt(row.reduce((sum, v) => sum + v * v, 0));
+      expect(norm).toBeGreaterThan(1.5); // unnormalised SigLIP output: the layout must not pass it through
+      let squares = 0;
+      for (let i = 0; i < dim; i++) {
+        const got = layout[r * dim + i];
+        const want = row[i] / norm;
+        worst = Math.max(worst, (Math.abs(got - want) - slack) / Math.max(Math.abs(want), 2 ** -14));
+        rounded = Math.max(rounded, Math.abs(got - want));
+        squares += got * got;
+      }
+      expect(Math.abs(Math.sqrt(squares) - 1), `row ${r} norm`).toBeLessThan(2 ** -10);
+    }
+    expect(worst).toBeLessThanOrEqual(2 ** -11 * 1.001);
+    // Some rounding happened: the rows really are float16, not float32 that happens to be labelled so.
+    expect(rounded).toBeGreaterThan(1e-5);
+  }
+
+  it("writes clip-retrieval's rows: float16, L2-normalised, equal to the default layout's embeddings normalised", async () => {
+    const root = tmp("layout-values");
+    const plain = embed([IMAGES], join(root, "plain"));
+    const laid = embed([IMAGES], join(root, "laid"), "--layout", "clip-retrieval");
+    const layout = await readLayout(laid);
+    expect(layout.dim).toBe(readNpy(plain).shape[1]);
+    // The two runs may batch differently (dynamic batching on a loaded machine): equal within 1e-5.
+    const BATCH_NOISE = 1e-5;
+    expectNormalisedHalves(layout.data, layout.dim, readNpy(plain).data as Float32Array, BATCH_NOISE);
+    // embeddings.npy itself stays as --normalize asks (here: not), float32.
+    expect(readNpy(laid).dtype).toBe("float32");
+    expect(maxAbsDiff(readNpy(laid).data as Float32Array, readNpy(plain).data as Float32Array)).toBeLessThan(BATCH_NOISE);
+
+    const captions = ["a photo of a cat", "two dogs on a beach", "A RED CAR!"];
+    const text = (out: string, ...flags: string[]) => {
+      const run = runCli(["embed", "text", ...captions, "--model", SIGLIP, "--out", out, "--no-progress", ...flags]);
+      expect(run.status, run.stderr).toBe(0);
+      return out;
+    };
+    const plainText = text(join(root, "plain-text"));
+    const laidText = text(join(root, "laid-text"), "--layout", "clip-retrieval");
+    const textLayout = await readLayout(laidText, "text_emb");
+    expectNormalisedHalves(textLayout.data, textLayout.dim, readNpy(plainText).data as Float32Array, BATCH_NOISE);
+    expect(textLayout.rows.map((r) => r.caption)).toEqual(captions);
+  });
+
+  it("writes img_emb/ and metadata/ parts of embeddings.npy and index.jsonl; a resumed run rewrites them", async () => {
     const out = join(tmp("layout"), "emb");
     embed([IMAGES], out, "--layout", "clip-retrieval", "--layout-rows", "4");
     let layout = await readLayout(out);
     expect(layout.parts).toEqual(["img_emb_0.npy", "img_emb_1.npy", "img_emb_2.npy", "img_emb_3.npy"]);
     expect(layout.tables).toEqual(["metadata_0.parquet", "metadata_1.parquet", "metadata_2.parquet", "metadata_3.parquet"]);
-    expect(layout.data).toEqual(readNpy(out).data);
+    expectNormalisedHalves(layout.data, layout.dim, readNpy(out).data as Float32Array);
     expect(layout.rows).toEqual(asClipRetrieval(index(out)));
     expect(Object.keys(layout.rows[0])[0]).toBe("image_path");
 
@@ -204,18 +262,19 @@ describe("--layout clip-retrieval", () => {
     layout = await readLayout(out);
     expect(layout.parts).toEqual(["img_emb_0.npy", "img_emb_1.npy"]);
     expect(layout.tables).toEqual(["metadata_0.parquet", "metadata_1.parquet"]);
-    expect(layout.data).toEqual(readNpy(out).data);
+    expectNormalisedHalves(layout.data, layout.dim, readNpy(out).data as Float32Array);
     expect(layout.rows).toEqual(asClipRetrieval(index(out)));
   });
 
-  it("emb merge --layout clip-retrieval writes the merged folder's parts", async () => {
+  it("emb merge --layout clip-retrieval writes the merged folder's parts, float16 and normalised too", async () => {
     const root = tmp("layout-merge");
     const shards = [0, 1].map((s) => embed(imageFiles.filter((_, i) => i % 2 === s).map((f) => join(IMAGES, f)), join(root, `s${s}`)));
     const run = merge(shards, join(root, "merged"), "--layout", "clip-retrieval", "--layout-rows", "100");
     expect(run.status, run.stderr).toBe(0);
     const layout = await readLayout(join(root, "merged"));
     expect(layout.parts).toEqual(["img_emb_0.npy"]);
-    expect(layout.data).toEqual(readNpy(join(root, "merged")).data);
+    expect(readNpy(join(root, "merged")).dtype).toBe("float32");
+    expectNormalisedHalves(layout.data, layout.dim, readNpy(join(root, "merged")).data as Float32Array);
     expect(layout.rows).toEqual(asClipRetrieval(index(join(root, "merged"))));
   });
 });

@@ -48,9 +48,10 @@ function cliEnv(env: Record<string, string>): NodeJS.ProcessEnv {
   return out;
 }
 
-export function runCli(args: string[], env: Record<string, string> = {}, options: { input?: string } = {}): CliResult {
+/** `options.cwd`: the working directory (default the repository root), for what flag defaults resolve against. */
+export function runCli(args: string[], env: Record<string, string> = {}, options: { input?: string; cwd?: string } = {}): CliResult {
   const result = spawnSync(process.execPath, [...cliArgs(), ...args], {
-    cwd: ROOT,
+    cwd: options.cwd ?? ROOT,
     env: cliEnv(env),
     encoding: "utf8",
     input: options.input,

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseNpy } from "../../src/io/npy.js";
-import { NPY_HEADER_BYTES, NpyAppendWriter } from "../../src/io/npy-writer.js";
+import { NPY_HEADER_BYTES, NpyAppendWriter, writeFloat16Npy } from "../../src/io/npy-writer.js";
 
 const tmp = () => join(mkdtempSync(join(tmpdir(), "emb-npy-")), "embeddings.npy");
 
@@ -46,5 +46,25 @@ describe("NpyAppendWriter", () => {
     const path = tmp();
     NpyAppendWriter.open(path, 4).close();
     expect(() => NpyAppendWriter.open(path, 8)).toThrow(/holds a \(0, 4\) matrix, not rows of 8/);
+  });
+});
+
+describe("writeFloat16Npy", () => {
+  it("writes a '<f2' matrix over several blocks, each value rounded to float16", () => {
+    const path = tmp();
+    const rows = 1030; // past one 1024-row block
+    // Ties round to even: 1 + 2^-11 (between 1 and 1 + 2^-10) to 1, 2049 (between 2048 and 2050) to 2048.
+    // 65520 is past float16's largest, 65504, by half a step or more: infinity.
+    const special: Record<number, number> = { 0: 1 + 2 ** -11, 1: 65520, [rows - 1]: 2049 };
+    const row = (i: number) => new Float32Array([i, special[i] ?? -i / 4]);
+    writeFloat16Npy(path, rows, 2, row);
+    const bytes = readFileSync(path);
+    expect(bytes.subarray(0, NPY_HEADER_BYTES).toString("latin1")).toContain("{'descr': '<f2', 'fortran_order': False, 'shape': (1030, 2), }");
+    expect(bytes.length).toBe(NPY_HEADER_BYTES + rows * 2 * 2);
+    const array = parseNpy(bytes);
+    expect(array.dtype).toBe("float16");
+    const data = array.data as Float32Array;
+    expect(Array.from(data.subarray(0, 6))).toEqual([0, 1, 1, Infinity, 2, -0.5]);
+    expect(Array.from(data.subarray(2056, 2060))).toEqual([1028, -257, 1029, 2048]);
   });
 });

@@ -30,6 +30,17 @@ describe("parseNpy", () => {
     expect(Array.from(array.data as BigInt64Array)).toEqual([1n, -2n, 51288n]);
   });
 
+  it("reads float16 as its values: normals, the largest finite, a subnormal, signed zero and infinities", () => {
+    // Bit patterns worked by hand: sign | 5-bit exponent (bias 15) | 10-bit fraction.
+    const bits = new Uint16Array([0x3c00, 0xc000, 0x7bff, 0x0001, 0x3555, 0x8000, 0x7c00, 0xfc00]);
+    const array = parseNpy(npyBytes("<f2", "(2, 4)", new Uint8Array(bits.buffer)));
+    expect(array.dtype).toBe("float16");
+    expect(array.shape).toEqual([2, 4]);
+    const values = Array.from(array.data as Float32Array);
+    expect(values).toEqual([1, -2, 65504, 2 ** -24, 1365 / 4096, -0, Infinity, -Infinity]);
+    expect(Object.is(values[5], -0)).toBe(true);
+  });
+
   it("names the dtype it cannot read", () => {
     expect(() => parseNpy(npyBytes(">f4", "(1,)", new Uint8Array(4)))).toThrow(/unsupported .npy dtype '>f4'/);
   });
