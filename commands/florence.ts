@@ -2,7 +2,7 @@ import { Args, Flags } from "@oclif/core";
 import { EmbCommand } from "../src/cli/command.js";
 import { InputFailedError, runStatus } from "../src/cli/errors.js";
 import { stat } from "node:fs/promises";
-import { isAbsolute, join, parse, relative } from "node:path";
+import { basename, dirname, isAbsolute, join, normalize, parse, relative, resolve, sep } from "node:path";
 import {
   batcherSettings,
   batchingFlags,
@@ -19,6 +19,7 @@ import {
 import { imageSourcesFromFlags } from "../src/cli/inputs.js";
 import { progressBar } from "../src/cli/progress.js";
 import { openFromFlags, recordedRun } from "../src/cli/run-support.js";
+import type { PathList } from "../src/io/path-list.js";
 import { ResultStore } from "../src/io/result-store.js";
 import { defaultModel, imageToTextTasks } from "../src/models/registry.js";
 import { imageToText, type ImageFailure, type ImageToTextSummary, type ImageToTextResult } from "../src/pipeline/image-to-text.js";
@@ -88,6 +89,7 @@ export default class Florence extends EmbCommand {
       batcher: { maxBatchSize: batching.maxBatchSize, maxQueueDelayUs: batching.maxQueueDelayUs },
     };
     let warnedTar = false;
+    const drawRoot = flags.draw === undefined ? "" : await commonFolder(inputs, sources.list);
     const draw = async (r: ImageToTextResult) => {
       if (!flags.draw) return;
       if (isTarSamplePath(r.path)) {
@@ -95,7 +97,7 @@ export default class Florence extends EmbCommand {
         warnedTar = true;
         return;
       }
-      await imageToTextTasks.draw(r.path, r.result, drawnPath(flags.draw, r.path));
+      await imageToTextTasks.draw(r.path, r.result, drawnPath(flags.draw, drawRoot, r.path));
     };
 
     const single =
@@ -155,9 +157,38 @@ export default class Florence extends EmbCommand {
   }
 }
 
-/** Where --draw puts an image's picture: its path below the draw folder, as PNG. */
-function drawnPath(drawDir: string, path: string): string {
-  const rel = isAbsolute(path) ? path.slice(parse(path).root.length) : relative(".", path);
-  const { dir, name } = parse(rel.replace(/^(\.\.[/\\])+/, ""));
+/**
+ * The folder --draw mirrors: the one that holds every input (a folder or image argument, or a
+ * --files-from path). One folder draws as `cp -r` copies it, the same however it is spelt
+ * (`photos` and `/tmp/x/photos` both into <draw>/photos/), one image as its name, and inputs in
+ * several folders keep the paths that tell them apart. An input spelt `.` or `..` is the folder
+ * itself, as for cp. Tar shards are left out: their samples are not drawn.
+ */
+async function commonFolder(inputs: string[], list: PathList | undefined): Promise<string> {
+  let common: string | undefined;
+  const add = (input: string) => {
+    if (isTarPath(input)) return;
+    const full = resolve(input);
+    const folder = [".", ".."].includes(basename(normalize(input))) ? full : dirname(full);
+    if (common === undefined) common = folder;
+    // Up to the folder that holds both: the root at worst (on Windows, the first input's drive).
+    while (!isWithin(common, folder) && dirname(common) !== common) common = dirname(common);
+  };
+  inputs.forEach(add);
+  if (list) for await (const input of list.paths()) add(input);
+  return common ?? process.cwd();
+}
+
+function isWithin(folder: string, path: string): boolean {
+  const rel = relative(folder, path);
+  return rel !== ".." && !rel.startsWith(`..${sep}`) && !isAbsolute(rel);
+}
+
+/** Where --draw puts an image's picture: its path below the inputs' common folder, as PNG. */
+function drawnPath(drawDir: string, root: string, path: string): string {
+  let rel = relative(root, resolve(path));
+  // Another drive (Windows): its path without the drive.
+  if (isAbsolute(rel)) rel = rel.slice(parse(rel).root.length);
+  const { dir, name } = parse(rel);
   return join(drawDir, dir, `${name}.png`);
 }

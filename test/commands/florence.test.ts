@@ -1,10 +1,10 @@
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { basename, join } from "node:path";
+import { basename, join, relative } from "node:path";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readJsonl } from "../../src/io/jsonl.js";
-import { runCli, runCliAsync, startCli } from "../helpers/cli.js";
+import { ROOT, runCli, runCliAsync, startCli } from "../helpers/cli.js";
 import { startFakeHub, type FakeHub } from "../helpers/fake-hub.js";
 import { fixturePath, readJson } from "../helpers/fixtures.js";
 
@@ -104,10 +104,41 @@ describe("emb florence on the tiny Florence-2", () => {
     const drawn = tmp("draw");
     const run = florence(["<OD>", dir, "--out", join(tmp("out"), "od"), "--draw", drawn]);
     expect(run.status, run.stderr).toBe(0);
-    const rotated = join(drawn, dir.slice(1), "exif_rot90_400x300.png");
+    const rotated = join(drawn, basename(dir), "exif_rot90_400x300.png");
     expect(existsSync(rotated), rotated).toBe(true);
     const meta = await sharp(readFileSync(rotated)).metadata();
     expect([meta.format, meta.width, meta.height]).toEqual(["png", 300, 400]);
+  });
+
+  it("--draw keeps the paths below the inputs' folder, the same for absolute and relative arguments, never the absolute path", () => {
+    const dir = folderOf(["photo_500x375.jpg"]);
+    mkdirSync(join(dir, "sub"));
+    copyFileSync(fixturePath("images", "small_64x48.jpg"), join(dir, "sub", "small_64x48.jpg"));
+    /** The files under a --draw folder, relative to it. */
+    const drawnFiles = (args: string[]) => {
+      const drawn = tmp("draw");
+      const run = florence(["<OD>", ...args, "--out", join(tmp("out"), "od"), "--draw", drawn]);
+      expect(run.status, run.stderr).toBe(0);
+      return readdirSync(drawn, { recursive: true, encoding: "utf8" }).filter((f) => statSync(join(drawn, f)).isFile()).sort();
+    };
+    // As cp -r puts them: the folder by its name, and the images below it as they are below it.
+    const folder = [join(basename(dir), "photo_500x375.png"), join(basename(dir), "sub", "small_64x48.png")];
+    // The tests run in the repository, so this relative path climbs out of it first.
+    expect(drawnFiles([relative(ROOT, dir)])).toEqual(folder);
+    expect(drawnFiles([dir])).toEqual(folder);
+    // One image: its name only, wherever it is.
+    const image = join(dir, "sub", "small_64x48.jpg");
+    expect(drawnFiles([image])).toEqual(["small_64x48.png"]);
+    expect(drawnFiles([relative(ROOT, image)])).toEqual(["small_64x48.png"]);
+    // Two folders side by side keep their names; a list of the files below them draws the same.
+    const other = join(dir, "other");
+    mkdirSync(other);
+    copyFileSync(fixturePath("images", "small_64x48.jpg"), join(other, "small_64x48.jpg"));
+    const two = [join("other", "small_64x48.png"), join("sub", "small_64x48.png")];
+    expect(drawnFiles([join(dir, "sub"), other])).toEqual(two);
+    const list = join(tmp("list"), "files.txt");
+    writeFileSync(list, `${join(dir, "sub", "small_64x48.jpg")}\n${join(other, "small_64x48.jpg")}\n`);
+    expect(drawnFiles(["--files-from", list])).toEqual(two);
   });
 
   it("names the valid tasks, and the text a task needs", () => {
