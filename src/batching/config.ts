@@ -14,7 +14,7 @@ export interface BatcherConfig {
 }
 
 export function writeBatcherConfig(path: string, config: BatcherConfig): void {
-  writeFileSync(path, JSON.stringify(config, null, 2) + "\n");
+  writeFileSync(path, `${JSON.stringify(config, null, 2)}\n`);
 }
 
 export class BatcherConfigError extends Error {}

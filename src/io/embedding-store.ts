@@ -222,7 +222,7 @@ export class EmbeddingStore<R extends StoredRecord = IndexRecord> {
 
   /** Writes run.json: `info` with the folder's shard (null: all inputs), which a resume must match. */
   writeRunInfo(info: Record<string, unknown>): void {
-    writeFileAtomic(join(this.dir, "run.json"), JSON.stringify({ ...info, shard: this.shard }, null, 2) + "\n");
+    writeFileAtomic(join(this.dir, "run.json"), `${JSON.stringify({ ...info, shard: this.shard }, null, 2)}\n`);
   }
 
   /** Lets other runs write the folder: after close() and the last run.json. */

@@ -32,7 +32,7 @@ export function lockFolder(dir: string): FolderLock {
   const me: Holder = { pid: process.pid, host: hostname(), started: new Date().toISOString() };
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      writeFileSync(path, JSON.stringify(me) + "\n", { flag: "wx" });
+      writeFileSync(path, `${JSON.stringify(me)}\n`, { flag: "wx" });
       held.add(path);
       return { release: () => releasePath(path) };
     } catch (error) {

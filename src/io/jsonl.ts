@@ -40,7 +40,7 @@ export class JsonlAppender {
   /** Writes the records in one write call, each on its own line. */
   append(records: unknown[]): void {
     if (records.length === 0) return;
-    writeSync(this.fd, records.map((r) => JSON.stringify(r)).join("\n") + "\n");
+    writeSync(this.fd, `${records.map((r) => JSON.stringify(r)).join("\n")}\n`);
   }
 
   close(): void {
@@ -50,7 +50,7 @@ export class JsonlAppender {
 
 /** Replaces a JSONL file with exactly these records (through a temporary file and a rename). */
 export function rewriteJsonl(path: string, records: unknown[]): void {
-  writeFileAtomic(path, records.map((r) => JSON.stringify(r) + "\n").join(""));
+  writeFileAtomic(path, records.map((r) => `${JSON.stringify(r)}\n`).join(""));
 }
 
 export function writeFileAtomic(path: string, content: string | Uint8Array): void {

@@ -100,7 +100,7 @@ export function mergeOutputs(dirs: string[], out: string, options: MergeOptions)
     const { command, model } = folders[0].run;
     // shard null: the merged folder holds every shard's inputs, so the same command without --shard resumes it.
     const runInfo = { command, fingerprint: jobFingerprint(folders[0].run), model, shard: null, status: summary.status, rows: summary.rows, mergedAt: new Date().toISOString(), merged: summary.merged, versions: versions() };
-    writeFileAtomic(join(dir, "run.json"), JSON.stringify(runInfo, null, 2) + "\n");
+    writeFileAtomic(join(dir, "run.json"), `${JSON.stringify(runInfo, null, 2)}\n`);
   });
   return describe(out, folders, folderOf, errors.length);
 }

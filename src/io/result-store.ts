@@ -68,7 +68,7 @@ export class ResultStore<R extends ResultRecord> {
 
   /** Writes run.json: `info` with the folder's shard (null: all inputs), which a resume must match. */
   writeRunInfo(info: Record<string, unknown>): void {
-    writeFileAtomic(join(this.dir, "run.json"), JSON.stringify({ ...info, shard: this.shard }, null, 2) + "\n");
+    writeFileAtomic(join(this.dir, "run.json"), `${JSON.stringify({ ...info, shard: this.shard }, null, 2)}\n`);
   }
 
   /** Closes the files; records superseded by a later one for the same path are dropped. */

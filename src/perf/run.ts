@@ -105,7 +105,7 @@ export async function sweepAndSave(
   if (best) {
     writeBatcherConfig(options.saveConfig, {
       ...best.settings,
-      measured: { target: options.target, ...loadLevel(load.load), throughput: best.throughput, [percentile + "Ms"]: latencyOf(best, percentile) / 1000, date: new Date().toISOString() },
+      measured: { target: options.target, ...loadLevel(load.load), throughput: best.throughput, [`${percentile}Ms`]: latencyOf(best, percentile) / 1000, date: new Date().toISOString() },
     });
   }
   return { table: rows.map((r) => toRow(r, r.settings)), best };

@@ -28,7 +28,7 @@ describe("emb embed text", () => {
   it("embeds captions from a file in input order as PyTorch does, warning about truncation", () => {
     const dir = mkdtempSync(join(tmpdir(), "emb-captions-"));
     const file = join(dir, "captions.jsonl");
-    writeFileSync(file, captions.map((c) => JSON.stringify({ text: c.text })).join("\n") + "\n");
+    writeFileSync(file, `${captions.map((c) => JSON.stringify({ text: c.text })).join("\n")}\n`);
     const out = tmp();
     const result = runCli(["embed", "text", "--file", file, "--model", TINY, "--out", out, "--batch-size", "5"]);
     expect(result.status, result.stderr).toBe(0);

@@ -185,7 +185,11 @@ describe("--layout clip-retrieval", () => {
     const rows: Record<string, unknown>[] = [];
     for (const t of tables) rows.push(...(await parquetRows(join(dir, "metadata"), t)));
     const data = new Float32Array(vectors.reduce((n, v) => n + v.data.length, 0));
-    vectors.reduce((at, v) => (data.set(v.data as Float32Array, at), at + v.data.length), 0);
+    let at = 0;
+    for (const v of vectors) {
+      data.set(v.data as Float32Array, at);
+      at += v.data.length;
+    }
     return { parts, tables, data, dim: vectors[0].shape[1], rows };
   }
   const asClipRetrieval = (records: Record<string, unknown>[]) => records.map(({ path, ...rest }) => ({ image_path: path, ...rest }));

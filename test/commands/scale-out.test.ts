@@ -108,7 +108,7 @@ describe("--shard", () => {
   it("emb embed text: two shards' captions together are the whole file's, each with its line and vector", () => {
     const root = tmp("text");
     const captions = join(root, "captions.txt");
-    writeFileSync(captions, Array.from({ length: 12 }, (_, i) => `a photo of thing number ${i}`).join("\n") + "\n");
+    writeFileSync(captions, `${Array.from({ length: 12 }, (_, i) => `a photo of thing number ${i}`).join("\n")}\n`);
     const text = (...args: string[]) => ["embed", "text", "--file", captions, "--model", TINY, "--batch-size", "1", "--no-progress", ...args];
     expect(runCli(text("--out", join(root, "whole"))).status).toBe(0);
     const byLine = (dir: string) => {
@@ -143,7 +143,7 @@ describe("--files-from", () => {
     // Relative to the current folder (the CLI runs in the repository), as find prints them.
     const listed = [relative(ROOT, join(IMAGES, "small_64x48.jpg")), join(spaced, "my photo.jpg"), join(root, "missing.jpg")];
     const list = join(root, "list.txt");
-    writeFileSync(list, listed.join("\r\n") + "\r\n\r\n");
+    writeFileSync(list, `${listed.join("\r\n")}\r\n\r\n`);
 
     const out = join(root, "out");
     const first = runCli(embed("--files-from", list, "--out", out, "--json"));
@@ -155,7 +155,7 @@ describe("--files-from", () => {
     expect(output.errors[0].error).toContain("no such file or directory (listed in --files-from)");
 
     // The same list on standard input, with a folder as a positional input as well; the listed files resume.
-    const stdinRun = runCli(embed(join(IMAGES), "--files-from", "-", "--out", out, "--json"), {}, { input: listed.join("\n") + "\n" });
+    const stdinRun = runCli(embed(join(IMAGES), "--files-from", "-", "--out", out, "--json"), {}, { input: `${listed.join("\n")}\n` });
     expect(stdinRun.status).toBe(3);
     expect(JSON.parse(stdinRun.stdout)).toMatchObject({ total: 18, embedded: 15, unchanged: 2, failed: 1 });
 

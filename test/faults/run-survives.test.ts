@@ -236,7 +236,7 @@ describe("damaged outputs", () => {
     expect(runCli(["embed", "image", image, fixturePath("images", "gray_320x240.jpg"), "--model", TINY, "--out", out]).status).toBe(0);
     const index = join(out, "index.jsonl");
     const lines = readFileSync(index, "utf8").split("\n");
-    writeFileSync(index, [lines[0].slice(0, 20) + "#garbage", ...lines.slice(1)].join("\n"));
+    writeFileSync(index, [`${lines[0].slice(0, 20)}#garbage`, ...lines.slice(1)].join("\n"));
     const broken = runCli(["embed", "image", image, "--model", TINY, "--out", out]);
     expect(broken.status).toBe(1);
     expect(broken.stderr).toContain(`${index} is damaged at line 1 (`);

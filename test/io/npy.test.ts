@@ -5,7 +5,7 @@ import { parseNpy } from "../../src/io/npy.js";
 function npyBytes(descr: string, shape: string, payload: Uint8Array): Uint8Array {
   let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${shape}, }`;
   const unpadded = 10 + header.length + 1;
-  header += " ".repeat((64 - (unpadded % 64)) % 64) + "\n";
+  header += `${" ".repeat((64 - (unpadded % 64)) % 64)}\n`;
   const out = new Uint8Array(10 + header.length + payload.length);
   out.set([0x93, ...Buffer.from("NUMPY"), 1, 0], 0);
   new DataView(out.buffer).setUint16(8, header.length, true);

@@ -113,7 +113,11 @@ describe("OpenLoop", () => {
     const answers: (() => void)[] = [];
     const loop = new OpenLoop({ sendTimes: rateSendTimes(10, "constant"), maxInFlight: 3, clock }, () => {
       inFlight++;
-      return new Promise<void>((resolve) => answers.push(() => (inFlight--, resolve())));
+      return new Promise<void>((resolve) => answers.push(() => {
+          inFlight--;
+          resolve();
+        }),
+      );
     });
     await new Promise((resolve) => setTimeout(resolve, 10));
     expect(loop.sent).toBe(3);

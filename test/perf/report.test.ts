@@ -262,7 +262,7 @@ describe("writeThroughputLatencyChart", () => {
 
   it("plots p50 and p99 in ms against throughput, lines in concurrency order", () => {
     const spec = chartSpec([rows[2], rows[0]]);
-    const values = (spec.data?.[0] as { values: { level: number; throughput: number; latencyMs: number; series: string }[] }).values;
+    const values = (spec.data![0] as { values: { level: number; throughput: number; latencyMs: number; series: string }[] }).values;
     expect(values).toEqual([
       { level: 1, throughput: 40, latencyMs: 25, series: "p50 latency" },
       { level: 4, throughput: 130, latencyMs: 31, series: "p50 latency" },

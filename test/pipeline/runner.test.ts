@@ -36,7 +36,7 @@ function collect() {
   return {
     seen,
     sink: {
-      done: (n: number, r: string) => void seen.push(`done ${r}`),
+      done: (_n: number, r: string) => void seen.push(`done ${r}`),
       failed: (n: number, f: Failure) => void seen.push(`failed ${n} ${f.reason}: ${f.error}`),
       skipped: (n: number) => void seen.push(`skipped ${n}`),
     },

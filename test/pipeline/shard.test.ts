@@ -60,7 +60,7 @@ describe("shard partition", () => {
     tree([...many("b", 50), "a-sibling/new.jpg", "0-first.jpg"], root);
     const after = await Promise.all([0, 1, 2].map((index) => walk([root], { index, count: 3 })));
     for (const index of [0, 1, 2]) {
-      const old = after[index].filter((p) => p.startsWith(join(root, "a") + "/"));
+      const old = after[index].filter((p) => p.startsWith(`${join(root, "a")}/`));
       expect(old, `shard ${index}`).toEqual(before[index]);
     }
     expect(after.flat()).toHaveLength(102);

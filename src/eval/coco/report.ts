@@ -37,6 +37,6 @@ export function metricsTable(evaluation: CocoEvaluation, withSeeds: boolean, col
 
 /** metrics.json (the report) and per-image.jsonl (every image's caption, tokens and scores) in `dir`. */
 export function writeCocoReports(dir: string, report: Record<string, unknown>, perImage: unknown[]): void {
-  writeFileSync(join(dir, "metrics.json"), JSON.stringify(report, null, 2) + "\n");
-  writeFileSync(join(dir, "per-image.jsonl"), perImage.map((p) => JSON.stringify(p) + "\n").join(""));
+  writeFileSync(join(dir, "metrics.json"), `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(join(dir, "per-image.jsonl"), perImage.map((p) => `${JSON.stringify(p)}\n`).join(""));
 }

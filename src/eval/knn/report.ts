@@ -11,10 +11,10 @@ import type { KnnRunOutput, KnnRunResult } from "./run.js";
 export function writeKnnReports(dir: string, output: KnnRunOutput): void {
   const { result, predictions, mapping } = output;
   makeFolder(dir);
-  writeFileSync(join(dir, "report.json"), JSON.stringify(result, null, 2) + "\n");
+  writeFileSync(join(dir, "report.json"), `${JSON.stringify(result, null, 2)}\n`);
   writeFileSync(join(dir, "per-class.csv"), perClassCsv(result, mapping));
   const lines = predictions.flatMap((m) => m.predictions.map(({ id, ...p }) => JSON.stringify({ method: m.method, template: m.template, path: id, ...p })));
-  writeFileSync(join(dir, "predictions.jsonl"), lines.map((l) => l + "\n").join(""));
+  writeFileSync(join(dir, "predictions.jsonl"), lines.map((l) => `${l}\n`).join(""));
 }
 
 const percent = (x: number) => (Number.isNaN(x) ? "-" : x.toFixed(4));

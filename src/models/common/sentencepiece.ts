@@ -180,6 +180,7 @@ const BYTE_PIECE = /^<0x([0-9A-F]{2})>$/;
  * where a converter dropped the flag. Without a `Precompiled` normaliser the model normalises
  * nothing, as a SentencePiece model without a charsmap does.
  */
+// biome-ignore lint/suspicious/noExplicitAny: tokenizer files are untyped JSON, checked field by field where read
 export function specFromTokenizerJson(json: any, where: string): SentencePieceSpec {
   const model = json?.model;
   if (model?.type !== "Unigram" || !Array.isArray(model.vocab)) {
@@ -215,6 +216,7 @@ export function specFromTokenizerJson(json: any, where: string): SentencePieceSp
   };
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: tokenizer files are untyped JSON, checked field by field where read
 function findPrecompiled(normalizer: any): string | undefined {
   if (!normalizer) return undefined;
   if (normalizer.type === "Precompiled") return normalizer.precompiled_charsmap || undefined;

@@ -40,6 +40,7 @@ interface AddedToken {
   rstrip: boolean;
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: tokenizer files are untyped JSON, checked field by field where read
 function readJsonIfPresent(path: string): any {
   return existsSync(path) ? JSON.parse(readFileSync(path, "utf8")) : undefined;
 }
@@ -72,11 +73,11 @@ export class SiglipTokenizer {
   ) {
     // SiglipTokenizer encodes `<unk>` + text and drops the pieces `<unk>` alone gives.
     this.unkPrefixLength = spm.encodeAsPieces(unkToken, false).length;
-    const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
     // transformers' Trie.split: the earliest match, the longest there.
-    const byLength = [...added.keys()].sort((a, b) => b.length - a.length).map(escape);
+    const byLength = [...added.keys()].sort((a, b) => b.length - a.length).map(escapeRegExp);
     if (byLength.length) this.splitter = new RegExp(`(${byLength.join("|")})`);
-    const special = [...specialTokens].map(escape);
+    const special = [...specialTokens].map(escapeRegExp);
     if (special.length) this.lowercaseSkip = new RegExp(`(${special.join("|")})`, "g");
   }
 
@@ -123,6 +124,7 @@ export class SiglipTokenizer {
     // tokenizer_config.json lists them (and any others) in added_tokens_decoder.
     const added = new Map<string, AddedToken>();
     const idOf = (token: string) => spm.pieceToId(token);
+    // biome-ignore lint/suspicious/noExplicitAny: tokenizer files are untyped JSON, checked field by field where read
     const decoder: Record<string, any> | undefined = config.added_tokens_decoder;
     if (decoder && Object.keys(decoder).length) {
       for (const [id, t] of Object.entries(decoder)) {

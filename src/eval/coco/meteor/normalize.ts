@@ -15,7 +15,7 @@
 const ALPHA =
   "A-Za-z\u0160\u017D\u0161\u017E\u0178\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u017E" +
   "\u0400-\u04FF\u0500-\u0527\uA640-\uA66E\uA67E-\uA697\u1D00-\u1D7F";
-const ALNUM = "0-9" + ALPHA;
+const ALNUM = `0-9${ALPHA}`;
 
 /** Every character that is not alphanumeric, whitespace or one of . ' ` , - ‘ ’ gets spaces around it. */
 const SEP_OTHER = new RegExp(`([^${ALNUM} \\t\\n\\x0B\\f\\r.'\`,\\-\\u2018\\u2019])`, "gu");

@@ -91,7 +91,7 @@ export function formatSynonymTables(tables: SynonymTables, source: string): stri
   for (const form of [...tables.bases.keys()].sort(byCodeUnits)) {
     lines.push(`e\t${form}\t${tables.bases.get(form)!.join(" ")}`);
   }
-  return lines.join("\n") + "\n";
+  return `${lines.join("\n")}\n`;
 }
 
 /** The tables back from the committed file's text. */
