@@ -96,7 +96,7 @@ function labelText(label: unknown): string {
 
 function boxRing(item: unknown): Point[] | undefined {
   const xy = pointsOf(item, 2);
-  if (!xy || xy.length !== 2) return undefined;
+  if (xy?.length !== 2) return undefined;
   const [[x1, y1], [x2, y2]] = xy;
   // Order the corners so a box given as (x2, y2, x1, y1) still draws.
   const [left, right] = [Math.min(x1, x2), Math.max(x1, x2)];
