@@ -30,7 +30,19 @@ const connections = Number(values.connections);
 
 const server = spawn(
   process.execPath,
-  [join(root, "bin", "run.js"), "serve", "--model", `siglip=${values.model}`, "--port", "0", "--no-progress", "--batch-size", values["batch-size"], "--max-queue-delay-us", values["max-queue-delay-us"]],
+  [
+    join(root, "bin", "run.js"),
+    "serve",
+    "--model",
+    `siglip=${values.model}`,
+    "--port",
+    "0",
+    "--no-progress",
+    "--batch-size",
+    values["batch-size"],
+    "--max-queue-delay-us",
+    values["max-queue-delay-us"],
+  ],
   { cwd: root, stdio: ["ignore", "ignore", "pipe"] },
 );
 let log = "";
@@ -50,7 +62,10 @@ const body =
   values.target === "siglip_text"
     ? Buffer.from(JSON.stringify({ inputs: [{ name: "INPUT_IDS", shape: [1, 64], datatype: "INT64", data: [3, 5, 4, 3, 575, ...Array(59).fill(1)] }] }))
     : readFileSync(values.image);
-const headers = values.target === "siglip_text" ? { "Content-Type": "application/json" } : { "Content-Type": "application/octet-stream", "Inference-Header-Content-Length": "0" };
+const headers =
+  values.target === "siglip_text"
+    ? { "Content-Type": "application/json" }
+    : { "Content-Type": "application/octet-stream", "Inference-Header-Content-Length": "0" };
 
 // Warm the model once, then note the idle footprint.
 await send(new http.Agent({ keepAlive: false }));
@@ -59,10 +74,20 @@ const idleRssMb = memory("VmRSS");
 function send(agent) {
   return new Promise((resolve) => {
     const start = performance.now();
-    const req = http.request({ host: base.hostname, port: base.port, path: `/v2/models/${values.target}/infer`, method: "POST", headers: { ...headers, "Content-Length": body.length }, agent }, (res) => {
-      res.resume();
-      res.on("end", () => resolve({ ok: res.statusCode === 200, status: res.statusCode, ms: performance.now() - start }));
-    });
+    const req = http.request(
+      {
+        host: base.hostname,
+        port: base.port,
+        path: `/v2/models/${values.target}/infer`,
+        method: "POST",
+        headers: { ...headers, "Content-Length": body.length },
+        agent,
+      },
+      (res) => {
+        res.resume();
+        res.on("end", () => resolve({ ok: res.statusCode === 200, status: res.statusCode, ms: performance.now() - start }));
+      },
+    );
     req.on("error", (error) => resolve({ ok: false, status: error.code ?? error.message, ms: performance.now() - start }));
     req.end(body);
   });

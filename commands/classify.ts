@@ -76,7 +76,12 @@ export default class Classify extends EmbCommand {
     const { inputs } = sources;
     const single =
       !flags.out &&
-      inputs.length === 1 && !sources.list && !sources.shard && !/\/$/.test(inputs[0]) && !isTarPath(inputs[0]) && !(await isDirectory(inputs[0]));
+      inputs.length === 1 &&
+      !sources.list &&
+      !sources.shard &&
+      !/\/$/.test(inputs[0]) &&
+      !isTarPath(inputs[0]) &&
+      !(await isDirectory(inputs[0]));
     const bar = progressBar("classifying", "img", showProgress && !single);
     const options = {
       ...sources,
@@ -164,7 +169,7 @@ export default class Classify extends EmbCommand {
   private labels(flags: { labels?: string; "labels-file"?: string }): string[] {
     const raw = flags["labels-file"] ? readInputFile(flags["labels-file"], "--labels-file").split(/\r?\n/) : (flags.labels ?? "").split(",");
     const labels = raw.map((l) => l.trim()).filter(Boolean);
-    if (labels.length === 0) this.usageError("no labels: pass --labels \"cat,dog\" or --labels-file with one label per line");
+    if (labels.length === 0) this.usageError('no labels: pass --labels "cat,dog" or --labels-file with one label per line');
     return labels;
   }
 }

@@ -28,7 +28,8 @@ import { isTarPath, isTarSamplePath } from "../src/pipeline/tar-source.js";
 
 export default class Florence extends EmbCommand {
   static override summary = "Run a Florence-2 task (caption, detection, OCR, grounding, segmentation) on images; JSON out.";
-  static override description = `TASK is one of ${imageToTextTasks.names.join(" ")}. Tasks that take text (phrase grounding, referring expressions, open-vocabulary detection, the region tasks) need --text. Images are resized to 768x768 as the Python processor does, encoded in dynamic batches, and decoded with the model's beam search (num_beams, no_repeat_ngram_size and early_stopping from its generation_config.json, overridable), with results equal to transformers' generate() and Florence2Processor.post_process_generation. One image prints its result as JSON; folders write <out>/results.jsonl (resumable) and, with --draw, the images with their boxes, polygons and labels drawn on them.`;
+  static override description =
+    `TASK is one of ${imageToTextTasks.names.join(" ")}. Tasks that take text (phrase grounding, referring expressions, open-vocabulary detection, the region tasks) need --text. Images are resized to 768x768 as the Python processor does, encoded in dynamic batches, and decoded with the model's beam search (num_beams, no_repeat_ngram_size and early_stopping from its generation_config.json, overridable), with results equal to transformers' generate() and Florence2Processor.post_process_generation. One image prints its result as JSON; folders write <out>/results.jsonl (resumable) and, with --draw, the images with their boxes, polygons and labels drawn on them.`;
 
   static override examples = [
     '<%= config.bin %> <%= command.id %> "<CAPTION>" photo.jpg',
@@ -49,7 +50,11 @@ export default class Florence extends EmbCommand {
   static override flags = {
     text: Flags.string({ description: "the task's text input (a caption, an expression, or a region as four <loc_N> tokens)" }),
     ...modelFlags,
-    model: Flags.string({ char: "m", description: "a model directory, or a hub repository id downloaded into the Hugging Face cache", default: defaultModel("image-to-text") }),
+    model: Flags.string({
+      char: "m",
+      description: "a model directory, or a hub repository id downloaded into the Hugging Face cache",
+      default: defaultModel("image-to-text"),
+    }),
     ...generationFlags,
     ...batchingFlags(4),
     ...imageInputFlags,
@@ -106,7 +111,15 @@ export default class Florence extends EmbCommand {
       let found: ImageToTextResult | undefined;
       let failure: ImageFailure | undefined;
       try {
-        await imageToText(model, { ...pipeline, workers: 1, onResult: async (r) => { found = r; await draw(r); }, onFailure: (f) => (failure = f) });
+        await imageToText(model, {
+          ...pipeline,
+          workers: 1,
+          onResult: async (r) => {
+            found = r;
+            await draw(r);
+          },
+          onFailure: (f) => (failure = f),
+        });
       } finally {
         await model.release();
       }

@@ -49,9 +49,12 @@ export default class Merge extends EmbCommand {
     });
     if (!this.jsonEnabled()) {
       const what = summary.command === "florence" ? "results" : "rows";
-      this.log(`${summary.status}: merged ${summary.merged.length} folders of emb ${summary.command}: ${summary.rows} ${what}, ${summary.errors} errors in ${flags.out}`);
+      this.log(
+        `${summary.status}: merged ${summary.merged.length} folders of emb ${summary.command}: ${summary.rows} ${what}, ${summary.errors} errors in ${flags.out}`,
+      );
       if (summary.missingShards.length > 0) this.warn(`shard(s) ${summary.missingShards.join(", ")} were missing`);
-      for (const f of summary.merged.filter((m) => m.status !== "complete")) this.warn(`${f.dir} was unfinished (status ${f.status}); running the same command on ${flags.out} fills in what it lacked`);
+      for (const f of summary.merged.filter((m) => m.status !== "complete"))
+        this.warn(`${f.dir} was unfinished (status ${f.status}); running the same command on ${flags.out} fills in what it lacked`);
     }
     return summary;
   }

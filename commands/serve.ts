@@ -10,8 +10,10 @@ import { InferenceServer } from "../src/serve/server.js";
 import { versions } from "../src/version.js";
 
 export default class Serve extends EmbCommand {
-  static override summary = "Serve the Triton models emb replaces (siglip_text, embed_text, siglip_vision, embed_image, florence2) over the KServe v2 / Triton HTTP and gRPC protocols, from the same runtime as the commands.";
-  static override description = `Clients written for the Triton deployment and perf_analyzer run unchanged: health, server and model metadata, model config, statistics, and POST /v2/models/<name>/infer with JSON tensors, the binary tensor extension (Inference-Header-Content-Length, binary_data_output) or a raw image body; over gRPC (Triton's GRPCInferenceService, on --grpc-port, default 8001 as Triton's), ModelInfer with raw_input_contents or typed contents and request parameters (what perf_analyzer -i grpc sends, e.g. --request-parameter=base64_encoded:true:bool), ModelStreamInfer, metadata, config and statistics. --model siglip loads ${FAMILIES.siglip.endpoints.join(", ")}; --model florence2 loads florence2. Requests of all clients share each model's dynamic batcher (embed_text rows batch with siglip_text's, embed_image's with siglip_vision's). Listens on 127.0.0.1 unless --host says otherwise; a bad request gets a 400 with {"error": ...} (gRPC: INVALID_ARGUMENT) and the server keeps serving; SIGTERM or Ctrl-C answers the requests in flight, then exits.`;
+  static override summary =
+    "Serve the Triton models emb replaces (siglip_text, embed_text, siglip_vision, embed_image, florence2) over the KServe v2 / Triton HTTP and gRPC protocols, from the same runtime as the commands.";
+  static override description =
+    `Clients written for the Triton deployment and perf_analyzer run unchanged: health, server and model metadata, model config, statistics, and POST /v2/models/<name>/infer with JSON tensors, the binary tensor extension (Inference-Header-Content-Length, binary_data_output) or a raw image body; over gRPC (Triton's GRPCInferenceService, on --grpc-port, default 8001 as Triton's), ModelInfer with raw_input_contents or typed contents and request parameters (what perf_analyzer -i grpc sends, e.g. --request-parameter=base64_encoded:true:bool), ModelStreamInfer, metadata, config and statistics. --model siglip loads ${FAMILIES.siglip.endpoints.join(", ")}; --model florence2 loads florence2. Requests of all clients share each model's dynamic batcher (embed_text rows batch with siglip_text's, embed_image's with siglip_vision's). Listens on 127.0.0.1 unless --host says otherwise; a bad request gets a 400 with {"error": ...} (gRPC: INVALID_ARGUMENT) and the server keeps serving; SIGTERM or Ctrl-C answers the requests in flight, then exits.`;
 
   static override examples = [
     "<%= config.bin %> <%= command.id %>",
@@ -35,8 +37,17 @@ export default class Serve extends EmbCommand {
     "grpc-port": Flags.integer({ description: "gRPC port (0: any free port)", default: 8001, min: 0, max: 65535 }),
     grpc: Flags.boolean({ description: "also serve the gRPC protocol (--no-grpc: HTTP only)", default: true, allowNo: true }),
     "batch-size": Flags.integer({ description: "largest batch each model runs (default: siglip_text 32, siglip_vision 16, florence2 4)", min: 1 }),
-    "max-queue-delay-us": Flags.integer({ description: "how long a request may wait for a fuller batch, in microseconds (0: as Triton's dynamic_batching {})", default: 0, min: 0 }),
-    "batcher-config": Flags.string({ description: "batcher settings from emb perf --sweep --save-config: FILE for every model, or siglip_text=FILE, siglip_vision=FILE, florence2=FILE (repeatable)", multiple: true, default: [] }),
+    "max-queue-delay-us": Flags.integer({
+      description: "how long a request may wait for a fuller batch, in microseconds (0: as Triton's dynamic_batching {})",
+      default: 0,
+      min: 0,
+    }),
+    "batcher-config": Flags.string({
+      description:
+        "batcher settings from emb perf --sweep --save-config: FILE for every model, or siglip_text=FILE, siglip_vision=FILE, florence2=FILE (repeatable)",
+      multiple: true,
+      default: [],
+    }),
     workers: imageInputFlags.workers,
     "max-pixels": imageInputFlags["max-pixels"],
     "color-management": imageInputFlags["color-management"],

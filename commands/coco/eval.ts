@@ -10,7 +10,13 @@ import { readAnnotations, readResults } from "../../src/eval/coco/annotations.js
 import { CAPTION_TASKS, captionCocoImages, summariseFailures, type CaptionSummary } from "../../src/eval/coco/caption.js";
 import { evaluateCaptions, METRIC_GROUPS, type MetricGroup } from "../../src/eval/coco/evaluate.js";
 import { Meteor } from "../../src/eval/coco/meteor.js";
-import { describeParaphraseChoice, findParaphraseTable, PARAPHRASE_ENV, ParaphraseTableError, type ParaphraseChoice } from "../../src/eval/coco/meteor/find-paraphrase.js";
+import {
+  describeParaphraseChoice,
+  findParaphraseTable,
+  PARAPHRASE_ENV,
+  ParaphraseTableError,
+  type ParaphraseChoice,
+} from "../../src/eval/coco/meteor/find-paraphrase.js";
 import { metricsTable, seedNumbersApply, writeCocoReports } from "../../src/eval/coco/report.js";
 import { CocoResultsWriter } from "../../src/eval/coco/results-file.js";
 import { defaultModel, imageToTextTasks } from "../../src/models/registry.js";
@@ -18,7 +24,8 @@ import { makeFolder } from "../../src/io/directories.js";
 
 export default class CocoEval extends EmbCommand {
   static override summary = "Caption COCO images with Florence-2 and score them with COCO's caption metrics (BLEU, METEOR, ROUGE_L, CIDEr), no Java.";
-  static override description = `With --images, captions every annotated image with Florence-2 (--task, generation flags as for emb florence), appending each caption to <out>/results.json (a COCO results file, valid JSON at every moment; re-running resumes). With --results, scores an existing results file instead. Scores are computed as pycocoevalcap computes them: PTB tokenisation, corpus BLEU-1..4 ("closest" reference length), METEOR (exact, stem, WordNet synonym and paraphrase matches: the paraphrase table is --paraphrase-table, else $${PARAPHRASE_ENV}, else an installed pycocoevalcap's pycocoevalcap/meteor/data/paraphrase-en.gz; without one METEOR has no paraphrase matches and comes out below pycocoevalcap's), ROUGE_L and CIDEr-D, with bootstrap 95% confidence intervals. Writes metrics.json and per-image.jsonl (every image's scores, to find the worst captions) to --out.`;
+  static override description =
+    `With --images, captions every annotated image with Florence-2 (--task, generation flags as for emb florence), appending each caption to <out>/results.json (a COCO results file, valid JSON at every moment; re-running resumes). With --results, scores an existing results file instead. Scores are computed as pycocoevalcap computes them: PTB tokenisation, corpus BLEU-1..4 ("closest" reference length), METEOR (exact, stem, WordNet synonym and paraphrase matches: the paraphrase table is --paraphrase-table, else $${PARAPHRASE_ENV}, else an installed pycocoevalcap's pycocoevalcap/meteor/data/paraphrase-en.gz; without one METEOR has no paraphrase matches and comes out below pycocoevalcap's), ROUGE_L and CIDEr-D, with bootstrap 95% confidence intervals. Writes metrics.json and per-image.jsonl (every image's scores, to find the worst captions) to --out.`;
 
   static override examples = [
     "<%= config.bin %> <%= command.id %> --images val2014 --annotations annotations/captions_val2014.json",
@@ -30,10 +37,15 @@ export default class CocoEval extends EmbCommand {
 
   static override flags = {
     annotations: Flags.string({ char: "a", description: "COCO caption annotations (e.g. captions_val2014.json)", required: true }),
-    images: Flags.string({ char: "i", description: "folder of the annotated images (file_name relative to it): caption them, then score", exactlyOne: ["images", "results"] }),
+    images: Flags.string({
+      char: "i",
+      description: "folder of the annotated images (file_name relative to it): caption them, then score",
+      exactlyOne: ["images", "results"],
+    }),
     results: Flags.string({
       char: "r",
-      description: "a COCO results file ([{image_id, caption}]), or a folder holding results.json, to score without captioning; repeat for the shards of one job",
+      description:
+        "a COCO results file ([{image_id, caption}]), or a folder holding results.json, to score without captioning; repeat for the shards of one job",
       exactlyOne: ["images", "results"],
       multiple: true,
     }),
@@ -42,7 +54,9 @@ export default class CocoEval extends EmbCommand {
     limit: Flags.integer({ description: "caption only the first N annotated images (and score those)", min: 1 }),
     "allow-missing": Flags.boolean({ description: "score only the images that have a result, as pycocoevalcap does, instead of refusing", default: false }),
     metrics: Flags.string({ description: `metrics to compute, comma-separated: ${METRIC_GROUPS.join(",")}`, default: METRIC_GROUPS.join(",") }),
-    "paraphrase-table": Flags.string({ description: `METEOR paraphrase table (METEOR 1.5's paraphrase-en.gz); default $${PARAPHRASE_ENV}, else an installed pycocoevalcap's` }),
+    "paraphrase-table": Flags.string({
+      description: `METEOR paraphrase table (METEOR 1.5's paraphrase-en.gz); default $${PARAPHRASE_ENV}, else an installed pycocoevalcap's`,
+    }),
     paraphrase: Flags.boolean({ description: "METEOR paraphrase matching (--no-paraphrase: off, even where a table is found)", default: true, allowNo: true }),
     bootstrap: Flags.integer({ description: "bootstrap resamples for the 95% confidence intervals (0: none)", default: 1000, min: 0 }),
     seed: Flags.integer({ description: "seed of the bootstrap resampling", default: 0 }),
@@ -58,7 +72,10 @@ export default class CocoEval extends EmbCommand {
 
   async run(): Promise<Record<string, unknown>> {
     const { flags } = await this.parse(CocoEval);
-    const groups = flags.metrics.split(",").map((m) => m.trim()).filter(Boolean);
+    const groups = flags.metrics
+      .split(",")
+      .map((m) => m.trim())
+      .filter(Boolean);
     const unknown = groups.filter((g) => !METRIC_GROUPS.includes(g as MetricGroup));
     if (unknown.length > 0) this.usageError(`--metrics ${unknown.join(",")}: unknown; choose from ${METRIC_GROUPS.join(", ")}`);
     const showProgress = flags.progress && !this.jsonEnabled();
@@ -91,7 +108,8 @@ export default class CocoEval extends EmbCommand {
     const results = readResults(resultsSources, annotations, partial);
     // One line however many, so a results file full of blanks does not bury the scores.
     if (results.empty.length === 1) this.logToStderr(`note: image ${results.empty[0]} has an empty caption; it is scored as empty`);
-    if (results.empty.length > 1) this.logToStderr(`note: ${results.empty.length} images have an empty caption; they are scored as empty; first: image ${results.empty[0]}`);
+    if (results.empty.length > 1)
+      this.logToStderr(`note: ${results.empty.length} images have an empty caption; they are scored as empty; first: image ${results.empty[0]}`);
     if (paraphrases?.path && showProgress) this.logToStderr(`reading the METEOR paraphrase table ${paraphrases.path} (${paraphrases.source})`);
     const meteor = paraphrases ? await Meteor.load({ paraphraseTable: paraphrases.path ?? undefined }) : null;
     const evaluation = await evaluateCaptions(annotations.references, results.candidates, {
@@ -107,7 +125,13 @@ export default class CocoEval extends EmbCommand {
       paraphraseSource: paraphrases.source,
       ...(paraphrases.note ? { note: paraphrases.note } : {}),
     };
-    const report = { annotations: flags.annotations, results: resultsSources.length === 1 ? resultsSources[0] : resultsSources, captioning, ...summary, meteor: meteorSettings };
+    const report = {
+      annotations: flags.annotations,
+      results: resultsSources.length === 1 ? resultsSources[0] : resultsSources,
+      captioning,
+      ...summary,
+      meteor: meteorSettings,
+    };
     writeCocoReports(flags.out, report, perImage);
     if (!this.jsonEnabled()) {
       this.log(metricsTable(evaluation, seedNumbersApply(annotations), useColor(process.stdout)));
@@ -151,7 +175,9 @@ export default class CocoEval extends EmbCommand {
       });
       bar.stop();
       if (!this.jsonEnabled() && summary.captioned > 0) {
-        this.log(`captioned ${summary.captioned} images in ${summary.seconds.toFixed(1)} s (${(summary.captioned / summary.seconds).toFixed(2)} images/s); ${summary.resumed} already in ${resultsPath}`);
+        this.log(
+          `captioned ${summary.captioned} images in ${summary.seconds.toFixed(1)} s (${(summary.captioned / summary.seconds).toFixed(2)} images/s); ${summary.resumed} already in ${resultsPath}`,
+        );
       }
       return summary;
     } finally {

@@ -2,7 +2,16 @@ import { Args, Flags } from "@oclif/core";
 import { EmbCommand } from "../../src/cli/command.js";
 import { runStatus } from "../../src/cli/errors.js";
 import { readFileSync } from "node:fs";
-import { batcherSettings, batchingFlags, clipRetrievalLayout, embeddingsOutFlag, layoutFlags, modelFlags, outputFlags, shardFlags } from "../../src/cli/flags.js";
+import {
+  batcherSettings,
+  batchingFlags,
+  clipRetrievalLayout,
+  embeddingsOutFlag,
+  layoutFlags,
+  modelFlags,
+  outputFlags,
+  shardFlags,
+} from "../../src/cli/flags.js";
 import { shardFromFlags } from "../../src/cli/inputs.js";
 import { progressBar } from "../../src/cli/progress.js";
 import { openFromFlags, recordedRun } from "../../src/cli/run-support.js";
@@ -14,7 +23,7 @@ import { versions } from "../../src/version.js";
 export default class EmbedText extends EmbCommand {
   static override summary = "Embed captions with SigLIP's text tower, tokenised exactly as SiglipTokenizer does.";
   static override description =
-    "Captions come from the arguments, from --file (one per line, or JSON Lines with a text field) or from standard input. Each is lowercased, stripped of ASCII punctuation, whitespace-collapsed, tokenised, ended with </s> and padded to the model's 64 tokens, exactly as the Python SiglipTokenizer does with padding=\"max_length\" (padding to the longest caption instead silently ruins accuracy). --ids embeds pre-tokenised rows of 64 ids instead. Rows of <out>/embeddings.npy follow the input order; <out>/index.jsonl holds {row, line, text, sha256, truncated}. Re-running the same command resumes.";
+    'Captions come from the arguments, from --file (one per line, or JSON Lines with a text field) or from standard input. Each is lowercased, stripped of ASCII punctuation, whitespace-collapsed, tokenised, ended with </s> and padded to the model\'s 64 tokens, exactly as the Python SiglipTokenizer does with padding="max_length" (padding to the longest caption instead silently ruins accuracy). --ids embeds pre-tokenised rows of 64 ids instead. Rows of <out>/embeddings.npy follow the input order; <out>/index.jsonl holds {row, line, text, sha256, truncated}. Re-running the same command resumes.';
 
   static override examples = [
     '<%= config.bin %> <%= command.id %> "a photo of a cat" "a photo of a dog" --out text-emb',
@@ -98,7 +107,10 @@ export default class EmbedText extends EmbCommand {
     );
 
     if (result.truncatedLines.length > 0) {
-      const lines = result.truncatedLines.slice(0, 5).map((l) => l + 1).join(", ");
+      const lines = result.truncatedLines
+        .slice(0, 5)
+        .map((l) => l + 1)
+        .join(", ");
       this.warn(
         `${result.truncatedLines.length} caption(s) were longer than ${model.info.length} tokens and were truncated (line ${lines}${result.truncatedLines.length > 5 ? ", ..." : ""})`,
       );

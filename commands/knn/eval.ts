@@ -17,7 +17,8 @@ import { defaultCacheDir } from "../../src/pipeline/embedding-cache.js";
 
 export default class KnnEval extends EmbCommand {
   static override summary = "Zero-shot and few-shot KNN accuracy (top-1/top-5) of SigLIP embeddings on a folder-per-class dataset.";
-  static override description = `Reads <data>/train/<label>/* and <data>/valid/<label>/*, embeds the images (reusing an emb embed image folder given by --embeddings, and a content-addressed cache, so a second run re-embeds nothing), indexes the references in HNSW (or searches exactly with --exact) and classifies each valid image from its k nearest references with scikit-learn's KNeighborsClassifier semantics (metric cosine). Few-shot (--shots N, the default with N=10): the references are the first N train images of each class. Zero-shot (--zero-shot): one text embedding per class, the mean over --template prompts filled with the class's names from the label mapping ({text}) or its label ({label}). Top-1 is the accuracy of sklearn's predict(); top-5 is top_k_accuracy_score over predict_proba(). Writes report.json, per-class.csv and predictions.jsonl to --out.`;
+  static override description =
+    `Reads <data>/train/<label>/* and <data>/valid/<label>/*, embeds the images (reusing an emb embed image folder given by --embeddings, and a content-addressed cache, so a second run re-embeds nothing), indexes the references in HNSW (or searches exactly with --exact) and classifies each valid image from its k nearest references with scikit-learn's KNeighborsClassifier semantics (metric cosine). Few-shot (--shots N, the default with N=10): the references are the first N train images of each class. Zero-shot (--zero-shot): one text embedding per class, the mean over --template prompts filled with the class's names from the label mapping ({text}) or its label ({label}). Top-1 is the accuracy of sklearn's predict(); top-5 is top_k_accuracy_score over predict_proba(). Writes report.json, per-class.csv and predictions.jsonl to --out.`;
 
   static override examples = [
     "<%= config.bin %> <%= command.id %> --data ./imagenet-subset --zero-shot --shots 10",
@@ -31,7 +32,8 @@ export default class KnnEval extends EmbCommand {
   static override flags = {
     data: Flags.string({ char: "d", description: "dataset root holding train/<label>/ and valid/<label>/ folders", required: true }),
     labels: Flags.string({
-      description: "label mapping, one '<label> <comma-separated names>' line per class (default: <data>/LOC_synset_mapping.txt, else the shipped ImageNet mapping when it names every class, else the folder names)",
+      description:
+        "label mapping, one '<label> <comma-separated names>' line per class (default: <data>/LOC_synset_mapping.txt, else the shipped ImageNet mapping when it names every class, else the folder names)",
     }),
     "zero-shot": Flags.boolean({ description: "classify against one text embedding per class", default: false }),
     shots: Flags.integer({ description: "few-shot: train images per class used as references (default 10 unless only --zero-shot is given)", min: 1 }),
@@ -112,10 +114,8 @@ export default class KnnEval extends EmbCommand {
         workers: flags.workers,
         decode: decodeOptions(flags),
         batcher: { maxBatchSize: flags["batch-size"], maxQueueDelayUs: 100_000 },
-        loadImageModel: () =>
-          load("image-embedder", (m) => ({ graph: m.info.graph, preprocessing: m.preprocessing, ...decodeFingerprint(flags) })),
-        loadTextModel: () =>
-          load("text-embedder", (m) => ({ graph: m.info.graph, length: m.info.length })),
+        loadImageModel: () => load("image-embedder", (m) => ({ graph: m.info.graph, preprocessing: m.preprocessing, ...decodeFingerprint(flags) })),
+        loadTextModel: () => load("text-embedder", (m) => ({ graph: m.info.graph, length: m.info.length })),
         phase: (label, unit) => progressBar(label, unit, showProgress),
         warn: (m) => this.warn(m),
         signal: interrupt.signal,

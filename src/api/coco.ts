@@ -36,7 +36,11 @@ export function readCocoAnnotations(path: string): CocoAnnotations {
  * file or its entries; bad entries (unknown, duplicate or malformed ids) throw a CocoInputError
  * listing them.
  */
-export async function scoreCaptions(annotations: string | CocoAnnotations, results: string | CaptionResult[], options: ScoreOptions = {}): Promise<CaptionScores> {
+export async function scoreCaptions(
+  annotations: string | CocoAnnotations,
+  results: string | CaptionResult[],
+  options: ScoreOptions = {},
+): Promise<CaptionScores> {
   const groups = options.metrics ?? [...METRIC_GROUPS];
   const unknown = groups.filter((g) => !METRIC_GROUPS.includes(g));
   if (unknown.length > 0) throw new RangeError(`unknown metrics ${unknown.join(", ")}; choose from ${METRIC_GROUPS.join(", ")}`);

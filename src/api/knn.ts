@@ -51,6 +51,13 @@ export async function knnEvaluate(references: LabelledEmbeddings, queries: Label
   return evaluateKnn(
     { vectors: references.vectors, labels: references.labels },
     { vectors: queries.vectors, labels: queries.labels, ids: queries.ids ?? queries.vectors.map((_, i) => String(i)) },
-    { k, weighting: options.weighting ?? "distance", search: options.search ?? "exact", agreementSample: 0, topK: options.topK, onFallback: options.onFallback },
+    {
+      k,
+      weighting: options.weighting ?? "distance",
+      search: options.search ?? "exact",
+      agreementSample: 0,
+      topK: options.topK,
+      onFallback: options.onFallback,
+    },
   );
 }

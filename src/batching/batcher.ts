@@ -108,10 +108,13 @@ export class DynamicBatcher<I, O> {
       return;
     }
     if (!this.timer) {
-      this.timer = setTimeout(() => {
-        this.timer = undefined;
-        this.schedule();
-      }, Math.ceil(remaining / 1000));
+      this.timer = setTimeout(
+        () => {
+          this.timer = undefined;
+          this.schedule();
+        },
+        Math.ceil(remaining / 1000),
+      );
     }
   }
 

@@ -29,7 +29,8 @@ export function readBatcherConfig(path: string): BatcherConfig {
   }
   const positive = (key: string, min: number) => {
     const v = data[key];
-    if (typeof v !== "number" || !Number.isInteger(v) || v < min) throw new BatcherConfigError(`--batcher-config ${path}: "${key}" must be an integer >= ${min}, not ${JSON.stringify(v)}`);
+    if (typeof v !== "number" || !Number.isInteger(v) || v < min)
+      throw new BatcherConfigError(`--batcher-config ${path}: "${key}" must be an integer >= ${min}, not ${JSON.stringify(v)}`);
     return v;
   };
   return {

@@ -132,7 +132,11 @@ export function decodeFingerprint(flags: { "color-management": string }): { colo
 }
 
 /** The --ext value as a list. */
-export const extensionList = (ext: string) => ext.split(",").map((e) => e.trim()).filter(Boolean);
+export const extensionList = (ext: string) =>
+  ext
+    .split(",")
+    .map((e) => e.trim())
+    .filter(Boolean);
 
 /** Florence-2 generation settings; unset flags keep the model's generation_config.json values. */
 export const generationFlags = {

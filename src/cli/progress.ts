@@ -27,9 +27,7 @@ export function formatDuration(seconds: number): string {
 export function progressLine(label: string, unit: string, done: number, total: number, elapsedS: number, final = false): string {
   const rate = done / Math.max(elapsedS, 1e-3);
   const pct = total > 0 ? ` (${((100 * done) / total).toFixed(1)}%)` : "";
-  const tail = final
-    ? `${done >= total ? "done" : "stopped"} in ${formatDuration(elapsedS)}`
-    : `eta ${rate > 0 ? formatDuration((total - done) / rate) : "?"}`;
+  const tail = final ? `${done >= total ? "done" : "stopped"} in ${formatDuration(elapsedS)}` : `eta ${rate > 0 ? formatDuration((total - done) / rate) : "?"}`;
   return `${label}: ${done}/${total} ${unit}${pct}, ${rate.toFixed(1)} ${unit}/s, ${tail}`;
 }
 

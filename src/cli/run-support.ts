@@ -149,7 +149,9 @@ function stoppedByDisk(error: unknown, store: RunStore & { dir: string }, runInf
   }
   store.unlock();
   const kept = rows === undefined ? "what was written is kept" : `${rows} rows are kept`;
-  return new DiskError(`${DISK_ERRORS[code]} (${code}) while writing ${store.dir}; ${kept}: free space (or fix the disk) and run the same command again to continue`);
+  return new DiskError(
+    `${DISK_ERRORS[code]} (${code}) while writing ${store.dir}; ${kept}: free space (or fix the disk) and run the same command again to continue`,
+  );
 }
 
 /** The bearer token: --token-file's content, else EMB_SERVE_TOKEN, else none. A RangeError (usage) for an unreadable or empty file. */

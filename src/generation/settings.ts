@@ -22,7 +22,9 @@ export interface GenerationSettings {
 }
 
 /** What a run may override; undefined keeps the model's value. */
-export type GenerationOverrides = Partial<Pick<GenerationSettings, "numBeams" | "maxNewTokens" | "minNewTokens" | "noRepeatNgramSize" | "earlyStopping" | "lengthPenalty">>;
+export type GenerationOverrides = Partial<
+  Pick<GenerationSettings, "numBeams" | "maxNewTokens" | "minNewTokens" | "noRepeatNgramSize" | "earlyStopping" | "lengthPenalty">
+>;
 
 /** transformers' defaults for what a generation config leaves out. */
 const DEFAULTS = { num_beams: 1, no_repeat_ngram_size: 0, early_stopping: false, length_penalty: 1.0 };

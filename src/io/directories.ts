@@ -20,7 +20,12 @@ export function makeFolder(dir: string): void {
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === "EEXIST") continue;
-      const reason = code === "EACCES" || code === "EPERM" ? "permission denied" : code === "ENOENT" || code === "EROFS" ? "this file system does not take new folders" : (error as Error).message;
+      const reason =
+        code === "EACCES" || code === "EPERM"
+          ? "permission denied"
+          : code === "ENOENT" || code === "EROFS"
+            ? "this file system does not take new folders"
+            : (error as Error).message;
       throw new OutputFolderError(`cannot create ${dir} (${reason}); choose a folder on a writable disk`);
     }
   }

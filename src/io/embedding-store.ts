@@ -93,7 +93,9 @@ export function claimOutputFolder(dir: string, fingerprint: Record<string, unkno
   );
   if (JSON.stringify(previous.fingerprint) !== JSON.stringify(fingerprint)) {
     lock.release();
-    throw new OutputMismatchError(`${dir} holds ${what} made with ${fingerprintDifference(previous.fingerprint, fingerprint)}; choose another --out or remove that folder`);
+    throw new OutputMismatchError(
+      `${dir} holds ${what} made with ${fingerprintDifference(previous.fingerprint, fingerprint)}; choose another --out or remove that folder`,
+    );
   }
   const before = previous.shard ?? null;
   if (before?.index !== shard?.index || before?.count !== shard?.count) {
@@ -264,7 +266,11 @@ export class EmbeddingStore<R extends StoredRecord = IndexRecord> {
 
   private writeViews(records: R[]): void {
     if (!this.outputs) return;
-    writeFolderViews(this.dir, [...records].sort((a, b) => a.row - b.row), this.outputs);
+    writeFolderViews(
+      this.dir,
+      [...records].sort((a, b) => a.row - b.row),
+      this.outputs,
+    );
   }
 }
 

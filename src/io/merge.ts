@@ -13,7 +13,16 @@ import { makeFolder } from "./directories.js";
 import { IMAGE_METADATA, TEXT_METADATA, writeFolderViews, type ErrorRecord } from "./embedding-store.js";
 import { rewriteJsonl, writeFileAtomic } from "./jsonl.js";
 import { appendRows, NpyAppendWriter } from "./npy-writer.js";
-import { isEmptyOrAbsent, jobFingerprint, missingShards, readOutputFolder, readShardedEmbeddings, readShardedResults, ShardError, type OutputFolder } from "./shards.js";
+import {
+  isEmptyOrAbsent,
+  jobFingerprint,
+  missingShards,
+  readOutputFolder,
+  readShardedEmbeddings,
+  readShardedResults,
+  ShardError,
+  type OutputFolder,
+} from "./shards.js";
 
 export interface MergedFolder {
   dir: string;
@@ -99,7 +108,17 @@ export function mergeOutputs(dirs: string[], out: string, options: MergeOptions)
     const summary = describe(out, folders, folderOf, errors.length);
     const { command, model } = folders[0].run;
     // shard null: the merged folder holds every shard's inputs, so the same command without --shard resumes it.
-    const runInfo = { command, fingerprint: jobFingerprint(folders[0].run), model, shard: null, status: summary.status, rows: summary.rows, mergedAt: new Date().toISOString(), merged: summary.merged, versions: versions() };
+    const runInfo = {
+      command,
+      fingerprint: jobFingerprint(folders[0].run),
+      model,
+      shard: null,
+      status: summary.status,
+      rows: summary.rows,
+      mergedAt: new Date().toISOString(),
+      merged: summary.merged,
+      versions: versions(),
+    };
     writeFileAtomic(join(dir, "run.json"), `${JSON.stringify(runInfo, null, 2)}\n`);
   });
   return describe(out, folders, folderOf, errors.length);

@@ -49,7 +49,9 @@ export class NpyAppendWriter {
       shape = parseNpy(head, { headerOnly: true }).shape;
     } catch (error) {
       closeSync(fd);
-      throw new Error(`${path} has no readable .npy header (${(error as Error).message}); remove it and index.jsonl beside it to start that folder again, or use another --out`);
+      throw new Error(
+        `${path} has no readable .npy header (${(error as Error).message}); remove it and index.jsonl beside it to start that folder again, or use another --out`,
+      );
     }
     if (shape.length !== 2 || shape[1] !== dim) {
       closeSync(fd);

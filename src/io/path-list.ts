@@ -27,7 +27,9 @@ export class PathList {
     try {
       isFile = statSync(name).isFile();
     } catch {
-      throw new InputError(`--files-from ${name}: no such file; give a file of paths, one per line (find ./photos -name '*.jpg' > list.txt), or - for standard input`);
+      throw new InputError(
+        `--files-from ${name}: no such file; give a file of paths, one per line (find ./photos -name '*.jpg' > list.txt), or - for standard input`,
+      );
     }
     if (!isFile) throw new InputError(`--files-from ${name}: is a folder, not a file of paths; give the folder itself as an input instead`);
     return new PathList(name);

@@ -46,7 +46,8 @@ export interface OutputFolder {
 }
 
 export function readOutputFolder(dir: string): OutputFolder {
-  if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory()) throw new ShardError(`${dir} is not a folder: give output folders of emb embed image|text or emb florence`);
+  if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory())
+    throw new ShardError(`${dir} is not a folder: give output folders of emb embed image|text or emb florence`);
   const kind: FolderKind | undefined = existsSync(join(dir, "embeddings.npy")) ? "embeddings" : existsSync(join(dir, "results.jsonl")) ? "results" : undefined;
   if (!kind) throw new ShardError(`${dir} holds neither embeddings.npy nor results.jsonl: give output folders of emb embed image|text or emb florence`);
   const runPath = join(dir, "run.json");
@@ -73,14 +74,18 @@ export function checkSameJob(folders: OutputFolder[], allowPartial: boolean): vo
   for (const f of folders.slice(1)) {
     if (f.kind !== first.kind) throw new ShardError(`${f.dir} holds ${f.kind}, ${first.dir} holds ${first.kind}: only folders of one kind can be read as one`);
     if (f.run.command !== first.run.command) {
-      throw new ShardError(`${f.dir} was written by emb ${f.run.command}, ${first.dir} by emb ${first.run.command}: only folders of one command can be read as one`);
+      throw new ShardError(
+        `${f.dir} was written by emb ${f.run.command}, ${first.dir} by emb ${first.run.command}: only folders of one command can be read as one`,
+      );
     }
     const a = jobFingerprint(first.run);
     const b = jobFingerprint(f.run);
     const differing = [...new Set([...Object.keys(a), ...Object.keys(b)])].filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k]));
     if (differing.length > 0) {
       const shown = differing.map((k) => `${k} ${JSON.stringify(b[k]) ?? "(none)"} there, ${JSON.stringify(a[k]) ?? "(none)"} in ${first.dir}`);
-      throw new ShardError(`${f.dir} was made with other settings than ${first.dir} (run.json fingerprint: ${shown.join("; ")}): its rows cannot be mixed with theirs; run that shard again with the same model and flags`);
+      throw new ShardError(
+        `${f.dir} was made with other settings than ${first.dir} (run.json fingerprint: ${shown.join("; ")}): its rows cannot be mixed with theirs; run that shard again with the same model and flags`,
+      );
     }
   }
   if (allowPartial) return;
@@ -91,7 +96,9 @@ export function checkSameJob(folders: OutputFolder[], allowPartial: boolean): vo
   }
   const missing = missingShards(folders);
   if (missing.length > 0) {
-    throw new ShardError(`shard(s) ${missing.join(", ")} of ${folders[0].shard!.count} are not among the folders given; add them, or pass --allow-partial to take the shards that are here`);
+    throw new ShardError(
+      `shard(s) ${missing.join(", ")} of ${folders[0].shard!.count} are not among the folders given; add them, or pass --allow-partial to take the shards that are here`,
+    );
   }
 }
 
@@ -140,7 +147,12 @@ const RECORD_KINDS: Record<string, RecordKind> = {
 
 function recordKind(folder: OutputFolder): RecordKind {
   const kind = RECORD_KINDS[folder.run.command ?? ""];
-  if (!kind) throw new ShardError(`${folder.dir} was written by ${JSON.stringify(folder.run.command ?? null)}; folders of ${Object.keys(RECORD_KINDS).map((c) => `emb ${c}`).join(", ")} can be read as one`);
+  if (!kind)
+    throw new ShardError(
+      `${folder.dir} was written by ${JSON.stringify(folder.run.command ?? null)}; folders of ${Object.keys(RECORD_KINDS)
+        .map((c) => `emb ${c}`)
+        .join(", ")} can be read as one`,
+    );
   return kind;
 }
 
@@ -168,12 +180,7 @@ function currentRecords<R>(records: R[], key: (r: Record<string, unknown>) => st
  * Every folder's records in one stable order, each key once. A key in several folders is kept
  * once when `identical` says their contents agree, and refused otherwise.
  */
-function joinRecords<R>(
-  folders: OutputFolder[],
-  lists: R[][],
-  kind: RecordKind,
-  identical: (a: Sourced<R>, b: Sourced<R>) => boolean,
-): Sourced<R>[] {
+function joinRecords<R>(folders: OutputFolder[], lists: R[][], kind: RecordKind, identical: (a: Sourced<R>, b: Sourced<R>) => boolean): Sourced<R>[] {
   const byKey = new Map<string, Sourced<R>>();
   const conflicts: string[] = [];
   lists.forEach((records, folder) => {
@@ -187,7 +194,9 @@ function joinRecords<R>(
   });
   if (conflicts.length > 0) {
     const shown = conflicts.slice(0, 5).join(", ") + (conflicts.length > 5 ? ` and ${conflicts.length - 5} more` : "");
-    throw new ShardError(`${conflicts.length} input(s) are in more than one folder with different content: ${shown}; each input must be in one shard (or the same in both): remove it from one of them and run that shard again`);
+    throw new ShardError(
+      `${conflicts.length} input(s) are in more than one folder with different content: ${shown}; each input must be in one shard (or the same in both): remove it from one of them and run that shard again`,
+    );
   }
   return [...byKey.values()].sort((a, b) => kind.compare(a.record as Record<string, unknown>, b.record as Record<string, unknown>));
 }
@@ -223,22 +232,30 @@ export interface ShardedEmbeddings<R extends StoredRecord = IndexRecord> {
 export function readShardedEmbeddings<R extends StoredRecord = IndexRecord>(dirs: string[], allowPartial: boolean): ShardedEmbeddings<R> {
   const folders = dirs.map(readOutputFolder);
   checkSameJob(folders, allowPartial);
-  if (folders[0].kind !== "embeddings") throw new ShardError(`${folders[0].dir} holds results, not embeddings: give folders written by emb embed image or emb embed text`);
+  if (folders[0].kind !== "embeddings")
+    throw new ShardError(`${folders[0].dir} holds results, not embeddings: give folders written by emb embed image or emb embed text`);
   const kind = recordKind(folders[0]);
   const readers: NpyRowReader[] = [];
   try {
     for (const f of folders) readers.push(NpyRowReader.open(join(f.dir, "embeddings.npy")));
     const dim = readers[0].dim;
     readers.forEach((r, i) => {
-      if (r.dim !== dim) throw new ShardError(`${folders[i].dir}/embeddings.npy has rows of ${r.dim}, ${folders[0].dir}'s of ${dim}: they were not made by one model`);
+      if (r.dim !== dim)
+        throw new ShardError(`${folders[i].dir}/embeddings.npy has rows of ${r.dim}, ${folders[0].dir}'s of ${dim}: they were not made by one model`);
     });
     const lists = folders.map((f, i) =>
-      currentRecords(readJsonl<R>(join(f.dir, "index.jsonl")).filter((r) => r.row < readers[i].rows), kind.key),
+      currentRecords(
+        readJsonl<R>(join(f.dir, "index.jsonl")).filter((r) => r.row < readers[i].rows),
+        kind.key,
+      ),
     );
     // Same content under one fingerprint is the same input through the same model: its vectors
     // differ at most by float rounding (batch composition), so the first folder's row is kept.
-    const joined = joinRecords(folders, lists, kind, (a, b) =>
-      kind.content(a.record as unknown as Record<string, unknown>) === kind.content(b.record as unknown as Record<string, unknown>),
+    const joined = joinRecords(
+      folders,
+      lists,
+      kind,
+      (a, b) => kind.content(a.record as unknown as Record<string, unknown>) === kind.content(b.record as unknown as Record<string, unknown>),
     );
     return {
       folders,
@@ -265,7 +282,12 @@ export function readShardedResults<R extends { path: string }>(
   if (folders[0].kind !== "results") throw new ShardError(`${folders[0].dir} holds embeddings, not results: give folders written by emb florence`);
   const kind = recordKind(folders[0]);
   const lists = folders.map((f) => currentRecords(readJsonl<R>(join(f.dir, "results.jsonl")), kind.key));
-  const joined = joinRecords(folders, lists, kind, (a, b) => kind.content(a.record as unknown as Record<string, unknown>) === kind.content(b.record as unknown as Record<string, unknown>));
+  const joined = joinRecords(
+    folders,
+    lists,
+    kind,
+    (a, b) => kind.content(a.record as unknown as Record<string, unknown>) === kind.content(b.record as unknown as Record<string, unknown>),
+  );
   return { folders, records: joined.map((s) => s.record), folderOf: joined.map((s) => s.folder), errors: joinErrors(folders) };
 }
 

@@ -74,7 +74,10 @@ function extractRows(content: string, name: string): unknown[] {
     parsed = JSON.parse(trimmed);
   } catch {
     try {
-      return trimmed.split(/\r?\n/).filter((l) => l.trim()).map((l) => JSON.parse(l));
+      return trimmed
+        .split(/\r?\n/)
+        .filter((l) => l.trim())
+        .map((l) => JSON.parse(l));
     } catch {
       throw new InputError(`${name} is neither JSON nor JSON Lines`);
     }

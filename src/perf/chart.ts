@@ -35,9 +35,7 @@ function points(rows: PerfRow[]): Point[] {
     { name: "p50 latency", of: (r: PerfRow) => r.latency.p50Us },
     { name: "p99 latency", of: (r: PerfRow) => r.latency.p99Us },
   ];
-  return series.flatMap((s) =>
-    byLevel.map((r) => ({ level: levelOf(r), throughput: r.throughput, latencyMs: s.of(r) / 1000, series: s.name })),
-  );
+  return series.flatMap((s) => byLevel.map((r) => ({ level: levelOf(r), throughput: r.throughput, latencyMs: s.of(r) / 1000, series: s.name })));
 }
 
 /** The Vega specification of the chart (exported for inspection and tests). */
@@ -53,7 +51,13 @@ export function chartSpec(rows: PerfRow[], options: ChartOptions = {}): Spec {
     padding: 8,
     autosize: { type: "fit", contains: "padding" },
     background: "white",
-    title: { text: title, subtitle: rate ? "points labelled with request rate (requests/s)" : "points labelled with concurrency", anchor: "start", font: "sans-serif", subtitleFont: "sans-serif" },
+    title: {
+      text: title,
+      subtitle: rate ? "points labelled with request rate (requests/s)" : "points labelled with concurrency",
+      anchor: "start",
+      font: "sans-serif",
+      subtitleFont: "sans-serif",
+    },
     config: { axis: { labelFont: "sans-serif", titleFont: "sans-serif" }, legend: { labelFont: "sans-serif", titleFont: "sans-serif" } },
     data: [
       { name: "points", values: points(rows) },
@@ -135,11 +139,7 @@ export async function throughputLatencySvg(rows: PerfRow[], options: ChartOption
 }
 
 /** Writes `<basePath>.svg` and `<basePath>.png` (the SVG at `scale` times its size). */
-export async function writeThroughputLatencyChart(
-  rows: PerfRow[],
-  basePath: string,
-  options: ChartOptions = {},
-): Promise<{ svg: string; png: string }> {
+export async function writeThroughputLatencyChart(rows: PerfRow[], basePath: string, options: ChartOptions = {}): Promise<{ svg: string; png: string }> {
   const { scale } = { ...CHART_DEFAULTS, ...options };
   const svgText = await throughputLatencySvg(rows, options);
   const svg = `${basePath}.svg`;

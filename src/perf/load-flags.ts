@@ -6,7 +6,15 @@
  */
 import { parseRange } from "./run.js";
 import type { LoadShape, WindowMode } from "./load.js";
-import { intervalSendTimes, intervalsRate, MAX_RATE_LEVELS, parseRateRange, rateSendTimes, readRequestIntervals, type RequestDistribution } from "./schedule.js";
+import {
+  intervalSendTimes,
+  intervalsRate,
+  MAX_RATE_LEVELS,
+  parseRateRange,
+  rateSendTimes,
+  readRequestIntervals,
+  type RequestDistribution,
+} from "./schedule.js";
 
 export const MEASUREMENT_MODES = ["time_windows", "count_windows"] as const;
 
@@ -47,7 +55,8 @@ export function loadPlan(flags: LoadFlags, given: ReadonlySet<string>): LoadPlan
   const scheduled = given.has("request-rate-range") || given.has("request-intervals");
   if (!scheduled) rateOnly(["max-in-flight"], "to requests sent on a schedule: add --request-rate-range R (requests per second)");
   if (!given.has("request-rate-range")) rateOnly(["request-distribution", "seed"], "with --request-rate-range R (requests per second)");
-  if (given.has("seed") && flags["request-distribution"] !== "poisson") throw new RangeError("--seed draws a Poisson schedule: add --request-distribution poisson");
+  if (given.has("seed") && flags["request-distribution"] !== "poisson")
+    throw new RangeError("--seed draws a Poisson schedule: add --request-distribution poisson");
 
   const count = flags["measurement-mode"] === "count_windows";
   if (count) rateOnly(["measurement-interval"], "with --measurement-mode time_windows; count windows end after --measurement-request-count requests");

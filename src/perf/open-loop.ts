@@ -29,9 +29,10 @@ export const systemClock: Clock = {
   nowUs: hrNowUs,
   async sleepUntilUs(timeUs, signal) {
     const coarseMs = (timeUs - hrNowUs() - TIMER_MARGIN_US) / 1000;
-    if (coarseMs >= 1) await sleepMs(coarseMs, undefined, { signal }).catch((error) => {
-      if (!signal.aborted) throw error;
-    });
+    if (coarseMs >= 1)
+      await sleepMs(coarseMs, undefined, { signal }).catch((error) => {
+        if (!signal.aborted) throw error;
+      });
     // Each turn lets I/O and timers run, so requests in flight are answered meanwhile.
     while (!signal.aborted && hrNowUs() < timeUs) await nextTurn();
   },
@@ -72,7 +73,8 @@ export class OpenLoop {
     /** Sends one request; it should not reject (failures are the caller's to count). */
     send: (request: IssuedRequest) => Promise<void>,
   ) {
-    if (!Number.isInteger(options.maxInFlight) || options.maxInFlight < 1) throw new RangeError(`maxInFlight must be an integer >= 1, got ${options.maxInFlight}`);
+    if (!Number.isInteger(options.maxInFlight) || options.maxInFlight < 1)
+      throw new RangeError(`maxInFlight must be an integer >= 1, got ${options.maxInFlight}`);
     this.loop = this.run(options, send);
   }
 

@@ -67,7 +67,9 @@ export function refusedMessage(refused: string[]): string {
   return (
     `${names} ${one ? "sets" : "set"} up emb's own runtime, not a server's: with --url the server's model, batcher and workers are measured as it runs them ` +
     `(set them where it starts, e.g. emb serve --batch-size/--batcher-config/--workers). Leave ${one ? "it" : "them"} out` +
-    (refused.some((f) => SWEEP_FLAGS.includes(f)) ? "; --sweep tunes the in-process batcher: run it without --url, then serve with its --save-config file" : "") +
+    (refused.some((f) => SWEEP_FLAGS.includes(f))
+      ? "; --sweep tunes the in-process batcher: run it without --url, then serve with its --save-config file"
+      : "") +
     (refused.some((f) => MODEL_FLAGS.includes(f)) ? "; --model only picks the tokenizer of siglip-text captions sent as token ids" : "")
   );
 }
@@ -167,16 +169,22 @@ async function textRequests(m: ModelMetadata, setup: RemoteSetup): Promise<Encod
         await tokenizer.release();
       }
       const bad = rows.find((r) => r.length !== length);
-      if (bad) throw new InputError(`the local tokenizer makes rows of ${bad.length} ids but model "${m.name}" takes ${length}; pick the model's tokenizer with --model`);
+      if (bad)
+        throw new InputError(
+          `the local tokenizer makes rows of ${bad.length} ids but model "${m.name}" takes ${length}; pick the model's tokenizer with --model`,
+        );
     } else rows = generatedIdRows(length);
     if (rows.length === 0) throw new InputError(`--input ${setup.input}: no rows`);
     return rows.map((row) => encodeRequest([{ name: ids.name, datatype, shape: rowShape(ids, row.length), data: integerBytes(row, datatype) }]));
   }
   if (m.inputs.length === 1 && text) {
-    if (isIdFile) throw new InputError(`--input ${setup.input}: model "${m.name}" takes text (${describeInputs(m)}), not token ids; give a captions file (.txt, .jsonl)`);
+    if (isIdFile)
+      throw new InputError(`--input ${setup.input}: model "${m.name}" takes text (${describeInputs(m)}), not token ids; give a captions file (.txt, .jsonl)`);
     const captions = setup.input ? readCaptionFile(setup.input, setup.field).map((c) => c.text) : generatedCaptions();
     if (captions.length === 0) throw new InputError(`--input ${setup.input}: no captions`);
-    return captions.map((c) => encodeRequest([{ name: text.name, datatype: "BYTES", shape: rowShape(text, 1), data: bytesElements([Buffer.from(c, "utf8")]) }]));
+    return captions.map((c) =>
+      encodeRequest([{ name: text.name, datatype: "BYTES", shape: rowShape(text, 1), data: bytesElements([Buffer.from(c, "utf8")]) }]),
+    );
   }
   throw mismatch(m, setup.target, "one input of token ids (INT64) or of text (BYTES)");
 }

@@ -162,7 +162,9 @@ export class RemoteClient {
 
   async metadata(model: string): Promise<ModelMetadata> {
     const body = (await this.getJson(`/v2/models/${encodeURIComponent(model)}`, `model "${model}"`)) as Partial<ModelMetadata>;
-    const inputs = Array.isArray(body?.inputs) ? body.inputs.filter((i) => typeof i?.name === "string" && typeof i?.datatype === "string" && Array.isArray(i?.shape)) : [];
+    const inputs = Array.isArray(body?.inputs)
+      ? body.inputs.filter((i) => typeof i?.name === "string" && typeof i?.datatype === "string" && Array.isArray(i?.shape))
+      : [];
     if (inputs.length === 0) throw new RemoteError(`model "${model}" at ${this.url}: its metadata lists no inputs`);
     return { name: model, platform: body.platform, inputs };
   }

@@ -52,12 +52,16 @@ export async function measureRange(
     if (m.latencyUnsettled) report.warn(`${level}: throughput settled but latency did not (requests are queueing); try a lower request rate`);
     const delayedPercent = delayedShare(m);
     if (delayedPercent > DELAYED_WARNING_PERCENT) {
-      report.warn(`${level}: the client could not keep up with the schedule: ${delayedPercent.toFixed(2)}% of the requests were sent more than 1 ms late (sent ${m.sendRate!.toFixed(2)}/s)`);
+      report.warn(
+        `${level}: the client could not keep up with the schedule: ${delayedPercent.toFixed(2)}% of the requests were sent more than 1 ms late (sent ${m.sendRate!.toFixed(2)}/s)`,
+      );
     }
     if (m.errors > 0) report.warn(`${m.errors} request(s) failed, e.g. ${m.firstError}`);
     const { thresholdMs, percentile } = options;
     if (thresholdMs !== undefined && latencyOf(m, percentile) > thresholdMs * 1000) {
-      report.progress(`${percentile} latency ${(latencyOf(m, percentile) / 1000).toFixed(1)} ms is over --latency-threshold ${thresholdMs} ms: stopping the range`);
+      report.progress(
+        `${percentile} latency ${(latencyOf(m, percentile) / 1000).toFixed(1)} ms is over --latency-threshold ${thresholdMs} ms: stopping the range`,
+      );
       break;
     }
   }
@@ -76,7 +80,9 @@ export function clientSection(m: Measurement): string[] {
   return [
     "  Client:",
     `    Request count: ${m.requestCount}`,
-    ...(m.delayedRequests !== undefined ? [`    Delayed request count: ${m.delayedRequests}`, `    Avg send request rate: ${m.sendRate!.toFixed(2)} infer/sec`] : []),
+    ...(m.delayedRequests !== undefined
+      ? [`    Delayed request count: ${m.delayedRequests}`, `    Avg send request rate: ${m.sendRate!.toFixed(2)} infer/sec`]
+      : []),
     `    Throughput: ${Number(m.throughput.toPrecision(6))} infer/sec`,
     `    Avg latency: ${us(l.avgUs)} usec (standard deviation ${us(l.stdUs)} usec)`,
     `    p50 latency: ${us(l.p50Us)} usec`,
@@ -105,7 +111,13 @@ export async function sweepAndSave(
   if (best) {
     writeBatcherConfig(options.saveConfig, {
       ...best.settings,
-      measured: { target: options.target, ...loadLevel(load.load), throughput: best.throughput, [`${percentile}Ms`]: latencyOf(best, percentile) / 1000, date: new Date().toISOString() },
+      measured: {
+        target: options.target,
+        ...loadLevel(load.load),
+        throughput: best.throughput,
+        [`${percentile}Ms`]: latencyOf(best, percentile) / 1000,
+        date: new Date().toISOString(),
+      },
     });
   }
   return { table: rows.map((r) => toRow(r, r.settings)), best };
@@ -145,6 +157,7 @@ export function parseRange(text: string): number[] | undefined {
 /** A comma-separated list of integers >= min; a RangeError (usage) naming the flag otherwise. */
 export function numberList(text: string, flag: string, min: number): number[] {
   const values = text.split(",").map((v) => Number(v.trim()));
-  if (values.length === 0 || values.some((v) => !Number.isInteger(v) || v < min)) throw new RangeError(`${flag} ${text}: give integers >= ${min}, comma-separated`);
+  if (values.length === 0 || values.some((v) => !Number.isInteger(v) || v < min))
+    throw new RangeError(`${flag} ${text}: give integers >= ${min}, comma-separated`);
   return values;
 }

@@ -70,11 +70,15 @@ export function parseRequestIntervals(text: string, path: string): number[] {
   text.split(/\r?\n/).forEach((line, i) => {
     const value = line.trim();
     if (value === "") return;
-    if (!/^\d+$/.test(value)) throw new RangeError(`--request-intervals ${path}, line ${i + 1}: "${value}" is not a whole number of microseconds; write one interval per line, e.g. 10000`);
+    if (!/^\d+$/.test(value))
+      throw new RangeError(
+        `--request-intervals ${path}, line ${i + 1}: "${value}" is not a whole number of microseconds; write one interval per line, e.g. 10000`,
+      );
     out.push(Number(value));
   });
   if (out.length === 0) throw new RangeError(`--request-intervals ${path}: no intervals; write one interval in microseconds per line`);
-  if (out.every((x) => x === 0)) throw new RangeError(`--request-intervals ${path}: every interval is 0, which is no rate at all; give intervals in microseconds`);
+  if (out.every((x) => x === 0))
+    throw new RangeError(`--request-intervals ${path}: every interval is 0, which is no rate at all; give intervals in microseconds`);
   return out;
 }
 
@@ -83,7 +87,9 @@ export function readRequestIntervals(path: string): number[] {
   try {
     text = readFileSync(path, "utf8");
   } catch (error) {
-    throw new RangeError(`--request-intervals ${path}: cannot read it (${(error as NodeJS.ErrnoException).code ?? String(error)}); give a file of intervals in microseconds, one per line`);
+    throw new RangeError(
+      `--request-intervals ${path}: cannot read it (${(error as NodeJS.ErrnoException).code ?? String(error)}); give a file of intervals in microseconds, one per line`,
+    );
   }
   return parseRequestIntervals(text, path);
 }

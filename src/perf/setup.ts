@@ -16,7 +16,11 @@ import { imageTarget, textTarget, type PerfTarget, type TargetSettings } from ".
 export type TargetFactory = (settings: TargetSettings) => PerfTarget;
 
 /** Image files to send: a folder's (up to `limit`), or `count` generated photos of `width` x `height`. */
-export async function imageInputs(input: string | undefined, size: { width: number; height: number }, limit: number): Promise<{ paths: string[]; cleanup: () => void }> {
+export async function imageInputs(
+  input: string | undefined,
+  size: { width: number; height: number },
+  limit: number,
+): Promise<{ paths: string[]; cleanup: () => void }> {
   if (input) {
     const paths: string[] = [];
     for await (const file of walkImages([input])) {
@@ -35,14 +39,24 @@ export async function imageInputs(input: string | undefined, size: { width: numb
     const pixels = Buffer.alloc(size.width * size.height * 3);
     for (let p = 0; p < pixels.length; p++) pixels[p] = (p * 2654435761 + i * 40503) >>> 24;
     const path = join(dir, `image_${i}.jpg`);
-    await sharp(pixels, { raw: { width: size.width, height: size.height, channels: 3 } }).jpeg({ quality: 90 }).toFile(path);
+    await sharp(pixels, { raw: { width: size.width, height: size.height, channels: 3 } })
+      .jpeg({ quality: 90 })
+      .toFile(path);
     paths.push(path);
   }
   return { paths, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 export function imageEmbedderFactory(name: string, model: ImageEmbedder, paths: string[]): TargetFactory {
-  return (settings) => imageTarget(name, paths, model.preprocessing, (images) => model.embed(images), (v) => l2normalize(v), settings);
+  return (settings) =>
+    imageTarget(
+      name,
+      paths,
+      model.preprocessing,
+      (images) => model.embed(images),
+      (v) => l2normalize(v),
+      settings,
+    );
 }
 
 /**
@@ -67,7 +81,15 @@ export function textEmbedderFactory(name: string, model: TextEmbedder, input: st
       return () => ids;
     });
   }
-  return (settings) => textTarget(name, rows.length, (i) => rows[i](), (batch) => model.embedIds(batch), (v) => l2normalize(v), settings);
+  return (settings) =>
+    textTarget(
+      name,
+      rows.length,
+      (i) => rows[i](),
+      (batch) => model.embedIds(batch),
+      (v) => l2normalize(v),
+      settings,
+    );
 }
 
 export function imageToTextFactory(
@@ -84,7 +106,12 @@ export function imageToTextFactory(
       name,
       paths,
       model.preprocessing,
-      (images) => model.generate(images, images.map(() => prompt), generation),
+      (images) =>
+        model.generate(
+          images,
+          images.map(() => prompt),
+          generation,
+        ),
       (ids, meta) => {
         model.parse(task, model.decode(ids), { width: meta.width, height: meta.height });
       },

@@ -76,8 +76,21 @@ export function stableWindows(
   const tail = windows.slice(start);
   if (tail.some((w) => w.throughput === 0 || !Number.isFinite(w.throughput))) return undefined;
   const bound = ratioBound(stabilityPercent);
-  if (!withinRatio(tail.map((w) => w.throughput), bound)) return undefined;
-  if ((options.checkLatency ?? true) && !withinRatio(tail.map((w) => w.avgLatencyUs), bound)) return undefined;
+  if (
+    !withinRatio(
+      tail.map((w) => w.throughput),
+      bound,
+    )
+  )
+    return undefined;
+  if (
+    (options.checkLatency ?? true) &&
+    !withinRatio(
+      tail.map((w) => w.avgLatencyUs),
+      bound,
+    )
+  )
+    return undefined;
   return start;
 }
 
@@ -101,11 +114,7 @@ export function settledWindows(
  * perf_analyzer's `--latency-threshold` stop: whether any of the last `needed` windows has a
  * latency at or over the threshold (false while there are fewer windows).
  */
-export function exceedsLatencyThreshold(
-  windows: readonly WindowMeasurement[],
-  thresholdUs: number,
-  needed: number = DEFAULT_STABILITY_WINDOWS,
-): boolean {
+export function exceedsLatencyThreshold(windows: readonly WindowMeasurement[], thresholdUs: number, needed: number = DEFAULT_STABILITY_WINDOWS): boolean {
   if (windows.length < needed) return false;
   return windows.slice(windows.length - needed).some((w) => !(w.avgLatencyUs < thresholdUs));
 }

@@ -109,10 +109,16 @@ export async function classifyToStore(
     },
     isSameContent: (path, sha256) => store.recordFor(path)?.sha256 === sha256,
   };
-  const { done, skipped, ...rest } = await classifyImages(imageModel, textModel, logits, { ...options, resume }, {
-    done: (record) => store.add(record),
-    failed: (path, failure) => store.addError({ path, ...failure, time: new Date().toISOString() }),
-  });
+  const { done, skipped, ...rest } = await classifyImages(
+    imageModel,
+    textModel,
+    logits,
+    { ...options, resume },
+    {
+      done: (record) => store.add(record),
+      failed: (path, failure) => store.addError({ path, ...failure, time: new Date().toISOString() }),
+    },
+  );
   return { classified: done, unchanged: skipped, ...rest };
 }
 

@@ -323,7 +323,8 @@ function pngOrientation(png: Buffer): number {
     const data = png.subarray(pos + 8, Math.min(png.length, pos + 8 + length));
     pos += 12 + length;
     if (type === "IEND") break;
-    if (type === "eXIf") exif = Buffer.concat([Buffer.from("Exif\0\0", "latin1"), data]); // PIL prepends the header
+    if (type === "eXIf")
+      exif = Buffer.concat([Buffer.from("Exif\0\0", "latin1"), data]); // PIL prepends the header
     else if (type === "tEXt" || type === "zTXt" || type === "iTXt") {
       const entry = pngText(type, data);
       if (entry) text.set(entry[0], entry[1]);

@@ -148,21 +148,26 @@ export async function cachedImageEmbeddings(model: ImageEmbedder, files: string[
 
   options.onStart?.(toEmbed.size);
   const failedPaths = new Map<string, FileFailure>();
-  const interrupted = await fillCache(store, options.fingerprint, toEmbed.size === 0 ? undefined : () =>
-    embedImages(model, {
-      inputs: [...toEmbed.values()],
-      store,
-      normalize: false,
-      workers: options.workers,
-      decode: options.decode,
-      batcher: options.batcher,
-      signal: options.signal,
-      onProgress: (event) => {
-        if (event.failure) failedPaths.set(event.path, event.failure);
-        if (event.outcome === "embedded") embedded++;
-        options.onProgress?.(event);
-      },
-    }),
+  const interrupted = await fillCache(
+    store,
+    options.fingerprint,
+    toEmbed.size === 0
+      ? undefined
+      : () =>
+          embedImages(model, {
+            inputs: [...toEmbed.values()],
+            store,
+            normalize: false,
+            workers: options.workers,
+            decode: options.decode,
+            batcher: options.batcher,
+            signal: options.signal,
+            onProgress: (event) => {
+              if (event.failure) failedPaths.set(event.path, event.failure);
+              if (event.outcome === "embedded") embedded++;
+              options.onProgress?.(event);
+            },
+          }),
   );
 
   const cached = vectorsByContent(options.dir);
@@ -198,12 +203,17 @@ export async function cachedTextEmbeddings(
   // Every entry is "line" 0: a cached caption is identified by its content alone.
   const missing = [...new Set(texts)].filter((t) => !store.recordFor(textKey({ line: 0, sha256: sha(t) })));
   options.onStart?.(missing.length);
-  const interrupted = await fillCache(store, options.fingerprint, missing.length === 0 ? undefined : () =>
-    embedTexts(
-      model,
-      missing.map((text) => ({ line: 0, text })),
-      { store, normalize: false, batcher: options.batcher, onProgress: options.onProgress, signal: options.signal },
-    ),
+  const interrupted = await fillCache(
+    store,
+    options.fingerprint,
+    missing.length === 0
+      ? undefined
+      : () =>
+          embedTexts(
+            model,
+            missing.map((text) => ({ line: 0, text })),
+            { store, normalize: false, batcher: options.batcher, onProgress: options.onProgress, signal: options.signal },
+          ),
   );
   const cached = vectorsByContent<TextRecord>(options.dir);
   const vectors = new Map<string, Float32Array>();

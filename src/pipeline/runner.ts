@@ -14,10 +14,7 @@ import { DynamicBatcher, type BatcherOptions, type BatchStats } from "../batchin
 import { StageTimer } from "./timing.js";
 
 /** What preparing an item gave: the model input with what post-processing needs, or why not. */
-export type Prepared<In, Meta> =
-  | { kind: "ready"; input: In; meta: Meta }
-  | { kind: "skipped" }
-  | { kind: "failed"; reason: string; error: string };
+export type Prepared<In, Meta> = { kind: "ready"; input: In; meta: Meta } | { kind: "skipped" } | { kind: "failed"; reason: string; error: string };
 
 export interface Stages<Src, In, Meta, Out, Res> {
   /** Reads, decodes or tokenises one item; a resume check may skip it. */

@@ -68,7 +68,9 @@ export function shardFromEnv(env: NodeJS.ProcessEnv = process.env): ShardFromEnv
       env.SLURM_ARRAY_TASK_MIN ? `SLURM_ARRAY_TASK_MIN=${min}` : "",
       env.SLURM_ARRAY_TASK_STEP ? `SLURM_ARRAY_TASK_STEP=${step}` : "",
       `SLURM_ARRAY_TASK_COUNT=${count}`,
-    ].filter(Boolean).join(", ");
+    ]
+      .filter(Boolean)
+      .join(", ");
     if (offset < 0 || step < 1 || offset % step !== 0) {
       throw new ShardSpecError(`${described} do not make a shard (arrays like 0-15 or 1-16:1 do); pass --shard i/n`);
     }

@@ -44,8 +44,7 @@ export class ProviderUnavailableError extends Error {}
 
 const PROVIDER_HINTS: Record<Provider, string> = {
   cpu: "",
-  cuda:
-    "install onnxruntime-node's CUDA 12 provider with `ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install.js` (needs CUDA 12 and cuDNN 9), or use --device cpu",
+  cuda: "install onnxruntime-node's CUDA 12 provider with `ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install.js` (needs CUDA 12 and cuDNN 9), or use --device cpu",
   webgpu: "WebGPU needs a GPU with Vulkan drivers (libvulkan.so.1); use --device cpu or --device cuda",
 };
 
@@ -100,9 +99,7 @@ export class ModelSession {
         const message = error instanceof Error ? error.message.split("\n")[0] : String(error);
         if (provider === "cpu" || device !== "auto") {
           if (provider === "cpu") throw new Error(`could not load ${path}: ${message}`);
-          throw new ProviderUnavailableError(
-            `execution provider '${provider}' is not available (${message}); ${PROVIDER_HINTS[provider]}`,
-          );
+          throw new ProviderUnavailableError(`execution provider '${provider}' is not available (${message}); ${PROVIDER_HINTS[provider]}`);
         }
         failures.push(`${provider}: ${message}`);
       }

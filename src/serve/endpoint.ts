@@ -154,25 +154,34 @@ export class Endpoint<Row extends object, Res> implements ServedEndpoint {
   private check(request: InferRequest): number {
     const { inputs, outputs, batching } = this.spec;
     for (const name of request.inputs.keys()) {
-      if (!inputs.some((i) => i.name === name)) throw new ProtocolError(`unexpected input "${name}" for model "${this.name}"; it takes ${inputs.map((i) => i.name).join(", ")}`);
+      if (!inputs.some((i) => i.name === name))
+        throw new ProtocolError(`unexpected input "${name}" for model "${this.name}"; it takes ${inputs.map((i) => i.name).join(", ")}`);
     }
     let rows: number | undefined;
     for (const spec of inputs) {
       const tensor = request.inputs.get(spec.name);
       if (!tensor) {
         if (spec.optional) continue;
-        throw new ProtocolError(`input "${spec.name}" is missing; model "${this.name}" needs ${inputs.filter((i) => !i.optional).map((i) => i.name).join(", ")}`);
+        throw new ProtocolError(
+          `input "${spec.name}" is missing; model "${this.name}" needs ${inputs
+            .filter((i) => !i.optional)
+            .map((i) => i.name)
+            .join(", ")}`,
+        );
       }
       if (tensor.datatype !== spec.datatype) throw new ProtocolError(`input "${spec.name}": datatype ${tensor.datatype}, expected ${spec.datatype}`);
       const [batch, ...dims] = tensor.shape;
       const fits = dims.length === spec.dims.length && dims.every((d, i) => spec.dims[i] === -1 || spec.dims[i] === d);
-      if (batch === undefined || !fits) throw new ProtocolError(`input "${spec.name}": shape [${tensor.shape}], expected [-1,${spec.dims}] (the first axis is the batch)`);
-      if (batch < 1 || batch > batching.maxBatchSize) throw new ProtocolError(`input "${spec.name}": batch of ${batch}; model "${this.name}" takes 1 to ${batching.maxBatchSize} rows`);
+      if (batch === undefined || !fits)
+        throw new ProtocolError(`input "${spec.name}": shape [${tensor.shape}], expected [-1,${spec.dims}] (the first axis is the batch)`);
+      if (batch < 1 || batch > batching.maxBatchSize)
+        throw new ProtocolError(`input "${spec.name}": batch of ${batch}; model "${this.name}" takes 1 to ${batching.maxBatchSize} rows`);
       if (rows !== undefined && batch !== rows) throw new ProtocolError(`input "${spec.name}" has ${batch} rows but the other inputs have ${rows}`);
       rows = batch;
     }
     for (const wanted of request.outputs ?? []) {
-      if (!outputs.some((o) => o.name === wanted.name)) throw new ProtocolError(`unknown output "${wanted.name}"; model "${this.name}" gives ${outputs.map((o) => o.name).join(", ")}`);
+      if (!outputs.some((o) => o.name === wanted.name))
+        throw new ProtocolError(`unknown output "${wanted.name}"; model "${this.name}" gives ${outputs.map((o) => o.name).join(", ")}`);
     }
     return rows!;
   }
@@ -180,7 +189,13 @@ export class Endpoint<Row extends object, Res> implements ServedEndpoint {
   /** Model metadata (GET /v2/models/<name>). */
   metadata(): Record<string, unknown> {
     const tensor = (t: TensorSpec) => ({ name: t.name, datatype: t.datatype, shape: [-1, ...t.dims] });
-    return { name: this.name, versions: [this.version], platform: this.spec.platform, inputs: this.spec.inputs.map(tensor), outputs: this.spec.outputs.map(tensor) };
+    return {
+      name: this.name,
+      versions: [this.version],
+      platform: this.spec.platform,
+      inputs: this.spec.inputs.map(tensor),
+      outputs: this.spec.outputs.map(tensor),
+    };
   }
 
   /** Model configuration (GET /v2/models/<name>/config), in Triton's ModelConfig JSON form. */

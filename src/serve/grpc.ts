@@ -9,7 +9,17 @@
  * server; other failures are INTERNAL and logged. The token guards everything but ServerLive and
  * ServerReady, and `drain()` answers the calls in flight before closing.
  */
-import { Server, ServerCredentials, status, type Metadata, type ServerDuplexStream, type ServerUnaryCall, type ServiceDefinition, type StatusObject, type UntypedServiceImplementation } from "@grpc/grpc-js";
+import {
+  Server,
+  ServerCredentials,
+  status,
+  type Metadata,
+  type ServerDuplexStream,
+  type ServerUnaryCall,
+  type ServiceDefinition,
+  type StatusObject,
+  type UntypedServiceImplementation,
+} from "@grpc/grpc-js";
 import { loadSync, type Options, type PackageDefinition } from "@grpc/proto-loader";
 import { join } from "node:path";
 import { packageRoot } from "../package-root.js";
@@ -32,7 +42,16 @@ import { checkBearer, ServedModels, serverMetadata, type ServiceOptions } from "
 export const grpcProtoPath = (): string => join(packageRoot(), "src", "serve", "grpc", "inference.proto");
 
 /** How messages look in JavaScript, on both sides: the proto's field names, int64 as numbers, enums by name, bytes as Buffers, oneofs named. */
-export const GRPC_LOADER_OPTIONS: Options = { keepCase: true, longs: Number, enums: String, bytes: Buffer, defaults: false, arrays: true, objects: true, oneofs: true };
+export const GRPC_LOADER_OPTIONS: Options = {
+  keepCase: true,
+  longs: Number,
+  enums: String,
+  bytes: Buffer,
+  defaults: false,
+  arrays: true,
+  objects: true,
+  oneofs: true,
+};
 
 export function loadInferenceProto(): PackageDefinition {
   return loadSync(grpcProtoPath(), GRPC_LOADER_OPTIONS);
@@ -42,7 +61,15 @@ export function loadInferenceProto(): PackageDefinition {
 type GrpcParameter = { parameter_choice?: string } & Record<string, unknown>;
 type GrpcParameters = Record<string, GrpcParameter> | undefined;
 
-type ContentsField = "bool_contents" | "int_contents" | "int64_contents" | "uint_contents" | "uint64_contents" | "fp32_contents" | "fp64_contents" | "bytes_contents";
+type ContentsField =
+  | "bool_contents"
+  | "int_contents"
+  | "int64_contents"
+  | "uint_contents"
+  | "uint64_contents"
+  | "fp32_contents"
+  | "fp64_contents"
+  | "bytes_contents";
 type GrpcContents = Partial<Record<ContentsField, unknown[]>>;
 
 export interface GrpcInferRequest {
@@ -100,7 +127,8 @@ export function inferRequestFromGrpc(message: GrpcInferRequest): InferRequest {
   }
   const inputs = readInputs(given, (tensor, fields, i) => {
     const params = parametersFromGrpc(fields.parameters as GrpcParameters, `input "${tensor.name}": `);
-    if ("shared_memory_region" in params) throw new ProtocolError(`input "${tensor.name}": this server has no shared memory; send the data in raw_input_contents`);
+    if ("shared_memory_region" in params)
+      throw new ProtocolError(`input "${tensor.name}": this server has no shared memory; send the data in raw_input_contents`);
     const contents = (fields.contents ?? {}) as GrpcContents;
     const filled = CONTENTS_FIELDS.find((f) => (contents[f]?.length ?? 0) > 0);
     if (raw.length > 0) {
@@ -109,15 +137,18 @@ export function inferRequestFromGrpc(message: GrpcInferRequest): InferRequest {
     }
     const field = CONTENTS_FIELD[tensor.datatype];
     if (!field) throw new ProtocolError(`input "${tensor.name}": ${tensor.datatype} data can only come in raw_input_contents`);
-    if (filled !== undefined && filled !== field) throw new ProtocolError(`input "${tensor.name}": ${tensor.datatype} data goes in contents.${field}, not contents.${filled}`);
-    if (filled === undefined && elementCount(tensor.shape) > 0) throw new ProtocolError(`input "${tensor.name}" has no data: send it in raw_input_contents or contents.${field}`);
+    if (filled !== undefined && filled !== field)
+      throw new ProtocolError(`input "${tensor.name}": ${tensor.datatype} data goes in contents.${field}, not contents.${filled}`);
+    if (filled === undefined && elementCount(tensor.shape) > 0)
+      throw new ProtocolError(`input "${tensor.name}" has no data: send it in raw_input_contents or contents.${field}`);
     return dataFromValues(contents[field] ?? [], tensor.datatype, tensor.name);
   });
   const outputs = message.outputs?.length
     ? message.outputs.map((o, i) => {
         if (!o.name) throw new ProtocolError(`outputs[${i}] needs a "name"`);
         const params = parametersFromGrpc(o.parameters, `output "${o.name}": `);
-        if ("shared_memory_region" in params) throw new ProtocolError(`output "${o.name}": this server has no shared memory; outputs come in raw_output_contents`);
+        if ("shared_memory_region" in params)
+          throw new ProtocolError(`output "${o.name}": this server has no shared memory; outputs come in raw_output_contents`);
         if ("classification" in params) throw new ProtocolError(`output "${o.name}": this server does not classify outputs`);
         return { name: o.name };
       })
@@ -126,7 +157,11 @@ export function inferRequestFromGrpc(message: GrpcInferRequest): InferRequest {
 }
 
 /** The answer to a ModelInferRequest: the outputs asked for, their data in raw_output_contents. */
-export function inferResponseToGrpc(model: { name: string; version: string }, request: Pick<InferRequest, "id" | "outputs">, outputs: OutputTensor[]): GrpcInferResponse {
+export function inferResponseToGrpc(
+  model: { name: string; version: string },
+  request: Pick<InferRequest, "id" | "outputs">,
+  outputs: OutputTensor[],
+): GrpcInferResponse {
   const chosen = selectOutputs(request, outputs).map((o) => o.output);
   return {
     model_name: model.name,
@@ -267,7 +302,10 @@ export class GrpcInferenceServer {
     this.streams.add(end);
     call.on("data", (message: GrpcInferRequest) => {
       const reject = (error: unknown) =>
-        call.write({ error_message: this.failure(error, call.getPath(), gone.signal.aborted).details, infer_response: { model_name: message.model_name, id: message.id } });
+        call.write({
+          error_message: this.failure(error, call.getPath(), gone.signal.aborted).details,
+          infer_response: { model_name: message.model_name, id: message.id },
+        });
       if (ended) return reject(new ProtocolError("the server is shutting down", 503));
       pending++;
       this.track(() => this.infer(message, gone.signal))

@@ -33,7 +33,8 @@ export function parseModelSpecs(values: string[]): Map<Family, string> {
   for (const value of values) {
     const at = value.indexOf("=");
     const family = (at < 0 ? value : value.slice(0, at)) as Family;
-    if (!FAMILY_NAMES.includes(family)) throw new ServeSetupError(`--model ${value}: "${family}" is not a model family; give ${FAMILY_NAMES.map((f) => `${f}[=DIR|HUB_ID]`).join(" or ")}`);
+    if (!FAMILY_NAMES.includes(family))
+      throw new ServeSetupError(`--model ${value}: "${family}" is not a model family; give ${FAMILY_NAMES.map((f) => `${f}[=DIR|HUB_ID]`).join(" or ")}`);
     if (specs.has(family)) throw new ServeSetupError(`--model ${family} is given twice`);
     const location = at < 0 ? "" : value.slice(at + 1);
     specs.set(family, location === "" ? defaultModel(roleOf(family)) : location);
@@ -44,7 +45,10 @@ export function parseModelSpecs(values: string[]): Map<Family, string> {
 const roleOf = (family: Family): Role => (family === "siglip" ? "image-embedder" : "image-to-text");
 
 /** `--batcher-config file` (every batcher) and `--batcher-config siglip_vision=file` (one). */
-export function batcherSettingsFor(values: string[], flags: { batchSize?: number; maxQueueDelayUs: number }): { batchers: Record<BatcherName, BatcherOptions>; workers?: number } {
+export function batcherSettingsFor(
+  values: string[],
+  flags: { batchSize?: number; maxQueueDelayUs: number },
+): { batchers: Record<BatcherName, BatcherOptions>; workers?: number } {
   const batchers = Object.fromEntries(
     BATCHER_NAMES.map((name) => [name, { maxBatchSize: flags.batchSize ?? DEFAULT_BATCH[name], maxQueueDelayUs: flags.maxQueueDelayUs }]),
   ) as Record<BatcherName, BatcherOptions>;

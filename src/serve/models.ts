@@ -33,11 +33,13 @@ export interface ImagePreparation {
   decode: DecodeOptions;
 }
 
-const embeddingOutput = (dim: number) => (vectors: Float32Array[]): OutputTensor[] => {
-  const data = new Float32Array(vectors.length * dim);
-  vectors.forEach((v, i) => data.set(v, i * dim));
-  return [{ name: "EMBEDDING", datatype: "FP32", shape: [vectors.length, dim], data }];
-};
+const embeddingOutput =
+  (dim: number) =>
+  (vectors: Float32Array[]): OutputTensor[] => {
+    const data = new Float32Array(vectors.length * dim);
+    vectors.forEach((v, i) => data.set(v, i * dim));
+    return [{ name: "EMBEDDING", datatype: "FP32", shape: [vectors.length, dim], data }];
+  };
 
 function bytesOf(tensor: Tensor): Buffer[] {
   if (tensor.data.kind !== "bytes") throw new ProtocolError(`input "${tensor.name}" must be BYTES`);
@@ -49,7 +51,9 @@ const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 function fromBase64(value: Buffer, row: number, rows: number): Buffer {
   const text = value.toString("latin1").replace(/\s+/g, "");
   if (!BASE64.test(text) || text.length % 4 === 1) {
-    throw new ProtocolError(`INPUT_IMAGE${rows > 1 ? ` row ${row}` : ""} is not base64 (send raw bytes without base64_encoded, or encode the image with base64)`);
+    throw new ProtocolError(
+      `INPUT_IMAGE${rows > 1 ? ` row ${row}` : ""} is not base64 (send raw bytes without base64_encoded, or encode the image with base64)`,
+    );
   }
   return Buffer.from(text, "base64");
 }
@@ -105,32 +109,51 @@ function textEndpoint(
 
 export function siglipText(tower: TextTower): Endpoint<TextRow, Float32Array> {
   const { length, vocabSize } = tower.model.info;
-  return textEndpoint({ name: "siglip_text", platform: "emb_siglip_text", inputs: [{ name: "INPUT_IDS", datatype: "INT64", dims: [length] }] }, tower, (request, rows) => {
-    const values = request.inputs.get("INPUT_IDS")!.data.values as ArrayLike<number>;
-    return Array.from({ length: rows }, (_, r) => {
-      const ids = Array.from({ length }, (_, i) => values[r * length + i]);
-      const bad = ids.findIndex((id) => id < 0 || id >= vocabSize);
-      if (bad >= 0) throw new ProtocolError(`INPUT_IDS${rows > 1 ? ` row ${r}` : ""}: token id ${ids[bad]} at position ${bad} is outside the vocabulary (0 to ${vocabSize - 1})`);
-      return { ids };
-    });
-  });
+  return textEndpoint(
+    { name: "siglip_text", platform: "emb_siglip_text", inputs: [{ name: "INPUT_IDS", datatype: "INT64", dims: [length] }] },
+    tower,
+    (request, rows) => {
+      const values = request.inputs.get("INPUT_IDS")!.data.values as ArrayLike<number>;
+      return Array.from({ length: rows }, (_, r) => {
+        const ids = Array.from({ length }, (_, i) => values[r * length + i]);
+        const bad = ids.findIndex((id) => id < 0 || id >= vocabSize);
+        if (bad >= 0)
+          throw new ProtocolError(
+            `INPUT_IDS${rows > 1 ? ` row ${r}` : ""}: token id ${ids[bad]} at position ${bad} is outside the vocabulary (0 to ${vocabSize - 1})`,
+          );
+        return { ids };
+      });
+    },
+  );
 }
 
 /** embed_text: text tokenised here, then siglip_text's model (whose statistics count its requests too). */
 export function embedText(tower: TextTower, siglipText: ModelStatistics): Endpoint<TextRow, Float32Array> {
   const { length } = tower.model.info;
-  const spec = { name: "embed_text", platform: "emb_siglip_text", inputs: [{ name: "INPUT_TEXT", datatype: "BYTES" as const, dims: [1] }], parameters: { embed_model: "siglip_text" } };
-  return textEndpoint(spec, tower, (request) => {
-    const embedModel = request.parameters.embed_model;
-    if (embedModel !== undefined && embedModel !== "siglip_text") throw new ProtocolError(`invalid embed_model ${JSON.stringify(embedModel)}; this server embeds text with siglip_text`);
-    const texts = bytesOf(request.inputs.get("INPUT_TEXT")!);
-    return texts.map((bytes, r) => {
-      const { ids, truncated } = tower.model.tokenizer.encode(bytes.toString("utf8"));
-      // The Triton deployment's embed_text refuses text longer than the model takes rather than cut it.
-      if (truncated) throw new ProtocolError(`INPUT_TEXT${texts.length > 1 ? ` row ${r}` : ""} has more than ${length} tokens, the most SigLIP takes; shorten it`);
-      return { ids };
-    });
-  }, siglipText);
+  const spec = {
+    name: "embed_text",
+    platform: "emb_siglip_text",
+    inputs: [{ name: "INPUT_TEXT", datatype: "BYTES" as const, dims: [1] }],
+    parameters: { embed_model: "siglip_text" },
+  };
+  return textEndpoint(
+    spec,
+    tower,
+    (request) => {
+      const embedModel = request.parameters.embed_model;
+      if (embedModel !== undefined && embedModel !== "siglip_text")
+        throw new ProtocolError(`invalid embed_model ${JSON.stringify(embedModel)}; this server embeds text with siglip_text`);
+      const texts = bytesOf(request.inputs.get("INPUT_TEXT")!);
+      return texts.map((bytes, r) => {
+        const { ids, truncated } = tower.model.tokenizer.encode(bytes.toString("utf8"));
+        // The Triton deployment's embed_text refuses text longer than the model takes rather than cut it.
+        if (truncated)
+          throw new ProtocolError(`INPUT_TEXT${texts.length > 1 ? ` row ${r}` : ""} has more than ${length} tokens, the most SigLIP takes; shorten it`);
+        return { ids };
+      });
+    },
+    siglipText,
+  );
 }
 
 /** What an image row carries: the encoded image and, for florence2, the task. */
@@ -185,8 +208,18 @@ function imageTower<Out, Res>(
   return { runner, admission: new Admission(readAheadFor(batching, preparation.workers, REQUESTS_PER_WORKER)) };
 }
 
-export function imageEmbeddingTower(model: ImageEmbedder, batching: BatcherOptions, preparation: ImagePreparation): ImageTower<Float32Array> & { model: ImageEmbedder } {
-  const tower = imageTower(preparation, model.preprocessing, batching, (images) => model.embed(images), (vector: Float32Array) => vector);
+export function imageEmbeddingTower(
+  model: ImageEmbedder,
+  batching: BatcherOptions,
+  preparation: ImagePreparation,
+): ImageTower<Float32Array> & { model: ImageEmbedder } {
+  const tower = imageTower(
+    preparation,
+    model.preprocessing,
+    batching,
+    (images) => model.embed(images),
+    (vector: Float32Array) => vector,
+  );
   return { ...tower, model };
 }
 
@@ -214,7 +247,12 @@ export function imageEmbedding(
   return new Endpoint(spec, tower.runner, tower.admission, rowsOf, embeddingOutput(dim), siglipVision);
 }
 
-export function florence2(model: ImageToText, batching: BatcherOptions, preparation: ImagePreparation, settings: GenerationSettings): Endpoint<ImageRow, string> {
+export function florence2(
+  model: ImageToText,
+  batching: BatcherOptions,
+  preparation: ImagePreparation,
+  settings: GenerationSettings,
+): Endpoint<ImageRow, string> {
   const tower = imageTower(
     preparation,
     model.preprocessing,
@@ -255,6 +293,8 @@ export function florence2(model: ImageToText, batching: BatcherOptions, preparat
       return { image: fromBase64(image, r, images.length), task, prompt: model.encodePrompt(prompt) };
     });
   };
-  const outputsOf = (results: string[]): OutputTensor[] => [{ name: "PARSED_JSON", datatype: "BYTES", shape: [results.length, 1], data: results.map((r) => Buffer.from(r, "utf8")) }];
+  const outputsOf = (results: string[]): OutputTensor[] => [
+    { name: "PARSED_JSON", datatype: "BYTES", shape: [results.length, 1], data: results.map((r) => Buffer.from(r, "utf8")) },
+  ];
   return new Endpoint(spec, tower.runner, tower.admission, rowsOf, outputsOf);
 }

@@ -70,8 +70,7 @@ export const elementCount = (shape: number[]) => shape.reduce((a, b) => a * b, 1
 export function parseInferRequest(body: Buffer, headerLength: number | undefined, rawInput: { name: string; datatype: DataType } | undefined): InferRequest {
   if (headerLength === 0) {
     if (!rawInput) throw new ProtocolError("a raw binary request (Inference-Header-Content-Length: 0) needs a model with exactly one input");
-    const data: TensorData =
-      rawInput.datatype === "BYTES" ? { kind: "bytes", values: [body] } : numbersFromBinary(body, rawInput.datatype, rawInput.name);
+    const data: TensorData = rawInput.datatype === "BYTES" ? { kind: "bytes", values: [body] } : numbersFromBinary(body, rawInput.datatype, rawInput.name);
     const count = data.kind === "bytes" ? 1 : data.values.length;
     return {
       parameters: {},
@@ -89,7 +88,7 @@ export function parseInferRequest(body: Buffer, headerLength: number | undefined
   } catch (error) {
     throw new ProtocolError(`the request is not valid JSON: ${(error as Error).message}`);
   }
-  if (!isRecord(header)) throw new ProtocolError("the request must be a JSON object with an \"inputs\" list");
+  if (!isRecord(header)) throw new ProtocolError('the request must be a JSON object with an "inputs" list');
   const binary = headerLength === undefined ? Buffer.alloc(0) : body.subarray(headerLength);
   return parseHeader(header, binary);
 }
@@ -109,7 +108,8 @@ function parseHeader(header: Record<string, unknown>, binary: Buffer): InferRequ
       flatten(raw.data, flat);
       return dataFromValues(flat, tensor.datatype, tensor.name);
     }
-    if (typeof size !== "number" || !Number.isInteger(size) || size < 0) throw new ProtocolError(`input "${tensor.name}": binary_data_size must be a non-negative integer`);
+    if (typeof size !== "number" || !Number.isInteger(size) || size < 0)
+      throw new ProtocolError(`input "${tensor.name}": binary_data_size must be a non-negative integer`);
     if (offset + size > binary.length) {
       throw new ProtocolError(`input "${tensor.name}": binary_data_size ${size} runs past the end of the binary data (${binary.length - offset} bytes left)`);
     }
@@ -191,7 +191,8 @@ export function dataFromValues(flat: readonly unknown[], datatype: DataType, nam
   const values = new Float64Array(flat.length);
   flat.forEach((v, i) => {
     const n = datatype === "BOOL" && typeof v === "boolean" ? Number(v) : v;
-    if (typeof n !== "number" || !Number.isFinite(n)) throw new ProtocolError(`input "${name}": ${datatype} data must be numbers; element ${i} is ${JSON.stringify(v)?.slice(0, 40)}`);
+    if (typeof n !== "number" || !Number.isFinite(n))
+      throw new ProtocolError(`input "${name}": ${datatype} data must be numbers; element ${i} is ${JSON.stringify(v)?.slice(0, 40)}`);
     if (datatype !== "FP16" && datatype !== "FP32" && datatype !== "FP64" && !Number.isInteger(n)) {
       throw new ProtocolError(`input "${name}": ${datatype} data must be integers; element ${i} is ${n}`);
     }
@@ -212,7 +213,8 @@ function bytesFromBinary(chunk: Buffer, name: string): TensorData {
   while (at < chunk.length) {
     if (at + 4 > chunk.length) throw new ProtocolError(`input "${name}": BYTES element ${values.length} has a truncated length prefix`);
     const length = chunk.readUInt32LE(at);
-    if (at + 4 + length > chunk.length) throw new ProtocolError(`input "${name}": BYTES element ${values.length} says ${length} bytes but only ${chunk.length - at - 4} follow`);
+    if (at + 4 + length > chunk.length)
+      throw new ProtocolError(`input "${name}": BYTES element ${values.length} says ${length} bytes but only ${chunk.length - at - 4} follow`);
     values.push(chunk.subarray(at + 4, at + 4 + length));
     at += 4 + length;
   }
@@ -222,7 +224,8 @@ function bytesFromBinary(chunk: Buffer, name: string): TensorData {
 function numbersFromBinary(chunk: Buffer, datatype: DataType, name: string): TensorData {
   if (datatype === "BYTES" || datatype === "FP16") throw new ProtocolError(`input "${name}": binary ${datatype} data is not accepted here`);
   const size = ELEMENT_BYTES[datatype];
-  if (chunk.length % size !== 0) throw new ProtocolError(`input "${name}": ${chunk.length} bytes is not a whole number of ${datatype} elements (${size} bytes each)`);
+  if (chunk.length % size !== 0)
+    throw new ProtocolError(`input "${name}": ${chunk.length} bytes is not a whole number of ${datatype} elements (${size} bytes each)`);
   const n = chunk.length / size;
   const values = new Float64Array(n);
   const read: Record<string, (at: number) => number> = {
@@ -296,7 +299,9 @@ export function encodeInferResponse(
     const data = output.data instanceof Float32Array ? Array.from(output.data) : output.data.map((b) => b.toString("utf8"));
     return { ...head, data };
   });
-  const json = Buffer.from(JSON.stringify({ model_name: model.name, model_version: model.version, ...(request.id !== undefined ? { id: request.id } : {}), outputs: described }));
+  const json = Buffer.from(
+    JSON.stringify({ model_name: model.name, model_version: model.version, ...(request.id !== undefined ? { id: request.id } : {}), outputs: described }),
+  );
   if (binaries.length === 0) return { body: json };
   return { body: Buffer.concat([json, ...binaries]), headerLength: json.length };
 }

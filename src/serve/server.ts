@@ -16,7 +16,6 @@ export interface ServerOptions extends ServiceOptions {
   maxBodyBytes: number;
 }
 
-
 const HEADER_LENGTH = "inference-header-content-length";
 
 /** The routes: /v2/models/<name>[/versions/<v>][/<action>]. */

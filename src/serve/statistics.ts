@@ -81,7 +81,12 @@ export class ModelStatistics {
       },
       batch_stats: [...this.batches.entries()]
         .sort(([a], [b]) => a - b)
-        .map(([size, d]) => ({ batch_size: size, compute_input: { count: d.count, ns: 0 }, compute_infer: { ...d }, compute_output: { count: d.count, ns: 0 } })),
+        .map(([size, d]) => ({
+          batch_size: size,
+          compute_input: { count: d.count, ns: 0 },
+          compute_infer: { ...d },
+          compute_output: { count: d.count, ns: 0 },
+        })),
       memory_usage: [],
     };
   }

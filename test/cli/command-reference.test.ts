@@ -29,14 +29,17 @@ describe("docs/commands.md", () => {
       const generated = readFileSync(fresh, "utf8").split("\n");
       const committed = readFileSync(REFERENCE, "utf8").split("\n");
       const first = committed.findIndex((line, i) => line !== generated[i]);
-      expect(first, `line ${first + 1}: committed ${JSON.stringify(committed[first])}, generated ${JSON.stringify(generated[first])}; run npm run docs:commands`).toBe(-1);
+      expect(
+        first,
+        `line ${first + 1}: committed ${JSON.stringify(committed[first])}, generated ${JSON.stringify(generated[first])}; run npm run docs:commands`,
+      ).toBe(-1);
       expect(committed.length).toBe(generated.length);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });
 
-  it("names every command, and no help says \"seeds\"", () => {
+  it('names every command, and no help says "seeds"', () => {
     const text = readFileSync(REFERENCE, "utf8");
     for (const command of ["embed image", "embed text", "classify", "florence", "knn eval", "coco eval", "perf", "serve", "merge"]) {
       expect(text).toContain(`## \`emb ${command}`);

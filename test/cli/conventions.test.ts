@@ -64,10 +64,7 @@ describe("colour", () => {
   });
 
   it("NO_COLOR=1 draws the perf table without escape sequences (FORCE_COLOR=1 alone colours it)", async () => {
-    const [plain, coloured] = await Promise.all([
-      runCliAsync(PERF, { NO_COLOR: "1", FORCE_COLOR: "1" }),
-      runCliAsync(PERF, { FORCE_COLOR: "1" }),
-    ]);
+    const [plain, coloured] = await Promise.all([runCliAsync(PERF, { NO_COLOR: "1", FORCE_COLOR: "1" }), runCliAsync(PERF, { FORCE_COLOR: "1" })]);
     expect(plain.status).toBe(0);
     expect(plain.stdout).toContain("concurrency");
     expect(plain.stdout + plain.stderr).not.toContain(ESC);

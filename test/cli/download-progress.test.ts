@@ -62,7 +62,9 @@ describe("emb embed image from the hub with stderr piped", () => {
       // Sized in the unit that suits the file: the tiny model's graph is under a megabyte.
       const [scale, unit] = size >= 1e6 ? [1e6, "MB"] : [1e3, "kB"];
       const shown = Math.round((10 * size) / scale) / 10;
-      expect(r.stderr).toMatch(new RegExp(String.raw`^downloading onnx/vision_model\.onnx: ${shown}/${shown} ${unit} \(100\.0%\), ${rate(unit)}, done in \d+s$`, "m"));
+      expect(r.stderr).toMatch(
+        new RegExp(String.raw`^downloading onnx/vision_model\.onnx: ${shown}/${shown} ${unit} \(100\.0%\), ${rate(unit)}, done in \d+s$`, "m"),
+      );
       expect(r.stderr).toMatch(/^downloading config\.json: /m);
       expect(r.stderr).not.toMatch(/[\r\x1b]/);
     } finally {

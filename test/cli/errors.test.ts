@@ -32,7 +32,16 @@ describe("errors map to one code and exit status each", () => {
   });
 
   it("a missing model is fatal (1) and --json prints its code", () => {
-    const run = runCli(["embed", "image", fixturePath("images", "small_64x48.jpg"), "--model", "./no-such-model-folder", "--out", join(tmpdir(), "emb-never-written"), "--json"]);
+    const run = runCli([
+      "embed",
+      "image",
+      fixturePath("images", "small_64x48.jpg"),
+      "--model",
+      "./no-such-model-folder",
+      "--out",
+      join(tmpdir(), "emb-never-written"),
+      "--json",
+    ]);
     expect(run.status).toBe(1);
     expect(JSON.parse(run.stdout).error).toMatchObject({ code: "model-not-found" });
   });
@@ -58,7 +67,11 @@ describe("errors map to one code and exit status each", () => {
       ["missing --file", ["embed", "text", "--file", "./no-such-captions.txt", ...siglip], EXIT.usage],
       ["flag the command does not have", ["embed", "image", fixturePath("images"), "--no-such-flag", ...siglip], EXIT.usage],
       ["bad flag value", ["perf", "--model", fixturePath("siglip-tiny"), "--concurrency", "8:2"], EXIT.usage],
-      ["missing annotations", ["coco", "eval", "--annotations", "./no-such-captions.json", "--results", fixturePath("coco", "results_test.json"), "--out", never], EXIT.usage],
+      [
+        "missing annotations",
+        ["coco", "eval", "--annotations", "./no-such-captions.json", "--results", fixturePath("coco", "results_test.json"), "--out", never],
+        EXIT.usage,
+      ],
       ["missing model", ["embed", "image", fixturePath("images", "small_64x48.jpg"), "--model", "./no-such-model-folder", "--out", never], EXIT.fatal],
       ["the only input failed", ["florence", "<CAPTION>", broken, "--model", fixturePath("florence2-tiny"), "--max-new-tokens", "4"], EXIT.someFailed],
     ];

@@ -71,7 +71,12 @@ describe("emb classify on folders: progress, --out, resume", () => {
     const lines = shown.stderr.split("\n").filter((l) => l.startsWith("classifying: "));
     expect(lines.length).toBeGreaterThanOrEqual(1);
     expect(lines.at(-1)).toMatch(/^classifying: 4\/4 img \(100\.0%\), [\d.]+ img\/s, done in \d+s$/);
-    expect(shown.stdout.trim().split("\n").map((l) => JSON.parse(l).path)).toHaveLength(4);
+    expect(
+      shown.stdout
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l).path),
+    ).toHaveLength(4);
     const quiet = classify([dir, "--no-progress"], { EMB_PROGRESS_INTERVAL: "0" });
     expect(quiet.status, quiet.stderr).toBe(0);
     expect(quiet.stderr).not.toContain("classifying: ");
@@ -83,7 +88,10 @@ describe("emb classify on folders: progress, --out, resume", () => {
     const dir = folderOf(FILES);
     const printed = classify([dir, "--top", "3"]);
     expect(printed.status, printed.stderr).toBe(0);
-    const expected = printed.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    const expected = printed.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     const out = join(tmp("out"), "labels");
     const run = classify([dir, "--top", "3", "--out", out]);
     expect(run.status, run.stderr).toBe(0);
@@ -120,7 +128,9 @@ describe("emb classify on folders: progress, --out, resume", () => {
     expect(other.status).toBe(2);
     const errors = other.stderr.split("\n").filter((l) => l.startsWith("Error: "));
     expect(errors).toHaveLength(1);
-    expect(errors[0]).toMatch(/holds results made with other labels \(labels \["a cat",.*\], not \["a boat","a house"\]\); choose another --out or remove that folder$/);
+    expect(errors[0]).toMatch(
+      /holds results made with other labels \(labels \["a cat",.*\], not \["a boat","a house"\]\); choose another --out or remove that folder$/,
+    );
     expect(results(out)).toHaveLength(1);
   });
 

@@ -12,7 +12,11 @@ const ANNOTATIONS = fixturePath("coco", "captions_test.json");
 const RESULTS = fixturePath("coco", "results_test.json");
 const tmp = (name: string) => mkdtempSync(join(tmpdir(), `emb-coco-${name}-`));
 
-const metrics = readJson<{ image_ids: number[]; corpus: Record<string, number>; per_image: Record<string, number[] | number[][]> }>("goldens", "coco", "metrics.json");
+const metrics = readJson<{ image_ids: number[]; corpus: Record<string, number>; per_image: Record<string, number[] | number[][]> }>(
+  "goldens",
+  "coco",
+  "metrics.json",
+);
 const meteor = readJson<{ results: Record<string, { coco: { corpus: number; per_image: number[] } }> }>("goldens", "coco", "meteor.json");
 
 function coco(args: string[]) {
@@ -77,11 +81,23 @@ describe("emb coco eval --results", () => {
     expect(malformed.stderr).toMatch(/results file .*torn\.json is not valid JSON/);
     const shape = coco(["--results", write("shape.json", [{ image_id: entries[0].image_id, text: "x" }])]);
     expect(shape.stderr).toContain('entries at index 0 are not {"image_id", "caption": string}');
-    const empty = coco(["--results", write("empty.json", entries.map((e, i) => (i === 0 ? { ...e, caption: "  " } : e)))]);
+    const empty = coco([
+      "--results",
+      write(
+        "empty.json",
+        entries.map((e, i) => (i === 0 ? { ...e, caption: "  " } : e)),
+      ),
+    ]);
     expect(empty.status, empty.stderr).toBe(0);
     expect(empty.stderr).toContain(`note: image ${entries[0].image_id} has an empty caption`);
     // Many empty captions: one line with the count and the first, not one line each.
-    const blanks = coco(["--results", write("blanks.json", entries.map((e, i) => (i < 3 ? { ...e, caption: "" } : e)))]);
+    const blanks = coco([
+      "--results",
+      write(
+        "blanks.json",
+        entries.map((e, i) => (i < 3 ? { ...e, caption: "" } : e)),
+      ),
+    ]);
     expect(blanks.status, blanks.stderr).toBe(0);
     expect(blanks.stderr).toContain(`note: 3 images have an empty caption; they are scored as empty; first: image ${entries[0].image_id}`);
     expect(blanks.stderr).not.toContain(`image ${entries[1].image_id}`);
@@ -112,7 +128,10 @@ describe("emb coco eval finds METEOR's paraphrase table", () => {
   const clean = { EMB_METEOR_PARAPHRASE: "", VIRTUAL_ENV: "", CONDA_PREFIX: "" };
   const score = (args: string[], env: Record<string, string>) => {
     const out = tmp("out");
-    const run = runCli(["coco", "eval", "--annotations", ANNOTATIONS, "--results", RESULTS, "--out", out, "--metrics", "meteor", "--bootstrap", "0", "--no-progress", ...args], { ...clean, ...env });
+    const run = runCli(
+      ["coco", "eval", "--annotations", ANNOTATIONS, "--results", RESULTS, "--out", out, "--metrics", "meteor", "--bootstrap", "0", "--no-progress", ...args],
+      { ...clean, ...env },
+    );
     expect(run.status, run.stderr).toBe(0);
     return { run, out };
   };
@@ -160,10 +179,16 @@ describe("emb coco eval finds METEOR's paraphrase table", () => {
 
   it("a table named that is not there is a usage error, before any work", () => {
     const missing = join(tmp("none"), "paraphrase-en.gz");
-    const env = runCli(["coco", "eval", "--annotations", ANNOTATIONS, "--results", RESULTS, "--out", tmp("out"), "--no-progress"], { ...clean, EMB_METEOR_PARAPHRASE: missing });
+    const env = runCli(["coco", "eval", "--annotations", ANNOTATIONS, "--results", RESULTS, "--out", tmp("out"), "--no-progress"], {
+      ...clean,
+      EMB_METEOR_PARAPHRASE: missing,
+    });
     expect(env.status).toBe(2);
     expect(env.stderr).toContain(`EMB_METEOR_PARAPHRASE=${missing}: no such file`);
-    const flag = runCli(["coco", "eval", "--annotations", ANNOTATIONS, "--results", RESULTS, "--out", tmp("out"), "--no-progress", "--paraphrase-table", missing], clean);
+    const flag = runCli(
+      ["coco", "eval", "--annotations", ANNOTATIONS, "--results", RESULTS, "--out", tmp("out"), "--no-progress", "--paraphrase-table", missing],
+      clean,
+    );
     expect(flag.status).toBe(2);
     expect(flag.stderr).toContain(`--paraphrase-table ${missing}: no such file`);
   });
@@ -171,7 +196,11 @@ describe("emb coco eval finds METEOR's paraphrase table", () => {
 
 describe("emb coco eval --images with the tiny Florence-2", () => {
   const files = ["photo_500x375.jpg", "portrait_375x500.jpg", "large_1280x720.jpg", "cmyk_320x240.jpg"];
-  const generation = readJson<{ cases: { image: string; task: string; settings: object; parsed: Record<string, string> }[] }>("goldens", "florence2", "generation.json");
+  const generation = readJson<{ cases: { image: string; task: string; settings: object; parsed: Record<string, string> }[] }>(
+    "goldens",
+    "florence2",
+    "generation.json",
+  );
   const caption = (file: string) =>
     generation.cases.find((c) => c.image === file && c.task === "<CAPTION>" && JSON.stringify(c.settings) === '{"max_new_tokens":24}')!.parsed["<CAPTION>"];
 

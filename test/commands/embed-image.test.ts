@@ -118,7 +118,9 @@ describe("emb embed image", () => {
     copyFileSync(photo, join(dir, "a_p3.jpg"));
     // The same stored pixels without a profile, losslessly: what PIL hands the Python pipeline.
     const { data, info } = await sharp(photo, { ignoreIcc: true }).raw().toBuffer({ resolveWithObject: true });
-    await sharp(data, { raw: { width: info.width, height: info.height, channels: info.channels } }).png().toFile(join(dir, "b_plain.png"));
+    await sharp(data, { raw: { width: info.width, height: info.height, channels: info.channels } })
+      .png()
+      .toFile(join(dir, "b_plain.png"));
     const plain = join(tmp("out"), "none");
     // One image per batch: equal pixels then give bit-equal rows, whatever batches a loaded machine forms.
     const alone = ["--batch-size", "1"];

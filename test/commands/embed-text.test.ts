@@ -128,7 +128,11 @@ describe("default --out, and a folder of another run", () => {
 
     // Text into the image folder: named, with what differs (the graph, among others).
     const mixed = runCli(["embed", "text", "a photo of a cat", "--model", TINY, "--no-progress", "--out", "image-embeddings"], {}, { cwd });
-    expectOneLineRefusal(mixed, "image-embeddings holds embeddings made with other graph, preprocessing, tokenizer", 'graph "onnx/vision_model.onnx", not "onnx/text_model.onnx"');
+    expectOneLineRefusal(
+      mixed,
+      "image-embeddings holds embeddings made with other graph, preprocessing, tokenizer",
+      'graph "onnx/vision_model.onnx", not "onnx/text_model.onnx"',
+    );
     // One setting changed: just that one named.
     const normalized = runCli(["embed", "text", "a photo of a cat", "--model", TINY, "--no-progress", "--normalize"], {}, { cwd });
     expectOneLineRefusal(normalized, "text-embeddings holds embeddings made with other normalize (normalize false, not true)");

@@ -34,7 +34,8 @@ function folderOf(files: string[]): string {
 }
 
 const florence = (args: string[]) => runCli(["florence", ...args, "--model", TINY, "--max-new-tokens", "24", "--no-progress"]);
-const results = (out: string) => readJsonl<{ path: string; result: Record<string, unknown>; tokens: number; width: number; height: number }>(join(out, "results.jsonl"));
+const results = (out: string) =>
+  readJsonl<{ path: string; result: Record<string, unknown>; tokens: number; width: number; height: number }>(join(out, "results.jsonl"));
 
 describe("emb florence on the tiny Florence-2", () => {
   it("prints one image's result as Florence2Processor gives it", () => {
@@ -119,7 +120,9 @@ describe("emb florence on the tiny Florence-2", () => {
       const drawn = tmp("draw");
       const run = florence(["<OD>", ...args, "--out", join(tmp("out"), "od"), "--draw", drawn]);
       expect(run.status, run.stderr).toBe(0);
-      return readdirSync(drawn, { recursive: true, encoding: "utf8" }).filter((f) => statSync(join(drawn, f)).isFile()).sort();
+      return readdirSync(drawn, { recursive: true, encoding: "utf8" })
+        .filter((f) => statSync(join(drawn, f)).isFile())
+        .sort();
     };
     // As cp -r puts them: the folder by its name, and the images below it as they are below it.
     const folder = [join(basename(dir), "photo_500x375.png"), join(basename(dir), "sub", "small_64x48.png")];
@@ -197,7 +200,14 @@ describe("emb florence with a model from a hub", () => {
     expect(run.status, run.stderr).toBe(0);
     expect(JSON.parse(run.stdout)).toEqual(golden("photo_500x375.jpg", "<CAPTION>").parsed);
     const snapshot = join(home, "hub", "models--test-org--florence2-tiny", "snapshots", COMMIT);
-    for (const file of ["onnx/vision_encoder.onnx", "onnx/embed_tokens.onnx", "onnx/encoder_model.onnx", "onnx/decoder_model_merged.onnx", "generation_config.json", "tokenizer.json"]) {
+    for (const file of [
+      "onnx/vision_encoder.onnx",
+      "onnx/embed_tokens.onnx",
+      "onnx/encoder_model.onnx",
+      "onnx/decoder_model_merged.onnx",
+      "generation_config.json",
+      "tokenizer.json",
+    ]) {
       expect(existsSync(join(snapshot, file)), file).toBe(true);
     }
     const offline = await runCliAsync(args, { HF_ENDPOINT: hub.url, HF_HOME: home, HF_HUB_OFFLINE: "1" });

@@ -117,7 +117,11 @@ describe("the default SigLIP repository in every public layout", () => {
       expect(cosine(npyRows(imageOut)[0], goldenRow("vision_pooler_output.npy", imageIndex("photo_500x375.jpg")))).toBeGreaterThanOrEqual(0.9999);
       // Only the chosen graph and its weights travel; the other towers and variants stay on the hub.
       const graphsFetched = fetchedFiles(hub).filter((f) => /\.onnx(_data(_\d+)?)?$/.test(f));
-      expect(graphsFetched.sort()).toEqual(Object.keys(layout.files).filter((f) => f === layout.vision || f.startsWith(`${layout.vision}_data`)).sort());
+      expect(graphsFetched.sort()).toEqual(
+        Object.keys(layout.files)
+          .filter((f) => f === layout.vision || f.startsWith(`${layout.vision}_data`))
+          .sort(),
+      );
 
       const textOut = join(tmp("out"), "txt");
       const caption = golden.captions[0].text;
@@ -131,7 +135,9 @@ describe("the default SigLIP repository in every public layout", () => {
   it("every dtype suffix picks its file and runs it as onnxruntime does in Python", async () => {
     const hub = await serve({ [SIGLIP_REPO]: repo(SIGLIP_LAYOUTS["split onnx/vision_model.onnx and onnx/text_model.onnx"].files) });
     const layouts = readJson<{ images: string[]; vision_pooler_output: Record<string, number[][]> }>("goldens", "layouts.json");
-    const pixels = await Promise.all(layouts.images.map((i) => normalisedPixels(fixturePath("goldens", "siglip", "pixels", `${i}.png`), [0.5, 0.5, 0.5], [0.5, 0.5, 0.5])));
+    const pixels = await Promise.all(
+      layouts.images.map((i) => normalisedPixels(fixturePath("goldens", "siglip", "pixels", `${i}.png`), [0.5, 0.5, 0.5], [0.5, 0.5, 0.5])),
+    );
     const cacheDir = tmp("hf-cache");
     // float16 arithmetic differs between onnxruntime builds in the last bits; the rest is exact arithmetic on the same graph.
     const tolerance: Partial<Record<Dtype, number>> = { q4f16: 2e-2 };
@@ -180,7 +186,10 @@ describe("the default SigLIP repository in every public layout", () => {
 
 const florence = (...p: string[]) => fixturePath("florence2-tiny", ...p);
 const FLORENCE_ROOT_FILES = Object.fromEntries(
-  ["config.json", "generation_config.json", "preprocessor_config.json", "processor_config.json", "tokenizer.json", "tokenizer_config.json"].map((f) => [f, florence(f)]),
+  ["config.json", "generation_config.json", "preprocessor_config.json", "processor_config.json", "tokenizer.json", "tokenizer_config.json"].map((f) => [
+    f,
+    florence(f),
+  ]),
 );
 const FLORENCE_ENCODERS = Object.fromEntries(["vision_encoder", "embed_tokens", "encoder_model"].map((p) => [`onnx/${p}.onnx`, florence("onnx", `${p}.onnx`)]));
 const florenceLayouts = (f: string) => fixturePath("florence2-tiny-layouts", "onnx", f);
@@ -192,7 +201,8 @@ interface GenerationCase {
   parsed: Record<string, unknown>;
 }
 const cases = readJson<{ cases: GenerationCase[] }>("goldens", "florence2", "generation.json").cases;
-const beam = (image: string, task: string) => cases.find((c) => c.image === image && c.task === task && JSON.stringify(c.settings) === '{"max_new_tokens":24}')!;
+const beam = (image: string, task: string) =>
+  cases.find((c) => c.image === image && c.task === task && JSON.stringify(c.settings) === '{"max_new_tokens":24}')!;
 
 describe("the default Florence-2 repository in its public layouts", () => {
   const images = ["large_1280x720.jpg", "photo_500x375.jpg", "portrait_375x500.jpg"]; // results.jsonl is in path order
@@ -247,7 +257,10 @@ describe("the default Florence-2 repository in its public layouts", () => {
     const hub = await serve({
       [FLORENCE_REPO]: repo({ ...FLORENCE_ROOT_FILES, ...FLORENCE_ENCODERS, "onnx/decoder_model_merged.onnx": florence("onnx", "decoder_model_merged.onnx") }),
     });
-    const result = await runCliAsync(["florence", "<CAPTION>", fixturePath("images", "small_64x48.jpg"), "--dtype", "decoder_model_merged=q4", "--no-progress"], env(hub));
+    const result = await runCliAsync(
+      ["florence", "<CAPTION>", fixturePath("images", "small_64x48.jpg"), "--dtype", "decoder_model_merged=q4", "--no-progress"],
+      env(hub),
+    );
     expect(result.status).not.toBe(0);
     expect(result.stderr).toContain("no Florence-2 decoder graph for --dtype fp32,decoder=q4");
     expect(result.stderr).toContain("it has onnx/decoder_model_merged.onnx (--dtype fp32); every part exists for --dtype fp32");

@@ -46,7 +46,10 @@ function knn(args: string[], cache: string) {
 
 /** Each valid image's predicted label, by file name. */
 function predictionsOf(out: string, method: string): Map<string, string> {
-  const rows = readFileSync(join(out, "predictions.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+  const rows = readFileSync(join(out, "predictions.jsonl"), "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l));
   return new Map(rows.filter((r) => r.method === method).map((r) => [basename(r.path), r.predicted]));
 }
 
@@ -62,10 +65,7 @@ describe("emb knn eval on a folder dataset with the tiny SigLIP", () => {
   for (const weights of ["distance", "uniform"]) {
     for (const search of ["exact", "hnsw"]) {
       it(`equals scikit-learn on PyTorch's embeddings: few-shot and zero-shot, ${weights} weights, ${search} search`, () => {
-        const run = knn(
-          ["--data", data, "--zero-shot", "--shots", "3", "-k", "5", "--weights", weights, ...(search === "exact" ? ["--exact"] : [])],
-          cache,
-        );
+        const run = knn(["--data", data, "--zero-shot", "--shots", "3", "-k", "5", "--weights", weights, ...(search === "exact" ? ["--exact"] : [])], cache);
         expect(run.status, run.stderr).toBe(0);
         const [fewShot, zeroShot] = run.json.methods;
         expect(fewShot).toMatchObject({ method: "3-shot", k: golden.few_shot[weights].k, search: hnswAvailable ? search : "exact" });

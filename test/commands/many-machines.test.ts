@@ -38,7 +38,12 @@ function sharedDisk(): { root: string; bin: string } {
   mkdirSync(bin);
   // The recipes embed with the default model; here it is the tiny fixture.
   const model = `if [ "$1" = embed ]; then set -- "$@" --model "${fixturePath("siglip-tiny")}"; fi`;
-  writeFileSync(join(bin, "emb"), `#!/bin/sh\n${model}\nexec "${process.execPath}" ${cliArgs().map((a) => `"${a}"`).join(" ")} "$@"\n`);
+  writeFileSync(
+    join(bin, "emb"),
+    `#!/bin/sh\n${model}\nexec "${process.execPath}" ${cliArgs()
+      .map((a) => `"${a}"`)
+      .join(" ")} "$@"\n`,
+  );
   chmodSync(join(bin, "emb"), 0o755);
   return { root, bin };
 }
@@ -68,7 +73,16 @@ describe("docs/operations.md's Slurm and Kubernetes recipes", () => {
   let whole: ReturnType<typeof rows>;
   beforeAll(() => {
     const disk = sharedDisk();
-    const run = runCli(["embed", "image", join(disk.root, "photos"), "--model", fixturePath("siglip-tiny"), "--out", join(disk.root, "whole"), "--no-progress"]);
+    const run = runCli([
+      "embed",
+      "image",
+      join(disk.root, "photos"),
+      "--model",
+      fixturePath("siglip-tiny"),
+      "--out",
+      join(disk.root, "whole"),
+      "--no-progress",
+    ]);
     expect([0, 3], run.stderr).toContain(run.status);
     whole = rows(join(disk.root, "whole"));
   });
@@ -83,7 +97,9 @@ describe("docs/operations.md's Slurm and Kubernetes recipes", () => {
   it("a Slurm array of 4 tasks at once, then the merge, equals one process", async () => {
     const disk = sharedDisk();
     const tasks = await Promise.all(
-      Array.from({ length: SHARDS }, (_, id) => sh(slurmTask, disk, { SLURM_ARRAY_TASK_ID: String(id), SLURM_ARRAY_TASK_COUNT: String(SHARDS), SLURM_ARRAY_TASK_MIN: "0" })),
+      Array.from({ length: SHARDS }, (_, id) =>
+        sh(slurmTask, disk, { SLURM_ARRAY_TASK_ID: String(id), SLURM_ARRAY_TASK_COUNT: String(SHARDS), SLURM_ARRAY_TASK_MIN: "0" }),
+      ),
     );
     // Exit 3: some fixture images are unreadable on purpose; the task is still complete.
     tasks.forEach((t) => expect([0, 3], t.stderr).toContain(t.status));

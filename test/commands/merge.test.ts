@@ -12,7 +12,9 @@ const SIGLIP = fixturePath("siglip-tiny");
 const FLORENCE = fixturePath("florence2-tiny");
 const tmp = (name: string) => mkdtempSync(join(tmpdir(), `emb-merge-${name}-`));
 const IMAGES = fixturePath("images");
-const imageFiles = readdirSync(IMAGES).filter((f) => f !== "manifest.json").sort();
+const imageFiles = readdirSync(IMAGES)
+  .filter((f) => f !== "manifest.json")
+  .sort();
 
 function embed(inputs: string[], out: string, ...flags: string[]) {
   const run = runCli(["embed", "image", ...inputs, "--model", SIGLIP, "--out", out, "--no-progress", "--batch-size", "4", ...flags]);
@@ -41,7 +43,13 @@ async function parquetRows(dir: string, file = "metadata.parquet"): Promise<Reco
   const bytes = readFileSync(join(dir, file));
   const rows = await parquetReadObjects({ file: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) });
   // INT64 columns come back as bigint; nulls (a field a record lacks) are dropped to compare with JSON.
-  return rows.map((row) => Object.fromEntries(Object.entries(row).filter(([, v]) => v !== null).map(([k, v]) => [k, typeof v === "bigint" ? Number(v) : v])));
+  return rows.map((row) =>
+    Object.fromEntries(
+      Object.entries(row)
+        .filter(([, v]) => v !== null)
+        .map(([k, v]) => [k, typeof v === "bigint" ? Number(v) : v]),
+    ),
+  );
 }
 
 describe("emb merge of emb embed image shards", () => {
@@ -51,7 +59,12 @@ describe("emb merge of emb embed image shards", () => {
     const root = tmp("embed");
     whole = embed([IMAGES], join(root, "whole"));
     // Three shards, each given its own files, as a hash split hands them out: not contiguous.
-    shards = [0, 1, 2].map((s) => embed(imageFiles.filter((_, i) => i % 3 === s).map((f) => join(IMAGES, f)), join(root, `shard-${s}`)));
+    shards = [0, 1, 2].map((s) =>
+      embed(
+        imageFiles.filter((_, i) => i % 3 === s).map((f) => join(IMAGES, f)),
+        join(root, `shard-${s}`),
+      ),
+    );
   });
 
   it("equals a one-process run over all the images: same rows, same vectors, same order", () => {
@@ -86,7 +99,12 @@ describe("emb merge of emb embed image shards", () => {
     }
     const whole = embed([join(root, "photos")], join(root, "whole"));
     expect(index(whole).map((r) => r.path)).toEqual(names.map((n) => join(root, "photos", n)));
-    const shards = [names.slice(0, 2), names.slice(2)].map((part, s) => embed(part.reverse().map((n) => join(root, "photos", n)), join(root, `s${s}`)));
+    const shards = [names.slice(0, 2), names.slice(2)].map((part, s) =>
+      embed(
+        part.reverse().map((n) => join(root, "photos", n)),
+        join(root, `s${s}`),
+      ),
+    );
     expect(merge(shards, join(root, "merged")).status).toBe(0);
     expect(index(join(root, "merged"))).toEqual(index(whole));
   });
@@ -260,7 +278,21 @@ describe("--layout clip-retrieval", () => {
     expect(Object.keys(layout.rows[0])[0]).toBe("image_path");
 
     // Resumed with another part size: nothing is embedded, the parts are rewritten, none left over.
-    const run = runCli(["embed", "image", IMAGES, "--model", SIGLIP, "--out", out, "--no-progress", "--json", "--layout", "clip-retrieval", "--layout-rows", "10"]);
+    const run = runCli([
+      "embed",
+      "image",
+      IMAGES,
+      "--model",
+      SIGLIP,
+      "--out",
+      out,
+      "--no-progress",
+      "--json",
+      "--layout",
+      "clip-retrieval",
+      "--layout-rows",
+      "10",
+    ]);
     expect(run.status, run.stderr).toBe(0);
     expect(JSON.parse(run.stdout)).toMatchObject({ embedded: 0 });
     layout = await readLayout(out);
@@ -272,7 +304,12 @@ describe("--layout clip-retrieval", () => {
 
   it("emb merge --layout clip-retrieval writes the merged folder's parts, float16 and normalised too", async () => {
     const root = tmp("layout-merge");
-    const shards = [0, 1].map((s) => embed(imageFiles.filter((_, i) => i % 2 === s).map((f) => join(IMAGES, f)), join(root, `s${s}`)));
+    const shards = [0, 1].map((s) =>
+      embed(
+        imageFiles.filter((_, i) => i % 2 === s).map((f) => join(IMAGES, f)),
+        join(root, `s${s}`),
+      ),
+    );
     const run = merge(shards, join(root, "merged"), "--layout", "clip-retrieval", "--layout-rows", "100");
     expect(run.status, run.stderr).toBe(0);
     const layout = await readLayout(join(root, "merged"));
@@ -320,7 +357,26 @@ describe("evaluations read shard folders as one", () => {
     const knn = (embeddings: string[]) => {
       const out = tmp("knn-out");
       const cache = tmp("knn-cache");
-      const run = runCli(["knn", "eval", "--data", data, "--shots", "2", "-k", "3", "--exact", "--model", SIGLIP, "--cache-dir", cache, "--out", out, "--no-progress", "--json", ...embeddings.flatMap((e) => ["--embeddings", e])]);
+      const run = runCli([
+        "knn",
+        "eval",
+        "--data",
+        data,
+        "--shots",
+        "2",
+        "-k",
+        "3",
+        "--exact",
+        "--model",
+        SIGLIP,
+        "--cache-dir",
+        cache,
+        "--out",
+        out,
+        "--no-progress",
+        "--json",
+        ...embeddings.flatMap((e) => ["--embeddings", e]),
+      ]);
       expect(run.status, run.stderr).toBe(0);
       return { report: JSON.parse(run.stdout), predictions: readFileSync(join(out, "predictions.jsonl"), "utf8") };
     };
@@ -346,7 +402,20 @@ describe("evaluations read shard folders as one", () => {
     });
     expect(merge(shardFiles, join(root, "merged")).status).toBe(0);
     const score = (results: string[]) => {
-      const run = runCli(["coco", "eval", "--annotations", annotations, "--out", tmp("coco-out"), "--no-progress", "--bootstrap", "0", "--no-paraphrase", "--json", ...results.flatMap((r) => ["--results", r])]);
+      const run = runCli([
+        "coco",
+        "eval",
+        "--annotations",
+        annotations,
+        "--out",
+        tmp("coco-out"),
+        "--no-progress",
+        "--bootstrap",
+        "0",
+        "--no-paraphrase",
+        "--json",
+        ...results.flatMap((r) => ["--results", r]),
+      ]);
       expect(run.status, run.stderr).toBe(0);
       return JSON.parse(run.stdout).metrics;
     };
@@ -356,8 +425,22 @@ describe("evaluations read shard folders as one", () => {
 
     const conflicting = join(root, "conflict.json");
     writeFileSync(conflicting, JSON.stringify([{ ...entries[0], caption: "something else" }]));
-    const run = runCli(["coco", "eval", "--annotations", annotations, "--results", shardFiles[0], "--results", conflicting, "--out", tmp("coco-out"), "--no-progress"]);
+    const run = runCli([
+      "coco",
+      "eval",
+      "--annotations",
+      annotations,
+      "--results",
+      shardFiles[0],
+      "--results",
+      conflicting,
+      "--out",
+      tmp("coco-out"),
+      "--no-progress",
+    ]);
     expect(run.status).toBe(2);
-    expect(run.stderr).toContain(`image ids with different captions in different results files: ${entries[0].image_id} (in ${shardFiles[0]} and ${conflicting})`);
+    expect(run.stderr).toContain(
+      `image ids with different captions in different results files: ${entries[0].image_id} (in ${shardFiles[0]} and ${conflicting})`,
+    );
   });
 });

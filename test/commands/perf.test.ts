@@ -98,7 +98,20 @@ describe("emb perf", () => {
   });
 
   it("loads Florence-2 with a task and generated images", () => {
-    const run = runCli(["perf", "--target", "florence:<CAPTION>", "--model", FLORENCE, "--concurrency", "3", "--max-new-tokens", "4", "--image-size", "64x48", ...fast]);
+    const run = runCli([
+      "perf",
+      "--target",
+      "florence:<CAPTION>",
+      "--model",
+      FLORENCE,
+      "--concurrency",
+      "3",
+      "--max-new-tokens",
+      "4",
+      "--image-size",
+      "64x48",
+      ...fast,
+    ]);
     expect(run.status, run.stderr).toBe(0);
     checkConsistent(JSON.parse(run.stdout).results[0], 16);
   });
@@ -150,7 +163,10 @@ describe("emb perf", () => {
     // No request goes out before its time, so the schedule allows at most rate x the process's
     // lifetime of them, however slow or busy the machine.
     expect(r.completedRequests).toBeLessThanOrEqual(rate * wallSeconds);
-    expect(r.sendRate * measured.reduce((s, w) => s + w.seconds, 0)).toBeCloseTo(measured.reduce((s, w) => s + w.sent, 0), 6);
+    expect(r.sendRate * measured.reduce((s, w) => s + w.seconds, 0)).toBeCloseTo(
+      measured.reduce((s, w) => s + w.sent, 0),
+      6,
+    );
     const csv = readFileSync(join(out, "rate.csv"), "utf8").trim().split("\n");
     expect(csv[0]).toMatch(/^Request Rate,Inferences\/Second,.*,Request Count,Delayed Request Count,Avg Send Request Rate$/);
     expect(csv[1].split(",")[0]).toBe(String(rate));
@@ -160,7 +176,9 @@ describe("emb perf", () => {
   it("--no-progress hides only the progress: the result table, chart line and sweep result still print", () => {
     const out = tmp("quiet");
     const quiet = ["--measurement-interval", "150", "--stability-percentage", "90", "--max-trials", "4", "--no-progress"];
-    const range = runCli(["perf", "--target", "siglip-text", "--model", SIGLIP, "--concurrency", "1:3:2", "--chart", join(out, "chart"), ...quiet], { NO_COLOR: "1" });
+    const range = runCli(["perf", "--target", "siglip-text", "--model", SIGLIP, "--concurrency", "1:3:2", "--chart", join(out, "chart"), ...quiet], {
+      NO_COLOR: "1",
+    });
     expect(range.status, range.stderr).toBe(0);
     const lines = range.stdout.split("\n");
     const head = lines.find((l) => l.includes("concurrency"));
@@ -171,10 +189,13 @@ describe("emb perf", () => {
     expect(range.stdout).toContain(`chart: ${join(out, "chart.svg")}, ${join(out, "chart.png")}`);
     expect(range.stderr).not.toContain("Pass [");
     expect(range.stderr).not.toContain("Request concurrency");
-    const sweep = runCli([
-      ...["perf", "--target", "siglip-text", "--model", SIGLIP, "--concurrency", "2", "--sweep"],
-      ...["--sweep-batch-sizes", "1,2", "--sweep-queue-delays-us", "0", "--save-config", join(out, "batcher.json"), ...quiet],
-    ], { NO_COLOR: "1" });
+    const sweep = runCli(
+      [
+        ...["perf", "--target", "siglip-text", "--model", SIGLIP, "--concurrency", "2", "--sweep"],
+        ...["--sweep-batch-sizes", "1,2", "--sweep-queue-delays-us", "0", "--save-config", join(out, "batcher.json"), ...quiet],
+      ],
+      { NO_COLOR: "1" },
+    );
     expect(sweep.status, sweep.stderr).toBe(0);
     expect(sweep.stdout).toContain("max batch");
     expect(sweep.stdout).toMatch(new RegExp(`^best: batch [12], delay 0 us, .* saved to ${join(out, "batcher.json")}$`, "m"));

@@ -269,11 +269,28 @@ describe("emb florence and emb classify take the same inputs", () => {
     const root = tmp("florence");
     const tar = join(root, "s.tar");
     const names = ["photo_500x375.jpg", "small_64x48.jpg", "cmyk_320x240.jpg"];
-    await writeTar(tar, names.map((f, i) => ({ name: `k${i}.jpg`, data: readFileSync(join(IMAGES, f)) })));
+    await writeTar(
+      tar,
+      names.map((f, i) => ({ name: `k${i}.jpg`, data: readFileSync(join(IMAGES, f)) })),
+    );
     const list = join(root, "list.txt");
     writeFileSync(list, ["portrait_375x500.jpg", "tiny_1x1.png", "gray_320x240.jpg"].map((f) => join(IMAGES, f)).join("\n"));
     const run = (out: string, ...more: string[]) =>
-      runCli(["florence", "<CAPTION>", tar, "--files-from", list, "--model", fixturePath("florence2-tiny"), "--max-new-tokens", "8", "--no-progress", "--out", out, ...more]);
+      runCli([
+        "florence",
+        "<CAPTION>",
+        tar,
+        "--files-from",
+        list,
+        "--model",
+        fixturePath("florence2-tiny"),
+        "--max-new-tokens",
+        "8",
+        "--no-progress",
+        "--out",
+        out,
+        ...more,
+      ]);
     const results = (dir: string) => readJsonl<{ path: string; generated: string }>(join(dir, "results.jsonl"));
     expect(run(join(root, "whole")).status).toBe(0);
     const whole = results(join(root, "whole"));
@@ -290,9 +307,17 @@ describe("emb florence and emb classify take the same inputs", () => {
   it("classify: one line per listed image of the shard", () => {
     const list = ["photo_500x375.jpg", "small_64x48.jpg", "cmyk_320x240.jpg", "tiny_1x1.png"].map((f) => join(IMAGES, f)).join("\n");
     const paths = [0, 1].flatMap((i) => {
-      const result = runCli(["classify", "--files-from", "-", "--labels", "cat,dog", "--model", TINY, "--shard", `${i}/2`, "--logit-scale", "10", "--logit-bias", "-10"], {}, { input: list });
+      const result = runCli(
+        ["classify", "--files-from", "-", "--labels", "cat,dog", "--model", TINY, "--shard", `${i}/2`, "--logit-scale", "10", "--logit-bias", "-10"],
+        {},
+        { input: list },
+      );
       expect(result.status, result.stderr).toBe(0);
-      return result.stdout.trim().split("\n").filter(Boolean).map((l) => JSON.parse(l).path as string);
+      return result.stdout
+        .trim()
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => JSON.parse(l).path as string);
     });
     expect(paths.sort()).toEqual(list.split("\n").sort());
   });

@@ -59,10 +59,7 @@ const res: TokenizedCaptions = new Map(metrics.image_ids.map((id, i) => [id, met
 
 /** One image per entry: [references, candidate], ids 1, 2, ... */
 function captions(images: [string[], string][]): [TokenizedCaptions, TokenizedCaptions] {
-  return [
-    new Map<ImageId, string[]>(images.map(([refs], i) => [i + 1, refs])),
-    new Map<ImageId, string[]>(images.map(([, cand], i) => [i + 1, [cand]])),
-  ];
+  return [new Map<ImageId, string[]>(images.map(([refs], i) => [i + 1, refs])), new Map<ImageId, string[]>(images.map(([, cand], i) => [i + 1, [cand]]))];
 }
 
 interface Gaps {
@@ -89,8 +86,7 @@ function compareWithJar(meteor: Meteor, config: Config): { coco: Gaps; probes: G
     expect(out[set].corpus, `${config} ${set} corpus ${score} vs jar ${jar.corpus}`).toBeLessThanOrEqual(CORPUS_TOL);
 
     // Parity: the jar's statistics for every image, and scores up to rounding.
-    const items: [string[], string][] =
-      set === "coco" ? metrics.image_ids.map((_, i) => [metrics.gts[i], metrics.res[i][0]]) : golden.probes;
+    const items: [string[], string][] = set === "coco" ? metrics.image_ids.map((_, i) => [metrics.gts[i], metrics.res[i][0]]) : golden.probes;
     const stats = items.map(([r, c]) => meteor.segmentStats(r, c));
     stats.forEach((s, i) => expect(formatStats(s), `${config} ${set} #${i}: ${JSON.stringify(items[i])}`).toBe(jar.stats[i]));
     expect(out[set].maxImage).toBeLessThanOrEqual(SCORE_TOL);
@@ -191,17 +187,11 @@ describe("METEOR without a paraphrase table equals the jar with -m 'exact stem s
   });
 
   it("normalises like METEOR's -norm: hyphens and possessives split, then lower-case", () => {
-    expect(meteorWords("a chef's knife on a cloud-wreathed hill")).toEqual(
-      "a chef 's knife on a cloud wreathed hill".split(" "),
-    );
+    expect(meteorWords("a chef's knife on a cloud-wreathed hill")).toEqual("a chef 's knife on a cloud wreathed hill".split(" "));
     expect(meteorWords("a chef 's knife")).toEqual(["a", "chef", "'", "s", "knife"]);
-    expect(meteorWords("Dr. Smith met U.S. troops... at 3.5 p.m.")).toEqual(
-      ["dr.", "smith", "met", "us", "troops", "...", "at", "3.5", "pm"],
-    );
+    expect(meteorWords("Dr. Smith met U.S. troops... at 3.5 p.m.")).toEqual(["dr.", "smith", "met", "us", "troops", "...", "at", "3.5", "pm"]);
     // "No" and "pp" keep their dot only before a number.
-    expect(meteorWords('No. 5 is pp. 3 and No. more. He said: "fine" -- ok').join(" ")).toBe(
-      'no. 5 is pp. 3 and no. more . he said : " fine " - ok',
-    );
+    expect(meteorWords('No. 5 is pp. 3 and No. more. He said: "fine" -- ok').join(" ")).toBe('no. 5 is pp. 3 and no. more . he said : " fine " - ok');
   });
 
   it("scores follow the references' order; a missing candidate is an error", () => {

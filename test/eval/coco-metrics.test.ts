@@ -32,18 +32,22 @@ function expectRel(actual: number, expected: number, rel = 1e-8): void {
 
 /** One image per entry: [references, candidate], ids 1, 2, ... */
 function captions(...images: [string[], string][]): [TokenizedCaptions, TokenizedCaptions] {
-  return [
-    new Map<ImageId, string[]>(images.map(([refs], i) => [i + 1, refs])),
-    new Map<ImageId, string[]>(images.map(([, cand], i) => [i + 1, [cand]])),
-  ];
+  return [new Map<ImageId, string[]>(images.map(([refs], i) => [i + 1, refs])), new Map<ImageId, string[]>(images.map(([, cand], i) => [i + 1, [cand]]))];
 }
 
 describe("COCO caption metrics equal pycocoevalcap's on the golden test set", () => {
   it("BLEU-1..4: corpus and per image", () => {
     const { score, scores } = bleu(gts, res);
-    expectAll(score, [1, 2, 3, 4].map((k) => golden.corpus[`Bleu_${k}` as "Bleu_1"]));
+    expectAll(
+      score,
+      [1, 2, 3, 4].map((k) => golden.corpus[`Bleu_${k}` as "Bleu_1"]),
+    );
     expect(scores).toHaveLength(golden.image_ids.length);
-    for (let k = 0; k < 4; k++) expectAll(scores.map((s) => s[k]), golden.per_image.Bleu[k]);
+    for (let k = 0; k < 4; k++)
+      expectAll(
+        scores.map((s) => s[k]),
+        golden.per_image.Bleu[k],
+      );
   });
 
   it("ROUGE-L: corpus and per image", () => {
@@ -170,7 +174,7 @@ describe("CIDEr-D by hand", () => {
     // "a b" vs "a b c d e f g h": order 1: 2L^2 / (sqrt 2 L * sqrt 8 L) = 1/2; order 2:
     // L^2 / (L * sqrt 7 L) = 1/sqrt 7; orders 3, 4: 0. delta = 6: exp(-36/72) = exp(-1/2).
     const { scores } = ciderD(...captions([["a b c d e f g h"], "a b"], [["x y"], "x y"]));
-    expect(scores[0]).toBeCloseTo(((0.5 + 1 / Math.sqrt(7)) * Math.exp(-0.5) / 4) * 10, 12);
+    expect(scores[0]).toBeCloseTo((((0.5 + 1 / Math.sqrt(7)) * Math.exp(-0.5)) / 4) * 10, 12);
   });
 
   it("averages over the references", () => {
@@ -189,18 +193,40 @@ describe("COCO metric input checks name the image", () => {
   ] as const;
 
   it.each(metrics)("%s", (_, metric) => {
-    const refs = new Map<ImageId, string[]>([[1, ["a dog"]], ["x", ["a cat"]]]);
+    const refs = new Map<ImageId, string[]>([
+      [1, ["a dog"]],
+      ["x", ["a cat"]],
+    ]);
     expect(() => metric(refs, new Map<ImageId, string[]>([[1, ["a dog"]]]))).toThrow(/image id x has references but no candidate/);
     expect(() =>
-      metric(refs, new Map<ImageId, string[]>([[1, ["a"]], ["x", ["b"]], [7, ["c"]]])),
+      metric(
+        refs,
+        new Map<ImageId, string[]>([
+          [1, ["a"]],
+          ["x", ["b"]],
+          [7, ["c"]],
+        ]),
+      ),
     ).toThrow(/image id 7 has a candidate but no references/);
-    expect(() => metric(refs, new Map<ImageId, string[]>([[1, ["a", "b"]], ["x", ["c"]]]))).toThrow(
-      /image id 1 has 2 candidates; exactly one is expected/,
-    );
-    expect(() => metric(refs, new Map<ImageId, string[]>([[1, []], ["x", ["c"]]]))).toThrow(/image id 1 has 0 candidates/);
-    expect(() => metric(new Map<ImageId, string[]>([[1, []]]), new Map<ImageId, string[]>([[1, ["a"]]]))).toThrow(
-      /image id 1 has no references/,
-    );
+    expect(() =>
+      metric(
+        refs,
+        new Map<ImageId, string[]>([
+          [1, ["a", "b"]],
+          ["x", ["c"]],
+        ]),
+      ),
+    ).toThrow(/image id 1 has 2 candidates; exactly one is expected/);
+    expect(() =>
+      metric(
+        refs,
+        new Map<ImageId, string[]>([
+          [1, []],
+          ["x", ["c"]],
+        ]),
+      ),
+    ).toThrow(/image id 1 has 0 candidates/);
+    expect(() => metric(new Map<ImageId, string[]>([[1, []]]), new Map<ImageId, string[]>([[1, ["a"]]]))).toThrow(/image id 1 has no references/);
     expect(() => metric(new Map(), new Map())).toThrow(/no images to score/);
   });
 });

@@ -33,9 +33,7 @@ function byImage(imageIds: number[], rows: { image_id: number; caption: string }
 }
 
 function mismatches(actual: string[], expected: string[], inputs: string[]) {
-  return inputs
-    .map((caption, i) => ({ caption, actual: actual[i], expected: expected[i] }))
-    .filter((m) => m.actual !== m.expected);
+  return inputs.map((caption, i) => ({ caption, actual: actual[i], expected: expected[i] })).filter((m) => m.actual !== m.expected);
 }
 
 describe("PTB tokenisation equals pycocoevalcap's PTBTokenizer on the COCO test set", () => {
@@ -64,12 +62,24 @@ describe("PTB tokenisation equals the real tokenizer on the probe captions", () 
   it(`all ${probes.length} probes as one batch, as pycocoevalcap tokenizes them`, () => {
     const tokenized = tokenizeCaptions(new Map(inputs.map((c, i) => [i, [c]])));
     const actual = [...tokenized.values()].map((v) => v[0]);
-    expect(mismatches(actual, probes.map((p) => p.tokens), inputs)).toEqual([]);
+    expect(
+      mismatches(
+        actual,
+        probes.map((p) => p.tokens),
+        inputs,
+      ),
+    ).toEqual([]);
   });
 
   it(`each of the ${probes.length} probes alone (ptbTokenize)`, () => {
     const actual = inputs.map((c) => ptbTokenize(c));
-    expect(mismatches(actual, probes.map((p) => p.alone), inputs)).toEqual([]);
+    expect(
+      mismatches(
+        actual,
+        probes.map((p) => p.alone),
+        inputs,
+      ),
+    ).toEqual([]);
   });
 
   it("looks into the next caption of a batch, as the reference does", () => {
@@ -85,9 +95,7 @@ describe("PTB tokenisation equals the real tokenizer on the probe captions", () 
 describe("ptbTokenize and tokenizeCaptions", () => {
   it("splits contractions and possessives, keeps numbers, hyphenated words and abbreviations", () => {
     expect(ptbTokenize("It's the man's t-shirt, isn't it? Don't!")).toBe("it 's the man 's t-shirt is n't it do n't");
-    expect(ptbTokenize("The players' 1,000 balls cost $3.50 (10% off)")).toBe(
-      "the players 1,000 balls cost $ 3.50 -lrb- 10 % off -rrb-",
-    );
+    expect(ptbTokenize("The players' 1,000 balls cost $3.50 (10% off)")).toBe("the players 1,000 balls cost $ 3.50 -lrb- 10 % off -rrb-");
     expect(ptbTokenize("Mr. Smith -- a black-and-white cat... in the U.S.")).toBe("mr. smith a black-and-white cat in the u.s.");
     expect(ptbTokenize('A "café" sign 😀 with 1 1/2 ½ cakes')).toBe("a café sign with 1\u00a01/2 1/2 cakes");
   });

@@ -18,8 +18,7 @@ function nextFloat32(x: number, steps: number): number {
 }
 
 /** The scalar scan's answer, the definition blocked search must reproduce bit for bit. */
-const scan = (references: Float32Array[], queries: Float32Array[], k: number) =>
-  new ExactIndex(references, references[0].length).searchAll(queries, k);
+const scan = (references: Float32Array[], queries: Float32Array[], k: number) => new ExactIndex(references, references[0].length).searchAll(queries, k);
 
 const plain = (lists: NeighbourList[]) => lists.map((l) => ({ indices: Array.from(l.indices), distances: Array.from(l.distances) }));
 

@@ -46,7 +46,8 @@ describe("KNN classification equals scikit-learn's KNeighborsClassifier (metric 
       expect(result.top5).toBeCloseTo(c.expected.top5, 12);
       expect(result.predictions.map((p) => p.predicted)).toEqual(c.expected.predict);
       // hnswlib-node is optional: without it, HNSW falls back to exact search and measures no agreement.
-      if (search === "hnsw" && "module" in loadHnsw()) expect(result.agreement).toMatchObject({ queries: c.valid.labels.length, samePrediction: c.valid.labels.length });
+      if (search === "hnsw" && "module" in loadHnsw())
+        expect(result.agreement).toMatchObject({ queries: c.valid.labels.length, samePrediction: c.valid.labels.length });
     });
   }
 

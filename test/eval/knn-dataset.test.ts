@@ -56,7 +56,10 @@ describe("folder datasets and shots", () => {
   });
 
   it("takes the first N per class, or a seeded draw that repeats", () => {
-    const train = new Map([["a", ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"]], ["b", ["x"]]]);
+    const train = new Map([
+      ["a", ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"]],
+      ["b", ["x"]],
+    ]);
     expect(chooseShots(train, 3).get("a")).toEqual(["0", "1", "2"]);
     expect(chooseShots(train, 3).get("b")).toEqual(["x"]);
     const drawn = chooseShots(train, 3, 7).get("a")!;

@@ -29,7 +29,8 @@ function outputs(dir: string): { byName: Map<string, Float32Array>; rows: number
   const [n, d] = npy.shape;
   const data = npy.data as Float32Array;
   const byName = new Map<string, Float32Array>();
-  for (const r of readJsonl<{ row: number; path: string }>(join(dir, "index.jsonl"))) byName.set(r.path.split("/").pop()!, data.slice(r.row * d, (r.row + 1) * d));
+  for (const r of readJsonl<{ row: number; path: string }>(join(dir, "index.jsonl")))
+    byName.set(r.path.split("/").pop()!, data.slice(r.row * d, (r.row + 1) * d));
   return { byName, rows: n, run: JSON.parse(readFileSync(join(dir, "run.json"), "utf8")) };
 }
 
@@ -115,28 +116,31 @@ describe("what a run survives", () => {
     expectSameAs(outputs(out), outputs(reference));
   });
 
-  it.skipIf(!canMountTmpfs())("a full disk stops the run with one sentence; outputs load, and after freeing space the resume ends as an uninterrupted run", () => {
-    const disk = tmp("disk");
-    execFileSync("mount", ["-t", "tmpfs", "-o", "size=24k", "tmpfs", disk]);
-    try {
-      const out = join(disk, "out");
-      const full = runCli(args(dir, out));
-      expect(full.status, full.stderr).toBe(1);
-      expect(full.stderr).toContain(`the disk is full (ENOSPC) while writing ${out};`);
-      expect(full.stderr).toContain("free space (or fix the disk) and run the same command again to continue");
-      const partial = outputs(out);
-      const ref = outputs(reference);
-      expect(partial.byName.size).toBeGreaterThan(0);
-      expect(partial.byName.size).toBeLessThan(120);
-      for (const [name, row] of partial.byName) expect(maxAbsDiff(row, ref.byName.get(name)!), name).toBeLessThanOrEqual(1e-6);
-      execFileSync("mount", ["-o", "remount,size=8m", disk]);
-      const resumed = runCli(args(dir, out));
-      expect(resumed.status, resumed.stderr).toBe(0);
-      expectSameAs(outputs(out), ref);
-    } finally {
-      execFileSync("umount", [disk]);
-    }
-  });
+  it.skipIf(!canMountTmpfs())(
+    "a full disk stops the run with one sentence; outputs load, and after freeing space the resume ends as an uninterrupted run",
+    () => {
+      const disk = tmp("disk");
+      execFileSync("mount", ["-t", "tmpfs", "-o", "size=24k", "tmpfs", disk]);
+      try {
+        const out = join(disk, "out");
+        const full = runCli(args(dir, out));
+        expect(full.status, full.stderr).toBe(1);
+        expect(full.stderr).toContain(`the disk is full (ENOSPC) while writing ${out};`);
+        expect(full.stderr).toContain("free space (or fix the disk) and run the same command again to continue");
+        const partial = outputs(out);
+        const ref = outputs(reference);
+        expect(partial.byName.size).toBeGreaterThan(0);
+        expect(partial.byName.size).toBeLessThan(120);
+        for (const [name, row] of partial.byName) expect(maxAbsDiff(row, ref.byName.get(name)!), name).toBeLessThanOrEqual(1e-6);
+        execFileSync("mount", ["-o", "remount,size=8m", disk]);
+        const resumed = runCli(args(dir, out));
+        expect(resumed.status, resumed.stderr).toBe(0);
+        expectSameAs(outputs(out), ref);
+      } finally {
+        execFileSync("umount", [disk]);
+      }
+    },
+  );
 
   it("SIGTERM (Slurm, Kubernetes, docker stop) stops like Ctrl-C: exit 130, run.json interrupted, the resume ends as an uninterrupted run", async () => {
     const out = join(tmp("out"), "term");

@@ -84,10 +84,12 @@ export async function startFakeHub(repos: Record<string, FakeRepo>): Promise<Fak
       for await (const chunk of req) chunks.push(chunk as Buffer);
       const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as { paths: string[] };
       const known = new Set(listFiles(repo.dir));
-      const infos = body.paths.filter((p) => known.has(p)).map((p) => {
-        const info = fileInfo(repo, p);
-        return { type: "file", path: p, oid: info.oid, size: info.bytes.length, lfs: info.lfs, lastCommit: { id: repo.commit } };
-      });
+      const infos = body.paths
+        .filter((p) => known.has(p))
+        .map((p) => {
+          const info = fileInfo(repo, p);
+          return { type: "file", path: p, oid: info.oid, size: info.bytes.length, lfs: info.lfs, lastCommit: { id: repo.commit } };
+        });
       res.writeHead(200, { "Content-Type": "application/json" });
       return res.end(JSON.stringify(infos));
     }

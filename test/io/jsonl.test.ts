@@ -10,7 +10,10 @@ describe("JSON Lines", () => {
   it("appends records one per line and reads them back in order", () => {
     const path = file();
     const out = new JsonlAppender(path);
-    out.append([{ row: 0, path: "a.jpg" }, { row: 1, path: "b.jpg" }]);
+    out.append([
+      { row: 0, path: "a.jpg" },
+      { row: 1, path: "b.jpg" },
+    ]);
     out.append([{ row: 2, path: "c.jpg" }]);
     out.close();
     expect(readFileSync(path, "utf8")).toBe('{"row":0,"path":"a.jpg"}\n{"row":1,"path":"b.jpg"}\n{"row":2,"path":"c.jpg"}\n');

@@ -31,7 +31,9 @@ describe("--files-from lists", () => {
 
   it("a missing list, or a folder given as one, is an error naming it and the fix", async () => {
     const dir = mkdtempSync(join(tmpdir(), "emb-list-"));
-    await expect(PathList.open(join(dir, "nope.txt"))).rejects.toThrow(`--files-from ${join(dir, "nope.txt")}: no such file; give a file of paths, one per line`);
+    await expect(PathList.open(join(dir, "nope.txt"))).rejects.toThrow(
+      `--files-from ${join(dir, "nope.txt")}: no such file; give a file of paths, one per line`,
+    );
     await expect(PathList.open(dir)).rejects.toThrow(`--files-from ${dir}: is a folder, not a file of paths`);
   });
 });

@@ -140,7 +140,15 @@ describe("drawResult", () => {
 
   it("skips what cannot be drawn without throwing", async () => {
     const odd: Record<string, unknown>[] = [
-      { "<OD>": { bboxes: [[10, 10, 50, 50], [60, 60, 90, 90]], labels: ["only one"] } },
+      {
+        "<OD>": {
+          bboxes: [
+            [10, 10, 50, 50],
+            [60, 60, 90, 90],
+          ],
+          labels: ["only one"],
+        },
+      },
       { "<OD>": { bboxes: [[10, 10, 50, 50]], labels: ["a", "b", "c"] } },
       { "<OD>": { bboxes: [], labels: [] } },
       { "<OD>": { bboxes: [[10, 10, 50]], labels: ["three numbers"] } },
@@ -148,7 +156,15 @@ describe("drawResult", () => {
       { "<OD>": { bboxes: "nope", labels: "nope" } },
       { "<OCR_WITH_REGION>": { quad_boxes: [[1, 2, 3, 4, 5, 6]], labels: ["short quad"] } },
       { "<REGION_TO_SEGMENTATION>": { polygons: [[[1, 2, 3, 4]], [[1, 2, 3]], [], [10, 10, 50, 10, 30, 40]], labels: [] } },
-      { "<REGION_PROPOSAL>": { bboxes: [[5, 5, 20, 20], [30, 30, 60, 60]], labels: ["", ""] } },
+      {
+        "<REGION_PROPOSAL>": {
+          bboxes: [
+            [5, 5, 20, 20],
+            [30, 30, 60, 60],
+          ],
+          labels: ["", ""],
+        },
+      },
       { "<OD>": { bboxes: [[1e300, -1e300, 5, 5]], labels: ["huge \u0000 <&>\"' \uD800"] } },
       { "<UNKNOWN_TASK>": { something: [1, 2, 3] } },
       { "<UNKNOWN_TASK>": 42, "<CAPTION>": "", "<OCR>": null },

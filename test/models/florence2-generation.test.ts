@@ -29,7 +29,11 @@ describe("Florence-2 generation equals PyTorch's generate()", () => {
   for (const mode of ["beam", "greedy"] as const) {
     it(`${mode} search, one image at a time, for every case`, async () => {
       for (const c of golden.cases) {
-        const settings = model.settings({ numBeams: c[mode].num_beams, noRepeatNgramSize: c[mode].no_repeat_ngram_size, maxNewTokens: golden.generation.max_new_tokens });
+        const settings = model.settings({
+          numBeams: c[mode].num_beams,
+          noRepeatNgramSize: c[mode].no_repeat_ngram_size,
+          maxNewTokens: golden.generation.max_new_tokens,
+        });
         const [ids] = await model.generate([pixels.get(c.pixels)!], [c.prompt_ids], settings);
         expect(ids, `${c.task} on ${c.image}`).toEqual(c[mode].sequence);
         expect(model.decode(ids)).toBe(c[mode].decoded);
@@ -37,8 +41,16 @@ describe("Florence-2 generation equals PyTorch's generate()", () => {
     });
 
     it(`${mode} search, all cases in one batch (mixed prompt lengths, items finishing at different steps)`, async () => {
-      const settings = model.settings({ numBeams: golden.cases[0][mode].num_beams, noRepeatNgramSize: golden.cases[0][mode].no_repeat_ngram_size, maxNewTokens: golden.generation.max_new_tokens });
-      const out = await model.generate(golden.cases.map((c) => pixels.get(c.pixels)!), golden.cases.map((c) => c.prompt_ids), settings);
+      const settings = model.settings({
+        numBeams: golden.cases[0][mode].num_beams,
+        noRepeatNgramSize: golden.cases[0][mode].no_repeat_ngram_size,
+        maxNewTokens: golden.generation.max_new_tokens,
+      });
+      const out = await model.generate(
+        golden.cases.map((c) => pixels.get(c.pixels)!),
+        golden.cases.map((c) => c.prompt_ids),
+        settings,
+      );
       expect(out).toEqual(golden.cases.map((c) => c[mode].sequence));
     });
   }
@@ -50,7 +62,14 @@ interface GenerationCase {
   task: string;
   text: string | null;
   prompt_ids: number[];
-  settings: { max_new_tokens: number; num_beams?: number; no_repeat_ngram_size?: number; min_new_tokens?: number; length_penalty?: number; early_stopping?: boolean | "never" };
+  settings: {
+    max_new_tokens: number;
+    num_beams?: number;
+    no_repeat_ngram_size?: number;
+    min_new_tokens?: number;
+    length_penalty?: number;
+    early_stopping?: boolean | "never";
+  };
   sequence: number[];
   decoded: string;
 }
@@ -92,7 +111,11 @@ describe("Florence-2 generation on every test image and task, through the image 
       expect(ids, c.task).toEqual(c.prompt_ids);
       return ids;
     });
-    const out = await model.generate(cases.map(() => image), prompts, settings);
+    const out = await model.generate(
+      cases.map(() => image),
+      prompts,
+      settings,
+    );
     cases.forEach((c, i) => {
       expect(out[i], c.task).toEqual(c.sequence);
       expect(model.decode(out[i]), c.task).toBe(c.decoded);

@@ -21,7 +21,10 @@ describe("visionImagesPerRun: vision encoder runs sized by their first-stage act
 
 describe("partMemory: the encoders drop onnxruntime's arena and packed weights only where activations are large", () => {
   it("Florence-2-large and -base: no arena, no packed copies for the vision encoder and encoder", () => {
-    for (const embed_dim of [[256, 512, 1024, 2048], [128, 256, 512, 1024]]) {
+    for (const embed_dim of [
+      [256, 512, 1024, 2048],
+      [128, 256, 512, 1024],
+    ]) {
       const memory = partMemory({ embed_dim, patch_stride: [4, 2, 2, 2] }, size);
       expect(memory.vision_encoder).toEqual({ arena: false, prepack: false });
       expect(memory.encoder_model).toEqual({ arena: false, prepack: false });

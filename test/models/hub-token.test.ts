@@ -30,7 +30,10 @@ describe("hubToken follows huggingface_hub's order", () => {
     const home = hfHomeWith(" hf_fromhome\n");
     const pathFile = join(tmp("path"), "my-token");
     writeFileSync(pathFile, "hf_frompath\r\n");
-    expect(hubToken({ HF_TOKEN: " hf_env \n", HUGGING_FACE_HUB_TOKEN: "hf_old", HF_TOKEN_PATH: pathFile, HF_HOME: home })).toEqual({ token: "hf_env", source: "HF_TOKEN" });
+    expect(hubToken({ HF_TOKEN: " hf_env \n", HUGGING_FACE_HUB_TOKEN: "hf_old", HF_TOKEN_PATH: pathFile, HF_HOME: home })).toEqual({
+      token: "hf_env",
+      source: "HF_TOKEN",
+    });
     expect(hubToken({ HF_TOKEN: "", HUGGING_FACE_HUB_TOKEN: "hf_old", HF_HOME: home })).toEqual({ token: "hf_old", source: "HUGGING_FACE_HUB_TOKEN" });
     // A blank HF_TOKEN is no token: the file is read.
     expect(hubToken({ HF_TOKEN: "  ", HF_TOKEN_PATH: pathFile, HF_HOME: home })).toEqual({ token: "hf_frompath", source: "HF_TOKEN_PATH", path: pathFile });

@@ -54,9 +54,7 @@ describe("SigLIP tokenizer files", () => {
 });
 
 describe("SentencePiece encoding of the crafted model", () => {
-  const spm = new SentencePieceProcessor(
-    parseModelProto(new Uint8Array(readFileSync(fixturePath("siglip-tokenizers", "crafted-spiece", "spiece.model")))),
-  );
+  const spm = new SentencePieceProcessor(parseModelProto(new Uint8Array(readFileSync(fixturePath("siglip-tokenizers", "crafted-spiece", "spiece.model")))));
   const probes = readJson<{ crafted_probes: { text: string; pieces: string[] }[] }>("goldens", "siglip", "tokenizer-variants.json").crafted_probes;
 
   it.each(probes)("$text gives SentencePiece's pieces", ({ text, pieces }) => {

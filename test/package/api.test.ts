@@ -45,7 +45,10 @@ describe("SiglipEmbedder", () => {
   it("embeds image files as PyTorch does, in input order, whatever the batch size", async () => {
     const files = siglipGolden.images.slice(0, 5).map((i: { file: string }) => i.file);
     const golden = goldenRows("vision_pooler_output.npy");
-    const vectors = await siglip.embedImages(files.map((f: string) => fixturePath("images", f)), { batchSize: 2 });
+    const vectors = await siglip.embedImages(
+      files.map((f: string) => fixturePath("images", f)),
+      { batchSize: 2 },
+    );
     expect(vectors).toHaveLength(5);
     vectors.forEach((v, i) => expect(cosine(v, golden[i]), files[i]).toBeGreaterThanOrEqual(0.9999));
     expect(siglip.dim).toBe(golden[0].length);
@@ -87,7 +90,10 @@ describe("Florence2", () => {
 
   it("runs a task on an image file as transformers' generate and post-processing do", async () => {
     for (const c of florenceGolden.cases.slice(0, 2)) {
-      const answer = await florence.run(c.task, fixturePath("images", c.image), { text: c.text ?? undefined, maxNewTokens: florenceGolden.generation.max_new_tokens });
+      const answer = await florence.run(c.task, fixturePath("images", c.image), {
+        text: c.text ?? undefined,
+        maxNewTokens: florenceGolden.generation.max_new_tokens,
+      });
       expect(answer.generated, c.task).toBe(c.beam.decoded);
       expect(answer.result, c.task).toEqual(c.beam.parsed);
       expect([answer.width, answer.height]).toEqual(c.image_size);
@@ -113,7 +119,10 @@ describe("knnEvaluate", () => {
         { vectors: vectors(c.valid.vectors), labels: c.valid.labels },
         { k: c.expected.k, weighting: c.expected.weights },
       );
-      expect(result.predictions.map((p) => p.predicted), c.name).toEqual(c.expected.predict);
+      expect(
+        result.predictions.map((p) => p.predicted),
+        c.name,
+      ).toEqual(c.expected.predict);
       expect(result.top1, c.name).toBeCloseTo(c.expected.top1, 12);
       expect(result.top5, c.name).toBeCloseTo(c.expected.top5, 12);
     }
@@ -122,7 +131,9 @@ describe("knnEvaluate", () => {
   it("refuses vectors and labels that do not pair up", async () => {
     const v = [new Float32Array([1, 0]), new Float32Array([0, 1])];
     await expect(knnEvaluate({ vectors: v, labels: ["a"] }, { vectors: v, labels: ["a", "b"] })).rejects.toThrow("references: 2 vectors but 1 labels");
-    await expect(knnEvaluate({ vectors: v, labels: ["a", "b"] }, { vectors: [new Float32Array(3)], labels: ["a"] })).rejects.toThrow("queries have 3 values per vector, references 2");
+    await expect(knnEvaluate({ vectors: v, labels: ["a", "b"] }, { vectors: [new Float32Array(3)], labels: ["a"] })).rejects.toThrow(
+      "queries have 3 values per vector, references 2",
+    );
   });
 });
 
@@ -147,7 +158,9 @@ describe("scoreCaptions", () => {
     expect(Object.keys(scores.metrics)).toEqual(["CIDEr"]);
     await expect(scoreCaptions(annotations, [...entries, { image_id: 999_999_999, caption: "a cat" }])).rejects.toThrow(CocoInputError);
     await expect(scoreCaptions(annotations, [...entries, { image_id: 999_999_999, caption: "a cat" }])).rejects.toThrow(/999999999/);
-    await expect(scoreCaptions(annotations, entries, { metrics: ["spice" as "bleu"] })).rejects.toThrow("unknown metrics spice; choose from bleu, meteor, rouge, cider");
+    await expect(scoreCaptions(annotations, entries, { metrics: ["spice" as "bleu"] })).rejects.toThrow(
+      "unknown metrics spice; choose from bleu, meteor, rouge, cider",
+    );
   });
 });
 

@@ -11,16 +11,16 @@ describe("floating dependency specs", () => {
     expect(floatingSpecsInFile(file)).toEqual([]);
   });
 
-  it("a planted \"latest\" in the real lock tree is found and named", () => {
+  it('a planted "latest" in the real lock tree is found and named', () => {
     const lock = JSON.parse(readFileSync("package-lock.json", "utf8")) as { packages: Record<string, { dependencies?: Record<string, string> }> };
-    lock.packages["node_modules/tar-stream"].dependencies = { ...lock.packages["node_modules/tar-stream"].dependencies, "streamx": "latest" };
+    lock.packages["node_modules/tar-stream"].dependencies = { ...lock.packages["node_modules/tar-stream"].dependencies, streamx: "latest" };
     expect(floatingSpecs(lock)).toEqual([{ from: "node_modules/tar-stream", name: "streamx", spec: "latest", why: "a dist-tag the registry can move" }]);
     // An exact override pins it; a range override does not.
     expect(floatingSpecs(lock, { streamx: "2.23.0" })).toEqual([]);
     expect(floatingSpecs(lock, { streamx: "^2.23.0" })).toHaveLength(1);
   });
 
-  it("\"*\" counts in the project's own manifest only", () => {
+  it('"*" counts in the project\'s own manifest only', () => {
     const lock = { packages: { "": { devDependencies: { vitest: "*" } }, "node_modules/@types/x": { peerDependencies: { "@types/node": "*" } } } };
     expect(floatingSpecs(lock).map((f) => f.from)).toEqual(["(this project)"]);
   });
@@ -29,7 +29,17 @@ describe("floating dependency specs", () => {
     for (const spec of ["latest", "next", "beta", "npm:tar@latest", "github:isaacs/node-tar", "git+https://example.org/a/b.git#main", "user/repo"]) {
       expect(floatingReason(spec), spec).not.toBeNull();
     }
-    for (const spec of ["7.5.23", "^7.5.2", "~1.2", ">=1 <2", "1.x", "npm:tar@7.5.23", "file:../x", "git+https://example.org/a/b.git#0123456789abcdef0123456789abcdef01234567", "https://example.org/a.tgz"]) {
+    for (const spec of [
+      "7.5.23",
+      "^7.5.2",
+      "~1.2",
+      ">=1 <2",
+      "1.x",
+      "npm:tar@7.5.23",
+      "file:../x",
+      "git+https://example.org/a/b.git#0123456789abcdef0123456789abcdef01234567",
+      "https://example.org/a.tgz",
+    ]) {
       expect(floatingReason(spec), spec).toBeNull();
     }
   });

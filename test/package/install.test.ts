@@ -96,7 +96,9 @@ describe("the packed package, in an empty project", () => {
     const golden = readJson("goldens", "siglip", "goldens.json");
     const imageIndex = golden.images.findIndex((i: { file: string }) => i.file === IMAGE);
     const caption = golden.captions[CAPTION_INDEX].text;
-    const out = run(process.execPath, ["embed.mjs", fixturePath("siglip-tiny"), fixturePath("images", IMAGE), caption, join(work, "rows.npy")], { cwd: project });
+    const out = run(process.execPath, ["embed.mjs", fixturePath("siglip-tiny"), fixturePath("images", IMAGE), caption, join(work, "rows.npy")], {
+      cwd: project,
+    });
     const r = JSON.parse(out);
     expect(r.dim).toBe(r.byPath.length);
     expect(cosine(r.byPath, goldenRow("vision_pooler_output.npy", imageIndex))).toBeGreaterThanOrEqual(0.9999);
@@ -128,7 +130,10 @@ describe("the packed package, in an empty project", () => {
     );
     writeFileSync(
       join(project, "tsconfig.json"),
-      JSON.stringify({ compilerOptions: { target: "ES2022", module: "NodeNext", moduleResolution: "NodeNext", strict: true, noEmit: true, skipLibCheck: true, types: [] }, files: ["check.ts"] }),
+      JSON.stringify({
+        compilerOptions: { target: "ES2022", module: "NodeNext", moduleResolution: "NodeNext", strict: true, noEmit: true, skipLibCheck: true, types: [] },
+        files: ["check.ts"],
+      }),
     );
     const r = spawnSync(process.execPath, [TSC, "-p", "tsconfig.json"], { cwd: project, encoding: "utf8" });
     expect(r.stdout + r.stderr).toBe("");

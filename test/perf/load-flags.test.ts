@@ -66,7 +66,9 @@ describe("loadPlan", () => {
 
   it("refuses a window option of the other mode", () => {
     expect(() => plan({ "measurement-request-count": 10 })).toThrow("--measurement-request-count applies only with --measurement-mode count_windows");
-    expect(() => plan({ "measurement-mode": "count_windows", "measurement-interval": 100 })).toThrow("--measurement-interval applies only with --measurement-mode time_windows");
+    expect(() => plan({ "measurement-mode": "count_windows", "measurement-interval": 100 })).toThrow(
+      "--measurement-interval applies only with --measurement-mode time_windows",
+    );
   });
 
   it("refuses a bad range, saying what a good one is", () => {

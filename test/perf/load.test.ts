@@ -43,7 +43,13 @@ function lateClock(lateUs: number): Clock {
   };
 }
 
-const rate = (lateUs: number, maxInFlight = 4): LoadShape => ({ kind: "rate", rate: 200, sendTimes: () => rateSendTimes(200, "constant"), maxInFlight, clock: lateClock(lateUs) });
+const rate = (lateUs: number, maxInFlight = 4): LoadShape => ({
+  kind: "rate",
+  rate: 200,
+  sendTimes: () => rateSendTimes(200, "constant"),
+  maxInFlight,
+  clock: lateClock(lateUs),
+});
 
 describe("measure in request-rate mode", () => {
   it("reports every request sent more than 1 ms late as delayed, and none within the tolerance", async () => {

@@ -113,7 +113,8 @@ describe("OpenLoop", () => {
     const answers: (() => void)[] = [];
     const loop = new OpenLoop({ sendTimes: rateSendTimes(10, "constant"), maxInFlight: 3, clock }, () => {
       inFlight++;
-      return new Promise<void>((resolve) => answers.push(() => {
+      return new Promise<void>((resolve) =>
+        answers.push(() => {
           inFlight--;
           resolve();
         }),

@@ -108,7 +108,9 @@ describe("emb perf --url", () => {
   it("sends the image files of --input as raw bytes to siglip_vision, with the token from --token-file", async () => {
     const tokenFile = join(mkdtempSync(join(tmpdir(), "emb-perf-token-")), "token");
     writeFileSync(tokenFile, `${TOKEN}\n`);
-    await measureAgainstServer("siglip_vision", ["--target", "siglip-image", "--input", fixturePath("images"), "--token-file", tokenFile], { EMB_SERVE_TOKEN: "" });
+    await measureAgainstServer("siglip_vision", ["--target", "siglip-image", "--input", fixturePath("images"), "--token-file", tokenFile], {
+      EMB_SERVE_TOKEN: "",
+    });
   });
 
   it("measures the model --model-name names: captions as text to embed_text", async () => {
@@ -121,7 +123,18 @@ describe("emb perf --url", () => {
     const rate = 30;
     const before = await stats("siglip_text");
     const started = Date.now();
-    const args = ["--target", "siglip-text", "--request-rate-range", String(rate), "--measurement-interval", "300", "--stability-percentage", "90", "--max-trials", "4"];
+    const args = [
+      "--target",
+      "siglip-text",
+      "--request-rate-range",
+      String(rate),
+      "--measurement-interval",
+      "300",
+      "--stability-percentage",
+      "90",
+      "--max-trials",
+      "4",
+    ];
     const run = await runCliAsync(["perf", "--url", server.url, ...args, "--json"], withToken);
     const wallSeconds = (Date.now() - started) / 1000;
     expect(run.status, run.stderr).toBe(0);

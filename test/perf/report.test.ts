@@ -48,13 +48,13 @@ describe("perfCsv", () => {
   });
 
   it("writes a row in whole microseconds, with the unaccounted time as Network+Server Send/Recv", () => {
-    const lines = perfCsv([row({ maxBatchSize: 8, maxQueueDelayUs: 2000, workers: 3 })]).trim().split("\n");
+    const lines = perfCsv([row({ maxBatchSize: 8, maxQueueDelayUs: 2000, workers: 3 })])
+      .trim()
+      .split("\n");
     expect(lines).toHaveLength(2);
     // stages add up to 24001.7 of the 30000.9 average: 5999.2 unaccounted.
     // mean batch (1*2 + 4*3) / 5 = 2.8
-    expect(lines[1]).toBe(
-      "4,123.457,0,5999,5000,3000,15000,999,0,28000,40000,45000,55000,30000,4000,20000,60000,1500,5,2.8,1:2 4:3,536870912,8,2000,3",
-    );
+    expect(lines[1]).toBe("4,123.457,0,5999,5000,3000,15000,999,0,28000,40000,45000,55000,30000,4000,20000,60000,1500,5,2.8,1:2 4:3,536870912,8,2000,3");
   });
 
   it("floors the unaccounted time at 0, leaves unknown settings and an infinite std empty", () => {
@@ -74,12 +74,19 @@ describe("perfCsv", () => {
 
   it("orders rows by increasing throughput, as perf_analyzer's ReportWriter does", () => {
     const csv = perfCsv([row({ concurrency: 1, throughput: 50 }), row({ concurrency: 8, throughput: 210.5 }), row({ concurrency: 16, throughput: 200 })]);
-    const concurrencies = csv.trim().split("\n").slice(1).map((l) => l.split(",")[0]);
+    const concurrencies = csv
+      .trim()
+      .split("\n")
+      .slice(1)
+      .map((l) => l.split(",")[0]);
     expect(concurrencies).toEqual(["1", "16", "8"]);
   });
 
   it("writes throughput with six significant digits, as C++'s ostream", () => {
-    const cell = (t: number) => perfCsv([row({ throughput: t })]).split("\n")[1].split(",")[1];
+    const cell = (t: number) =>
+      perfCsv([row({ throughput: t })])
+        .split("\n")[1]
+        .split(",")[1];
     expect(cell(123.456789)).toBe("123.457");
     expect(cell(1500)).toBe("1500");
     expect(cell(0.123456789)).toBe("0.123457");
@@ -87,7 +94,8 @@ describe("perfCsv", () => {
 });
 
 describe("perfCsv in request-rate mode", () => {
-  const rated = (over: Partial<PerfRow> = {}) => row({ concurrency: undefined, requestRate: 20, requestCount: 300, delayedRequests: 6, sendRate: 19.87654321, ...over });
+  const rated = (over: Partial<PerfRow> = {}) =>
+    row({ concurrency: undefined, requestRate: 20, requestCount: 300, delayedRequests: 6, sendRate: 19.87654321, ...over });
 
   it("heads the first column Request Rate, as perf_analyzer does, and ends with the request and delayed counts and the send rate", () => {
     const [header, line] = perfCsv([rated()]).trim().split("\n");
@@ -97,7 +105,13 @@ describe("perfCsv in request-rate mode", () => {
 
   it("writes decimal rates as C++'s ostream, rows by increasing throughput", () => {
     const csv = perfCsv([rated({ requestRate: 12.5, throughput: 12.4 }), rated({ requestRate: 0.333333333, throughput: 0.33 })]);
-    expect(csv.trim().split("\n").slice(1).map((l) => l.split(",")[0])).toEqual(["0.333333", "12.5"]);
+    expect(
+      csv
+        .trim()
+        .split("\n")
+        .slice(1)
+        .map((l) => l.split(",")[0]),
+    ).toEqual(["0.333333", "12.5"]);
   });
 });
 

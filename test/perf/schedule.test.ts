@@ -2,7 +2,15 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { intervalSampler, intervalSendTimes, intervalsRate, parseRateRange, parseRequestIntervals, rateSendTimes, readRequestIntervals } from "../../src/perf/schedule.js";
+import {
+  intervalSampler,
+  intervalSendTimes,
+  intervalsRate,
+  parseRateRange,
+  parseRequestIntervals,
+  rateSendTimes,
+  readRequestIntervals,
+} from "../../src/perf/schedule.js";
 
 const take = (next: () => number, n: number) => Array.from({ length: n }, next);
 

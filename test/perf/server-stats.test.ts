@@ -52,7 +52,10 @@ describe("server statistics", () => {
   });
 
   it("averages each stage over the successful requests, the rest being overhead, as perf_analyzer", () => {
-    const s = serverStatsDifference(parseModelStatistics({ model_stats: [entry("1", 20)] }, "siglip_text"), parseModelStatistics({ model_stats: [entry("1", 10)] }, "siglip_text"));
+    const s = serverStatsDifference(
+      parseModelStatistics({ model_stats: [entry("1", 20)] }, "siglip_text"),
+      parseModelStatistics({ model_stats: [entry("1", 10)] }, "siglip_text"),
+    );
     const summary = summarizeServer(s);
     // 20 requests, 10 ms of success time in all: 500 us each, of which 100 + 50 + 300 + 25 in stages.
     expect(summary).toMatchObject({ requests: 20, inferences: 20, executions: 10, failures: 0 });

@@ -1,8 +1,16 @@
 import { describe, expect, it } from "vitest";
-import { COUNT_WINDOW_MIN_MS, countWindowComplete, exceedsLatencyThreshold, mergeWindows, settledWindows, stableWindows, type WindowData, type WindowMeasurement } from "../../src/perf/stability.js";
+import {
+  COUNT_WINDOW_MIN_MS,
+  countWindowComplete,
+  exceedsLatencyThreshold,
+  mergeWindows,
+  settledWindows,
+  stableWindows,
+  type WindowData,
+  type WindowMeasurement,
+} from "../../src/perf/stability.js";
 
-const windows = (throughput: number[], latency: number[]): WindowMeasurement[] =>
-  throughput.map((t, i) => ({ throughput: t, avgLatencyUs: latency[i] }));
+const windows = (throughput: number[], latency: number[]): WindowMeasurement[] => throughput.map((t, i) => ({ throughput: t, avgLatencyUs: latency[i] }));
 const ones = (n: number) => Array.from({ length: n }, () => 1);
 
 // The cases of perf_analyzer's test_inference_profiler.cc "test_check_window_for_stability" and

@@ -34,7 +34,7 @@ describe("summarizeLatencies", () => {
     expect([s.p50Us, s.p90Us, s.p95Us, s.p99Us]).toEqual([51, 90, 95, 99]);
     expect(s.avgUs).toBe(50.5);
     // Sample variance of 1..n is n(n+1)/12 = 841.666...
-    expect(s.stdUs).toBeCloseTo(Math.sqrt(100 * 101 / 12), 10);
+    expect(s.stdUs).toBeCloseTo(Math.sqrt((100 * 101) / 12), 10);
     expect(s.stdUs).toBeCloseTo(29.0115, 4);
   });
 

@@ -138,7 +138,7 @@ describe("colorManagement", () => {
    */
   const SRGB_MAX_DIFF: Record<string, number> = { "png-rgb16-iccp": 8 };
 
-  it.each(withProfile)("$kind: \"srgb\" converts to sRGB through the embedded profile", async (entry) => {
+  it.each(withProfile)('$kind: "srgb" converts to sRGB through the embedded profile', async (entry) => {
     const bytes = photo(entry.file);
     const srgb = await decodeImage(bytes, { colorManagement: "srgb" });
     const none = await decodeImage(bytes, { colorManagement: "none" });

@@ -14,7 +14,12 @@ describe("the preparation worker pool", () => {
       const before = await pool.prepare(image, preprocessing, {});
       expect(before.ok).toBe(true);
       // Kill the only worker while it holds requests, as the OS would on out-of-memory.
-      const inFlight = [0, 1, 2].map(() => pool.prepare(image, preprocessing, {}).then((r) => r.ok, (e: Error) => e.message));
+      const inFlight = [0, 1, 2].map(() =>
+        pool.prepare(image, preprocessing, {}).then(
+          (r) => r.ok,
+          (e: Error) => e.message,
+        ),
+      );
       const [worker] = (pool as unknown as { workers: Worker[] }).workers;
       await worker.terminate();
       const outcomes = await Promise.all(inFlight);

@@ -24,7 +24,10 @@ interface ResampleCase {
 const { cases } = readJson<{ cases: ResampleCase[] }>("goldens", "resample", "manifest.json");
 
 async function rgb(file: string): Promise<{ data: Uint8Array; width: number; height: number }> {
-  const { data, info } = await sharp(fixturePath("goldens", "resample", file)).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  const { data, info } = await sharp(fixturePath("goldens", "resample", file))
+    .removeAlpha()
+    .raw()
+    .toBuffer({ resolveWithObject: true });
   return { data, width: info.width, height: info.height };
 }
 

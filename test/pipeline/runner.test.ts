@@ -4,7 +4,9 @@ import { Runner, runInOrder, type Failure, type Prepared } from "../../src/pipel
 const tick = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A scripted model: doubles numbers; a batch holding a 13 fails as a whole. */
-function runner(options: { prepareDelay?: (n: number) => number; maxBatchSize?: number; maxQueueDelayUs?: number; inFlight?: { now: number; max: number } } = {}) {
+function runner(
+  options: { prepareDelay?: (n: number) => number; maxBatchSize?: number; maxQueueDelayUs?: number; inFlight?: { now: number; max: number } } = {},
+) {
   return new Runner(
     {
       prepare: async (n: number): Promise<Prepared<number, { n: number }>> => {
@@ -81,7 +83,12 @@ describe("the runner", () => {
   it("keeps at most readAhead items in flight", async () => {
     const inFlight = { now: 0, max: 0 };
     const { sink } = collect();
-    await runInOrder(runner({ inFlight, prepareDelay: () => 3 }), Array.from({ length: 40 }, (_, i) => 20 + i), sink, { readAhead: 6 });
+    await runInOrder(
+      runner({ inFlight, prepareDelay: () => 3 }),
+      Array.from({ length: 40 }, (_, i) => 20 + i),
+      sink,
+      { readAhead: 6 },
+    );
     expect(inFlight.max).toBeLessThanOrEqual(6);
     expect(inFlight.max).toBeGreaterThan(1);
   });

@@ -128,7 +128,9 @@ describe("shards from the environment", () => {
     expect(() => shardFromEnv({ JOB_COMPLETION_INDEX: "2" })).toThrow(
       "JOB_COMPLETION_INDEX=2 is set but EMB_SHARD_COUNT is not; set EMB_SHARD_COUNT to the Job's completions (Kubernetes does not export it to pods), or pass --shard i/n",
     );
-    expect(() => shardFromEnv({ JOB_COMPLETION_INDEX: "8", EMB_SHARD_COUNT: "8" })).toThrow("JOB_COMPLETION_INDEX=8, EMB_SHARD_COUNT=8: shard 8 does not exist among 8");
+    expect(() => shardFromEnv({ JOB_COMPLETION_INDEX: "8", EMB_SHARD_COUNT: "8" })).toThrow(
+      "JOB_COMPLETION_INDEX=8, EMB_SHARD_COUNT=8: shard 8 does not exist among 8",
+    );
     expect(() => shardFromEnv({ JOB_COMPLETION_INDEX: "1", EMB_SHARD_COUNT: "many" })).toThrow('EMB_SHARD_COUNT="many" is not a whole number');
     // sbatch --array=1,3,7 has no uniform step: the ids do not map onto shards.
     expect(() => shardFromEnv({ SLURM_ARRAY_TASK_ID: "3", SLURM_ARRAY_TASK_MIN: "1", SLURM_ARRAY_TASK_STEP: "2", SLURM_ARRAY_TASK_COUNT: "3" })).not.toThrow();

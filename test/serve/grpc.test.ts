@@ -14,12 +14,16 @@ import { captionIds, golden, goldenRow, image, imageIndex, SIGLIP, startServe, t
 
 type InferenceClient = Client & Record<string, (...args: unknown[]) => unknown>;
 
-const proto = loadPackageDefinition(loadInferenceProto()) as unknown as { inference: { GRPCInferenceService: new (address: string, creds: ReturnType<typeof credentials.createInsecure>) => InferenceClient } };
+const proto = loadPackageDefinition(loadInferenceProto()) as unknown as {
+  inference: { GRPCInferenceService: new (address: string, creds: ReturnType<typeof credentials.createInsecure>) => InferenceClient };
+};
 const connect = (address: string) => new proto.inference.GRPCInferenceService(address, credentials.createInsecure());
 
 /** One unary call; rejects with the ServiceError. */
 function call<T = any>(client: InferenceClient, method: string, request: object, metadata = new Metadata()): Promise<T> {
-  return new Promise((resolve, reject) => client[method](request, metadata, (error: ServiceError | null, response: T) => (error ? reject(error) : resolve(response))));
+  return new Promise((resolve, reject) =>
+    client[method](request, metadata, (error: ServiceError | null, response: T) => (error ? reject(error) : resolve(response))),
+  );
 }
 
 async function refusal(promise: Promise<unknown>): Promise<ServiceError> {
@@ -86,7 +90,12 @@ describe("emb serve over gRPC: what Triton's gRPC clients get", () => {
 
   it("siglip_text: raw_input_contents INT64 (two rows) give PyTorch's pooler_output in raw_output_contents, id echoed", async () => {
     const response = await call(client, "ModelInfer", idsRequest([captionIds(0), captionIds(2)], { id: "req-9" }));
-    expect(response).toMatchObject({ model_name: "siglip_text", model_version: "1", id: "req-9", outputs: [{ name: "EMBEDDING", datatype: "FP32", shape: [2, 32] }] });
+    expect(response).toMatchObject({
+      model_name: "siglip_text",
+      model_version: "1",
+      id: "req-9",
+      outputs: [{ name: "EMBEDDING", datatype: "FP32", shape: [2, 32] }],
+    });
     expect(response.raw_output_contents).toHaveLength(1);
     const vectors = floats(response.raw_output_contents[0]);
     expect(maxAbsDiff(vectors.slice(0, 32), goldenRow("text_pooler_output.npy", 0))).toBeLessThan(1e-5);
@@ -112,7 +121,9 @@ describe("emb serve over gRPC: what Triton's gRPC clients get", () => {
     });
     expect(response.outputs).toMatchObject([{ name: "EMBEDDING", datatype: "FP32", shape: [2, 32] }]);
     const vectors = floats(response.raw_output_contents[0]);
-    files.forEach((f, i) => expect(maxAbsDiff(vectors.slice(i * 32, (i + 1) * 32), goldenRow("vision_pooler_output.npy", imageIndex(f))), f).toBeLessThan(1e-5));
+    files.forEach((f, i) =>
+      expect(maxAbsDiff(vectors.slice(i * 32, (i + 1) * 32), goldenRow("vision_pooler_output.npy", imageIndex(f))), f).toBeLessThan(1e-5),
+    );
   });
 
   it("embed_text: bytes_contents with embed_model as string_param", async () => {
@@ -169,14 +180,46 @@ describe("emb serve over gRPC: bad requests are INVALID_ARGUMENT naming the prob
   const cases: [string, object, RegExp, status?][] = [
     ["base64_encoded as a string", image64({ base64_encoded: { string_param: "true" } }), /base64_encoded: "true"; it must be true or false/],
     ["base64 that is not base64", image64({ base64_encoded: { bool_param: true } }, "@@@@"), /not base64/],
-    ["a wrong shape", { ...idsRequest([captionIds(0)]), inputs: [{ name: "INPUT_IDS", datatype: "INT64", shape: [1, 32] }], raw_input_contents: [int64s(captionIds(0).slice(0, 32))] }, /shape \[1,32\], expected \[-1,64\]/],
-    ["raw data that does not fill the shape", { ...idsRequest([captionIds(0)]), raw_input_contents: [int64s(captionIds(0).slice(0, 10))] }, /64 elements but 10 were sent/],
-    ["raw bytes that are not whole INT64s", { ...idsRequest([captionIds(0)]), raw_input_contents: [Buffer.alloc(13)] }, /13 bytes is not a whole number of INT64 elements/],
+    [
+      "a wrong shape",
+      {
+        ...idsRequest([captionIds(0)]),
+        inputs: [{ name: "INPUT_IDS", datatype: "INT64", shape: [1, 32] }],
+        raw_input_contents: [int64s(captionIds(0).slice(0, 32))],
+      },
+      /shape \[1,32\], expected \[-1,64\]/,
+    ],
+    [
+      "raw data that does not fill the shape",
+      { ...idsRequest([captionIds(0)]), raw_input_contents: [int64s(captionIds(0).slice(0, 10))] },
+      /64 elements but 10 were sent/,
+    ],
+    [
+      "raw bytes that are not whole INT64s",
+      { ...idsRequest([captionIds(0)]), raw_input_contents: [Buffer.alloc(13)] },
+      /13 bytes is not a whole number of INT64 elements/,
+    ],
     ["no inputs", { ...idsRequest([captionIds(0)]), raw_input_contents: [] as Buffer[], inputs: [] }, /non-empty "inputs"/],
-    ["two raw entries for one input", { ...idsRequest([captionIds(0)]), raw_input_contents: [int64s(captionIds(0)), int64s(captionIds(1))] }, /raw_input_contents has 2 entries for 1 inputs/],
-    ["a truncated BYTES element", { ...image64({}), model_name: "siglip_vision", raw_input_contents: [bytesTensor(Buffer.from("abc")).subarray(0, 5)] }, /says 3 bytes but only 1 follow/],
-    ["contents in the wrong list", { model_name: "siglip_text", inputs: [{ name: "INPUT_IDS", datatype: "INT64", shape: [1, 64], contents: { int_contents: captionIds(0) } }] }, /INT64 data goes in contents\.int64_contents, not contents\.int_contents/],
-    ["no data at all", { model_name: "siglip_text", inputs: [{ name: "INPUT_IDS", datatype: "INT64", shape: [1, 64] }] }, /has no data: send it in raw_input_contents or contents\.int64_contents/],
+    [
+      "two raw entries for one input",
+      { ...idsRequest([captionIds(0)]), raw_input_contents: [int64s(captionIds(0)), int64s(captionIds(1))] },
+      /raw_input_contents has 2 entries for 1 inputs/,
+    ],
+    [
+      "a truncated BYTES element",
+      { ...image64({}), model_name: "siglip_vision", raw_input_contents: [bytesTensor(Buffer.from("abc")).subarray(0, 5)] },
+      /says 3 bytes but only 1 follow/,
+    ],
+    [
+      "contents in the wrong list",
+      { model_name: "siglip_text", inputs: [{ name: "INPUT_IDS", datatype: "INT64", shape: [1, 64], contents: { int_contents: captionIds(0) } }] },
+      /INT64 data goes in contents\.int64_contents, not contents\.int_contents/,
+    ],
+    [
+      "no data at all",
+      { model_name: "siglip_text", inputs: [{ name: "INPUT_IDS", datatype: "INT64", shape: [1, 64] }] },
+      /has no data: send it in raw_input_contents or contents\.int64_contents/,
+    ],
     ["a token id outside the vocabulary", idsRequest([[...Array(63).fill(1), 5000]]), /token id 5000 at position 63 is outside the vocabulary/],
     ["an unknown output", { ...idsRequest([captionIds(0)]), outputs: [{ name: "LOGITS" }] }, /unknown output "LOGITS"/],
     ["an unknown model", { ...idsRequest([captionIds(0)]), model_name: "clip" }, /unknown model "clip"; this server has siglip_text/, status.NOT_FOUND],
@@ -198,17 +241,28 @@ describe("emb serve over gRPC: bad requests are INVALID_ARGUMENT naming the prob
   });
 
   it("converts typed contents and parameters as the HTTP side does, and refuses what this server lacks", () => {
-    const request = (extra: Partial<GrpcInferRequest>): GrpcInferRequest => ({ inputs: [{ name: "X", datatype: "FP32", shape: [2], contents: { fp32_contents: [0.5, -1] } }], ...extra });
-    const parsed = inferRequestFromGrpc(request({ id: "q", parameters: { n: { int64_param: 7, parameter_choice: "int64_param" }, b: { bool_param: false, parameter_choice: "bool_param" } } }));
+    const request = (extra: Partial<GrpcInferRequest>): GrpcInferRequest => ({
+      inputs: [{ name: "X", datatype: "FP32", shape: [2], contents: { fp32_contents: [0.5, -1] } }],
+      ...extra,
+    });
+    const parsed = inferRequestFromGrpc(
+      request({ id: "q", parameters: { n: { int64_param: 7, parameter_choice: "int64_param" }, b: { bool_param: false, parameter_choice: "bool_param" } } }),
+    );
     expect(parsed.id).toBe("q");
     expect(parsed.parameters).toEqual({ n: 7, b: false });
     expect(Array.from(parsed.inputs.get("X")!.data.values as ArrayLike<number>)).toEqual([0.5, -1]);
     expect(parsed.outputs).toBeUndefined();
     const refused = (r: GrpcInferRequest) => () => inferRequestFromGrpc(r);
-    expect(refused({ inputs: [{ name: "X", datatype: "FP16", shape: [1], contents: { fp32_contents: [1] } }] })).toThrow(/FP16 data can only come in raw_input_contents/);
+    expect(refused({ inputs: [{ name: "X", datatype: "FP16", shape: [1], contents: { fp32_contents: [1] } }] })).toThrow(
+      /FP16 data can only come in raw_input_contents/,
+    );
     expect(refused(request({ raw_input_contents: [Buffer.alloc(8)] }))).toThrow(/both in contents\.fp32_contents and in raw_input_contents/);
     expect(refused(request({ parameters: { p: {} } }))).toThrow(ProtocolError);
-    expect(refused({ inputs: [{ name: "X", datatype: "FP32", shape: [1], parameters: { shared_memory_region: { string_param: "r", parameter_choice: "string_param" } } }] })).toThrow(/no shared memory/);
+    expect(
+      refused({
+        inputs: [{ name: "X", datatype: "FP32", shape: [1], parameters: { shared_memory_region: { string_param: "r", parameter_choice: "string_param" } } }],
+      }),
+    ).toThrow(/no shared memory/);
     expect(refused({ inputs: [{ name: "X", datatype: "INT32", shape: [1], contents: { int_contents: [1.5] } }] })).toThrow(/INT32 data must be integers/);
   });
 });

@@ -12,7 +12,24 @@ const withHeader = (header: unknown, ...binary: Buffer[]) => {
 describe("parseInferRequest", () => {
   it("takes nested JSON data row-major, booleans for BOOL, and the request's parameters and id", () => {
     const r = parseInferRequest(
-      Buffer.from(JSON.stringify({ id: "x", parameters: { p: 1 }, inputs: [{ name: "A", shape: [2, 2], datatype: "INT32", data: [[1, 2], [3, 4]] }, { name: "B", shape: [2], datatype: "BOOL", data: [true, false] }] })),
+      Buffer.from(
+        JSON.stringify({
+          id: "x",
+          parameters: { p: 1 },
+          inputs: [
+            {
+              name: "A",
+              shape: [2, 2],
+              datatype: "INT32",
+              data: [
+                [1, 2],
+                [3, 4],
+              ],
+            },
+            { name: "B", shape: [2], datatype: "BOOL", data: [true, false] },
+          ],
+        }),
+      ),
       undefined,
       undefined,
     );
@@ -60,7 +77,16 @@ describe("parseInferRequest", () => {
     expect(bad("[]")).toThrow(/JSON object with an "inputs" list/);
     expect(bad(JSON.stringify({ inputs: [{ name: "A", shape: [-1], datatype: "INT32", data: [] }] }))).toThrow(/non-negative integers/);
     expect(bad(JSON.stringify({ inputs: [{ name: "A", shape: [2], datatype: "INT32", data: [1, 2.5] }] }))).toThrow(/must be integers; element 1 is 2.5/);
-    expect(bad(JSON.stringify({ inputs: [{ name: "A", shape: [1], datatype: "INT32", data: [1] }, { name: "A", shape: [1], datatype: "INT32", data: [1] }] }))).toThrow(/given twice/);
+    expect(
+      bad(
+        JSON.stringify({
+          inputs: [
+            { name: "A", shape: [1], datatype: "INT32", data: [1] },
+            { name: "A", shape: [1], datatype: "INT32", data: [1] },
+          ],
+        }),
+      ),
+    ).toThrow(/given twice/);
     const extra = withHeader({ inputs: [{ name: "A", shape: [1], datatype: "INT32", parameters: { binary_data_size: 4 } }] }, le32(1), Buffer.from([0]));
     expect(() => parseInferRequest(extra.body, extra.length, undefined)).toThrow(/1 bytes of binary data follow the inputs that no input claims/);
     const odd = withHeader({ inputs: [{ name: "A", shape: [1], datatype: "INT32", parameters: { binary_data_size: 3 } }] }, Buffer.from([1, 2, 3]));
@@ -85,7 +111,11 @@ describe("encodeInferResponse", () => {
   });
 
   it("writes the outputs asked for in binary after the header, BYTES with length prefixes", () => {
-    const { body, headerLength } = encodeInferResponse({ name: "m", version: "1" }, { binaryByDefault: false, outputs: [{ name: "S", binary: true }, { name: "E" }] }, outputs);
+    const { body, headerLength } = encodeInferResponse(
+      { name: "m", version: "1" },
+      { binaryByDefault: false, outputs: [{ name: "S", binary: true }, { name: "E" }] },
+      outputs,
+    );
     const header = JSON.parse(body.subarray(0, headerLength).toString());
     expect(header.outputs.map((o: { name: string }) => o.name)).toEqual(["S", "E"]);
     expect(header.outputs[0].parameters).toEqual({ binary_data_size: 11 });

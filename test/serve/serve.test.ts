@@ -14,7 +14,11 @@ import { fixturePath, maxAbsDiff, readJson } from "../helpers/fixtures.js";
 import { captionIds, golden, goldenRow, image, imageIndex, SIGLIP, startServe, type RunningServer } from "../helpers/serve.js";
 
 const FLORENCE = fixturePath("florence2-tiny");
-const florenceCases = readJson<{ cases: { image: string; task: string; text: string | null; settings: Record<string, unknown>; parsed: unknown }[] }>("goldens", "florence2", "generation.json").cases;
+const florenceCases = readJson<{ cases: { image: string; task: string; text: string | null; settings: Record<string, unknown>; parsed: unknown }[] }>(
+  "goldens",
+  "florence2",
+  "generation.json",
+).cases;
 const tmp = () => mkdtempSync(join(tmpdir(), "emb-serve-"));
 
 let server: RunningServer;
@@ -59,7 +63,18 @@ const floats = (b: Buffer) => new Float32Array(b.buffer.slice(b.byteOffset, b.by
 const bytesTensor = (...items: Buffer[]) => Buffer.concat(items.flatMap((b) => [Buffer.from(new Uint32Array([b.length]).buffer), b]));
 
 beforeAll(async () => {
-  server = await startServe(["--model", `siglip=${SIGLIP}`, "--model", `florence2=${FLORENCE}`, "--max-new-tokens", "24", "--max-queue-delay-us", "100000", "--max-body-mb", "2"]);
+  server = await startServe([
+    "--model",
+    `siglip=${SIGLIP}`,
+    "--model",
+    `florence2=${FLORENCE}`,
+    "--max-new-tokens",
+    "24",
+    "--max-queue-delay-us",
+    "100000",
+    "--max-body-mb",
+    "2",
+  ]);
 }, 120_000);
 
 afterAll(async () => {
@@ -73,7 +88,12 @@ describe("emb serve: what the Triton deployment's clients get", () => {
     const meta = await (await fetch(url("/v2"))).json();
     expect(meta.extensions).toEqual(expect.arrayContaining(["binary_tensor_data", "statistics"]));
     const text = await (await fetch(url("/v2/models/siglip_text"))).json();
-    expect(text).toMatchObject({ name: "siglip_text", versions: ["1"], inputs: [{ name: "INPUT_IDS", datatype: "INT64", shape: [-1, 64] }], outputs: [{ name: "EMBEDDING", datatype: "FP32", shape: [-1, 32] }] });
+    expect(text).toMatchObject({
+      name: "siglip_text",
+      versions: ["1"],
+      inputs: [{ name: "INPUT_IDS", datatype: "INT64", shape: [-1, 64] }],
+      outputs: [{ name: "EMBEDDING", datatype: "FP32", shape: [-1, 32] }],
+    });
     const config = await (await fetch(url("/v2/models/florence2/versions/1/config"))).json();
     expect(config).toMatchObject({ name: "florence2", max_batch_size: 4, dynamic_batching: { max_queue_delay_microseconds: 100000 } });
     expect(config.input.map((i: { name: string; optional?: boolean }) => [i.name, i.optional ?? false])).toEqual([
@@ -88,7 +108,12 @@ describe("emb serve: what the Triton deployment's clients get", () => {
     const ids = captionIds(0);
     const { status, body } = await json("siglip_text", { id: "req-7", inputs: [{ name: "INPUT_IDS", shape: [1, 64], datatype: "INT64", data: ids }] });
     expect(status, JSON.stringify(body)).toBe(200);
-    expect(body).toMatchObject({ model_name: "siglip_text", model_version: "1", id: "req-7", outputs: [{ name: "EMBEDDING", datatype: "FP32", shape: [1, 32] }] });
+    expect(body).toMatchObject({
+      model_name: "siglip_text",
+      model_version: "1",
+      id: "req-7",
+      outputs: [{ name: "EMBEDDING", datatype: "FP32", shape: [1, 32] }],
+    });
     expect(maxAbsDiff(body.outputs[0].data, goldenRow("text_pooler_output.npy", 0))).toBeLessThan(1e-5);
   });
 
@@ -96,7 +121,10 @@ describe("emb serve: what the Triton deployment's clients get", () => {
     const rows = [captionIds(0), captionIds(2)];
     const ids = Buffer.from(new BigInt64Array(rows.flat().map(BigInt)).buffer);
     const { body, headerLength } = binaryRequest(
-      { inputs: [{ name: "INPUT_IDS", shape: [2, 64], datatype: "INT64", parameters: { binary_data_size: ids.length } }], outputs: [{ name: "EMBEDDING", parameters: { binary_data: true } }] },
+      {
+        inputs: [{ name: "INPUT_IDS", shape: [2, 64], datatype: "INT64", parameters: { binary_data_size: ids.length } }],
+        outputs: [{ name: "EMBEDDING", parameters: { binary_data: true } }],
+      },
       ids,
     );
     const res = await infer("siglip_text", body, { "Inference-Header-Content-Length": String(headerLength), "Content-Type": "application/octet-stream" });
@@ -149,7 +177,10 @@ describe("emb serve: what the Triton deployment's clients get", () => {
     files.forEach((f, i) => expect(maxAbsDiff(data.slice(i * 32, (i + 1) * 32), goldenRow("vision_pooler_output.npy", imageIndex(f))), f).toBeLessThan(1e-5));
 
     const tensor = bytesTensor(image(files[1]));
-    const request = binaryRequest({ inputs: [{ name: "INPUT_IMAGE", shape: [1, 1], datatype: "BYTES", parameters: { binary_data_size: tensor.length } }] }, tensor);
+    const request = binaryRequest(
+      { inputs: [{ name: "INPUT_IMAGE", shape: [1, 1], datatype: "BYTES", parameters: { binary_data_size: tensor.length } }] },
+      tensor,
+    );
     const res = await infer("siglip_vision", request.body, { "Inference-Header-Content-Length": String(request.headerLength) });
     expect(res.status).toBe(200);
     const answer = await res.json();
@@ -172,7 +203,9 @@ describe("emb serve: what the Triton deployment's clients get", () => {
 
   it("batches concurrent clients together and reports it in Triton's statistics", async () => {
     const before = (await (await fetch(url("/v2/models/siglip_text/stats"))).json()).model_stats[0];
-    const requests = Array.from({ length: 8 }, (_, i) => json("siglip_text", { inputs: [{ name: "INPUT_IDS", shape: [1, 64], datatype: "INT64", data: captionIds(i % 4) }] }));
+    const requests = Array.from({ length: 8 }, (_, i) =>
+      json("siglip_text", { inputs: [{ name: "INPUT_IDS", shape: [1, 64], datatype: "INT64", data: captionIds(i % 4) }] }),
+    );
     for (const r of await Promise.all(requests)) expect(r.status).toBe(200);
     const after = (await (await fetch(url("/v2/models/siglip_text/stats"))).json()).model_stats[0];
     expect(after.inference_count - before.inference_count).toBe(8);
@@ -182,7 +215,13 @@ describe("emb serve: what the Triton deployment's clients get", () => {
     expect(after.batch_stats.some((b: { batch_size: number }) => b.batch_size > 1)).toBe(true);
   });
   it("counts embed_text's and embed_image's requests in siglip_text's and siglip_vision's statistics too, as the Triton deployment's BLS models did", async () => {
-    const stats = async () => Object.fromEntries(((await (await fetch(url("/v2/models/stats"))).json()).model_stats as { name: string; inference_count: number }[]).map((s) => [s.name, s.inference_count]));
+    const stats = async () =>
+      Object.fromEntries(
+        ((await (await fetch(url("/v2/models/stats"))).json()).model_stats as { name: string; inference_count: number }[]).map((s) => [
+          s.name,
+          s.inference_count,
+        ]),
+      );
     const before = await stats();
     expect((await json("embed_text", { inputs: [{ name: "INPUT_TEXT", shape: [2, 1], datatype: "BYTES", data: ["a cat", "a dog"] }] })).status).toBe(200);
     expect((await infer("embed_image", image("small_64x48.jpg"), { "Inference-Header-Content-Length": "0" })).status).toBe(200);
@@ -201,26 +240,84 @@ describe("emb serve: what the Triton deployment's clients get", () => {
 
 describe("emb serve: bad requests get a 400 naming the problem, and the server keeps serving", () => {
   const ids = (shape: number[], data: unknown, extra: object = {}) => ({ inputs: [{ name: "INPUT_IDS", shape, datatype: "INT64", data, ...extra }] });
-  const image64 = (data: string, parameters?: object) => ({ ...(parameters ? { parameters } : {}), inputs: [{ name: "INPUT_IMAGE", shape: [1, 1], datatype: "BYTES", data: [data] }] });
+  const image64 = (data: string, parameters?: object) => ({
+    ...(parameters ? { parameters } : {}),
+    inputs: [{ name: "INPUT_IMAGE", shape: [1, 1], datatype: "BYTES", data: [data] }],
+  });
   const cases: [string, string, unknown, RegExp, number?][] = [
     ["not JSON", "siglip_text", "{inputs: [", /not valid JSON/],
     ["no inputs", "siglip_text", { inputs: [] }, /non-empty "inputs"/],
-    ["an unknown input", "siglip_text", { inputs: [{ name: "IDS", shape: [1, 64], datatype: "INT64", data: captionIds(0) }] }, /unexpected input "IDS".*INPUT_IDS/],
-    ["a wrong datatype", "siglip_text", { inputs: [{ name: "INPUT_IDS", shape: [1, 64], datatype: "FP32", data: captionIds(0) }] }, /datatype FP32, expected INT64/],
-    ["an unknown datatype", "siglip_text", { inputs: [{ name: "INPUT_IDS", shape: [1, 64], datatype: "INT65", data: captionIds(0) }] }, /"INT65" is not one of/],
+    [
+      "an unknown input",
+      "siglip_text",
+      { inputs: [{ name: "IDS", shape: [1, 64], datatype: "INT64", data: captionIds(0) }] },
+      /unexpected input "IDS".*INPUT_IDS/,
+    ],
+    [
+      "a wrong datatype",
+      "siglip_text",
+      { inputs: [{ name: "INPUT_IDS", shape: [1, 64], datatype: "FP32", data: captionIds(0) }] },
+      /datatype FP32, expected INT64/,
+    ],
+    [
+      "an unknown datatype",
+      "siglip_text",
+      { inputs: [{ name: "INPUT_IDS", shape: [1, 64], datatype: "INT65", data: captionIds(0) }] },
+      /"INT65" is not one of/,
+    ],
     ["a wrong shape", "siglip_text", ids([1, 32], captionIds(0).slice(0, 32)), /shape \[1,32\], expected \[-1,64\]/],
     ["data that does not fill the shape", "siglip_text", ids([1, 64], captionIds(0).slice(0, 10)), /64 elements but 10 were sent/],
     ["a batch over the limit", "siglip_text", ids([33, 64], Array(33 * 64).fill(1)), /batch of 33.*1 to 32 rows/],
     ["strings for INT64", "siglip_text", ids([1, 64], Array(64).fill("1")), /must be numbers/],
-    ["a token id outside the vocabulary", "siglip_text", ids([1, 64], [...Array(63).fill(1), 5000]), /token id 5000 at position 63 is outside the vocabulary \(0 to 999\)/],
+    [
+      "a token id outside the vocabulary",
+      "siglip_text",
+      ids([1, 64], [...Array(63).fill(1), 5000]),
+      /token id 5000 at position 63 is outside the vocabulary \(0 to 999\)/,
+    ],
     ["an unknown output", "siglip_text", { ...ids([1, 64], captionIds(0)), outputs: [{ name: "LOGITS" }] }, /unknown output "LOGITS"/],
-    ["an image that does not decode", "siglip_vision", { inputs: [{ name: "INPUT_IMAGE", shape: [1, 1], datatype: "BYTES", data: ["not an image"] }] }, /INPUT_IMAGE: /],
+    [
+      "an image that does not decode",
+      "siglip_vision",
+      { inputs: [{ name: "INPUT_IMAGE", shape: [1, 1], datatype: "BYTES", data: ["not an image"] }] },
+      /INPUT_IMAGE: /,
+    ],
     ["base64 that is not base64", "embed_image", image64("@@@@", { base64_encoded: true }), /not base64/],
     ["base64_encoded as a string", "embed_image", image64("aGk=", { base64_encoded: "true" }), /base64_encoded: "true"; it must be true or false/],
-    ["a text over 64 tokens", "embed_text", { inputs: [{ name: "INPUT_TEXT", shape: [1, 1], datatype: "BYTES", data: [Array(80).fill("word").join(" ")] }] }, /more than 64 tokens/],
-    ["an unknown task", "florence2", { inputs: [{ name: "INPUT_IMAGE", shape: [1, 1], datatype: "BYTES", data: ["aGk="] }, { name: "TASK_PROMPT", shape: [1, 1], datatype: "BYTES", data: ["<NOPE>"] }] }, /<NOPE>/],
-    ["a missing input", "florence2", { inputs: [{ name: "TASK_PROMPT", shape: [1, 1], datatype: "BYTES", data: ["<CAPTION>"] }] }, /input "INPUT_IMAGE" is missing/],
-    ["a grounding task without its text", "florence2", { inputs: [{ name: "INPUT_IMAGE", shape: [1, 1], datatype: "BYTES", data: [image("small_64x48.jpg").toString("base64")] }, { name: "TASK_PROMPT", shape: [1, 1], datatype: "BYTES", data: ["<CAPTION_TO_PHRASE_GROUNDING>"] }] }, /needs TEXT_PROMPT/],
+    [
+      "a text over 64 tokens",
+      "embed_text",
+      { inputs: [{ name: "INPUT_TEXT", shape: [1, 1], datatype: "BYTES", data: [Array(80).fill("word").join(" ")] }] },
+      /more than 64 tokens/,
+    ],
+    [
+      "an unknown task",
+      "florence2",
+      {
+        inputs: [
+          { name: "INPUT_IMAGE", shape: [1, 1], datatype: "BYTES", data: ["aGk="] },
+          { name: "TASK_PROMPT", shape: [1, 1], datatype: "BYTES", data: ["<NOPE>"] },
+        ],
+      },
+      /<NOPE>/,
+    ],
+    [
+      "a missing input",
+      "florence2",
+      { inputs: [{ name: "TASK_PROMPT", shape: [1, 1], datatype: "BYTES", data: ["<CAPTION>"] }] },
+      /input "INPUT_IMAGE" is missing/,
+    ],
+    [
+      "a grounding task without its text",
+      "florence2",
+      {
+        inputs: [
+          { name: "INPUT_IMAGE", shape: [1, 1], datatype: "BYTES", data: [image("small_64x48.jpg").toString("base64")] },
+          { name: "TASK_PROMPT", shape: [1, 1], datatype: "BYTES", data: ["<CAPTION_TO_PHRASE_GROUNDING>"] },
+        ],
+      },
+      /needs TEXT_PROMPT/,
+    ],
     ["an unknown model", "clip", ids([1, 64], captionIds(0)), /unknown model "clip"; this server has siglip_text/, 404],
   ];
   for (const [what, model, body, message, status] of cases) {
@@ -243,7 +340,10 @@ describe("emb serve: bad requests get a 400 naming the problem, and the server k
     expect((await res.json()).error).toMatch(/Inference-Header-Content-Length must be a non-negative integer/);
 
     const truncated = bytesTensor(Buffer.from("abc")).subarray(0, 5);
-    const bad = binaryRequest({ inputs: [{ name: "INPUT_IMAGE", shape: [1, 1], datatype: "BYTES", parameters: { binary_data_size: truncated.length } }] }, truncated);
+    const bad = binaryRequest(
+      { inputs: [{ name: "INPUT_IMAGE", shape: [1, 1], datatype: "BYTES", parameters: { binary_data_size: truncated.length } }] },
+      truncated,
+    );
     res = await infer("siglip_vision", bad.body, { "Inference-Header-Content-Length": String(bad.headerLength) });
     expect(res.status).toBe(400);
     expect((await res.json()).error).toMatch(/says 3 bytes but only 1 follow/);
@@ -267,7 +367,11 @@ describe("emb serve: bad requests get a 400 naming the problem, and the server k
 
   it("a client that disconnects while queued does not stop the others", async () => {
     const abort = new AbortController();
-    const dropped = fetch(url("/v2/models/siglip_text/infer"), { method: "POST", body: JSON.stringify(ids([1, 64], captionIds(0))), signal: abort.signal }).catch((e) => e);
+    const dropped = fetch(url("/v2/models/siglip_text/infer"), {
+      method: "POST",
+      body: JSON.stringify(ids([1, 64], captionIds(0))),
+      signal: abort.signal,
+    }).catch((e) => e);
     setTimeout(() => abort.abort(), 20);
     expect(await dropped).toBeInstanceOf(Error);
     const { status } = await json("siglip_text", ids([1, 64], captionIds(0)));
@@ -293,7 +397,10 @@ describe("emb serve: token, flags and shutdown", () => {
   it("answers the requests in flight on SIGTERM, then exits 0", async () => {
     const draining = await startServe(["--model", `siglip=${SIGLIP}`, "--max-queue-delay-us", "1500000", "--batch-size", "64"]);
     const requests = Array.from({ length: 6 }, (_, i) =>
-      fetch(`${draining.url}/v2/models/siglip_text/infer`, { method: "POST", body: JSON.stringify({ inputs: [{ name: "INPUT_IDS", shape: [1, 64], datatype: "INT64", data: captionIds(i % 4) }] }) }),
+      fetch(`${draining.url}/v2/models/siglip_text/infer`, {
+        method: "POST",
+        body: JSON.stringify({ inputs: [{ name: "INPUT_IDS", shape: [1, 64], datatype: "INT64", data: captionIds(i % 4) }] }),
+      }),
     );
     // The requests now wait in the batcher for its 1.5 s delay.
     await new Promise((r) => setTimeout(r, 500));

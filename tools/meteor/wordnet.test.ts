@@ -38,7 +38,10 @@ describe("the committed WordNet table (data/meteor/wordnet-3.0-synonyms.tsv.gz)"
     const a = committed.split("\n");
     const b = generated.split("\n");
     const first = a.findIndex((line, i) => line !== b[i]);
-    expect(first, `line ${first + 1}: committed ${JSON.stringify(a[first])}, generated ${JSON.stringify(b[first])}; rerun npx tsx tools/meteor/make-synonyms.ts`).toBe(-1);
+    expect(
+      first,
+      `line ${first + 1}: committed ${JSON.stringify(a[first])}, generated ${JSON.stringify(b[first])}; rerun npx tsx tools/meteor/make-synonyms.ts`,
+    ).toBe(-1);
     expect(a.length).toBe(b.length);
   });
 
@@ -47,7 +50,12 @@ describe("the committed WordNet table (data/meteor/wordnet-3.0-synonyms.tsv.gz)"
     const sameList = (a: readonly string[] | undefined, b: readonly string[]) => a !== undefined && a.join(" ") === b.join(" ") && a.length === b.length;
     const parsed = parseSynonymTables(committed);
     const sorted = SortedSynonymText.fromText(committed);
-    expect([parsed.synsets.size, parsed.bases.size, sorted.words, sorted.exceptionForms]).toEqual([built.synsets.size, built.bases.size, built.synsets.size, built.bases.size]);
+    expect([parsed.synsets.size, parsed.bases.size, sorted.words, sorted.exceptionForms]).toEqual([
+      built.synsets.size,
+      built.bases.size,
+      built.synsets.size,
+      built.bases.size,
+    ]);
     expect([...built.synsets].filter(([w, set]) => !sameSet(parsed.synsets.get(w), set) || !sameSet(sorted.synsets(w), set)).map(([w]) => w)).toEqual([]);
     expect([...built.bases].filter(([f, list]) => !sameList(parsed.bases.get(f), list) || !sameList(sorted.bases(f), list)).map(([f]) => f)).toEqual([]);
     for (const miss of ["", "zzzz", "carz", "a_", "aardvarks", "\u00e9t\u00e9"]) expect(sorted.synsets(miss)).toBeUndefined();

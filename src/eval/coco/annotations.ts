@@ -44,7 +44,9 @@ export function listSome(items: unknown[], shown = 5): string {
 export function readAnnotations(path: string): CocoAnnotations {
   const data = readJsonFile(path, "annotation file") as { images?: unknown; annotations?: unknown };
   if (typeof data !== "object" || data === null || !Array.isArray(data.annotations)) {
-    throw new CocoInputError(`annotation file ${path} has no "annotations" array; expected COCO's captions format ({"images": [...], "annotations": [{"image_id", "caption"}, ...]})`);
+    throw new CocoInputError(
+      `annotation file ${path} has no "annotations" array; expected COCO's captions format ({"images": [...], "annotations": [{"image_id", "caption"}, ...]})`,
+    );
   }
   if (!Array.isArray(data.images)) throw new CocoInputError(`annotation file ${path} has no "images" array (entries {"id", "file_name"})`);
   const images = new Map<ImageId, CocoImage>();
@@ -63,7 +65,8 @@ export function readAnnotations(path: string): CocoAnnotations {
     if (!images.has(a.image_id)) return void unknown.push(a.image_id);
     references.set(a.image_id, [...(references.get(a.image_id) ?? []), a.caption]);
   });
-  if (malformed.length > 0) throw new CocoInputError(`annotation file ${path}: annotations at index ${listSome(malformed)} lack an "image_id" or a string "caption"`);
+  if (malformed.length > 0)
+    throw new CocoInputError(`annotation file ${path}: annotations at index ${listSome(malformed)} lack an "image_id" or a string "caption"`);
   if (unknown.length > 0) throw new CocoInputError(`annotation file ${path}: annotations name image ids not in "images": ${listSome([...new Set(unknown)])}`);
   return {
     images: [...images.values()].filter((image) => references.has(image.id)),
@@ -123,7 +126,10 @@ export function combineResultFiles(sources: string[]): unknown[] {
       combined.push(entry);
     }
   }
-  if (conflicts.length > 0) throw new CocoInputError(`image ids with different captions in different results files: ${conflicts.slice(0, 5).join(", ")}${conflicts.length > 5 ? ` and ${conflicts.length - 5} more` : ""}; each image must be captioned in one shard`);
+  if (conflicts.length > 0)
+    throw new CocoInputError(
+      `image ids with different captions in different results files: ${conflicts.slice(0, 5).join(", ")}${conflicts.length > 5 ? ` and ${conflicts.length - 5} more` : ""}; each image must be captioned in one shard`,
+    );
   return combined.sort((a, b) => compareIds((a as { image_id?: unknown }).image_id, (b as { image_id?: unknown }).image_id));
 }
 

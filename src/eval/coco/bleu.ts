@@ -88,7 +88,10 @@ export function bleu(gts: TokenizedCaptions, res: TokenizedCaptions): BleuResult
     }
     for (const ref of refs) for (const id of ref.ids) refMax[id] = 0;
 
-    const imageRefLen = closestLength(refs.map((r) => r.words), candidate.words);
+    const imageRefLen = closestLength(
+      refs.map((r) => r.words),
+      candidate.words,
+    );
     scores.push(bleuFrom(imageCorrect, imageGuess, candidate.words, imageRefLen));
     statistics.push({ correct: imageCorrect, guess: imageGuess, testLen: candidate.words, refLen: imageRefLen });
     testLen += candidate.words;

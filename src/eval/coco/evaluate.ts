@@ -75,16 +75,23 @@ export async function evaluateCaptions(
     scores.forEach((s, i) => (perImage[i][name] = s));
     corpus[name] = fn;
   };
-  const mean = (scores: number[]): Corpus => (indices) => {
-    let sum = 0;
-    for (let i = 0; i < indices.length; i++) sum += scores[indices[i]];
-    return sum / indices.length;
-  };
+  const mean =
+    (scores: number[]): Corpus =>
+    (indices) => {
+      let sum = 0;
+      for (let i = 0; i < indices.length; i++) sum += scores[indices[i]];
+      return sum / indices.length;
+    };
 
   if (options.groups.includes("bleu")) {
     const b = timed("bleu", () => bleu(gts, res));
     for (let k = 0; k < 4; k++) {
-      add(`Bleu_${k + 1}`, b.score[k], b.scores.map((s) => s[k]), (indices) => corpusBleu(b.statistics, indices)[k]);
+      add(
+        `Bleu_${k + 1}`,
+        b.score[k],
+        b.scores.map((s) => s[k]),
+        (indices) => corpusBleu(b.statistics, indices)[k],
+      );
     }
   }
   if (options.groups.includes("meteor")) {

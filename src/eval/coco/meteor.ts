@@ -25,13 +25,7 @@ import { pairCaptions } from "./bleu.js";
 import { Aligner, type ModuleName } from "./meteor/align.js";
 import { javaTrim, meteorWords } from "./meteor/normalize.js";
 import { ParaphraseTable } from "./meteor/paraphrase.js";
-import {
-  aggregateStats,
-  computeMetrics,
-  METEOR_MODULE_WEIGHTS,
-  padStats,
-  type MeteorStats,
-} from "./meteor/score.js";
+import { aggregateStats, computeMetrics, METEOR_MODULE_WEIGHTS, padStats, type MeteorStats } from "./meteor/score.js";
 import { EnglishStemmer } from "./meteor/stem.js";
 import { SynonymDictionary } from "./meteor/synonyms.js";
 import type { MetricResult, TokenizedCaptions } from "./types.js";

@@ -26,7 +26,10 @@ export class KnnClassifier {
   private readonly referenceClass: Int32Array;
   private readonly classIndex: Map<string, number>;
 
-  constructor(referenceLabels: string[], readonly weighting: Weighting) {
+  constructor(
+    referenceLabels: string[],
+    readonly weighting: Weighting,
+  ) {
     this.classes = [...new Set(referenceLabels)].sort(compareCodePoints);
     this.classIndex = new Map(this.classes.map((c, i) => [c, i]));
     this.referenceClass = Int32Array.from(referenceLabels, (l) => this.classIndex.get(l)!);

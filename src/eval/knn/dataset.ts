@@ -56,7 +56,10 @@ export function parseLabelMapping(text: string, source: string): LabelMapping {
     const match = /^\s*(\S+)\s*(.*)$/.exec(line)!;
     const [, label, rest] = match;
     if (mapping.has(label)) throw new DatasetError(`${source}:${i + 1}: label ${label} appears twice`);
-    const names = rest.split(",").map((n) => n.trim()).filter(Boolean);
+    const names = rest
+      .split(",")
+      .map((n) => n.trim())
+      .filter(Boolean);
     mapping.set(label, names.length > 0 ? names : [label]);
   });
   if (mapping.size === 0) throw new DatasetError(`${source}: no labels; each line is "<label> <comma-separated names>"`);
@@ -104,7 +107,13 @@ export function chooseShots(train: Split, shots: number, seed?: number): Split {
       const j = Math.floor(random() * (i + 1));
       [order[i], order[j]] = [order[j], order[i]];
     }
-    chosen.set(label, order.slice(0, shots).sort((a, b) => a - b).map((i) => files[i]));
+    chosen.set(
+      label,
+      order
+        .slice(0, shots)
+        .sort((a, b) => a - b)
+        .map((i) => files[i]),
+    );
   }
   return chosen;
 }

@@ -125,7 +125,11 @@ export async function evaluateKnn(references: LabelledVectors, queries: Queries,
       options.onQuery?.();
     }
   });
-  const found = await index.searchAll(searched.map((q) => queries.vectors[q]), k, options.onQuery);
+  const found = await index.searchAll(
+    searched.map((q) => queries.vectors[q]),
+    k,
+    options.onQuery,
+  );
 
   searched.forEach((q, i) => {
     const label = queries.labels[q];
@@ -189,7 +193,10 @@ async function measureAgreement(
   const picked = new Set<number>();
   for (let j = 0; j < Math.min(sample, scored.length); j++) picked.add(Math.floor(j * step));
   const exact = new BlockedExactIndex(references.vectors, references.vectors[0].length);
-  const truths = await exact.searchAll([...picked].map((i) => queries.vectors[scored[i].query]), k);
+  const truths = await exact.searchAll(
+    [...picked].map((i) => queries.vectors[scored[i].query]),
+    k,
+  );
   let sameNeighbours = 0;
   let samePrediction = 0;
   let recall = 0;

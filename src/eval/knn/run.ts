@@ -107,11 +107,7 @@ export async function runKnnEval(options: KnnRunOptions): Promise<KnnRunOutput> 
 
   const validFiles = [...dataset.valid].flatMap(([label, files]) => files.map((file) => ({ file, label })));
   const trainFiles = references ? [...references].flatMap(([label, files]) => files.map((file) => ({ file, label }))) : [];
-  const images = await imageEmbeddings(
-    [...new Set([...validFiles, ...trainFiles].map((f) => f.file))],
-    options,
-    notes,
-  );
+  const images = await imageEmbeddings([...new Set([...validFiles, ...trainFiles].map((f) => f.file))], options, notes);
   const failures = [...images.failed].map(([path, f]) => ({ path, ...f }));
   if (failures.length > 0) notes.push(`${failures.length} image(s) could not be embedded and are left out (see failures)`);
 
@@ -175,12 +171,16 @@ export async function runKnnEval(options: KnnRunOptions): Promise<KnnRunOutput> 
     const labels = [...new Set([...dataset.valid.keys(), ...(dataset.train?.keys() ?? [])])];
     const unnamed = labels.filter((l) => !mapping.has(l));
     if (unnamed.length > 0) notes.push(`classes the label mapping does not name, left out of zero-shot: ${listSome(unnamed)}`);
-    const sets =
-      options.perTemplate && options.templates.length > 1 ? [options.templates, ...options.templates.map((t) => [t])] : [options.templates];
+    const sets = options.perTemplate && options.templates.length > 1 ? [options.templates, ...options.templates.map((t) => [t])] : [options.templates];
     const prompts = sets.map((templates) => promptsByClass(labels, mapping, templates, options.names));
-    const texts = await textEmbeddings(prompts.flatMap((p) => [...p.values()].flat()), options);
+    const texts = await textEmbeddings(
+      prompts.flatMap((p) => [...p.values()].flat()),
+      options,
+    );
     if (images.externalModel !== undefined && images.externalModel !== texts.model) {
-      notes.push(`the image embeddings in ${options.embeddingsDirs!.join(", ")} come from ${String(images.externalModel)}, the prompts' from ${String(texts.model)}: zero-shot needs both from one model`);
+      notes.push(
+        `the image embeddings in ${options.embeddingsDirs!.join(", ")} come from ${String(images.externalModel)}, the prompts' from ${String(texts.model)}: zero-shot needs both from one model`,
+      );
     }
     if (texts.interrupted) {
       result.interrupted = true;

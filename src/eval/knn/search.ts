@@ -336,7 +336,13 @@ export class BlockedExactIndex implements NeighbourIndex {
         shortlists.forEach((s, i) => {
           const unit = units.subarray(i * dim, (i + 1) * dim);
           const candidates = s.candidates();
-          found.push(nearest(candidates, candidates.map((r) => this.table.distance(unit, r)), keep));
+          found.push(
+            nearest(
+              candidates,
+              candidates.map((r) => this.table.distance(unit, r)),
+              keep,
+            ),
+          );
           onQuery?.();
         });
       }
@@ -385,7 +391,11 @@ export class HnswIndex implements NeighbourIndex {
     this.graph.setEf(Math.max(this.options.efSearch, wanted));
     const found = this.graph.searchKnn(Array.from(query), wanted).neighbors;
     const unit = unitRows([query], this.table.dim);
-    return nearest(found, found.map((r) => this.table.distance(unit, r)), wanted);
+    return nearest(
+      found,
+      found.map((r) => this.table.distance(unit, r)),
+      wanted,
+    );
   }
 
   searchAll(queries: Float32Array[], k: number, onQuery?: () => void): Promise<NeighbourList[]> {

@@ -113,9 +113,7 @@ export async function resolveModel(spec: string, choose: FilePicker, options: Hu
     return { dir: spec, source: "local" };
   }
   if (!HUB_ID.test(spec)) {
-    throw new ModelNotFoundError(
-      `model '${spec}' is neither a directory nor a hub id like org/name; pass --model with a model directory or a hub repository`,
-    );
+    throw new ModelNotFoundError(`model '${spec}' is neither a directory nor a hub id like org/name; pass --model with a model directory or a hub repository`);
   }
   const settings = hubSettings(options);
   const storage = join(settings.cacheDir, `models--${spec.replace("/", "--")}`);

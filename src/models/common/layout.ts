@@ -35,9 +35,7 @@ export function findGraph(files: string[], stems: readonly string[], dtype: Dtyp
  * `--dtype` that picks it, else its other ONNX files, else that it holds no ONNX graph at all.
  */
 export function describeOffer(files: string[], stems: readonly string[], dtypeFlag: (dtype: Dtype) => string): string {
-  const offered = stems.flatMap((stem) =>
-    DTYPES.filter((d) => files.includes(graphFile(stem, d))).map((d) => `${graphFile(stem, d)} (${dtypeFlag(d)})`),
-  );
+  const offered = stems.flatMap((stem) => DTYPES.filter((d) => files.includes(graphFile(stem, d))).map((d) => `${graphFile(stem, d)} (${dtypeFlag(d)})`));
   if (offered.length > 0) return `it has ${offered.join(", ")}`;
   const graphs = files.filter((f) => f.endsWith(".onnx"));
   if (graphs.length > 0) return `its ONNX files are ${graphs.join(", ")}, none of them this part`;

@@ -24,4 +24,3 @@ export function readPreprocessing(dir: string): ImagePreprocessing {
     resample: "bicubic",
   };
 }
-

@@ -438,8 +438,7 @@ export class SentencePieceProcessor {
     }
     if (removeExtraWhitespaces) {
       const space = escapeWhitespaces ? SPACE_SYMBOL : [SPACE];
-      const endsWithSpace = () =>
-        out.length >= space.length && space.every((b, i) => out[out.length - space.length + i] === b);
+      const endsWithSpace = () => out.length >= space.length && space.every((b, i) => out[out.length - space.length + i] === b);
       while (endsWithSpace()) out.length -= space.length;
     }
     if (suffix && addDummyPrefix) addWs();

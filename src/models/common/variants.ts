@@ -33,7 +33,10 @@ export class DtypeSpecError extends Error {}
 export function parseDtypeSpec(text: string, parts: Record<string, string>): DtypeSpec {
   const spec: DtypeSpec = { fallback: "fp32", parts: {} };
   const isDtype = (value: string): value is Dtype => (DTYPES as string[]).includes(value);
-  const entries = text.split(",").map((e) => e.trim()).filter(Boolean);
+  const entries = text
+    .split(",")
+    .map((e) => e.trim())
+    .filter(Boolean);
   if (entries.length === 0) throw new DtypeSpecError(`--dtype is empty; give one of ${DTYPES.join(", ")}`);
   for (const entry of entries) {
     const [name, value, extra] = entry.split("=").map((s) => s.trim());

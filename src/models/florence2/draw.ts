@@ -101,7 +101,12 @@ function boxRing(item: unknown): Point[] | undefined {
   // Order the corners so a box given as (x2, y2, x1, y1) still draws.
   const [left, right] = [Math.min(x1, x2), Math.max(x1, x2)];
   const [top, bottom] = [Math.min(y1, y2), Math.max(y1, y2)];
-  return [[left, top], [right, top], [right, bottom], [left, bottom]];
+  return [
+    [left, top],
+    [right, top],
+    [right, bottom],
+    [left, bottom],
+  ];
 }
 
 /** An object's polygons: normally a list of flat x,y lists, but a single flat list is accepted too. */
@@ -165,9 +170,7 @@ function renderOverlay(drawing: Drawing, size: Size): string {
   const shapeColours = drawing.shapes.map((shape, i) => colours(shape.label === "" ? `\u0000${i}` : shape.label));
   const shapes = drawing.shapes.map((shape, i) => shapeSvg(shape, shapeColours[i], style));
   // Labels after all shapes, so no outline crosses a label.
-  const labels = drawing.shapes.map((shape, i) =>
-    shape.label === "" ? "" : labelSvg(shape.label, topLeft(shape.rings), shapeColours[i], size, style),
-  );
+  const labels = drawing.shapes.map((shape, i) => (shape.label === "" ? "" : labelSvg(shape.label, topLeft(shape.rings), shapeColours[i], size, style)));
   const band = drawing.texts.length > 0 ? textBandSvg(drawing.texts, size, style) : "";
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${size.width}" height="${size.height}" font-family="DejaVu Sans, sans-serif">`,
@@ -268,13 +271,7 @@ function colourPicker(): (key: string) => string {
 const INVALID_XML = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
 function escapeXml(text: string): string {
-  return text
-    .replace(INVALID_XML, "")
-    .replace(/&/g, "&amp;")
-    .replace(/</g, "&lt;")
-    .replace(/>/g, "&gt;")
-    .replace(/"/g, "&quot;")
-    .replace(/'/g, "&apos;");
+  return text.replace(INVALID_XML, "").replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/'/g, "&apos;");
 }
 
 /** SVG coordinates: rounded, and kept in a range whose numbers print without exponents. */

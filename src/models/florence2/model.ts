@@ -389,7 +389,8 @@ class CachedDecoder implements StepDecoder {
     const steps = logits.dims[1];
     if (steps === 1) return logits.data as Float32Array;
     const last = new Float32Array(rows * this.vocabSize);
-    for (let r = 0; r < rows; r++) last.set((logits.data as Float32Array).subarray(((r + 1) * steps - 1) * this.vocabSize, (r + 1) * steps * this.vocabSize), r * this.vocabSize);
+    for (let r = 0; r < rows; r++)
+      last.set((logits.data as Float32Array).subarray(((r + 1) * steps - 1) * this.vocabSize, (r + 1) * steps * this.vocabSize), r * this.vocabSize);
     return last;
   }
 }

@@ -63,10 +63,8 @@ const SPECS: readonly TaskSpec[] = [
   plain("<REGION_PROPOSAL>", "Locate the region proposals in the image.", "boxes"),
   plain("<OCR>", "What is the text in the image?", "text"),
   plain("<OCR_WITH_REGION>", "What is the text in the image, with regions?", "quad_boxes"),
-  withText("<OPEN_VOCABULARY_DETECTION>", "Locate ", " in the image.",
-    'an expression naming what to detect, e.g. "a green car"', "boxes_or_polygons"),
-  withText("<REFERRING_EXPRESSION_SEGMENTATION>", "Locate ", " in the image with mask",
-    'an expression naming what to segment, e.g. "a green car"', "polygons"),
+  withText("<OPEN_VOCABULARY_DETECTION>", "Locate ", " in the image.", 'an expression naming what to detect, e.g. "a green car"', "boxes_or_polygons"),
+  withText("<REFERRING_EXPRESSION_SEGMENTATION>", "Locate ", " in the image with mask", 'an expression naming what to segment, e.g. "a green car"', "polygons"),
   withText("<REGION_TO_SEGMENTATION>", "What is the polygon mask of region ", "", REGION_HINT, "polygons"),
   withText("<REGION_TO_CATEGORY>", "What is the region ", "?", REGION_HINT, "text"),
   withText("<REGION_TO_DESCRIPTION>", "What does the region ", " describe?", REGION_HINT, "text"),
@@ -87,7 +85,8 @@ export function taskSpec(task: string): TaskSpec {
 }
 
 /** Python's str.strip(): its whitespace set differs from String.prototype.trim's (\x1c-\x1f, \x85; not \uFEFF). */
-const PY_STRIP = /^[\t\n\x0b\x0c\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+|[\t\n\x0b\x0c\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+$/g;
+const PY_STRIP =
+  /^[\t\n\x0b\x0c\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+|[\t\n\x0b\x0c\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+$/g;
 
 export function pyStrip(text: string): string {
   return text.replace(PY_STRIP, "");

@@ -61,9 +61,7 @@ export function towerOutput(outputs: readonly string[], tower: Tower, file: stri
   if (outputs.includes("pooler_output")) return { output: "pooler_output", normalized: false };
   const embeds = tower === "vision" ? "image_embeds" : "text_embeds";
   if (outputs.includes(embeds)) return { output: embeds, normalized: true };
-  throw new ModelLayoutError(
-    `${file} has no SigLIP ${tower} embedding output: expected pooler_output or ${embeds}, it has ${outputs.join(", ")}`,
-  );
+  throw new ModelLayoutError(`${file} has no SigLIP ${tower} embedding output: expected pooler_output or ${embeds}, it has ${outputs.join(", ")}`);
 }
 
 /** The combined graph for `spec`'s dtype, when the model has one: classify reads SigLIP's logit scale and bias from it. */

@@ -16,7 +16,6 @@ import type { Dtype, DtypeSpec } from "../common/variants.js";
 /** The default model: its hub id comes from the manifest in models/. */
 export const DEFAULT_SIGLIP_MODEL: string = readManifest("siglip-so400m-patch14-384").hubId;
 
-
 /** The files `emb embed image` needs from a SigLIP repository. */
 export function siglipImageFiles(spec: DtypeSpec): (files: string[]) => string[] {
   return (files) => towerFiles(files, "vision", spec, ["preprocessor_config.json"]);
@@ -98,6 +97,8 @@ export function readConfig(dir: string): { vision_config?: Record<string, number
   try {
     return JSON.parse(readFileSync(join(dir, "config.json"), "utf8"));
   } catch (error) {
-    throw new ModelLayoutError(`cannot read config.json in ${dir} (${(error as Error).message.split("\n")[0]}); a SigLIP model folder needs it beside its graphs`);
+    throw new ModelLayoutError(
+      `cannot read config.json in ${dir} (${(error as Error).message.split("\n")[0]}); a SigLIP model folder needs it beside its graphs`,
+    );
   }
 }

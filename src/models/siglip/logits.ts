@@ -14,7 +14,6 @@ import { SiglipTokenizer } from "./tokenizer.js";
 import type { DtypeSpec } from "../common/variants.js";
 import type { LogitParameters } from "../types.js";
 
-
 export async function readLogitParameters(dir: string, spec: DtypeSpec, imageSize: number, options: SessionOptions): Promise<LogitParameters> {
   const graph = combinedGraph(modelFiles(dir), spec);
   if (!graph) {

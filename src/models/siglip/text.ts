@@ -62,7 +62,16 @@ export class SiglipTextModel {
     return new SiglipTextModel(
       session,
       SiglipTokenizer.load(dir, length),
-      { graph: file, dtype, output, normalizedByModel: normalized, dim, length, vocabSize: config.text_config?.vocab_size ?? 32000, provider: session.provider },
+      {
+        graph: file,
+        dtype,
+        output,
+        normalizedByModel: normalized,
+        dim,
+        length,
+        vocabSize: config.text_config?.vocab_size ?? 32000,
+        provider: session.provider,
+      },
       config.vision_config?.image_size ?? 384,
     );
   }

@@ -106,9 +106,7 @@ export class SiglipTokenizer {
         throw new ModelLayoutError(`${jsonPath} is not a usable SigLIP tokenizer: ${(error as Error).message}`);
       }
     } else {
-      throw new ModelLayoutError(
-        `${dir} has no SigLIP tokenizer: looked for spiece.model (SentencePiece) and tokenizer.json`,
-      );
+      throw new ModelLayoutError(`${dir} has no SigLIP tokenizer: looked for spiece.model (SentencePiece) and tokenizer.json`);
     }
     const config = readJsonIfPresent(join(dir, "tokenizer_config.json")) ?? {};
     const map = readJsonIfPresent(join(dir, "special_tokens_map.json")) ?? {};
@@ -155,11 +153,7 @@ export class SiglipTokenizer {
 
   /** SiglipTokenizer.canonicalize_text: ASCII punctuation removed, whitespace runs collapsed, stripped. */
   static canonicalizeText(text: string): string {
-    return text
-      .replace(ASCII_PUNCTUATION, "")
-      .replace(PYTHON_WHITESPACE, " ")
-      .replace(PYTHON_LEADING_WHITESPACE, "")
-      .replace(PYTHON_TRAILING_WHITESPACE, "");
+    return text.replace(ASCII_PUNCTUATION, "").replace(PYTHON_WHITESPACE, " ").replace(PYTHON_LEADING_WHITESPACE, "").replace(PYTHON_TRAILING_WHITESPACE, "");
   }
 
   /** The canonical form of a caption before SentencePiece: lowercased and canonicalize_text. */

@@ -118,7 +118,8 @@ export function sitePackagesCandidates(options: FindOptions = {}): string[] {
 
 /** Asks python3 where pycocoevalcap is (2 s at most); undefined on any failure. */
 function askPython(env: NodeJS.ProcessEnv): string | undefined {
-  const code = "import importlib.util as u; s = u.find_spec('pycocoevalcap'); print(s.submodule_search_locations[0] if s and s.submodule_search_locations else '')";
+  const code =
+    "import importlib.util as u; s = u.find_spec('pycocoevalcap'); print(s.submodule_search_locations[0] if s and s.submodule_search_locations else '')";
   try {
     const run = spawnSync("python3", ["-c", code], { env, encoding: "utf8", timeout: 2000, stdio: ["ignore", "pipe", "ignore"] });
     const dir = run.status === 0 ? run.stdout.trim() : "";

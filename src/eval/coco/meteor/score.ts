@@ -64,8 +64,7 @@ function isPerfect(s: MeteorStats): boolean {
 export function computeMetrics(s: MeteorStats, weights: readonly number[]): MeteorMetrics {
   const { alpha, beta, gamma, delta } = METEOR_PARAMETERS;
   const testWeightedLength = delta * (s.testLength - s.testFunctionWords) + (1.0 - delta) * s.testFunctionWords;
-  const referenceWeightedLength =
-    delta * (s.referenceLength - s.referenceFunctionWords) + (1.0 - delta) * s.referenceFunctionWords;
+  const referenceWeightedLength = delta * (s.referenceLength - s.referenceFunctionWords) + (1.0 - delta) * s.referenceFunctionWords;
   let testWeighted = 0;
   let referenceWeighted = 0;
   for (let i = 0; i < weights.length; i++) testWeighted += s.testContentMatches[i] * weights[i] * delta;
@@ -120,12 +119,7 @@ export function formatStats(s: MeteorStats): string {
   const j = (v: number) => (Number.isInteger(v) ? v.toFixed(1) : String(v));
   const parts = [s.testLength, s.referenceLength, s.testFunctionWords, s.referenceFunctionWords];
   for (let i = 0; i < MAX_MODULES; i++) {
-    parts.push(
-      s.testContentMatches[i] ?? 0,
-      s.referenceContentMatches[i] ?? 0,
-      s.testFunctionMatches[i] ?? 0,
-      s.referenceFunctionMatches[i] ?? 0,
-    );
+    parts.push(s.testContentMatches[i] ?? 0, s.referenceContentMatches[i] ?? 0, s.testFunctionMatches[i] ?? 0, s.referenceFunctionMatches[i] ?? 0);
   }
   parts.push(s.chunks, s.testWordMatches, s.referenceWordMatches);
   return parts.map(j).join(" ");
