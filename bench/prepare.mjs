@@ -12,7 +12,7 @@ import { pathToFileURL } from "node:url";
 
 const [root, modelDir, list] = process.argv.slice(2);
 const load = (path) => import(pathToFileURL(resolve(root, "dist", path)).href);
-const { PreparePool } = await load("src/pipeline/prepare-pool.js");
+const { PreparePool } = await load("src/image/prepare-pool.js");
 const { readPreprocessing } = await load("src/models/common/preprocessing.js");
 const preprocessing = readPreprocessing(modelDir);
 const files = readFileSync(list, "utf8").split("\n").filter(Boolean);

@@ -1,7 +1,7 @@
 /** Images given to the API, as file paths or encoded bytes, decoded and normalised as the pipelines do. */
 import { readFile } from "node:fs/promises";
-import { decodeAndResize, type ColorManagement } from "../pipeline/decode.js";
-import { normalizePixels, type ImagePreprocessing } from "../pipeline/normalize.js";
+import { decodeAndResize, type ColorManagement } from "../image/decode.js";
+import { normalizePixels, type ImagePreprocessing } from "../image/normalize.js";
 
 /** A path to an image file, or the file's bytes (JPEG, PNG, WebP, GIF, TIFF, BMP, AVIF). */
 export type ImageInput = string | Uint8Array;

@@ -4,7 +4,7 @@
  */
 import { openModel } from "../models/registry.js";
 import type { EmbedderInfo, ImageEmbedder, TextEmbedder } from "../models/types.js";
-import { l2normalize } from "../pipeline/normalize.js";
+import { l2normalize } from "../runtime/vectors.js";
 import { prepareImage, type DecodeSettings, type ImageInput } from "./images.js";
 import { registryOptions, type ModelOptions } from "./model-options.js";
 

@@ -21,14 +21,14 @@ import { OutputFolderError } from "../io/directories.js";
 import { ShardError } from "../io/shards.js";
 import { FolderLockedError } from "../io/folder-lock.js";
 import { DamagedFileError } from "../io/jsonl.js";
-import { InputError } from "../io/text-input.js";
+import { InputError } from "../sources/text.js";
 import { ModelNotFoundError } from "../models/common/hub.js";
 import { ModelLayoutError } from "../models/common/layout.js";
 import { DtypeSpecError } from "../models/common/variants.js";
 import { TaskError } from "../models/registry.js";
 import { RemoteError } from "../perf/remote.js";
-import { ShardSpecError } from "../pipeline/shard.js";
-import { SourceError } from "../pipeline/source.js";
+import { ShardSpecError } from "../sources/shard.js";
+import { SourceError } from "../sources/image-files.js";
 import { ProviderUnavailableError } from "../runtime/session.js";
 
 export const EXIT = { fatal: 1, usage: 2, someFailed: 3, interrupted: 130 } as const;

@@ -1,8 +1,8 @@
 /** Flags shared by the commands that run a SigLIP model and read images. */
 import { Flags } from "@oclif/core";
 import { availableParallelism } from "node:os";
-import { COLOR_MANAGEMENT_MODES, DEFAULT_MAX_PIXELS, type ColorManagement, type DecodeOptions } from "../pipeline/decode.js";
-import { DEFAULT_EXTENSIONS } from "../pipeline/source.js";
+import { COLOR_MANAGEMENT_MODES, DEFAULT_MAX_PIXELS, type ColorManagement, type DecodeOptions } from "../image/decode.js";
+import { DEFAULT_EXTENSIONS } from "../sources/image-files.js";
 import { defaultModel } from "../models/registry.js";
 import { DTYPES } from "../models/common/variants.js";
 import { readBatcherConfig } from "../batching/config.js";

@@ -1,7 +1,7 @@
 /** What the commands that walk inputs take from their arguments and flags: inputs, --files-from, the shard. */
-import { PathList } from "../io/path-list.js";
-import { resolveShard, shardLabel, type Shard } from "../pipeline/shard.js";
-import { checkInputs } from "../pipeline/source.js";
+import { PathList } from "../sources/path-list.js";
+import { resolveShard, shardLabel, type Shard } from "../sources/shard.js";
+import { checkInputs } from "../sources/image-files.js";
 import { UsageError } from "./errors.js";
 
 /**

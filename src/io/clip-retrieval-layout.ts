@@ -19,7 +19,7 @@ import { makeFolder } from "./directories.js";
 import { writeMetadataParquet, type MetadataColumn } from "./metadata-parquet.js";
 import { NpyRowReader } from "./npy.js";
 import { writeFloat16Npy } from "./npy-writer.js";
-import { l2normalize } from "../pipeline/normalize.js";
+import { l2normalize } from "../runtime/vectors.js";
 
 export const LAYOUTS = ["emb", "clip-retrieval"] as const;
 export type Layout = (typeof LAYOUTS)[number];

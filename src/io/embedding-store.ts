@@ -16,7 +16,7 @@ import { lockFolder, type FolderLock } from "./folder-lock.js";
 import { writeClipRetrievalLayout, type ClipRetrievalLayout } from "./clip-retrieval-layout.js";
 import { METADATA_FILE, writeMetadataParquet, type MetadataColumn } from "./metadata-parquet.js";
 import { NpyAppendWriter } from "./npy-writer.js";
-import { shardLabel, type Shard } from "../pipeline/shard.js";
+import { shardLabel, type Shard } from "../sources/shard.js";
 
 /** What every index record has: its row in embeddings.npy. */
 export interface StoredRecord {

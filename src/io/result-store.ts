@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { claimOutputFolder, type ErrorRecord } from "./embedding-store.js";
 import type { FolderLock } from "./folder-lock.js";
 import { JsonlAppender, readJsonl, rewriteJsonl, writeFileAtomic } from "./jsonl.js";
-import type { Shard } from "../pipeline/shard.js";
+import type { Shard } from "../sources/shard.js";
 
 export interface ResultRecord {
   path: string;

@@ -18,7 +18,7 @@ import { join } from "node:path";
 import type { ErrorRecord, IndexRecord, StoredRecord } from "./embedding-store.js";
 import { readJsonFile, readJsonl } from "./jsonl.js";
 import { NpyRowReader } from "./npy.js";
-import type { Shard } from "../pipeline/shard.js";
+import type { Shard } from "../sources/shard.js";
 
 /** Folders that cannot be read as one: named, with the differing keys or values and the fix. */
 export class ShardError extends Error {}

@@ -4,7 +4,7 @@
  * The registry opens the family behind each role; nothing outside src/models names a family.
  */
 import type { GenerationOverrides, GenerationSettings } from "../generation/settings.js";
-import type { ImagePreprocessing } from "../pipeline/normalize.js";
+import type { ImagePreprocessing } from "../image/normalize.js";
 
 /** Every loaded model: a description for run.json and reports, and a way to free its sessions. */
 export interface LoadedModel {

@@ -15,7 +15,7 @@
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { imageToTextTasks, perfTarget, PERF_TARGETS } from "../models/registry.js";
-import { InputError, parseIdRows, readCaptionFile } from "../io/text-input.js";
+import { InputError, parseIdRows, readCaptionFile } from "../sources/text.js";
 import { imageInputs } from "./setup.js";
 import { bytesElements } from "../serve/protocol.js";
 import { encodeRequest, integerBytes, RemoteClient, RemoteError, serverTarget, type EncodedRequest, type ModelMetadata } from "./remote.js";

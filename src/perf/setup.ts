@@ -7,10 +7,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import sharp from "sharp";
 import type { GenerationSettings } from "../generation/settings.js";
-import { parseIdRows, readCaptionFile } from "../io/text-input.js";
+import { parseIdRows, readCaptionFile } from "../sources/text.js";
 import type { ImageEmbedder, ImageToText, TextEmbedder } from "../models/types.js";
-import { l2normalize } from "../pipeline/normalize.js";
-import { walkImages } from "../pipeline/source.js";
+import { l2normalize } from "../runtime/vectors.js";
+import { walkImages } from "../sources/image-files.js";
 import { imageTarget, textTarget, type PerfTarget, type TargetSettings } from "./targets.js";
 
 export type TargetFactory = (settings: TargetSettings) => PerfTarget;

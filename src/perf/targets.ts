@@ -7,9 +7,9 @@
  */
 import type { BatcherOptions, BatchStats } from "../batching/batcher.js";
 import { prepareImage, type ImageMeta } from "../pipeline/image-stage.js";
-import type { ImagePreprocessing } from "../pipeline/normalize.js";
+import type { ImagePreprocessing } from "../image/normalize.js";
 import { Admission } from "../pipeline/admission.js";
-import { PreparePool, REQUESTS_PER_WORKER } from "../pipeline/prepare-pool.js";
+import { PreparePool, REQUESTS_PER_WORKER } from "../image/prepare-pool.js";
 import { readAheadFor, Runner, type ItemProcessor } from "../pipeline/runner.js";
 import { StageTimer, type StageSummary } from "../pipeline/timing.js";
 import type { ServerStatistics } from "./server-stats.js";

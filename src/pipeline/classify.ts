@@ -4,8 +4,8 @@
  */
 import type { ResultStore } from "../io/result-store.js";
 import type { ImageEmbedder, LogitParameters, TextEmbedder } from "../models/types.js";
-import type { DecodeOptions } from "./decode.js";
-import { dot, l2normalize } from "./normalize.js";
+import type { DecodeOptions } from "../image/decode.js";
+import { dot, l2normalize } from "../runtime/vectors.js";
 import { runImages, type ImageMeta, type ImageResume, type ImageSources } from "./image-stage.js";
 import type { Failure, RunCounts } from "./runner.js";
 

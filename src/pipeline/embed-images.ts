@@ -6,9 +6,9 @@
 import type { BatcherOptions } from "../batching/batcher.js";
 import type { EmbeddingStore } from "../io/embedding-store.js";
 import type { ImageEmbedder } from "../models/types.js";
-import type { DecodeOptions } from "./decode.js";
+import type { DecodeOptions } from "../image/decode.js";
 import { runImages, type ImageSources } from "./image-stage.js";
-import { l2normalize } from "./normalize.js";
+import { l2normalize } from "../runtime/vectors.js";
 import type { Failure, RunCounts } from "./runner.js";
 
 export interface EmbedImagesOptions extends ImageSources {

@@ -8,8 +8,8 @@ import { createHash } from "node:crypto";
 import type { BatcherOptions } from "../batching/batcher.js";
 import type { EmbeddingStore, StoredRecord } from "../io/embedding-store.js";
 import type { TextEmbedder } from "../models/types.js";
-import { l2normalize } from "./normalize.js";
-import { inShard, type Shard } from "./shard.js";
+import { l2normalize } from "../runtime/vectors.js";
+import { inShard, type Shard } from "../sources/shard.js";
 import { Runner, runInOrder, type Prepared, type RunCounts } from "./runner.js";
 import { StageTimer } from "./timing.js";
 

@@ -20,7 +20,7 @@ import { parseNpy } from "../io/npy.js";
 import type { ImageEmbedder, TextEmbedder } from "../models/types.js";
 import { embedImages, type ProgressEvent } from "./embed-images.js";
 import { embedTexts, textKey, type TextRecord } from "./embed-texts.js";
-import type { DecodeOptions } from "./decode.js";
+import type { DecodeOptions } from "../image/decode.js";
 
 /** `$EMB_CACHE_DIR`, else `$XDG_CACHE_HOME/emb`, else `~/.cache/emb`. */
 export function defaultCacheDir(): string {

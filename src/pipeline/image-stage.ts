@@ -5,13 +5,13 @@
  */
 import { stat } from "node:fs/promises";
 import type { BatcherOptions } from "../batching/batcher.js";
-import type { DecodeOptions } from "./decode.js";
-import type { ImagePreprocessing } from "./normalize.js";
-import { PreparePool, REQUESTS_PER_WORKER } from "./prepare-pool.js";
+import type { DecodeOptions } from "../image/decode.js";
+import type { ImagePreprocessing } from "../image/normalize.js";
+import { PreparePool, REQUESTS_PER_WORKER } from "../image/prepare-pool.js";
 import { readAheadFor, Runner, runInOrder, type Prepared, type RunCounts, type Sink } from "./runner.js";
-import type { PathList } from "../io/path-list.js";
-import type { Shard } from "./shard.js";
-import { countImages, walkImages, type SourceFile, type WalkOptions } from "./source.js";
+import type { PathList } from "../sources/path-list.js";
+import type { Shard } from "../sources/shard.js";
+import { countImages, walkImages, type SourceFile, type WalkOptions } from "../sources/image-files.js";
 import { StageTimer } from "./timing.js";
 
 /** What is known of a prepared image besides its pixels: what sinks record. */

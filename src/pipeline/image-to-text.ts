@@ -6,7 +6,7 @@
 import type { BatcherOptions } from "../batching/batcher.js";
 import type { GenerationSettings } from "../generation/settings.js";
 import type { ImageToText } from "../models/types.js";
-import type { DecodeOptions } from "./decode.js";
+import type { DecodeOptions } from "../image/decode.js";
 import { runImages, type ImageSources } from "./image-stage.js";
 import type { Failure, RunCounts } from "./runner.js";
 

@@ -1,8 +1,8 @@
 import { readFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildPrompt } from "../../src/models/florence2/tasks.js";
-import { decodeAndResize } from "../../src/pipeline/decode.js";
-import { normalizePixels } from "../../src/pipeline/normalize.js";
+import { decodeAndResize } from "../../src/image/decode.js";
+import { normalizePixels } from "../../src/image/normalize.js";
 import { Florence2Model, parseFlorence2Dtype } from "../../src/models/florence2/model.js";
 import { fixturePath, normalisedPixels, readJson } from "../helpers/fixtures.js";
 

@@ -5,7 +5,7 @@
  */
 import { statSync } from "node:fs";
 import { join } from "node:path";
-import { readInputFile } from "../../io/text-input.js";
+import { readInputFile } from "../../sources/text.js";
 import type { ImageId } from "./types.js";
 
 export class CocoInputError extends Error {}

@@ -12,7 +12,7 @@ import { imageToText, type ImageFailure, type ImageToTextSummary } from "../../p
 import type { CocoAnnotations } from "./annotations.js";
 import type { CocoResultsWriter } from "./results-file.js";
 import type { ImageId } from "./types.js";
-import type { DecodeOptions } from "../../pipeline/decode.js";
+import type { DecodeOptions } from "../../image/decode.js";
 
 /** The Florence-2 tasks whose answer is a caption. */
 export const CAPTION_TASKS = ["<CAPTION>", "<DETAILED_CAPTION>", "<MORE_DETAILED_CAPTION>"];

@@ -4,10 +4,10 @@
  * (ImageNet's LOC_synset_mapping.txt).
  */
 import { existsSync, statSync } from "node:fs";
-import { readInputFile } from "../../io/text-input.js";
+import { readInputFile } from "../../sources/text.js";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
-import { walkImages } from "../../pipeline/source.js";
+import { walkImages } from "../../sources/image-files.js";
 import { compareCodePoints } from "./classifier.js";
 import { mulberry32 } from "../random.js";
 

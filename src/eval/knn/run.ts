@@ -18,7 +18,7 @@ import { chooseLabelMapping, chooseShots, readFolderDataset, type LabelMapping, 
 import { evaluateKnn, type Evaluation, type LabelledVectors, type SearchKind } from "./evaluate.js";
 import { meanOfUnitVectors, promptsByClass, type NamesMode } from "./prompts.js";
 import type { HnswOptions } from "./search.js";
-import type { DecodeOptions } from "../../pipeline/decode.js";
+import type { DecodeOptions } from "../../image/decode.js";
 
 export interface LoadedModel<M> {
   model: M;

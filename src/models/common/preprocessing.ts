@@ -1,7 +1,7 @@
 /** Image preprocessing read from a model's preprocessor_config.json (HF image processors). */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { ImagePreprocessing } from "../../pipeline/normalize.js";
+import type { ImagePreprocessing } from "../../image/normalize.js";
 import { ModelLayoutError } from "./layout.js";
 
 export function readPreprocessing(dir: string): ImagePreprocessing {

@@ -13,7 +13,7 @@ import { join } from "node:path";
 import type { StepDecoder } from "../../generation/decoder.js";
 import { generate } from "../../generation/generate.js";
 import { generationSettings, type GenerationOverrides, type GenerationSettings } from "../../generation/settings.js";
-import type { ImagePreprocessing } from "../../pipeline/normalize.js";
+import type { ImagePreprocessing } from "../../image/normalize.js";
 import { ModelSession, type MemoryOptions, type SessionOptions, type Tensor } from "../../runtime/session.js";
 import { describeOffer, findGraph, graphFile, graphWithWeights, modelFiles, ModelLayoutError } from "../common/layout.js";
 import { readManifest } from "../common/manifest.js";

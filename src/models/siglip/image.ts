@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ModelSession, type SessionOptions } from "../../runtime/session.js";
-import type { ImagePreprocessing } from "../../pipeline/normalize.js";
+import type { ImagePreprocessing } from "../../image/normalize.js";
 import { modelFiles, ModelLayoutError } from "../common/layout.js";
 import { readManifest } from "../common/manifest.js";
 import { readPreprocessing } from "../common/preprocessing.js";

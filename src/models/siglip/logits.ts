@@ -6,7 +6,7 @@
  */
 import { join } from "node:path";
 import { ModelSession, type SessionOptions } from "../../runtime/session.js";
-import { dot, l2normalize } from "../../pipeline/normalize.js";
+import { dot, l2normalize } from "../../runtime/vectors.js";
 import { modelFiles, ModelLayoutError } from "../common/layout.js";
 
 import { combinedGraph } from "./graphs.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { normalizePixels, type ImagePreprocessing } from "../../src/pipeline/normalize.js";
+import { normalizePixels, type ImagePreprocessing } from "../../src/image/normalize.js";
 
 const siglip: ImagePreprocessing = { width: 2, height: 2, rescale: 1 / 255, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5], resample: "bicubic" };
 

@@ -13,9 +13,9 @@
 import { readdir, stat } from "node:fs/promises";
 import { isUtf8 } from "node:buffer";
 import { extname, join, sep } from "node:path";
-import type { PathList } from "../io/path-list.js";
+import type { PathList } from "./path-list.js";
 import { fileShardKey, inShard, type Shard } from "./shard.js";
-import { isTarPath, readTarSamples } from "./tar-source.js";
+import { isTarPath, readTarSamples } from "./tar.js";
 
 export const DEFAULT_EXTENSIONS = ["jpg", "jpeg", "png", "webp", "gif", "bmp", "tif", "tiff", "avif"];
 

@@ -8,7 +8,7 @@
  * test images), which is why decoding is sharp's and resizing is this.
  *
  * The weights are computed here, in float64 as Pillow does; the two passes run in WebAssembly
- * with integer SIMD (src/pipeline/wasm/pixels.ts, run by pixel-kernel.ts), the same int32
+ * with integer SIMD (src/image/wasm/pixels.ts, run by pixel-kernel.ts), the same int32
  * sums Pillow's C makes, so the pixels are the same and the speed is C's.
  */
 import { withKernel } from "./pixel-kernel.js";

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { PathList } from "../../src/io/path-list.js";
+import { PathList } from "../../src/sources/path-list.js";
 
 async function all(list: PathList): Promise<string[]> {
   const out: string[] = [];

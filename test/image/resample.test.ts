@@ -9,7 +9,7 @@ import sharp from "sharp";
 import asc from "assemblyscript/asc";
 import { describe, expect, it } from "vitest";
 import { packageRoot } from "../../src/package-root.js";
-import { resizeBicubicRgb } from "../../src/pipeline/resample.js";
+import { resizeBicubicRgb } from "../../src/image/resample.js";
 import { fixturePath, maxAbsDiff, readJson } from "../helpers/fixtures.js";
 
 interface ResampleCase {
@@ -75,7 +75,7 @@ describe("resizeBicubicRgb equals PIL's Image.resize(BICUBIC)", () => {
 });
 
 describe("pixels.wasm", () => {
-  it("is what `npm run build:wasm` compiles from src/pipeline/wasm/pixels.ts", async () => {
+  it("is what `npm run build:wasm` compiles from src/image/wasm/pixels.ts", async () => {
     const root = packageRoot();
     const script: string = JSON.parse(readFileSync(join(root, "package.json"), "utf8")).scripts["build:wasm"];
     const args = script.split(/\s+/).slice(1); // the same flags, without "asc"
@@ -98,7 +98,7 @@ describe("pixels.wasm", () => {
     });
     expect(result.error, result.stderr.toString()).toBeNull();
     const fresh = Buffer.from(compiled!);
-    expect(fresh.equals(readFileSync(join(root, committed))), "src/pipeline/pixels.wasm is stale: run `npm run build:wasm` and commit it").toBe(true);
+    expect(fresh.equals(readFileSync(join(root, committed))), "src/image/pixels.wasm is stale: run `npm run build:wasm` and commit it").toBe(true);
   });
 });
 

@@ -6,8 +6,8 @@
 import { readFileSync } from "node:fs";
 import sharp from "sharp";
 import { describe, expect, it } from "vitest";
-import { decodeAndResize, ImageDecodeError } from "../../src/pipeline/decode.js";
-import { resizeBicubicRgb } from "../../src/pipeline/resample.js";
+import { decodeAndResize, ImageDecodeError } from "../../src/image/decode.js";
+import { resizeBicubicRgb } from "../../src/image/resample.js";
 import { fixturePath, readJson } from "../helpers/fixtures.js";
 
 const golden = readJson("goldens", "siglip", "goldens.json");

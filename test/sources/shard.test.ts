@@ -2,8 +2,8 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { fileShardKey, parseShard, resolveShard, shardFromEnv, shardOf, type Shard } from "../../src/pipeline/shard.js";
-import { walkImages } from "../../src/pipeline/source.js";
+import { fileShardKey, parseShard, resolveShard, shardFromEnv, shardOf, type Shard } from "../../src/sources/shard.js";
+import { walkImages } from "../../src/sources/image-files.js";
 
 async function walk(inputs: string[], shard?: Shard): Promise<string[]> {
   const out: string[] = [];

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { walkImages } from "../../src/pipeline/source.js";
+import { walkImages } from "../../src/sources/image-files.js";
 
 async function collect(inputs: string[], extensions?: string[]): Promise<string[]> {
   const out: string[] = [];

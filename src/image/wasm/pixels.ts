@@ -1,5 +1,5 @@
-// AssemblyScript, compiled to src/pipeline/pixels.wasm by `npm run build:wasm` and run through
-// src/pipeline/pixel-kernel.ts.
+// AssemblyScript, compiled to src/image/pixels.wasm by `npm run build:wasm` and run through
+// src/image/pixel-kernel.ts.
 //
 // The two passes of Pillow's bicubic resize (Resample.c, ImagingResampleHorizontal_8bpc and
 // ImagingResampleVertical_8bpc) on packed RGB, with 128-bit integer SIMD, and the normalisation

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseCaptionFile, parseIdRows } from "../../src/io/text-input.js";
+import { parseCaptionFile, parseIdRows } from "../../src/sources/text.js";
 
 const row = (fill: number, n = 4) => new Array(n).fill(fill);
 

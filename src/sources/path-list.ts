@@ -7,7 +7,7 @@
 import { createReadStream, statSync } from "node:fs";
 import { createInterface } from "node:readline";
 import type { Readable } from "node:stream";
-import { InputError } from "./text-input.js";
+import { InputError } from "./text.js";
 
 export class PathList {
   private constructor(

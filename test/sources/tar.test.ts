@@ -2,8 +2,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { readTarSamples, splitMemberName, type TarItem } from "../../src/pipeline/tar-source.js";
-import { DEFAULT_EXTENSIONS, walkImages } from "../../src/pipeline/source.js";
+import { readTarSamples, splitMemberName, type TarItem } from "../../src/sources/tar.js";
+import { DEFAULT_EXTENSIONS, walkImages } from "../../src/sources/image-files.js";
 import { fixturePath } from "../helpers/fixtures.js";
 import { tarBytes, writeTar, type Member } from "../helpers/tar.js";
 

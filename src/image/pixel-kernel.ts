@@ -1,5 +1,5 @@
 /**
- * The WebAssembly pixel kernel (src/pipeline/wasm/pixels.ts, compiled to pixels.wasm): loaded
+ * The WebAssembly pixel kernel (src/image/wasm/pixels.ts, compiled to pixels.wasm): loaded
  * once per thread, its memory laid out per call. resample.ts and normalize.ts run through it.
  */
 import { readFileSync } from "node:fs";
@@ -29,7 +29,7 @@ const MAX_MEMORY = 2 ** 32;
 const SLACK = 16;
 
 function instance(): KernelExports {
-  compiled ??= new WebAssembly.Module(readFileSync(join(packageRoot(), "src", "pipeline", "pixels.wasm")));
+  compiled ??= new WebAssembly.Module(readFileSync(join(packageRoot(), "src", "image", "pixels.wasm")));
   kernel ??= new WebAssembly.Instance(compiled, {}).exports as unknown as KernelExports;
   return kernel;
 }

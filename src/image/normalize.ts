@@ -1,4 +1,4 @@
-/** Normalisation: pixels for the image models (HWC uint8 RGB to CHW float32), and vectors. */
+/** Normalisation: pixels for the image models (HWC uint8 RGB to CHW float32). */
 import { withKernel } from "./pixel-kernel.js";
 
 export interface ImagePreprocessing {
@@ -29,21 +29,4 @@ export function normalizePixels(pixels: Uint8Array, p: ImagePreprocessing): Floa
     k.normalize(srcAt, plane, tableAt, outAt);
     return new Float32Array(heap.buffer.slice(outAt, outAt + plane * 12));
   });
-}
-
-export function dot(a: Float32Array, b: Float32Array): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
-  return s;
-}
-
-/** The vector scaled to unit length (a zero vector stays zero). */
-export function l2normalize(v: Float32Array): Float32Array {
-  let sum = 0;
-  for (let i = 0; i < v.length; i++) sum += v[i] * v[i];
-  const norm = Math.sqrt(sum);
-  if (norm === 0) return v;
-  const out = new Float32Array(v.length);
-  for (let i = 0; i < v.length; i++) out[i] = v[i] / norm;
-  return out;
 }

@@ -8,9 +8,9 @@
 import { readFileSync } from "node:fs";
 import sharp from "sharp";
 import { describe, expect, it } from "vitest";
-import { decodeAndResize, decodeImage, ImageDecodeError, type ColorManagement } from "../../src/pipeline/decode.js";
-import { normalizePixels, type ImagePreprocessing } from "../../src/pipeline/normalize.js";
-import { PreparePool } from "../../src/pipeline/prepare-pool.js";
+import { decodeAndResize, decodeImage, ImageDecodeError, type ColorManagement } from "../../src/image/decode.js";
+import { normalizePixels, type ImagePreprocessing } from "../../src/image/normalize.js";
+import { PreparePool } from "../../src/image/prepare-pool.js";
 import { fixturePath, maxAbsDiff, readJson } from "../helpers/fixtures.js";
 
 interface PhotoEntry {

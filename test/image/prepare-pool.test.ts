@@ -1,7 +1,7 @@
 import type { Worker } from "node:worker_threads";
 import { describe, expect, it } from "vitest";
-import type { ImagePreprocessing } from "../../src/pipeline/normalize.js";
-import { PreparePool } from "../../src/pipeline/prepare-pool.js";
+import type { ImagePreprocessing } from "../../src/image/normalize.js";
+import { PreparePool } from "../../src/image/prepare-pool.js";
 import { fixturePath } from "../helpers/fixtures.js";
 
 const preprocessing: ImagePreprocessing = { width: 32, height: 32, rescale: 1 / 255, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5], resample: "bicubic" };
