@@ -1,7 +1,7 @@
 import { Args, Flags } from "@oclif/core";
 import { EmbCommand } from "../src/cli/command.js";
 import { EXIT, runStatus } from "../src/cli/errors.js";
-import { readInputFile } from "../src/io/text-input.js";
+import { readInputFile } from "../src/sources/text.js";
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import { decodeFingerprint, decodeOptions, extensionList, filesFromFlags, imageInputFlags, modelFlags, outputFlags, shardFlags } from "../src/cli/flags.js";
@@ -18,7 +18,7 @@ import {
   type ClassificationRecord,
   type ClassifySummary,
 } from "../src/pipeline/classify.js";
-import { isTarPath } from "../src/pipeline/tar-source.js";
+import { isTarPath } from "../src/sources/tar.js";
 import { versions } from "../src/version.js";
 
 export default class Classify extends EmbCommand {

@@ -19,12 +19,12 @@ import {
 import { imageSourcesFromFlags } from "../src/cli/inputs.js";
 import { progressBar } from "../src/cli/progress.js";
 import { openFromFlags, recordedRun } from "../src/cli/run-support.js";
-import type { PathList } from "../src/io/path-list.js";
+import type { PathList } from "../src/sources/path-list.js";
 import { ResultStore } from "../src/io/result-store.js";
 import { defaultModel, imageToTextTasks } from "../src/models/registry.js";
 import { imageToText, type ImageFailure, type ImageToTextSummary, type ImageToTextResult } from "../src/pipeline/image-to-text.js";
 import { versions } from "../src/version.js";
-import { isTarPath, isTarSamplePath } from "../src/pipeline/tar-source.js";
+import { isTarPath, isTarSamplePath } from "../src/sources/tar.js";
 
 export default class Florence extends EmbCommand {
   static override summary = "Run a Florence-2 task (caption, detection, OCR, grounding, segmentation) on images; JSON out.";

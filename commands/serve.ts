@@ -3,7 +3,7 @@ import { availableParallelism } from "node:os";
 import { EmbCommand } from "../src/cli/command.js";
 import { decodeOptions, generationFlags, generationOverrides, imageInputFlags, modelFlags } from "../src/cli/flags.js";
 import { openFromFlags, readBearerToken } from "../src/cli/run-support.js";
-import { PreparePool } from "../src/pipeline/prepare-pool.js";
+import { PreparePool } from "../src/image/prepare-pool.js";
 import { GrpcInferenceServer } from "../src/serve/grpc.js";
 import { batcherSettingsFor, buildEndpoints, FAMILIES, loadedModels, parseModelSpecs, ServeSetupError, type OpenedModels } from "../src/serve/launch.js";
 import { InferenceServer } from "../src/serve/server.js";

@@ -16,7 +16,7 @@ import { shardFromFlags } from "../../src/cli/inputs.js";
 import { progressBar } from "../../src/cli/progress.js";
 import { openFromFlags, recordedRun } from "../../src/cli/run-support.js";
 import { EmbeddingStore, TEXT_METADATA } from "../../src/io/embedding-store.js";
-import { parseCaptionFile, parseIdRows, readInputFile, type Caption } from "../../src/io/text-input.js";
+import { parseCaptionFile, parseIdRows, readInputFile, type Caption } from "../../src/sources/text.js";
 import { embedTexts, textKey, textsOfShard, type EmbedTextsResult, type TextInput, type TextRecord } from "../../src/pipeline/embed-texts.js";
 import { versions } from "../../src/version.js";
 
