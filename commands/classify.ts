@@ -7,7 +7,8 @@ import { join } from "node:path";
 import { decodeFingerprint, decodeOptions, extensionList, filesFromFlags, imageInputFlags, modelFlags, outputFlags, shardFlags } from "../src/cli/flags.js";
 import { imageSourcesFromFlags } from "../src/cli/inputs.js";
 import { progressBar } from "../src/cli/progress.js";
-import { openMatcherFromFlags, recordedRun } from "../src/cli/run-support.js";
+import { openMatcherFromFlags } from "../src/cli/run-support.js";
+import { recordedRun } from "../src/jobs/run-record.js";
 import { ResultStore } from "../src/io/result-store.js";
 import type { LogitParameters } from "../src/models/types.js";
 import {
@@ -17,7 +18,7 @@ import {
   type Classification,
   type ClassificationRecord,
   type ClassifySummary,
-} from "../src/pipeline/classify.js";
+} from "../src/jobs/classify.js";
 import { isTarPath } from "../src/sources/tar.js";
 import { versions } from "../src/version.js";
 

@@ -18,11 +18,12 @@ import {
 } from "../src/cli/flags.js";
 import { imageSourcesFromFlags } from "../src/cli/inputs.js";
 import { progressBar } from "../src/cli/progress.js";
-import { openFromFlags, recordedRun } from "../src/cli/run-support.js";
+import { openFromFlags } from "../src/cli/run-support.js";
+import { recordedRun } from "../src/jobs/run-record.js";
 import type { PathList } from "../src/sources/path-list.js";
 import { ResultStore } from "../src/io/result-store.js";
 import { defaultModel, imageToTextTasks } from "../src/models/registry.js";
-import { imageToText, type ImageFailure, type ImageToTextSummary, type ImageToTextResult } from "../src/pipeline/image-to-text.js";
+import { imageToText, type ImageFailure, type ImageToTextSummary, type ImageToTextResult } from "../src/jobs/image-to-text.js";
 import { versions } from "../src/version.js";
 import { isTarPath, isTarSamplePath } from "../src/sources/tar.js";
 

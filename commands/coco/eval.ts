@@ -5,9 +5,10 @@ import { EXIT } from "../../src/cli/errors.js";
 import { join } from "node:path";
 import { batcherSettings, batchingFlags, decodeOptions, generationFlags, generationOverrides, imageInputFlags, modelFlags } from "../../src/cli/flags.js";
 import { progressBar } from "../../src/cli/progress.js";
-import { interruptible, openFromFlags } from "../../src/cli/run-support.js";
+import { openFromFlags } from "../../src/cli/run-support.js";
+import { interruptible } from "../../src/jobs/run-record.js";
 import { readAnnotations, readResults } from "../../src/eval/coco/annotations.js";
-import { CAPTION_TASKS, captionCocoImages, summariseFailures, type CaptionSummary } from "../../src/eval/coco/caption.js";
+import { CAPTION_TASKS, captionCocoImages, summariseFailures, type CaptionSummary } from "../../src/jobs/coco-caption.js";
 import { evaluateCaptions, METRIC_GROUPS, type MetricGroup } from "../../src/eval/coco/evaluate.js";
 import { Meteor } from "../../src/eval/coco/meteor.js";
 import {
@@ -17,7 +18,7 @@ import {
   ParaphraseTableError,
   type ParaphraseChoice,
 } from "../../src/eval/coco/meteor/find-paraphrase.js";
-import { metricsTable, seedNumbersApply, writeCocoReports } from "../../src/eval/coco/report.js";
+import { metricsTable, seedNumbersApply, writeCocoReports } from "../../src/jobs/coco-report.js";
 import { CocoResultsWriter } from "../../src/eval/coco/results-file.js";
 import { defaultModel, imageToTextTasks } from "../../src/models/registry.js";
 import { makeFolder } from "../../src/io/directories.js";

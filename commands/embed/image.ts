@@ -5,7 +5,6 @@ import {
   batcherSettings,
   batchingFlags,
   clipRetrievalLayout,
-  decodeFingerprint,
   decodeOptions,
   embeddingsOutFlag,
   extensionList,
@@ -18,10 +17,8 @@ import {
 } from "../../src/cli/flags.js";
 import { imageSourcesFromFlags } from "../../src/cli/inputs.js";
 import { progressBar } from "../../src/cli/progress.js";
-import { openFromFlags, recordedRun } from "../../src/cli/run-support.js";
-import { EmbeddingStore, IMAGE_METADATA } from "../../src/io/embedding-store.js";
-import { embedImages, type EmbedImagesResult } from "../../src/pipeline/embed-images.js";
-import { versions } from "../../src/version.js";
+import { openFromFlags } from "../../src/cli/run-support.js";
+import { embedImageSummary, runEmbedImageJob, type EmbedImageOutcome } from "../../src/jobs/embed-image.js";
 
 export default class EmbedImage extends EmbCommand {
   static override summary = "Embed a folder of images with SigLIP: embeddings.npy + index.jsonl, resumable.";
@@ -56,65 +53,35 @@ export default class EmbedImage extends EmbCommand {
     ...shardFlags,
   };
 
-  async run(): Promise<EmbedImagesResult & { out: string; rows: number }> {
+  async run(): Promise<EmbedImageOutcome> {
     const { argv, flags } = await this.parse(EmbedImage);
     const sources = await imageSourcesFromFlags(argv as string[], flags, (m) => this.logToStderr(m));
     const batching = batcherSettings(flags);
     const showProgress = flags.progress && !this.jsonEnabled();
-    const { model, resolved, source } = await openFromFlags("image-embedder", flags, showProgress, (m) => this.usageError(m));
-
-    const fingerprint = {
-      ...source,
-      graph: model.info.graph,
-      preprocessing: model.preprocessing,
-      normalize: flags.normalize || model.info.normalizedByModel,
-      ...decodeFingerprint(flags),
-    };
-    const store = EmbeddingStore.open(flags.out, model.dim, fingerprint, undefined, sources.shard ?? null, {
-      metadata: IMAGE_METADATA,
-      clipRetrieval: clipRetrievalLayout(flags, "image"),
-    });
-    const runInfo = {
-      command: "embed image",
-      fingerprint,
-      model: { spec: flags.model, ...resolved, ...model.info },
-      decode: "sharp; EXIF orientation applied; converted to RGB as PIL's convert('RGB') does; PIL-exact bicubic resize",
-      batcher: { maxBatchSize: batching.maxBatchSize, maxQueueDelayUs: batching.maxQueueDelayUs },
-      versions: versions(),
-    };
+    const opened = await openFromFlags("image-embedder", flags, showProgress, (m) => this.usageError(m));
     const bar = progressBar("embedding", "img", showProgress);
-    const { result, rows, status } = await recordedRun(
-      store,
-      runInfo,
-      (message) => this.warn(message),
-      (signal) =>
-        embedImages(model, {
-          ...sources,
-          store,
-          extensions: extensionList(flags.ext),
-          normalize: flags.normalize,
-          decode: decodeOptions(flags),
-          workers: batching.workers,
-          batcher: { maxBatchSize: batching.maxBatchSize, maxQueueDelayUs: batching.maxQueueDelayUs },
-          onStart: (total) => bar.start(total),
-          onProgress: (e) => bar.tick({ note: e.outcome === "failed" ? `(failed: ${e.path})` : "" }),
-          signal,
-        }),
-      async () => {
-        bar.stop();
-        await model.release();
+    const outcome = await runEmbedImageJob(
+      {
+        ...sources,
+        opened,
+        modelSpec: flags.model,
+        out: flags.out,
+        normalize: flags.normalize,
+        decode: decodeOptions(flags),
+        clipRetrieval: clipRetrievalLayout(flags, "image"),
+        extensions: extensionList(flags.ext),
+        workers: batching.workers,
+        batcher: { maxBatchSize: batching.maxBatchSize, maxQueueDelayUs: batching.maxQueueDelayUs },
+      },
+      {
+        warn: (message) => this.warn(message),
+        onStart: (total) => bar.start(total),
+        onProgress: (e) => bar.tick({ note: e.outcome === "failed" ? `(failed: ${e.path})` : "" }),
+        onEnd: () => bar.stop(),
       },
     );
-
-    if (!this.jsonEnabled()) {
-      const rate = result.embedded / Math.max(result.seconds, 1e-9);
-      this.log(
-        `${status}: ${result.embedded} embedded, ${result.unchanged} unchanged, ${result.failed} failed of ${result.total} ` +
-          `in ${result.seconds.toFixed(1)} s (${rate.toFixed(1)} images/s, ${model.info.provider}); ${rows} rows in ${flags.out}/embeddings.npy`,
-      );
-      if (result.failed > 0) this.log(`failed files and reasons: ${flags.out}/errors.jsonl`);
-    }
-    process.exitCode = runStatus(result);
-    return { ...result, out: flags.out, rows };
+    if (!this.jsonEnabled()) for (const line of embedImageSummary(outcome, opened.model.info.provider)) this.log(line);
+    process.exitCode = runStatus(outcome);
+    return outcome;
   }
 }

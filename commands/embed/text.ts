@@ -14,10 +14,11 @@ import {
 } from "../../src/cli/flags.js";
 import { shardFromFlags } from "../../src/cli/inputs.js";
 import { progressBar } from "../../src/cli/progress.js";
-import { openFromFlags, recordedRun } from "../../src/cli/run-support.js";
+import { openFromFlags } from "../../src/cli/run-support.js";
+import { recordedRun } from "../../src/jobs/run-record.js";
 import { EmbeddingStore, TEXT_METADATA } from "../../src/io/embedding-store.js";
 import { parseCaptionFile, parseIdRows, readInputFile, type Caption } from "../../src/sources/text.js";
-import { embedTexts, textKey, textsOfShard, type EmbedTextsResult, type TextInput, type TextRecord } from "../../src/pipeline/embed-texts.js";
+import { embedTexts, textKey, textsOfShard, type EmbedTextsResult, type TextInput, type TextRecord } from "../../src/jobs/embed-text.js";
 import { versions } from "../../src/version.js";
 
 export default class EmbedText extends EmbCommand {

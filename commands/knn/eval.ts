@@ -5,15 +5,16 @@ import { runStatus } from "../../src/cli/errors.js";
 import { join } from "node:path";
 import { decodeFingerprint, decodeOptions, extensionList, imageInputFlags, modelFlags } from "../../src/cli/flags.js";
 import { progressBar } from "../../src/cli/progress.js";
-import { dtypeFromFlags, interruptible, openFromFlags } from "../../src/cli/run-support.js";
+import { dtypeFromFlags, openFromFlags } from "../../src/cli/run-support.js";
+import { interruptible } from "../../src/jobs/run-record.js";
 import { WEIGHTINGS, type Weighting } from "../../src/eval/knn/classifier.js";
-import { accuracyTable, agreementLines, confusionTable, writeKnnReports } from "../../src/eval/knn/report.js";
+import { accuracyTable, agreementLines, confusionTable, writeKnnReports } from "../../src/jobs/knn-report.js";
 import { checkTemplate, DEFAULT_TEMPLATE, NAMES_MODES, type NamesMode } from "../../src/eval/knn/prompts.js";
-import { runKnnEval, type KnnRunResult, type LoadedModel } from "../../src/eval/knn/run.js";
+import { runKnnEval, type KnnRunResult, type LoadedModel } from "../../src/jobs/knn-eval.js";
 import { DEFAULT_HNSW } from "../../src/eval/knn/search.js";
 import type { RoleModel } from "../../src/models/registry.js";
 import { packageRoot } from "../../src/package-root.js";
-import { defaultCacheDir } from "../../src/pipeline/embedding-cache.js";
+import { defaultCacheDir } from "../../src/jobs/embedding-cache.js";
 
 export default class KnnEval extends EmbCommand {
   static override summary = "Zero-shot and few-shot KNN accuracy (top-1/top-5) of SigLIP embeddings on a folder-per-class dataset.";

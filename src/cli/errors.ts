@@ -30,11 +30,9 @@ import { RemoteError } from "../perf/remote.js";
 import { ShardSpecError } from "../sources/shard.js";
 import { SourceError } from "../sources/image-files.js";
 import { ProviderUnavailableError } from "../runtime/session.js";
+import { DiskError } from "../jobs/run-record.js";
 
 export const EXIT = { fatal: 1, usage: 2, someFailed: 3, interrupted: 130 } as const;
-
-/** The disk under an output folder is full or failing: the run stopped cleanly and can be resumed. */
-export class DiskError extends Error {}
 
 type ErrorClass = abstract new (...args: never[]) => Error;
 

@@ -161,7 +161,7 @@ describe("emb classify on folders: progress, --out, resume", () => {
 
 describe("prompt", () => {
   it("puts the label where {} stands, literally, or after the template", async () => {
-    const { prompt } = await import("../../src/pipeline/classify.js");
+    const { prompt } = await import("../../src/jobs/classify.js");
     expect(prompt("This is a photo of {}.", "a $& cat")).toBe("This is a photo of a $& cat.");
     expect(prompt("a photo of", "dog")).toBe("a photo of dog");
   });

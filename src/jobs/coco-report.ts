@@ -1,7 +1,7 @@
 /** What `emb coco eval` prints and writes: the metric table, with the numbers the Triton deployment reached beside it on COCO 2014 val, and the report files. */
 import Table from "cli-table3";
-import type { CocoAnnotations } from "./annotations.js";
-import type { CocoEvaluation } from "./evaluate.js";
+import type { CocoAnnotations } from "../eval/coco/annotations.js";
+import type { CocoEvaluation } from "../eval/coco/evaluate.js";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 

@@ -5,14 +5,14 @@
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import type { BatcherOptions } from "../../batching/batcher.js";
-import type { GenerationSettings } from "../../generation/settings.js";
-import type { ImageToText } from "../../models/types.js";
-import { imageToText, type ImageFailure, type ImageToTextSummary } from "../../pipeline/image-to-text.js";
-import type { CocoAnnotations } from "./annotations.js";
-import type { CocoResultsWriter } from "./results-file.js";
-import type { ImageId } from "./types.js";
-import type { DecodeOptions } from "../../image/decode.js";
+import type { BatcherOptions } from "../batching/batcher.js";
+import type { GenerationSettings } from "../generation/settings.js";
+import type { ImageToText } from "../models/types.js";
+import { imageToText, type ImageFailure, type ImageToTextSummary } from "./image-to-text.js";
+import type { CocoAnnotations } from "../eval/coco/annotations.js";
+import type { CocoResultsWriter } from "../eval/coco/results-file.js";
+import type { ImageId } from "../eval/coco/types.js";
+import type { DecodeOptions } from "../image/decode.js";
 
 /** The Florence-2 tasks whose answer is a caption. */
 export const CAPTION_TASKS = ["<CAPTION>", "<DETAILED_CAPTION>", "<MORE_DETAILED_CAPTION>"];

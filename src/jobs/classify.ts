@@ -6,8 +6,8 @@ import type { ResultStore } from "../io/result-store.js";
 import type { ImageEmbedder, LogitParameters, TextEmbedder } from "../models/types.js";
 import type { DecodeOptions } from "../image/decode.js";
 import { dot, l2normalize } from "../runtime/vectors.js";
-import { runImages, type ImageMeta, type ImageResume, type ImageSources } from "./image-stage.js";
-import type { Failure, RunCounts } from "./runner.js";
+import { runImages, type ImageMeta, type ImageResume, type ImageSources } from "../pipeline/image-stage.js";
+import type { Failure, RunCounts } from "../pipeline/runner.js";
 
 /** SigLIP's zero-shot prompt; `{}` is replaced by the label. */
 export const DEFAULT_TEMPLATE = "This is a photo of {}.";

@@ -3,22 +3,15 @@
  * the cache, or the model) -> reference sets (the first N train images per class, or one text
  * vector per class from prompts) -> KNN evaluation per method.
  */
-import type { BatcherOptions } from "../../batching/batcher.js";
-import type { ImageEmbedder, TextEmbedder } from "../../models/types.js";
-import {
-  cacheFolder,
-  cachedImageEmbeddings,
-  cachedTextEmbeddings,
-  embeddingsFromFolder,
-  readEmbeddingFolders,
-  type FileFailure,
-} from "../../pipeline/embedding-cache.js";
-import type { Weighting } from "./classifier.js";
-import { chooseLabelMapping, chooseShots, readFolderDataset, type LabelMapping, type MappingSource, type Split } from "./dataset.js";
-import { evaluateKnn, type Evaluation, type LabelledVectors, type SearchKind } from "./evaluate.js";
-import { meanOfUnitVectors, promptsByClass, type NamesMode } from "./prompts.js";
-import type { HnswOptions } from "./search.js";
-import type { DecodeOptions } from "../../image/decode.js";
+import type { BatcherOptions } from "../batching/batcher.js";
+import type { ImageEmbedder, TextEmbedder } from "../models/types.js";
+import { cacheFolder, cachedImageEmbeddings, cachedTextEmbeddings, embeddingsFromFolder, readEmbeddingFolders, type FileFailure } from "./embedding-cache.js";
+import type { Weighting } from "../eval/knn/classifier.js";
+import { chooseLabelMapping, chooseShots, readFolderDataset, type LabelMapping, type MappingSource, type Split } from "../eval/knn/dataset.js";
+import { evaluateKnn, type Evaluation, type LabelledVectors, type SearchKind } from "../eval/knn/evaluate.js";
+import { meanOfUnitVectors, promptsByClass, type NamesMode } from "../eval/knn/prompts.js";
+import type { HnswOptions } from "../eval/knn/search.js";
+import type { DecodeOptions } from "../image/decode.js";
 
 export interface LoadedModel<M> {
   model: M;

@@ -18,8 +18,8 @@ import { readJsonl } from "../io/jsonl.js";
 import { jobFingerprint, readShardedEmbeddings } from "../io/shards.js";
 import { parseNpy } from "../io/npy.js";
 import type { ImageEmbedder, TextEmbedder } from "../models/types.js";
-import { embedImages, type ProgressEvent } from "./embed-images.js";
-import { embedTexts, textKey, type TextRecord } from "./embed-texts.js";
+import { embedImages, type ProgressEvent } from "./embed-image.js";
+import { embedTexts, textKey, type TextRecord } from "./embed-text.js";
 import type { DecodeOptions } from "../image/decode.js";
 
 /** `$EMB_CACHE_DIR`, else `$XDG_CACHE_HOME/emb`, else `~/.cache/emb`. */

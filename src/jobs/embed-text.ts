@@ -10,8 +10,8 @@ import type { EmbeddingStore, StoredRecord } from "../io/embedding-store.js";
 import type { TextEmbedder } from "../models/types.js";
 import { l2normalize } from "../runtime/vectors.js";
 import { inShard, type Shard } from "../sources/shard.js";
-import { Runner, runInOrder, type Prepared, type RunCounts } from "./runner.js";
-import { StageTimer } from "./timing.js";
+import { Runner, runInOrder, type Prepared, type RunCounts } from "../pipeline/runner.js";
+import { StageTimer } from "../pipeline/timing.js";
 
 /** One input: a caption, or a row of token ids given as they are. */
 export interface TextInput {

@@ -7,8 +7,8 @@ import type { BatcherOptions } from "../batching/batcher.js";
 import type { GenerationSettings } from "../generation/settings.js";
 import type { ImageToText } from "../models/types.js";
 import type { DecodeOptions } from "../image/decode.js";
-import { runImages, type ImageSources } from "./image-stage.js";
-import type { Failure, RunCounts } from "./runner.js";
+import { runImages, type ImageSources } from "../pipeline/image-stage.js";
+import type { Failure, RunCounts } from "../pipeline/runner.js";
 
 export interface ImageToTextResult {
   path: string;

@@ -2,10 +2,10 @@
 import Table from "cli-table3";
 import { stringify } from "csv-stringify/sync";
 import { writeFileSync } from "node:fs";
-import { makeFolder } from "../../io/directories.js";
+import { makeFolder } from "../io/directories.js";
 import { join } from "node:path";
-import type { LabelMapping } from "./dataset.js";
-import type { KnnRunOutput, KnnRunResult } from "./run.js";
+import type { LabelMapping } from "../eval/knn/dataset.js";
+import type { KnnRunOutput, KnnRunResult } from "./knn-eval.js";
 
 /** report.json, per-class.csv and predictions.jsonl (each valid image's label, prediction and top 5) in `dir`. */
 export function writeKnnReports(dir: string, output: KnnRunOutput): void {

@@ -1,0 +1,93 @@
+/**
+ * A job's run record: run.json says "running" while it goes and "complete", "interrupted" or
+ * "stopped" (disk full) after; the first stop signal lets the work in flight finish.
+ */
+
+/** The disk under an output folder is full or failing: the run stopped cleanly and can be resumed. */
+export class DiskError extends Error {}
+
+/** The signals that stop a run gracefully: Ctrl-C, and what Slurm, Kubernetes and `docker stop` send. */
+const STOP_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+
+/**
+ * First stop signal (Ctrl-C, SIGTERM, SIGHUP): abort the signal, so the command finishes what is
+ * in flight and writes its outputs. A second one: exit at once (130), which the outputs also
+ * survive.
+ */
+export function interruptible(warn: (message: string) => void): { signal: AbortSignal; dispose: () => void } {
+  const abort = new AbortController();
+  const onSignal = (name: string) => {
+    if (abort.signal.aborted) process.exit(130);
+    abort.abort();
+    warn(`interrupted (${name}): finishing the work in flight (Ctrl-C again to stop at once)`);
+  };
+  for (const name of STOP_SIGNALS) process.on(name, onSignal);
+  return { signal: abort.signal, dispose: () => STOP_SIGNALS.forEach((name) => process.off(name, onSignal)) };
+}
+
+/** What a recorded run needs of its output folder. */
+interface RunStore {
+  writeRunInfo(info: Record<string, unknown>): void;
+  close(): { rows: number };
+  unlock(): void;
+}
+
+/**
+ * Runs `work` as a recorded run of `store`: run.json says "running" while it goes and
+ * "complete" or "interrupted" with the result after, Ctrl-C aborts the signal `work` gets, and
+ * the store is closed (compacted) at the end. `cleanup` runs whether `work` succeeded or not.
+ */
+export async function recordedRun<T extends { interrupted: boolean }>(
+  store: RunStore & { dir: string },
+  runInfo: Record<string, unknown>,
+  warn: (message: string) => void,
+  work: (signal: AbortSignal) => Promise<T>,
+  cleanup: () => Promise<void> | void,
+): Promise<{ result: T; rows: number; status: "complete" | "interrupted" }> {
+  const interrupt = interruptible(warn);
+  let result: T;
+  try {
+    try {
+      store.writeRunInfo({ ...runInfo, status: "running", startedAt: new Date().toISOString() });
+      result = await work(interrupt.signal);
+    } finally {
+      interrupt.dispose();
+      await cleanup();
+    }
+    const { rows } = store.close();
+    const status = result.interrupted ? "interrupted" : "complete";
+    store.writeRunInfo({ ...runInfo, status, finishedAt: new Date().toISOString(), rows, result });
+    store.unlock();
+    return { result, rows, status };
+  } catch (error) {
+    throw stoppedByDisk(error, store, runInfo) ?? error;
+  }
+}
+
+const DISK_ERRORS: Record<string, string> = {
+  ENOSPC: "the disk is full",
+  EDQUOT: "the disk quota is used up",
+  EIO: "the disk reported an input/output error",
+};
+
+/**
+ * A full or failing disk stops the run cleanly: what was written is consistent (rows are counted
+ * only after their bytes, records only after their rows), the folder is closed as far as the disk
+ * allows, and the error says how many rows are kept and that the same command continues.
+ */
+function stoppedByDisk(error: unknown, store: RunStore & { dir: string }, runInfo: Record<string, unknown>): DiskError | undefined {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (!code || !(code in DISK_ERRORS)) return undefined;
+  let rows: number | undefined;
+  try {
+    rows = store.close().rows;
+    store.writeRunInfo({ ...runInfo, status: "stopped", reason: code, finishedAt: new Date().toISOString(), rows });
+  } catch {
+    // The disk may not even take run.json; the files themselves stay consistent.
+  }
+  store.unlock();
+  const kept = rows === undefined ? "what was written is kept" : `${rows} rows are kept`;
+  return new DiskError(
+    `${DISK_ERRORS[code]} (${code}) while writing ${store.dir}; ${kept}: free space (or fix the disk) and run the same command again to continue`,
+  );
+}
