@@ -1,6 +1,7 @@
 /** Pieces every model-running command needs: opening models with download bars, the serve token. */
 import { readFileSync } from "node:fs";
 import { DtypeSpecError, type DtypeSpec } from "../models/common/variants.js";
+import { registryOptions } from "../models/options.js";
 import { openMatcher, openModel, parseDtype, type Opened, type OpenOptions, type Role, type RoleModel } from "../models/registry.js";
 import type { LogitParameters } from "../models/types.js";
 import type { Device } from "../runtime/session.js";
@@ -18,12 +19,21 @@ export interface ModelFlagValues {
 
 /** `--dtype` for a role's family; a bad value is a usage error naming the valid ones. */
 export function dtypeFromFlags(role: Role, text: string, usageError: (message: string) => never): DtypeSpec {
+  return dtypeErrorsAsUsage(usageError, () => parseDtype(role, text));
+}
+
+function dtypeErrorsAsUsage<T>(usageError: (message: string) => never, parse: () => T): T {
   try {
-    return parseDtype(role, text);
+    return parse();
   } catch (error) {
     if (error instanceof DtypeSpecError) usageError(error.message);
     throw error;
   }
+}
+
+/** The registry's options for the model flags, by the translation the API uses; download progress is added per open. */
+function openOptions(role: Role, flags: ModelFlagValues, usageError: (message: string) => never): OpenOptions {
+  return dtypeErrorsAsUsage(usageError, () => registryOptions(role, { ...flags, device: flags.device as Device }));
 }
 
 async function withDownloadBars<T>(showProgress: boolean, open: (onDownload: OpenOptions["onDownload"]) => Promise<T>): Promise<T> {
@@ -35,16 +45,6 @@ async function withDownloadBars<T>(showProgress: boolean, open: (onDownload: Ope
   }
 }
 
-function openOptions(flags: ModelFlagValues, dtype: DtypeSpec, onDownload: OpenOptions["onDownload"]): OpenOptions {
-  return {
-    model: flags.model,
-    dtype,
-    session: { device: flags.device as Device, threads: flags.threads },
-    hub: { revision: flags.revision, offline: flags.offline || undefined },
-    onDownload,
-  };
-}
-
 /** Opens the model filling `role` as the model flags say, showing download progress. */
 export async function openFromFlags<R extends Role>(
   role: R,
@@ -52,8 +52,8 @@ export async function openFromFlags<R extends Role>(
   showProgress: boolean,
   usageError: (message: string) => never,
 ): Promise<Opened<RoleModel[R]>> {
-  const dtype = dtypeFromFlags(role, flags.dtype, usageError);
-  return withDownloadBars(showProgress, (onDownload) => openModel(role, openOptions(flags, dtype, onDownload)));
+  const options = openOptions(role, flags, usageError);
+  return withDownloadBars(showProgress, (onDownload) => openModel(role, { ...options, onDownload }));
 }
 
 /** Both embedders and the image-text logit parameters (read from the model unless given). */
@@ -63,8 +63,8 @@ export async function openMatcherFromFlags(
   showProgress: boolean,
   usageError: (message: string) => never,
 ): ReturnType<typeof openMatcher> {
-  const dtype = dtypeFromFlags("image-embedder", flags.dtype, usageError);
-  return withDownloadBars(showProgress, (onDownload) => openMatcher(openOptions(flags, dtype, onDownload), given));
+  const options = openOptions("image-embedder", flags, usageError);
+  return withDownloadBars(showProgress, (onDownload) => openMatcher({ ...options, onDownload }, given));
 }
 
 /** The bearer token: --token-file's content, else EMB_SERVE_TOKEN, else none. A RangeError (usage) for an unreadable or empty file. */

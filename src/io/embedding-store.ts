@@ -10,13 +10,16 @@
  */
 import { existsSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { JsonlAppender, readJsonFile, readJsonl, rewriteJsonl, writeFileAtomic } from "./jsonl.js";
-import { makeFolder } from "./directories.js";
-import { lockFolder, type FolderLock } from "./folder-lock.js";
+import { JsonlAppender, rewriteJsonl } from "./jsonl.js";
+import type { FolderLock } from "./folder-lock.js";
+import { openOutputFolder, OutputStore, recoverJsonl, type SourceFileRecord } from "./output-folder.js";
 import { writeClipRetrievalLayout, type ClipRetrievalLayout } from "./clip-retrieval-layout.js";
 import { METADATA_FILE, writeMetadataParquet, type MetadataColumn } from "./metadata-parquet.js";
 import { NpyAppendWriter } from "./npy-writer.js";
-import { shardLabel, type Shard } from "../sources/shard.js";
+import type { Shard } from "../sources/shard.js";
+
+// Their first home was this module; merge, shards and the CLI's error table still import them from here.
+export { OutputMismatchError, type ErrorRecord } from "./output-folder.js";
 
 /** What every index record has: its row in embeddings.npy. */
 export interface StoredRecord {
@@ -24,11 +27,7 @@ export interface StoredRecord {
 }
 
 /** An image's record. */
-export interface IndexRecord extends StoredRecord {
-  path: string;
-  bytes: number;
-  mtimeMs: number;
-  sha256: string;
+export interface IndexRecord extends StoredRecord, SourceFileRecord {
   /** Source image size, after EXIF orientation. */
   width?: number;
   height?: number;
@@ -67,94 +66,27 @@ export function writeFolderViews(dir: string, records: object[], outputs: StoreO
   if (outputs.clipRetrieval) writeClipRetrievalLayout(dir, records, outputs.metadata, outputs.clipRetrieval);
 }
 
-export interface ErrorRecord {
-  path: string;
-  reason: string;
-  error: string;
-  time: string;
-}
-
-export class OutputMismatchError extends Error {}
-
-/**
- * Creates an output folder, or checks that the one there was made by the same thing: its
- * run.json `fingerprint` (model, graph, preprocessing, settings) must equal `fingerprint`, and its
- * `shard` (null or absent: all inputs) must be `shard`, so outputs of different runs, or of
- * different shards, are refused rather than mixed.
- */
-export function claimOutputFolder(dir: string, fingerprint: Record<string, unknown>, what: string, shard: Shard | null = null): FolderLock {
-  makeFolder(dir);
-  const lock = lockFolder(dir);
-  const runPath = join(dir, "run.json");
-  if (!existsSync(runPath)) return lock;
-  const previous = readJsonFile<{ fingerprint?: unknown; shard?: Shard | null }>(
-    runPath,
-    "it records which model made the folder: restore it, or remove the folder to start again",
-  );
-  if (JSON.stringify(previous.fingerprint) !== JSON.stringify(fingerprint)) {
-    lock.release();
-    throw new OutputMismatchError(
-      `${dir} holds ${what} made with ${fingerprintDifference(previous.fingerprint, fingerprint)}; choose another --out or remove that folder`,
-    );
-  }
-  const before = previous.shard ?? null;
-  if (before?.index !== shard?.index || before?.count !== shard?.count) {
-    lock.release();
-    const resume = before ? `--shard ${before.index}/${before.count}` : "--shard 0/1 (all inputs)";
-    throw new OutputMismatchError(
-      `${dir} holds ${what} of shard ${shardLabel(before)}, not of shard ${shardLabel(shard)}; give each shard its own --out ` +
-        `(e.g. --out emb/shard-$SLURM_ARRAY_TASK_ID), or resume this folder with ${resume}`,
-    );
-  }
-  return lock;
-}
-
-/**
- * What sets two fingerprints apart, for the refusal: `other labels (labels ["a"], not ["b"])`
- * names only the keys that differ, nested ones by path (preprocessing.width); a group of
- * settings only one side has (an image run's preprocessing) is "set", not dumped, so the
- * refusal stays one readable line. Both whole when they are not objects or differ only in order.
- */
-function fingerprintDifference(before: unknown, now: Record<string, unknown>): string {
-  const whole = `${JSON.stringify(before)}, not ${JSON.stringify(now)}`;
-  if (!isPlainObject(before)) return whole;
-  const shown = (value: unknown) => (value === undefined ? "none" : isPlainObject(value) ? "set" : JSON.stringify(value));
-  const differing: { key: string; was: string; is: string }[] = [];
-  const compare = (was: Record<string, unknown>, is: Record<string, unknown>, prefix: string) => {
-    for (const k of new Set([...Object.keys(was), ...Object.keys(is)])) {
-      if (isPlainObject(was[k]) && isPlainObject(is[k])) compare(was[k], is[k], `${prefix}${k}.`);
-      else if (shown(was[k]) !== shown(is[k])) differing.push({ key: `${prefix}${k}`, was: shown(was[k]), is: shown(is[k]) });
-    }
-  };
-  compare(before, now, "");
-  if (differing.length === 0) return whole;
-  return `other ${differing.map((d) => d.key).join(", ")} (${differing.map((d) => `${d.key} ${d.was}, not ${d.is}`).join("; ")})`;
-}
-
-const isPlainObject = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
-
-export class EmbeddingStore<R extends StoredRecord = IndexRecord> {
+export class EmbeddingStore<R extends StoredRecord = IndexRecord> extends OutputStore {
   private readonly vectors: NpyAppendWriter;
   private readonly index: JsonlAppender;
-  private readonly errors: JsonlAppender;
   /** Latest record per key. */
   private readonly byKey = new Map<string, R>();
   private superseded = 0;
 
   private constructor(
-    readonly dir: string,
+    dir: string,
     readonly dim: number,
     records: R[],
     vectors: NpyAppendWriter,
     private readonly keyOf: (record: Omit<R, "row">) => string,
-    private readonly lock: FolderLock,
-    private readonly shard: Shard | null,
+    lock: FolderLock,
+    shard: Shard | null,
     private readonly outputs: StoreOutputs | undefined,
   ) {
+    super(dir, lock, shard);
     this.vectors = vectors;
     for (const r of records) this.remember(r);
     this.index = new JsonlAppender(join(dir, "index.jsonl"));
-    this.errors = new JsonlAppender(join(dir, "errors.jsonl"));
   }
 
   /**
@@ -171,22 +103,18 @@ export class EmbeddingStore<R extends StoredRecord = IndexRecord> {
     shard: Shard | null = null,
     outputs?: StoreOutputs,
   ): EmbeddingStore<R> {
-    const lock = claimOutputFolder(dir, fingerprint, "embeddings", shard);
-    try {
+    return openOutputFolder(dir, fingerprint, "embeddings", shard, (lock) => {
       finishCompaction(dir);
       const vectors = NpyAppendWriter.open(join(dir, "embeddings.npy"), dim);
-      let records = readJsonl<R>(join(dir, "index.jsonl"));
       // Keep rows and records in step: drop records past the rows, rows past the records.
-      const valid = Math.min(records.length, vectors.rows);
-      records = records.slice(0, valid);
-      if (records.some((r, i) => r.row !== i)) throw new Error(`${dir}/index.jsonl is out of order; remove the folder and re-run`);
-      rewriteJsonl(join(dir, "index.jsonl"), records);
-      vectors.truncate(valid);
+      const records = recoverJsonl<R>(join(dir, "index.jsonl"), (all) => {
+        const kept = all.slice(0, Math.min(all.length, vectors.rows));
+        if (kept.some((r, i) => r.row !== i)) throw new Error(`${dir}/index.jsonl is out of order; remove the folder and re-run`);
+        return kept;
+      });
+      vectors.truncate(records.length);
       return new EmbeddingStore<R>(dir, dim, records, vectors, keyOf, lock, shard, outputs);
-    } catch (error) {
-      lock.release();
-      throw error;
-    }
+    });
   }
 
   get rows(): number {
@@ -218,20 +146,6 @@ export class EmbeddingStore<R extends StoredRecord = IndexRecord> {
     this.byKey.set(key, record);
   }
 
-  addError(record: ErrorRecord): void {
-    this.errors.append([record]);
-  }
-
-  /** Writes run.json: `info` with the folder's shard (null: all inputs), which a resume must match. */
-  writeRunInfo(info: Record<string, unknown>): void {
-    writeFileAtomic(join(this.dir, "run.json"), `${JSON.stringify({ ...info, shard: this.shard }, null, 2)}\n`);
-  }
-
-  /** Lets other runs write the folder: after close() and the last run.json. */
-  unlock(): void {
-    this.lock.release();
-  }
-
   /**
    * Finishes the folder. Rows of files that changed and were embedded again are dropped, so
    * each path has exactly one row; that rewrite goes through temporary files and renames.
@@ -242,7 +156,7 @@ export class EmbeddingStore<R extends StoredRecord = IndexRecord> {
     if (dropped === 0) {
       this.vectors.close();
       this.index.close();
-      this.errors.close();
+      this.closeErrors();
       this.writeViews(this.records());
       return { rows: this.rows, dropped: 0 };
     }
@@ -255,7 +169,7 @@ export class EmbeddingStore<R extends StoredRecord = IndexRecord> {
     compacted.close();
     this.vectors.close();
     this.index.close();
-    this.errors.close();
+    this.closeErrors();
     rewriteJsonl(join(this.dir, COMPACT_INDEX), records);
     // The marker makes the two renames one step: a reopen after a crash here finishes them.
     writeFileSync(join(this.dir, COMPACT_MARKER), "");

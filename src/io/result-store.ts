@@ -6,47 +6,27 @@
  * old one, which close() drops.
  */
 import { join } from "node:path";
-import { claimOutputFolder, type ErrorRecord } from "./embedding-store.js";
 import type { FolderLock } from "./folder-lock.js";
-import { JsonlAppender, readJsonl, rewriteJsonl, writeFileAtomic } from "./jsonl.js";
+import { JsonlAppender, rewriteJsonl } from "./jsonl.js";
+import { openOutputFolder, OutputStore, recoverJsonl, type SourceFileRecord } from "./output-folder.js";
 import type { Shard } from "../sources/shard.js";
 
-export interface ResultRecord {
-  path: string;
-  bytes: number;
-  mtimeMs: number;
-  sha256: string;
-}
+export type ResultRecord = SourceFileRecord;
 
-export class ResultStore<R extends ResultRecord> {
+export class ResultStore<R extends ResultRecord> extends OutputStore {
   private readonly results: JsonlAppender;
-  private readonly errors: JsonlAppender;
   private readonly byPath = new Map<string, R>();
   private superseded = 0;
 
-  private constructor(
-    readonly dir: string,
-    records: R[],
-    private readonly lock: FolderLock,
-    private readonly shard: Shard | null,
-  ) {
+  private constructor(dir: string, records: R[], lock: FolderLock, shard: Shard | null) {
+    super(dir, lock, shard);
     for (const r of records) this.remember(r);
     this.results = new JsonlAppender(join(dir, "results.jsonl"));
-    this.errors = new JsonlAppender(join(dir, "errors.jsonl"));
   }
 
   /** Opens (or creates) the folder; one made with another fingerprint (model, task, settings) or for another shard is refused. */
   static open<R extends ResultRecord>(dir: string, fingerprint: Record<string, unknown>, shard: Shard | null = null): ResultStore<R> {
-    const lock = claimOutputFolder(dir, fingerprint, "results", shard);
-    // A torn last line (a kill mid-write) is dropped by the reader and by this rewrite.
-    const records = readJsonl<R>(join(dir, "results.jsonl"));
-    rewriteJsonl(join(dir, "results.jsonl"), records);
-    return new ResultStore<R>(dir, records, lock, shard);
-  }
-
-  /** Lets other runs write the folder: after close() and the last run.json. */
-  unlock(): void {
-    this.lock.release();
+    return openOutputFolder(dir, fingerprint, "results", shard, (lock) => new ResultStore<R>(dir, recoverJsonl<R>(join(dir, "results.jsonl")), lock, shard));
   }
 
   recordFor(path: string): R | undefined {
@@ -62,19 +42,10 @@ export class ResultStore<R extends ResultRecord> {
     this.remember(record);
   }
 
-  addError(record: ErrorRecord): void {
-    this.errors.append([record]);
-  }
-
-  /** Writes run.json: `info` with the folder's shard (null: all inputs), which a resume must match. */
-  writeRunInfo(info: Record<string, unknown>): void {
-    writeFileAtomic(join(this.dir, "run.json"), `${JSON.stringify({ ...info, shard: this.shard }, null, 2)}\n`);
-  }
-
   /** Closes the files; records superseded by a later one for the same path are dropped. */
   close(): { rows: number } {
     this.results.close();
-    this.errors.close();
+    this.closeErrors();
     if (this.superseded > 0) rewriteJsonl(join(this.dir, "results.jsonl"), [...this.byPath.values()]);
     return { rows: this.rows };
   }
