@@ -1,11 +1,20 @@
 /**
  * The emb-toolkit library: what the `emb` commands do, for Node programs (ESM).
  *
- *   import { SiglipEmbedder, Florence2, knnEvaluate, scoreCaptions, readNpy, writeNpy } from "emb-toolkit";
+ *   import { SiglipEmbedder, embedImageFolder, Florence2, knnEvaluate, scoreCaptions, readNpy, writeNpy } from "emb-toolkit";
  *
  * Models open from a local folder or a Hugging Face hub repository id, as `--model` does.
  */
 export { SiglipEmbedder, type EmbedImageOptions, type EmbedOptions } from "./api/siglip.js";
+export {
+  embedImageFolder,
+  embedTextFile,
+  type EmbedImageFolderOptions,
+  type EmbedImageOutcome,
+  type EmbedTextFileOptions,
+  type EmbedTextOutcome,
+  type FolderOptions,
+} from "./api/embed-folder.js";
 export { Florence2, FLORENCE_TASKS, type FlorenceAnswer, type FlorenceRunOptions } from "./api/florence.js";
 export { knnEvaluate, type KnnEvaluation, type KnnOptions, type LabelledEmbeddings } from "./api/knn.js";
 export { readCocoAnnotations, scoreCaptions, type CaptionResult, type CaptionScores, type ScoreOptions } from "./api/coco.js";

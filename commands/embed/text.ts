@@ -1,7 +1,7 @@
 import { Args, Flags } from "@oclif/core";
+import { readFileSync } from "node:fs";
 import { EmbCommand } from "../../src/cli/command.js";
 import { runStatus } from "../../src/cli/errors.js";
-import { readFileSync } from "node:fs";
 import {
   batcherSettings,
   batchingFlags,
@@ -13,13 +13,10 @@ import {
   shardFlags,
 } from "../../src/cli/flags.js";
 import { shardFromFlags } from "../../src/cli/inputs.js";
-import { progressBar } from "../../src/cli/progress.js";
+import { progressBar, type ProgressBar } from "../../src/cli/progress.js";
 import { openFromFlags } from "../../src/cli/run-support.js";
-import { recordedRun } from "../../src/jobs/run-record.js";
-import { EmbeddingStore, TEXT_METADATA } from "../../src/io/embedding-store.js";
-import { parseCaptionFile, parseIdRows, readInputFile, type Caption } from "../../src/sources/text.js";
-import { embedTexts, textKey, textsOfShard, type EmbedTextsResult, type TextInput, type TextRecord } from "../../src/jobs/embed-text.js";
-import { versions } from "../../src/version.js";
+import { embedTextSummary, readTextSource, runEmbedTextJob, type TextSource } from "../../src/jobs/embed-text.js";
+import { parseCaptionFile } from "../../src/sources/text.js";
 
 export default class EmbedText extends EmbCommand {
   static override summary = "Embed captions with SigLIP's text tower, tokenised exactly as SiglipTokenizer does.";
@@ -58,80 +55,42 @@ export default class EmbedText extends EmbCommand {
     ...shardFlags,
   };
 
-  async run(): Promise<EmbedTextsResult & { out: string; rows: number }> {
+  async run() {
     const { argv, flags } = await this.parse(EmbedText);
     const batching = batcherSettings(flags);
     const showProgress = flags.progress && !this.jsonEnabled();
     const shard = shardFromFlags(flags.shard, (m) => this.logToStderr(m));
-    const raw = this.readInputs(argv as string[], flags);
-    const { model, resolved, source } = await openFromFlags("text-embedder", flags, showProgress, (m) => this.usageError(m));
-    const inputs: TextInput[] = textsOfShard(
-      "ids" in raw ? parseIdRows(raw.ids, flags.ids!, model.info.length, model.info.vocabSize).map((ids, line) => ({ line, ids })) : raw.captions,
-      shard,
-    );
-
-    const fingerprint = {
-      ...source,
-      graph: model.info.graph,
-      tokenizer: { length: model.info.length, padding: "max_length" },
-      normalize: flags.normalize || model.info.normalizedByModel,
-    };
-    const store = EmbeddingStore.open<TextRecord>(flags.out, model.info.dim, fingerprint, textKey, shard ?? null, {
-      metadata: TEXT_METADATA,
-      clipRetrieval: clipRetrievalLayout(flags, "text"),
-    });
-    const runInfo = {
-      command: "embed text",
-      fingerprint,
-      model: { spec: flags.model, ...resolved, ...model.info },
-      batcher: { maxBatchSize: batching.maxBatchSize, maxQueueDelayUs: batching.maxQueueDelayUs },
-      versions: versions(),
-    };
-    const bar = progressBar("embedding", "captions", showProgress && inputs.length > 100);
-    bar.start(inputs.length);
-    const { result, rows, status } = await recordedRun(
-      store,
-      runInfo,
-      (message) => this.warn(message),
-      (signal) =>
-        embedTexts(model, inputs, {
-          store,
-          normalize: flags.normalize,
-          batcher: { maxBatchSize: batching.maxBatchSize, maxQueueDelayUs: batching.maxQueueDelayUs },
-          onProgress: () => bar.tick(),
-          signal,
-        }),
-      async () => {
-        bar.stop();
-        await model.release();
+    const texts = this.readInputs(argv as string[], flags);
+    const opened = await openFromFlags("text-embedder", flags, showProgress, (m) => this.usageError(m));
+    let bar: ProgressBar | undefined;
+    const { status, ...outcome } = await runEmbedTextJob(
+      {
+        opened,
+        modelSpec: flags.model,
+        texts,
+        shard,
+        out: flags.out,
+        normalize: flags.normalize,
+        clipRetrieval: clipRetrievalLayout(flags, "text"),
+        batcher: { maxBatchSize: batching.maxBatchSize, maxQueueDelayUs: batching.maxQueueDelayUs },
+      },
+      {
+        warn: (message) => this.warn(message),
+        // A bar only for long inputs: a few captions take less time than drawing it.
+        onStart: (total) => (bar = progressBar("embedding", "captions", showProgress && total > 100)).start(total),
+        onProgress: () => bar?.tick(),
+        onEnd: () => bar?.stop(),
       },
     );
-
-    if (result.truncatedLines.length > 0) {
-      const lines = result.truncatedLines
-        .slice(0, 5)
-        .map((l) => l + 1)
-        .join(", ");
-      this.warn(
-        `${result.truncatedLines.length} caption(s) were longer than ${model.info.length} tokens and were truncated (line ${lines}${result.truncatedLines.length > 5 ? ", ..." : ""})`,
-      );
-    }
-    if (!this.jsonEnabled()) {
-      const rate = result.embedded / Math.max(result.seconds, 1e-9);
-      this.log(
-        `${status}: ${result.embedded} embedded, ${result.unchanged} unchanged, ${result.failed} failed of ${result.total} in ${result.seconds.toFixed(1)} s ` +
-          `(${rate.toFixed(1)} captions/s, ${model.info.provider}); ${rows} rows in ${flags.out}/embeddings.npy`,
-      );
-      if (result.failed > 0) this.log(`failed captions and reasons: ${flags.out}/errors.jsonl`);
-    }
-    process.exitCode = runStatus(result);
-    return { ...result, out: flags.out, rows };
+    if (!this.jsonEnabled()) for (const line of embedTextSummary({ status, ...outcome }, opened.model.info.provider)) this.log(line);
+    process.exitCode = runStatus(outcome);
+    return outcome; // --json has always printed the counts without the status
   }
 
   /** The inputs, read before anything is opened: captions as they are, id rows as text to validate against the model. */
-  private readInputs(argv: string[], flags: { file?: string; field: string; ids?: string }): { ids: string } | { captions: Caption[] } {
-    if (flags.ids) return { ids: readInputFile(flags.ids, "--ids") };
-    if (flags.file) return { captions: parseCaptionFile(readInputFile(flags.file, "--file"), flags.file, flags.field) };
+  private readInputs(argv: string[], flags: { file?: string; field: string; ids?: string }): TextSource {
+    if (flags.ids) return readTextSource(flags.ids, { ids: true, label: "--ids" });
+    if (flags.file) return readTextSource(flags.file, { field: flags.field, label: "--file" });
     if (argv.length > 0) return { captions: argv.map((text, line) => ({ line, text })) };
     const piped = process.stdin.isTTY ? "" : readFileSync(0, "utf8");
     if (piped.length === 0) this.usageError("no captions given: pass them as arguments, with --file, with --ids, or on standard input");

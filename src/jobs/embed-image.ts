@@ -8,14 +8,17 @@
 import type { BatcherOptions } from "../batching/batcher.js";
 import type { ColorManagement, DecodeOptions } from "../image/decode.js";
 import type { ClipRetrievalLayout } from "../io/clip-retrieval-layout.js";
-import { EmbeddingStore, IMAGE_METADATA } from "../io/embedding-store.js";
+import { IMAGE_METADATA, type EmbeddingStore } from "../io/embedding-store.js";
 import type { Opened } from "../models/registry.js";
 import type { ImageEmbedder } from "../models/types.js";
 import { runImages, type ImageSources } from "../pipeline/image-stage.js";
 import type { Failure, RunCounts } from "../pipeline/runner.js";
 import { l2normalize } from "../runtime/vectors.js";
-import { versions } from "../version.js";
-import { recordedRun } from "./run-record.js";
+import { embeddingSummary, runEmbedding, type EmbeddingOutcome } from "./embed-run.js";
+import type { JobHooks } from "./hooks.js";
+
+// Jobs written before hooks.ts took JobHooks from here.
+export type { JobHooks } from "./hooks.js";
 
 export interface EmbedImagesOptions extends ImageSources {
   store: EmbeddingStore;
@@ -94,19 +97,7 @@ export interface EmbedImageJob extends ImageSources {
   batcher: BatcherOptions;
 }
 
-export interface JobHooks {
-  warn: (message: string) => void;
-  onStart?: (total: number) => void;
-  onProgress?: (event: ProgressEvent) => void;
-  /** Runs when the work ends, succeeded or not, before the store is closed (stop progress bars). */
-  onEnd?: () => void;
-}
-
-export interface EmbedImageOutcome extends EmbedImagesResult {
-  status: "complete" | "interrupted";
-  out: string;
-  rows: number;
-}
+export type EmbedImageOutcome = EmbedImagesResult & EmbeddingOutcome;
 
 /**
  * What the folder's embeddings depend on: another run into the same folder must match it. The
@@ -125,41 +116,24 @@ export function embedImageFingerprint(job: Pick<EmbedImageJob, "opened" | "norma
 }
 
 /** Runs the job into its folder as a recorded run; the model is released at the end. */
-export async function runEmbedImageJob(job: EmbedImageJob, hooks: JobHooks): Promise<EmbedImageOutcome> {
-  const { model, resolved } = job.opened;
-  const fingerprint = embedImageFingerprint(job);
-  const store = EmbeddingStore.open(job.out, model.dim, fingerprint, undefined, job.shard ?? null, {
-    metadata: IMAGE_METADATA,
-    clipRetrieval: job.clipRetrieval,
-  });
-  const runInfo = {
+export async function runEmbedImageJob(job: EmbedImageJob, hooks: JobHooks<ProgressEvent>): Promise<EmbedImageOutcome> {
+  const run = {
+    opened: job.opened,
     command: "embed image",
-    fingerprint,
-    model: { spec: job.modelSpec, ...resolved, ...model.info },
-    decode: "sharp; EXIF orientation applied; converted to RGB as PIL's convert('RGB') does; PIL-exact bicubic resize",
-    batcher: { maxBatchSize: job.batcher.maxBatchSize, maxQueueDelayUs: job.batcher.maxQueueDelayUs },
-    versions: versions(),
+    modelSpec: job.modelSpec,
+    out: job.out,
+    fingerprint: embedImageFingerprint(job),
+    shard: job.shard,
+    outputs: { metadata: IMAGE_METADATA, clipRetrieval: job.clipRetrieval },
+    notes: { decode: "sharp; EXIF orientation applied; converted to RGB as PIL's convert('RGB') does; PIL-exact bicubic resize" },
+    batcher: job.batcher,
   };
-  const { result, rows, status } = await recordedRun(
-    store,
-    runInfo,
-    hooks.warn,
-    (signal) => embedImages(model, { ...job, store, onStart: hooks.onStart, onProgress: hooks.onProgress, signal }),
-    async () => {
-      hooks.onEnd?.();
-      await model.release();
-    },
+  return runEmbedding(run, hooks, (store, signal) =>
+    embedImages(job.opened.model, { ...job, store, onStart: hooks.onStart, onProgress: hooks.onProgress, signal }),
   );
-  return { ...result, status, out: job.out, rows };
 }
 
-/** The line printed when the job ends. */
+/** The lines printed when the job ends. */
 export function embedImageSummary(o: EmbedImageOutcome, provider: string): string[] {
-  const rate = o.embedded / Math.max(o.seconds, 1e-9);
-  const lines = [
-    `${o.status}: ${o.embedded} embedded, ${o.unchanged} unchanged, ${o.failed} failed of ${o.total} ` +
-      `in ${o.seconds.toFixed(1)} s (${rate.toFixed(1)} images/s, ${provider}); ${o.rows} rows in ${o.out}/embeddings.npy`,
-  ];
-  if (o.failed > 0) lines.push(`failed files and reasons: ${o.out}/errors.jsonl`);
-  return lines;
+  return embeddingSummary(o, provider, "images", "files");
 }

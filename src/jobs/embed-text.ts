@@ -1,17 +1,23 @@
 /**
- * `emb embed text` as a configuration of the runner: captions (or id rows) -> tokenisation ->
- * dynamic batcher -> text embedder -> embedding store, in input order. Tokenising is cheap, so
- * it runs on the main thread. A batch the model fails on is recorded in errors.jsonl (by line)
- * and the rest go on.
+ * The `emb embed text` job: where its texts come from, what the output folder records
+ * (fingerprint, run.json), the run itself as a configuration of the runner (captions or id rows
+ * -> tokenisation -> dynamic batcher -> text embedder -> embedding store, in input order), and its
+ * summary line. Tokenising is cheap, so it runs on the main thread. A batch the model fails on is
+ * recorded in errors.jsonl (by line) and the rest go on.
  */
 import { createHash } from "node:crypto";
 import type { BatcherOptions } from "../batching/batcher.js";
-import type { EmbeddingStore, StoredRecord } from "../io/embedding-store.js";
+import type { ClipRetrievalLayout } from "../io/clip-retrieval-layout.js";
+import { TEXT_METADATA, type EmbeddingStore, type StoredRecord } from "../io/embedding-store.js";
+import type { Opened } from "../models/registry.js";
 import type { TextEmbedder } from "../models/types.js";
 import { l2normalize } from "../runtime/vectors.js";
 import { inShard, type Shard } from "../sources/shard.js";
+import { parseCaptionFile, parseIdRows, readInputFile, type Caption } from "../sources/text.js";
 import { Runner, runInOrder, type Prepared, type RunCounts } from "../pipeline/runner.js";
 import { StageTimer } from "../pipeline/timing.js";
+import { embeddingSummary, releasedOnError, runEmbedding, type EmbeddingOutcome } from "./embed-run.js";
+import type { JobHooks } from "./hooks.js";
 
 /** One input: a caption, or a row of token ids given as they are. */
 export interface TextInput {
@@ -104,3 +110,93 @@ export async function embedTexts(model: TextEmbedder, inputs: TextInput[], optio
 }
 
 type TextRecordFields = Omit<TextRecord, "row">;
+
+/**
+ * The texts of a run: captions as they are, or id rows as the file's text with its name, parsed
+ * once the model is open (their length and vocabulary are the model's).
+ */
+export type TextSource = { captions: Caption[] } | { ids: string; name: string };
+
+/**
+ * A file of texts, read before any model is opened: id rows when `ids`, else captions (.txt one
+ * per line, .jsonl `field` of each line). `label` names the file's option in errors.
+ */
+export function readTextSource(path: string, options: { ids?: boolean; field?: string; label: string }): TextSource {
+  const content = readInputFile(path, options.label);
+  return options.ids ? { ids: content, name: path } : { captions: parseCaptionFile(content, path, options.field ?? "text") };
+}
+
+/** Everything `emb embed text` runs with, flags and inputs already read. */
+export interface EmbedTextJob {
+  opened: Opened<TextEmbedder>;
+  /** The model as the user named it (--model), for run.json. */
+  modelSpec: string | undefined;
+  texts: TextSource;
+  /** Only this shard's texts. */
+  shard?: Shard;
+  out: string;
+  normalize: boolean;
+  clipRetrieval?: ClipRetrievalLayout;
+  batcher: BatcherOptions;
+}
+
+export type EmbedTextOutcome = EmbedTextsResult & EmbeddingOutcome;
+
+/** What the folder's embeddings depend on: another run into the same folder must match it. */
+export function embedTextFingerprint(job: Pick<EmbedTextJob, "opened" | "normalize">): Record<string, unknown> {
+  const { model, source } = job.opened;
+  return {
+    ...source,
+    graph: model.info.graph,
+    tokenizer: { length: model.info.length, padding: "max_length" },
+    normalize: job.normalize || model.info.normalizedByModel,
+  };
+}
+
+/** The job's inputs: its texts (id rows validated against the model), this shard's only. */
+function textInputs(job: EmbedTextJob): TextInput[] {
+  const { info } = job.opened.model;
+  const { texts } = job;
+  const inputs = "ids" in texts ? parseIdRows(texts.ids, texts.name, info.length, info.vocabSize).map((ids, line) => ({ line, ids })) : texts.captions;
+  return textsOfShard(inputs, job.shard);
+}
+
+/**
+ * Runs the job into its folder as a recorded run; the model is released at the end. Captions
+ * that did not fit the model's tokens are warned about after the run, by line.
+ */
+export async function runEmbedTextJob(job: EmbedTextJob, hooks: JobHooks): Promise<EmbedTextOutcome> {
+  const { model } = job.opened;
+  const inputs = await releasedOnError(model, () => textInputs(job));
+  const run = {
+    opened: job.opened,
+    command: "embed text",
+    modelSpec: job.modelSpec,
+    out: job.out,
+    fingerprint: embedTextFingerprint(job),
+    keyOf: textKey,
+    shard: job.shard,
+    outputs: { metadata: TEXT_METADATA, clipRetrieval: job.clipRetrieval },
+    batcher: job.batcher,
+  };
+  const outcome = await runEmbedding<TextRecord, EmbedTextsResult>(run, hooks, (store, signal) => {
+    hooks.onStart?.(inputs.length);
+    return embedTexts(model, inputs, { store, normalize: job.normalize, batcher: job.batcher, onProgress: hooks.onProgress, signal });
+  });
+  const truncated = outcome.truncatedLines;
+  if (truncated.length > 0) {
+    const lines = truncated
+      .slice(0, 5)
+      .map((l) => l + 1)
+      .join(", ");
+    hooks.warn(
+      `${truncated.length} caption(s) were longer than ${model.info.length} tokens and were truncated (line ${lines}${truncated.length > 5 ? ", ..." : ""})`,
+    );
+  }
+  return outcome;
+}
+
+/** The lines printed when the job ends. */
+export function embedTextSummary(o: EmbedTextOutcome, provider: string): string[] {
+  return embeddingSummary(o, provider, "captions", "captions");
+}
