@@ -1,13 +1,10 @@
 import { Flags } from "@oclif/core";
-import { availableParallelism } from "node:os";
 import { EmbCommand } from "../src/cli/command.js";
-import { decodeOptions, generationFlags, generationOverrides, imageInputFlags, modelFlags } from "../src/cli/flags.js";
-import { openFromFlags, readBearerToken } from "../src/cli/run-support.js";
-import { PreparePool } from "../src/image/prepare-pool.js";
-import { GrpcInferenceServer } from "../src/serve/grpc.js";
-import { batcherSettingsFor, buildEndpoints, FAMILIES, loadedModels, parseModelSpecs, ServeSetupError, type OpenedModels } from "../src/serve/launch.js";
-import { InferenceServer } from "../src/serve/server.js";
-import { versions } from "../src/version.js";
+import { generationFlags, imageInputFlags, modelFlags } from "../src/cli/flags.js";
+import { openFromFlags } from "../src/cli/run-support.js";
+import { serveOptions } from "../src/cli/serve.js";
+import { FAMILIES } from "../src/serve/launch.js";
+import { runServe } from "../src/serve/lifecycle.js";
 
 export default class Serve extends EmbCommand {
   static override summary =
@@ -59,57 +56,12 @@ export default class Serve extends EmbCommand {
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Serve);
-    let specs, batching;
-    try {
-      specs = parseModelSpecs(flags.model);
-      batching = batcherSettingsFor(flags["batcher-config"], { batchSize: flags["batch-size"], maxQueueDelayUs: flags["max-queue-delay-us"] });
-    } catch (error) {
-      if (error instanceof ServeSetupError) this.usageError(error.message);
-      throw error;
-    }
-    const token = readBearerToken(flags["token-file"]);
     const usage = (m: string) => this.usageError(m);
-    const opened: OpenedModels = {};
-    const siglip = specs.get("siglip");
-    if (siglip) {
-      const image = (await openFromFlags("image-embedder", { ...flags, model: siglip }, flags.progress, usage)).model;
-      const text = (await openFromFlags("text-embedder", { ...flags, model: siglip }, flags.progress, usage)).model;
-      opened.siglip = { image, text };
-    }
-    const florence = specs.get("florence2");
-    if (florence) {
-      const { model } = await openFromFlags("image-to-text", { ...flags, model: florence }, flags.progress, usage);
-      opened.florence2 = { model, settings: model.settings(generationOverrides(flags)) };
-    }
-
-    const workers = batching.workers ?? flags.workers ?? availableParallelism();
-    const pool = new PreparePool(workers);
-    const endpoints = buildEndpoints(opened, batching.batchers, { pool, workers, decode: decodeOptions(flags) });
-    const maxBytes = flags["max-body-mb"] * 1024 * 1024;
-    const service = { token, version: versions().emb, onError: (m: string) => this.warn(m) };
-    const server = new InferenceServer(endpoints, { ...service, maxBodyBytes: maxBytes });
-    const grpc = flags.grpc ? new GrpcInferenceServer(endpoints, { ...service, maxMessageBytes: maxBytes }) : undefined;
-    const hostPort = (host: string, port: number) => `${host.includes(":") ? `[${host}]` : host}:${port}`;
-    let address;
-    try {
-      if (grpc) this.logToStderr(`emb serve: gRPC on ${hostPort(flags.host, await grpc.listen(flags["grpc-port"], flags.host))}`);
-      address = await server.listen(flags.port, flags.host);
-    } catch (error) {
-      this.error(`${(error as Error).message} (--port 0 or --grpc-port 0 takes any free port; --no-grpc serves HTTP only)`, { exit: 1 });
-    }
-    this.logToStderr(`emb serve: listening on http://${hostPort(address.address, address.port)} (models: ${endpoints.map((e) => e.name).join(", ")})`);
-
-    await new Promise<void>((resolve) => {
-      const stop = (name: string) => {
-        this.logToStderr(`emb serve: ${name}: answering the requests in flight, then stopping`);
-        resolve();
-      };
-      process.once("SIGTERM", () => stop("SIGTERM"));
-      process.once("SIGINT", () => stop("SIGINT"));
+    await runServe(serveOptions(flags), {
+      open: async (role, model) => (await openFromFlags(role, { ...flags, model }, flags.progress, usage)).model,
+      log: (m) => this.logToStderr(m),
+      warn: (m) => this.warn(m),
+      cannotListen: (error) => this.error(`${error.message} (--port 0 or --grpc-port 0 takes any free port; --no-grpc serves HTTP only)`, { exit: 1 }),
     });
-    await Promise.all([server.drain(), grpc?.drain()]);
-    await pool.close();
-    for (const model of loadedModels(opened)) await model.release();
-    this.logToStderr("emb serve: stopped");
   }
 }

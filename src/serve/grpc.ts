@@ -23,6 +23,7 @@ import {
 import { loadSync, type Options, type PackageDefinition } from "@grpc/proto-loader";
 import { join } from "node:path";
 import { packageRoot } from "../package-root.js";
+import { InFlight, shuttingDown } from "./drain.js";
 import type { ServedEndpoint } from "./endpoint.js";
 import {
   dataFromValues,
@@ -188,9 +189,7 @@ interface NameVersion {
 export class GrpcInferenceServer {
   private readonly server: Server;
   private readonly models: ServedModels;
-  private draining = false;
-  private inFlight = 0;
-  private idle: (() => void) | undefined;
+  private readonly inFlight = new InFlight();
   /** Open ModelStreamInfer streams: each ends once its answers are written. */
   private readonly streams = new Set<() => void>();
 
@@ -217,11 +216,17 @@ export class GrpcInferenceServer {
   }
 
   /** Refuses new calls (UNAVAILABLE), answers those in flight, ends open streams, then closes. */
-  async drain(): Promise<void> {
-    this.draining = true;
-    for (const end of this.streams) end();
-    if (this.inFlight > 0) await new Promise<void>((resolve) => (this.idle = resolve));
-    await new Promise<void>((resolve) => {
+  drain(): Promise<void> {
+    return this.inFlight.drain(
+      () => {
+        for (const end of this.streams) end();
+      },
+      () => this.shutdown(),
+    );
+  }
+
+  private shutdown(): Promise<void> {
+    return new Promise<void>((resolve) => {
       // Every call is answered: connections that do not close within a few seconds are cut.
       const timer = setTimeout(() => {
         this.server.forceShutdown();
@@ -265,13 +270,15 @@ export class GrpcInferenceServer {
     return (call: ServerUnaryCall<Req, Res>, callback: (error: Partial<StatusObject> | null, value?: Res) => void): void => {
       const gone = new AbortController();
       call.on("cancelled", () => gone.abort(new Error("the client cancelled the call")));
-      this.track(async () => {
-        this.admit(call.metadata, open);
-        return answer(call.request, gone.signal);
-      }).then(
-        (response) => callback(null, response),
-        (error: unknown) => callback(this.failure(error, call.getPath(), gone.signal.aborted)),
-      );
+      this.inFlight
+        .track(async () => {
+          this.admit(call.metadata, open);
+          return answer(call.request, gone.signal);
+        })
+        .then(
+          (response) => callback(null, response),
+          (error: unknown) => callback(this.failure(error, call.getPath(), gone.signal.aborted)),
+        );
     };
   }
 
@@ -306,9 +313,10 @@ export class GrpcInferenceServer {
           error_message: this.failure(error, call.getPath(), gone.signal.aborted).details,
           infer_response: { model_name: message.model_name, id: message.id },
         });
-      if (ended) return reject(new ProtocolError("the server is shutting down", 503));
+      if (ended) return reject(shuttingDown());
       pending++;
-      this.track(() => this.infer(message, gone.signal))
+      this.inFlight
+        .track(() => this.infer(message, gone.signal))
         .then((infer_response) => call.write({ infer_response }), reject)
         .finally(() => {
           pending--;
@@ -322,17 +330,8 @@ export class GrpcInferenceServer {
     });
   }
 
-  private async track<T>(work: () => Promise<T>): Promise<T> {
-    this.inFlight++;
-    try {
-      return await work();
-    } finally {
-      if (--this.inFlight === 0) this.idle?.();
-    }
-  }
-
   private admit(metadata: Metadata, open: boolean): void {
-    if (this.draining) throw new ProtocolError("the server is shutting down", 503);
+    if (this.inFlight.draining) throw shuttingDown();
     if (open) return;
     const authorization = metadata.get("authorization")[0];
     checkBearer(authorization === undefined ? undefined : String(authorization), this.options.token);

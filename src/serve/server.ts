@@ -7,6 +7,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { InFlight, shuttingDown } from "./drain.js";
 import type { ServedEndpoint } from "./endpoint.js";
 import { encodeInferResponse, parseInferRequest, ProtocolError } from "./protocol.js";
 import { checkBearer, ServedModels, serverMetadata, type ServiceOptions } from "./service.js";
@@ -24,9 +25,7 @@ const MODEL_ROUTE = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?(?:\/(ready|c
 export class InferenceServer {
   private readonly http: Server;
   private readonly models: ServedModels;
-  private draining = false;
-  private inFlight = 0;
-  private idle: (() => void) | undefined;
+  private readonly inFlight = new InFlight();
 
   constructor(
     endpoints: ServedEndpoint[],
@@ -52,42 +51,44 @@ export class InferenceServer {
   }
 
   /** Stops taking requests, answers those in flight, then closes every connection. */
-  async drain(): Promise<void> {
-    this.draining = true;
+  drain(): Promise<void> {
+    // close() stops listening at once; its callback comes once the last connection has closed.
     const closed = new Promise<void>((resolve) => this.http.close(() => resolve()));
-    this.http.closeIdleConnections();
-    if (this.inFlight > 0) await new Promise<void>((resolve) => (this.idle = resolve));
-    this.http.closeAllConnections();
-    await closed;
+    return this.inFlight.drain(
+      () => this.http.closeIdleConnections(),
+      () => {
+        this.http.closeAllConnections();
+        return closed;
+      },
+    );
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    this.inFlight++;
-    // A client that goes away before its answer aborts its rows that have not started.
-    const gone = new AbortController();
-    res.on("close", () => {
-      if (!res.writableFinished) gone.abort(new Error("the client disconnected"));
-    });
-    try {
-      await this.route(req, res, gone.signal);
-    } catch (error) {
-      if (error instanceof ProtocolError) this.reply(res, error.status, { error: error.message });
-      else if (!gone.signal.aborted) {
-        const message = error instanceof Error ? error.message : String(error);
-        this.options.onError?.(`${req.method} ${req.url}: ${message}`);
-        this.reply(res, 500, { error: message });
+  private handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    return this.inFlight.track(async () => {
+      // A client that goes away before its answer aborts its rows that have not started.
+      const gone = new AbortController();
+      res.on("close", () => {
+        if (!res.writableFinished) gone.abort(new Error("the client disconnected"));
+      });
+      try {
+        await this.route(req, res, gone.signal);
+      } catch (error) {
+        if (error instanceof ProtocolError) this.reply(res, error.status, { error: error.message });
+        else if (!gone.signal.aborted) {
+          const message = error instanceof Error ? error.message : String(error);
+          this.options.onError?.(`${req.method} ${req.url}: ${message}`);
+          this.reply(res, 500, { error: message });
+        }
       }
-    } finally {
-      if (--this.inFlight === 0) this.idle?.();
-    }
+    });
   }
 
   private async route(req: IncomingMessage, res: ServerResponse, signal: AbortSignal): Promise<void> {
     const url = new URL(req.url ?? "/", "http://localhost");
     const path = url.pathname.replace(/\/+$/, "");
-    if (this.draining) {
+    if (this.inFlight.draining) {
       res.setHeader("Connection", "close");
-      throw new ProtocolError("the server is shutting down", 503);
+      throw shuttingDown();
     }
     if (path === "/v2/health/live") return this.status(req, res, 200);
     if (path === "/v2/health/ready") return this.status(req, res, 200);

@@ -1,0 +1,188 @@
+/**
+ * `emb perf` from its options to its result: measures a running server (--url) or emb's own
+ * runtime in this process, over a range of load levels or a sweep of batcher settings; writes the
+ * CSV and the chart, prints the tables through the hooks, and returns what --json prints.
+ */
+import { writeFileSync } from "node:fs";
+import type { GenerationOverrides } from "../generation/settings.js";
+import { imageToTextTasks, type Role, type RoleModel } from "../models/registry.js";
+import { cpuKernels, describeCpuKernels } from "../runtime/cpu-kernels.js";
+import { writeThroughputLatencyChart } from "./chart.js";
+import type { LoadOptions, LoadShape, Measurement } from "./load.js";
+import type { LoadPlan } from "./load-flags.js";
+import { remoteTargets } from "./remote-setup.js";
+import { perfCsv, perfTable, type PerfRow } from "./report.js";
+import { measureRange, sweepAndSave, toRow, type Reporter } from "./run.js";
+import { imageEmbedderFactory, imageInputs, imageToTextFactory, textEmbedderFactory, type TargetFactory } from "./setup.js";
+import type { LatencyPercentile, SweepGrid } from "./sweep.js";
+import type { TargetSettings } from "./targets.js";
+
+export interface PerfOptions extends LoadPlan {
+  /** --target as given: siglip-image, siglip-text or florence:<TASK>. */
+  target: string;
+  stabilityPercent: number;
+  maxTrials: number;
+  /** The latency a threshold, a limit and the sweep's ranking refer to. */
+  percentile: LatencyPercentile;
+  /** Stop a range once `percentile` latency passes this many ms. */
+  thresholdMs?: number;
+  /** Where to write the rows as CSV. */
+  csv?: string;
+  /** Base path of a range's throughput-latency chart (.svg and .png). */
+  chart: string;
+  /** Colour the tables. */
+  color: boolean;
+  input?: string;
+  /** The caption field of a .jsonl input. */
+  field: string;
+  /** The task text of a florence target that takes one. */
+  text?: string;
+  /** Size of generated images. */
+  imageSize: { width: number; height: number };
+  /** Where the requests go. */
+  where: ServerTarget | InProcessTarget;
+}
+
+export interface ServerTarget {
+  kind: "server";
+  url: string;
+  token?: string;
+  /** The server's model; default: the Triton deployment's model of the target. */
+  modelName?: string;
+}
+
+export interface InProcessTarget {
+  kind: "in-process";
+  role: Role;
+  /** The florence target's task. */
+  task?: string;
+  /** Batcher settings of a range. */
+  settings: TargetSettings;
+  /** A florence target's generation settings. */
+  generation?: GenerationOverrides;
+  /** Sweep these batcher settings instead of measuring a range; keep the best under `limitMs`. */
+  sweep?: { grid: SweepGrid; limitMs?: number; saveConfig: string };
+}
+
+export interface PerfHooks extends Reporter {
+  /** A line of the report for stdout: a table, the chart's paths, the sweep's best. */
+  log(line: string): void;
+  /** Opens the model filling `role` (the one the model flags name). */
+  open<R extends Role>(role: R): Promise<RoleModel[R]>;
+}
+
+/** Measures as the options say; the result is what --json prints. */
+export function runPerf(options: PerfOptions, hooks: PerfHooks): Promise<Record<string, unknown>> {
+  return options.where.kind === "server" ? measureServer(options, options.where, hooks) : measureInProcess(options, options.where, hooks);
+}
+
+async function measureServer(options: PerfOptions, server: ServerTarget, hooks: PerfHooks): Promise<Record<string, unknown>> {
+  const remote = await remoteTargets({
+    url: server.url,
+    token: server.token,
+    target: options.target,
+    modelName: server.modelName,
+    input: options.input,
+    field: options.field,
+    text: options.text,
+    imageSize: options.imageSize,
+    openTokenizer: async () => {
+      const model = await hooks.open("text-embedder");
+      return { encode: (text) => model.tokenizer.encode(text).ids, release: () => model.release() };
+    },
+    progress: (m) => hooks.progress(m),
+  });
+  // One connection per request in flight.
+  const make = (shape: LoadShape) => remote.make(shape.kind === "concurrency" ? shape.concurrency : shape.maxInFlight);
+  const { rows, measurements } = await measureRange(make, undefined, options.levels, loadOptions(options, hooks), rangeOptions(options), hooks);
+  const chart = await reportRange(rows, options, hooks);
+  return { target: options.target, url: remote.url, model: remote.model, results: results(rows, measurements), chart };
+}
+
+async function measureInProcess(options: PerfOptions, local: InProcessTarget, hooks: PerfHooks): Promise<Record<string, unknown>> {
+  const { factory, release, cleanup } = await targetFactory(options, local, hooks);
+  const cpu = cpuKernels() ?? null;
+  hooks.progress(describeCpuKernels(cpu ?? undefined));
+  const load = loadOptions(options, hooks);
+  const { target, percentile } = options;
+  try {
+    if (local.sweep) {
+      const { grid, limitMs, saveConfig } = local.sweep;
+      const { table, best } = await sweepAndSave(factory, grid, load(options.levels[0]), { percentile, limitMs, saveConfig, target }, hooks);
+      if (options.csv) writeFileSync(options.csv, perfCsv(table));
+      hooks.log(perfTable(table, options.color));
+      hooks.log(
+        best
+          ? `best: batch ${best.settings.maxBatchSize}, delay ${best.settings.maxQueueDelayUs} us, workers ${best.settings.workers} (${best.throughput.toFixed(2)} infer/sec); saved to ${saveConfig}`
+          : `no configuration kept ${percentile} latency under ${limitMs} ms`,
+      );
+      return { target, cpu, sweep: table, best: best ? toRow(best, best.settings) : null };
+    }
+    const { settings } = local;
+    const { rows, measurements } = await measureRange(() => factory(settings), settings, options.levels, load, rangeOptions(options), hooks);
+    const chart = await reportRange(rows, options, hooks);
+    return { target, cpu, settings, results: results(rows, measurements), chart };
+  } finally {
+    await release();
+    cleanup();
+  }
+}
+
+/** Loads the target's model once and returns a factory of targets for given batcher settings. */
+async function targetFactory(
+  options: PerfOptions,
+  local: InProcessTarget,
+  hooks: PerfHooks,
+): Promise<{ factory: TargetFactory; release: () => Promise<void>; cleanup: () => void }> {
+  const { target } = options;
+  if (local.role === "text-embedder") {
+    const model = await hooks.open("text-embedder");
+    return { factory: textEmbedderFactory(target, model, options.input, options.field), release: () => model.release(), cleanup: () => {} };
+  }
+  const prompt = local.task ? imageToTextTasks.prompt(local.task, options.text) : "";
+  const inputs = await imageInputs(options.input, options.imageSize, 1000);
+  if (local.role === "image-embedder") {
+    const model = await hooks.open("image-embedder");
+    return { factory: imageEmbedderFactory(target, model, inputs.paths), release: () => model.release(), cleanup: inputs.cleanup };
+  }
+  const model = await hooks.open("image-to-text");
+  const factory = imageToTextFactory(target, model, local.task!, model.encodePrompt(prompt), model.settings(local.generation), inputs.paths);
+  return { factory, release: () => model.release(), cleanup: inputs.cleanup };
+}
+
+/** How each level is measured: the window mode, the stability bound, a progress line per window. */
+function loadOptions(options: PerfOptions, hooks: PerfHooks): (shape: LoadShape) => LoadOptions {
+  return (shape) => ({
+    load: shape,
+    window: options.window,
+    stabilityPercent: options.stabilityPercent,
+    maxWindows: options.maxTrials,
+    onWindow: (w, i) => hooks.progress(`  Pass [${i + 1}] throughput: ${w.throughput.toFixed(2)} infer/sec. Avg latency: ${Math.round(w.avgLatencyUs)} usec`),
+  });
+}
+
+const rangeOptions = (options: PerfOptions) => ({ percentile: options.percentile, thresholdMs: options.thresholdMs, maxTrials: options.maxTrials });
+
+/** Writes the CSV, chart and table of a range of load levels. */
+async function reportRange(rows: PerfRow[], options: PerfOptions, hooks: PerfHooks) {
+  if (options.csv) writeFileSync(options.csv, perfCsv(rows));
+  const chart = rows.length > 1 ? await writeThroughputLatencyChart(rows, options.chart) : undefined;
+  hooks.log(perfTable(rows, options.color));
+  if (chart) hooks.log(`chart: ${chart.svg}, ${chart.png}`);
+  return chart;
+}
+
+/** Each level's row with how its measurement went, for --json. */
+function results(rows: PerfRow[], measurements: Measurement[]) {
+  return measurements.map((m, i) => ({
+    ...rows[i],
+    stable: m.stable,
+    ...(m.latencyUnsettled ? { latencyUnsettled: true } : {}),
+    windows: m.windows,
+    measuredWindows: m.measuredWindows,
+    errors: m.errors,
+    completedRequests: m.completedRequests,
+    stages: m.stages,
+    ...(m.server ? { server: m.server } : {}),
+  }));
+}

@@ -1,0 +1,88 @@
+/**
+ * `emb serve` from start to stop: opens the models, builds their endpoints over one preparation
+ * pool, listens over gRPC and HTTP, and on SIGTERM or SIGINT drains both servers before the pool
+ * and the models are released.
+ */
+import type { AddressInfo } from "node:net";
+import type { BatcherOptions } from "../batching/batcher.js";
+import type { GenerationOverrides } from "../generation/settings.js";
+import type { DecodeOptions } from "../image/decode.js";
+import { PreparePool } from "../image/prepare-pool.js";
+import type { Role, RoleModel } from "../models/registry.js";
+import { versions } from "../version.js";
+import { GrpcInferenceServer } from "./grpc.js";
+import { buildEndpoints, loadedModels, type BatcherName, type Family, type OpenedModels } from "./launch.js";
+import { InferenceServer } from "./server.js";
+
+export interface ServeOptions {
+  /** The families to load and where from (parseModelSpecs). */
+  models: Map<Family, string>;
+  batchers: Record<BatcherName, BatcherOptions>;
+  /** Image preparation worker threads, shared by every model. */
+  workers: number;
+  decode: DecodeOptions;
+  /** florence2's generation settings over its generation_config.json; read only when it is loaded. */
+  generation?: GenerationOverrides;
+  host: string;
+  port: number;
+  /** The gRPC port; undefined serves HTTP only. */
+  grpcPort?: number;
+  /** Largest HTTP request body or gRPC message, in bytes. */
+  maxBytes: number;
+  /** The bearer token every request but the health probes must carry. */
+  token?: string;
+}
+
+export interface ServeHooks {
+  /** Opens the model filling `role` from `model` (a directory or hub id). */
+  open<R extends Role>(role: R, model: string): Promise<RoleModel[R]>;
+  /** A line about the server's state (where it listens, that it stops). */
+  log(message: string): void;
+  /** A request that failed inside the server (answered with an internal error). */
+  warn(message: string): void;
+  /** A port could not be bound; does not return. */
+  cannotListen(error: Error): never;
+}
+
+const hostPort = (host: string, port: number) => `${host.includes(":") ? `[${host}]` : host}:${port}`;
+
+/** Serves until SIGTERM or SIGINT, then answers the requests in flight and releases everything. */
+export async function runServe(options: ServeOptions, hooks: ServeHooks): Promise<void> {
+  const opened = await openModels(options, hooks);
+  const pool = new PreparePool(options.workers);
+  const endpoints = buildEndpoints(opened, options.batchers, { pool, workers: options.workers, decode: options.decode });
+  const service = { token: options.token, version: versions().emb, onError: (m: string) => hooks.warn(m) };
+  const server = new InferenceServer(endpoints, { ...service, maxBodyBytes: options.maxBytes });
+  const grpcPort = options.grpcPort;
+  const grpc = grpcPort === undefined ? undefined : new GrpcInferenceServer(endpoints, { ...service, maxMessageBytes: options.maxBytes });
+  let address: AddressInfo;
+  try {
+    if (grpc) hooks.log(`emb serve: gRPC on ${hostPort(options.host, await grpc.listen(grpcPort!, options.host))}`);
+    address = await server.listen(options.port, options.host);
+  } catch (error) {
+    hooks.cannotListen(error as Error);
+  }
+  hooks.log(`emb serve: listening on http://${hostPort(address.address, address.port)} (models: ${endpoints.map((e) => e.name).join(", ")})`);
+
+  const signal = await new Promise<string>((resolve) => {
+    process.once("SIGTERM", () => resolve("SIGTERM"));
+    process.once("SIGINT", () => resolve("SIGINT"));
+  });
+  hooks.log(`emb serve: ${signal}: answering the requests in flight, then stopping`);
+  await Promise.all([server.drain(), grpc?.drain()]);
+  await pool.close();
+  for (const model of loadedModels(opened)) await model.release();
+  hooks.log("emb serve: stopped");
+}
+
+async function openModels(options: ServeOptions, hooks: ServeHooks): Promise<OpenedModels> {
+  const opened: OpenedModels = {};
+  const siglip = options.models.get("siglip");
+  if (siglip) opened.siglip = { image: await hooks.open("image-embedder", siglip), text: await hooks.open("text-embedder", siglip) };
+  const florence = options.models.get("florence2");
+  if (florence) {
+    const model = await hooks.open("image-to-text", florence);
+    opened.florence2 = { model, settings: model.settings(options.generation) };
+  }
+  return opened;
+}
