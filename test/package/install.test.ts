@@ -32,8 +32,10 @@ function run(command: string, args: string[], options: SpawnSyncOptions): string
 
 /** The package folder as `npm pack` sees it after `npm run build`: its "files" and a dist/ with declarations. */
 function stagePackage(dir: string): void {
-  const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { files: string[] };
-  cpSync(join(ROOT, "package.json"), join(dir, "package.json"));
+  const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { files: string[]; scripts: Record<string, string> };
+  // npm 10 runs `prepare` on pack even with --ignore-scripts; the build below is what it would do.
+  delete pkg.scripts.prepare;
+  writeFileSync(join(dir, "package.json"), `${JSON.stringify(pkg, null, 2)}\n`);
   for (const entry of pkg.files) if (entry !== "dist" && entry !== "oclif.manifest.json") cpSync(join(ROOT, entry), join(dir, entry), { recursive: true });
   run(process.execPath, [TSC, "-p", join(ROOT, "tsconfig.build.json"), "--outDir", join(dir, "dist")], { cwd: ROOT });
 }
