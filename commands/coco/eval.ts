@@ -1,27 +1,13 @@
-import { Flags, type Interfaces } from "@oclif/core";
-import { useColor } from "../../src/cli/color.js";
+import { Flags } from "@oclif/core";
 import { EmbCommand } from "../../src/cli/command.js";
-import { EXIT } from "../../src/cli/errors.js";
-import { join } from "node:path";
+import { runStatus } from "../../src/cli/errors.js";
 import { batcherSettings, batchingFlags, decodeOptions, generationFlags, generationOverrides, imageInputFlags, modelFlags } from "../../src/cli/flags.js";
-import { progressBar } from "../../src/cli/progress.js";
+import { jobOutput } from "../../src/cli/job-output.js";
 import { openFromFlags } from "../../src/cli/run-support.js";
-import { interruptible } from "../../src/jobs/run-record.js";
-import { readAnnotations, readResults } from "../../src/eval/coco/annotations.js";
-import { CAPTION_TASKS, captionCocoImages, summariseFailures, type CaptionSummary } from "../../src/jobs/coco-caption.js";
-import { evaluateCaptions, METRIC_GROUPS, type MetricGroup } from "../../src/eval/coco/evaluate.js";
-import { Meteor } from "../../src/eval/coco/meteor.js";
-import {
-  describeParaphraseChoice,
-  findParaphraseTable,
-  PARAPHRASE_ENV,
-  ParaphraseTableError,
-  type ParaphraseChoice,
-} from "../../src/eval/coco/meteor/find-paraphrase.js";
-import { metricsTable, seedNumbersApply, writeCocoReports } from "../../src/jobs/coco-report.js";
-import { CocoResultsWriter } from "../../src/eval/coco/results-file.js";
-import { defaultModel, imageToTextTasks } from "../../src/models/registry.js";
-import { makeFolder } from "../../src/io/directories.js";
+import { METRIC_GROUPS } from "../../src/eval/coco/evaluate.js";
+import { PARAPHRASE_ENV } from "../../src/eval/coco/meteor/find-paraphrase.js";
+import { CAPTION_TASKS, runCocoEvalJob, type CocoEvalJob } from "../../src/jobs/coco-caption.js";
+import { defaultModel } from "../../src/models/registry.js";
 
 export default class CocoEval extends EmbCommand {
   static override summary = "Caption COCO images with Florence-2 and score them with COCO's caption metrics (BLEU, METEOR, ROUGE_L, CIDEr), no Java.";
@@ -73,118 +59,32 @@ export default class CocoEval extends EmbCommand {
 
   async run(): Promise<Record<string, unknown>> {
     const { flags } = await this.parse(CocoEval);
-    const groups = flags.metrics
-      .split(",")
-      .map((m) => m.trim())
-      .filter(Boolean);
-    const unknown = groups.filter((g) => !METRIC_GROUPS.includes(g as MetricGroup));
-    if (unknown.length > 0) this.usageError(`--metrics ${unknown.join(",")}: unknown; choose from ${METRIC_GROUPS.join(", ")}`);
     const showProgress = flags.progress && !this.jsonEnabled();
-    // Chosen before captioning, so a wrong table path is reported before hours of work.
-    let paraphrases: ParaphraseChoice | undefined;
-    if (groups.includes("meteor")) {
-      try {
-        paraphrases = findParaphraseTable({ table: flags["paraphrase-table"], disabled: !flags.paraphrase });
-      } catch (error) {
-        if (error instanceof ParaphraseTableError) this.usageError(error.message);
-        throw error;
-      }
-    }
-    makeFolder(flags.out);
-
-    const annotations = readAnnotations(flags.annotations);
-    let resultsSources = flags.results ?? [];
-    let captioning: CaptionSummary | undefined;
-    if (flags.images) {
-      const resultsPath = join(flags.out, "results.json");
-      resultsSources = [resultsPath];
-      captioning = await this.caption(flags, annotations, resultsPath, showProgress);
-      if (captioning.interrupted) {
-        this.log(`interrupted: ${captioning.captioned} captioned this run, kept in ${resultsPath}; run the same command again to continue`);
-        process.exitCode = EXIT.interrupted;
-        return { captioning };
-      }
-    }
-    const partial = flags["allow-missing"] || flags.limit !== undefined || (captioning?.failures.length ?? 0) > 0;
-    const results = readResults(resultsSources, annotations, partial);
-    // One line however many, so a results file full of blanks does not bury the scores.
-    if (results.empty.length === 1) this.logToStderr(`note: image ${results.empty[0]} has an empty caption; it is scored as empty`);
-    if (results.empty.length > 1)
-      this.logToStderr(`note: ${results.empty.length} images have an empty caption; they are scored as empty; first: image ${results.empty[0]}`);
-    if (paraphrases?.path && showProgress) this.logToStderr(`reading the METEOR paraphrase table ${paraphrases.path} (${paraphrases.source})`);
-    const meteor = paraphrases ? await Meteor.load({ paraphraseTable: paraphrases.path ?? undefined }) : null;
-    const evaluation = await evaluateCaptions(annotations.references, results.candidates, {
-      groups: groups as MetricGroup[],
-      order: annotations.images.map((image) => image.id).filter((id) => results.candidates.has(id)),
-      meteor,
+    const usageError = (m: string) => this.usageError(m);
+    const job: CocoEvalJob = {
+      annotations: flags.annotations,
+      images: flags.images,
+      results: flags.results,
+      out: flags.out,
+      metrics: flags.metrics,
+      paraphraseTable: flags["paraphrase-table"],
+      paraphrase: flags.paraphrase,
+      allowMissing: flags["allow-missing"],
+      limit: flags.limit,
       bootstrap: flags.bootstrap,
       seed: flags.seed,
-    });
-    const { perImage, ...summary } = evaluation;
-    const meteorSettings = paraphrases && {
-      paraphraseTable: paraphrases.path,
-      paraphraseSource: paraphrases.source,
-      ...(paraphrases.note ? { note: paraphrases.note } : {}),
+      task: flags.task,
+      decode: decodeOptions(flags),
+      // Read only when there are images to caption: scoring alone ignores the batching and generation flags.
+      openCaptioner: async () => {
+        const { workers, ...batcher } = batcherSettings(flags);
+        const overrides = generationOverrides(flags);
+        const { model } = await openFromFlags("image-to-text", flags, showProgress, usageError);
+        return { model, overrides, workers, batcher };
+      },
     };
-    const report = {
-      annotations: flags.annotations,
-      results: resultsSources.length === 1 ? resultsSources[0] : resultsSources,
-      captioning,
-      ...summary,
-      meteor: meteorSettings,
-    };
-    writeCocoReports(flags.out, report, perImage);
-    if (!this.jsonEnabled()) {
-      this.log(metricsTable(evaluation, seedNumbersApply(annotations), useColor(process.stdout)));
-      // No table is a warning (stderr); the table used describes the scores (stdout).
-      if (paraphrases?.source === "not found") this.warn(describeParaphraseChoice(paraphrases));
-      else if (paraphrases) this.log(describeParaphraseChoice(paraphrases));
-      this.log(`${evaluation.images} images scored; metrics.json and per-image.jsonl in ${flags.out}`);
-    }
-    if ((captioning?.failures.length ?? 0) > 0) {
-      for (const line of summariseFailures(captioning!.failures, flags.images!, join(flags.out, "metrics.json"))) this.warn(line);
-      process.exitCode = EXIT.someFailed;
-    }
-    return report;
-  }
-
-  private async caption(
-    flags: Interfaces.InferredFlags<typeof CocoEval.flags>,
-    annotations: ReturnType<typeof readAnnotations>,
-    resultsPath: string,
-    showProgress: boolean,
-  ): Promise<CaptionSummary> {
-    const batching = batcherSettings(flags);
-    const overrides = generationOverrides(flags);
-    const { model } = await openFromFlags("image-to-text", flags, showProgress, (m) => this.usageError(m));
-    const writer = CocoResultsWriter.open(resultsPath);
-    const bar = progressBar(`captioning ${flags.task}`, "img", showProgress);
-    const interrupt = interruptible((m) => this.warn(m));
-    try {
-      const summary = await captionCocoImages(model, annotations, writer, {
-        imagesDir: flags.images!,
-        task: flags.task,
-        prompt: model.encodePrompt(imageToTextTasks.prompt(flags.task)),
-        settings: model.settings(overrides),
-        workers: batching.workers,
-        decode: decodeOptions(flags),
-        batcher: { maxBatchSize: batching.maxBatchSize, maxQueueDelayUs: batching.maxQueueDelayUs },
-        limit: flags.limit,
-        onStart: (n) => bar.start(n),
-        onProgress: () => bar.tick(),
-        signal: interrupt.signal,
-      });
-      bar.stop();
-      if (!this.jsonEnabled() && summary.captioned > 0) {
-        this.log(
-          `captioned ${summary.captioned} images in ${summary.seconds.toFixed(1)} s (${(summary.captioned / summary.seconds).toFixed(2)} images/s); ${summary.resumed} already in ${resultsPath}`,
-        );
-      }
-      return summary;
-    } finally {
-      interrupt.dispose();
-      writer.close();
-      await model.release();
-    }
+    const outcome = await runCocoEvalJob(job, { ...jobOutput(this, showProgress), usageError, progress: showProgress });
+    process.exitCode = runStatus(outcome);
+    return outcome.report;
   }
 }

@@ -1,20 +1,13 @@
 import { Flags } from "@oclif/core";
-import { useColor } from "../../src/cli/color.js";
 import { EmbCommand } from "../../src/cli/command.js";
 import { runStatus } from "../../src/cli/errors.js";
-import { join } from "node:path";
-import { decodeFingerprint, decodeOptions, extensionList, imageInputFlags, modelFlags } from "../../src/cli/flags.js";
-import { progressBar } from "../../src/cli/progress.js";
+import { decodeOptions, extensionList, imageInputFlags, modelFlags } from "../../src/cli/flags.js";
+import { jobOutput } from "../../src/cli/job-output.js";
 import { dtypeFromFlags, openFromFlags } from "../../src/cli/run-support.js";
-import { interruptible } from "../../src/jobs/run-record.js";
 import { WEIGHTINGS, type Weighting } from "../../src/eval/knn/classifier.js";
-import { accuracyTable, agreementLines, confusionTable, writeKnnReports } from "../../src/jobs/knn-report.js";
 import { checkTemplate, DEFAULT_TEMPLATE, NAMES_MODES, type NamesMode } from "../../src/eval/knn/prompts.js";
-import { runKnnEval, type KnnRunResult, type LoadedModel } from "../../src/jobs/knn-eval.js";
 import { DEFAULT_HNSW } from "../../src/eval/knn/search.js";
-import type { RoleModel } from "../../src/models/registry.js";
-import { packageRoot } from "../../src/package-root.js";
-import { defaultCacheDir } from "../../src/jobs/embedding-cache.js";
+import { runKnnEvalJob, type KnnEvalJob, type KnnEvalOutcome } from "../../src/jobs/knn-eval.js";
 
 export default class KnnEval extends EmbCommand {
   static override summary = "Zero-shot and few-shot KNN accuracy (top-1/top-5) of SigLIP embeddings on a folder-per-class dataset.";
@@ -55,11 +48,7 @@ export default class KnnEval extends EmbCommand {
     weights: Flags.string({ description: "neighbour votes: distance (1/d) or uniform", options: WEIGHTINGS, default: "distance" }),
     exact: Flags.boolean({ description: "search exactly instead of through the HNSW index", default: false }),
     "ef-search": Flags.integer({ description: "HNSW candidate list size at query time", default: DEFAULT_HNSW.efSearch, min: 1 }),
-    "agreement-sample": Flags.integer({
-      description: "queries also searched exactly to report how often HNSW agrees (0: skip)",
-      default: 1000,
-      min: 0,
-    }),
+    "agreement-sample": Flags.integer({ description: "queries also searched exactly to report how often HNSW agrees (0: skip)", default: 1000, min: 0 }),
     embeddings: Flags.string({
       char: "e",
       description: "an emb embed image output folder to take image embeddings from; repeat for the shards of one job (read as one)",
@@ -74,75 +63,37 @@ export default class KnnEval extends EmbCommand {
     progress: Flags.boolean({ description: "show progress bars on stderr", default: true, allowNo: true }),
   };
 
-  async run(): Promise<KnnRunResult & { out: string }> {
+  async run(): Promise<KnnEvalOutcome> {
     const { flags } = await this.parse(KnnEval);
-    const shots = flags.shots ?? (flags["zero-shot"] ? undefined : 10);
     for (const t of flags.template) checkTemplate(t);
     const showProgress = flags.progress && !this.jsonEnabled();
-    const usageError = (m: string) => this.usageError(m);
-    dtypeFromFlags("image-embedder", flags.dtype, usageError); // checked now; the models open only when needed
-    const releases: (() => Promise<void>)[] = [];
-    const load = async <R extends "image-embedder" | "text-embedder">(
-      role: R,
-      describe: (m: RoleModel[R]) => Record<string, unknown>,
-    ): Promise<LoadedModel<RoleModel[R]>> => {
-      const { model, source } = await openFromFlags(role, flags, showProgress, usageError);
-      releases.push(() => model.release());
-      return { model, fingerprint: { ...source, ...describe(model) } };
+    dtypeFromFlags("image-embedder", flags.dtype, (m) => this.usageError(m)); // checked now; the models open only when needed
+    const job: KnnEvalJob = {
+      data: flags.data,
+      labelsFile: flags.labels,
+      extensions: extensionList(flags.ext),
+      shots: flags.shots ?? (flags["zero-shot"] ? undefined : 10),
+      seed: flags.seed,
+      zeroShot: flags["zero-shot"],
+      templates: flags.template,
+      perTemplate: flags["per-template"],
+      names: flags.names as NamesMode,
+      k: flags.k,
+      weighting: flags.weights as Weighting,
+      search: flags.exact ? "exact" : "hnsw",
+      hnsw: { ...DEFAULT_HNSW, efSearch: flags["ef-search"] },
+      agreementSample: flags["agreement-sample"],
+      embeddingsDirs: flags.embeddings,
+      cacheDir: flags["cache-dir"],
+      out: flags.out,
+      confusions: flags.confusions,
+      workers: flags.workers,
+      decode: decodeOptions(flags),
+      batcher: { maxBatchSize: flags["batch-size"], maxQueueDelayUs: 100_000 },
+      open: (role) => openFromFlags(role, flags, showProgress, (m) => this.usageError(m)),
     };
-
-    const interrupt = interruptible((m) => this.warn(m));
-    let output;
-    try {
-      output = await runKnnEval({
-        data: flags.data,
-        labelsFile: flags.labels,
-        imagenetMapping: join(packageRoot(), "data", "LOC_synset_mapping.txt"),
-        extensions: extensionList(flags.ext),
-        shots,
-        seed: flags.seed,
-        zeroShot: flags["zero-shot"],
-        templates: flags.template,
-        perTemplate: flags["per-template"],
-        names: flags.names as NamesMode,
-        k: flags.k,
-        weighting: flags.weights as Weighting,
-        search: flags.exact ? "exact" : "hnsw",
-        hnsw: { ...DEFAULT_HNSW, efSearch: flags["ef-search"] },
-        agreementSample: flags["agreement-sample"],
-        embeddingsDirs: flags.embeddings,
-        cacheDir: flags["cache-dir"] ?? defaultCacheDir(),
-        workers: flags.workers,
-        decode: decodeOptions(flags),
-        batcher: { maxBatchSize: flags["batch-size"], maxQueueDelayUs: 100_000 },
-        loadImageModel: () => load("image-embedder", (m) => ({ graph: m.info.graph, preprocessing: m.preprocessing, ...decodeFingerprint(flags) })),
-        loadTextModel: () => load("text-embedder", (m) => ({ graph: m.info.graph, length: m.info.length })),
-        phase: (label, unit) => progressBar(label, unit, showProgress),
-        warn: (m) => this.warn(m),
-        signal: interrupt.signal,
-      });
-    } finally {
-      interrupt.dispose();
-      for (const release of releases) await release();
-    }
-    const { result, mapping } = output;
-    writeKnnReports(flags.out, output);
-
-    if (!this.jsonEnabled()) {
-      for (const note of result.notes) this.logToStderr(`note: ${note}`);
-      if (result.interrupted) this.log("interrupted: the embeddings made so far are cached; run the same command again to continue");
-      else {
-        const color = useColor(process.stdout);
-        this.log(accuracyTable(result, color));
-        for (const line of agreementLines(result)) this.log(line);
-        if (flags.confusions > 0 && result.methods.some((m) => m.confusions.length > 0)) {
-          this.log("most confused classes:");
-          this.log(confusionTable(result, mapping, flags.confusions, color));
-        }
-        this.log(`report.json, per-class.csv and predictions.jsonl in ${flags.out}`);
-      }
-    }
-    process.exitCode = runStatus({ interrupted: result.interrupted, failed: result.failures.length });
-    return { ...result, out: flags.out };
+    const outcome = await runKnnEvalJob(job, jobOutput(this, showProgress));
+    process.exitCode = runStatus({ interrupted: outcome.interrupted, failed: outcome.failures.length });
+    return outcome;
   }
 }

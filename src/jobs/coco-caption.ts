@@ -1,18 +1,26 @@
 /**
- * Captioning for `emb coco eval`: every annotated image through Florence-2 (the `emb florence`
- * pipeline), each caption appended to the COCO results file as it arrives; images already in
- * the file are skipped, so a killed run resumes.
+ * The `emb coco eval` job: every annotated image captioned through Florence-2 (the `emb florence`
+ * pipeline), each caption appended to the COCO results file as it arrives (images already in
+ * the file are skipped, so a killed run resumes); then the results scored and the reports written.
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { BatcherOptions } from "../batching/batcher.js";
-import type { GenerationSettings } from "../generation/settings.js";
+import type { GenerationOverrides, GenerationSettings } from "../generation/settings.js";
+import { makeFolder } from "../io/directories.js";
+import { imageToTextTasks } from "../models/registry.js";
 import type { ImageToText } from "../models/types.js";
 import { imageToText, type ImageFailure, type ImageToTextSummary } from "./image-to-text.js";
-import type { CocoAnnotations } from "../eval/coco/annotations.js";
-import type { CocoResultsWriter } from "../eval/coco/results-file.js";
+import { readAnnotations, readResults, type CocoAnnotations } from "../eval/coco/annotations.js";
+import { evaluateCaptions, METRIC_GROUPS, type MetricGroup } from "../eval/coco/evaluate.js";
+import { Meteor } from "../eval/coco/meteor.js";
+import { describeParaphraseChoice, findParaphraseTable, ParaphraseTableError, type ParaphraseChoice } from "../eval/coco/meteor/find-paraphrase.js";
+import { CocoResultsWriter } from "../eval/coco/results-file.js";
 import type { ImageId } from "../eval/coco/types.js";
 import type { DecodeOptions } from "../image/decode.js";
+import { emptyCaptionNotes, metricsTable, seedNumbersApply, writeCocoReports } from "./coco-report.js";
+import type { JobOutput } from "./job-output.js";
+import { interruptible } from "./run-record.js";
 
 /** The Florence-2 tasks whose answer is a caption. */
 export const CAPTION_TASKS = ["<CAPTION>", "<DETAILED_CAPTION>", "<MORE_DETAILED_CAPTION>"];
@@ -106,4 +114,157 @@ export function summariseFailures(failures: ImageFailure[], imagesDir: string, l
     const what = reason === "missing" ? `not found under ${imagesDir}${example}` : `not captioned (${reason})${example}: ${first.error}`;
     return `${count} ${what} (all listed in ${listedIn})`;
   });
+}
+
+/** Everything `emb coco eval` runs with, flags already read. */
+export interface CocoEvalJob {
+  annotations: string;
+  /** Caption the annotated images of this folder into <out>/results.json, then score that; */
+  images?: string;
+  /** else score these COCO results files (or folders holding results.json): the shards of one job. */
+  results?: string[];
+  out: string;
+  /** The metric groups, comma-separated as --metrics gives them. */
+  metrics: string;
+  paraphraseTable?: string;
+  /** METEOR paraphrase matching at all (--no-paraphrase: off). */
+  paraphrase: boolean;
+  /** Score only the images that have a result instead of refusing. */
+  allowMissing: boolean;
+  limit?: number;
+  bootstrap: number;
+  seed: number;
+  task: string;
+  decode: DecodeOptions;
+  /** Opens Florence-2 and reads its settings: only when there are images to caption, so scoring alone needs neither. */
+  openCaptioner: () => Promise<Captioner>;
+}
+
+export interface Captioner {
+  model: ImageToText;
+  overrides: GenerationOverrides;
+  workers: number;
+  batcher: BatcherOptions;
+}
+
+export interface CocoEvalHooks extends JobOutput {
+  usageError: (message: string) => never;
+  /** Progress is shown: slow steps (reading the paraphrase table) are announced too. */
+  progress: boolean;
+}
+
+export interface CocoEvalOutcome {
+  /** What metrics.json holds and --json prints; only the captioning when that was interrupted. */
+  report: Record<string, unknown>;
+  interrupted: boolean;
+  /** Annotated images that could not be captioned. */
+  failed: number;
+}
+
+export async function runCocoEvalJob(job: CocoEvalJob, hooks: CocoEvalHooks): Promise<CocoEvalOutcome> {
+  const groups = metricGroups(job.metrics, hooks.usageError);
+  // Chosen before captioning, so a wrong table path is reported before hours of work.
+  const paraphrases = groups.includes("meteor") ? paraphraseChoice(job, hooks.usageError) : undefined;
+  makeFolder(job.out);
+
+  const annotations = readAnnotations(job.annotations);
+  let sources = job.results ?? [];
+  let captioning: CaptionSummary | undefined;
+  if (job.images) {
+    const resultsPath = join(job.out, "results.json");
+    sources = [resultsPath];
+    captioning = await captionInto(resultsPath, job.images, annotations, job, hooks);
+    if (captioning.interrupted) {
+      hooks.log(`interrupted: ${captioning.captioned} captioned this run, kept in ${resultsPath}; run the same command again to continue`);
+      return { report: { captioning }, interrupted: true, failed: captioning.failures.length };
+    }
+  }
+  const failures = captioning?.failures ?? [];
+  const results = readResults(sources, annotations, job.allowMissing || job.limit !== undefined || failures.length > 0);
+  for (const line of emptyCaptionNotes(results.empty)) hooks.note(line);
+  if (paraphrases?.path && hooks.progress) hooks.note(`reading the METEOR paraphrase table ${paraphrases.path} (${paraphrases.source})`);
+  const meteor = paraphrases ? await Meteor.load({ paraphraseTable: paraphrases.path ?? undefined }) : null;
+  const evaluation = await evaluateCaptions(annotations.references, results.candidates, {
+    groups,
+    order: annotations.images.map((image) => image.id).filter((id) => results.candidates.has(id)),
+    meteor,
+    bootstrap: job.bootstrap,
+    seed: job.seed,
+  });
+  const { perImage, ...summary } = evaluation;
+  const meteorSettings = paraphrases && {
+    paraphraseTable: paraphrases.path,
+    paraphraseSource: paraphrases.source,
+    ...(paraphrases.note ? { note: paraphrases.note } : {}),
+  };
+  const report = { annotations: job.annotations, results: sources.length === 1 ? sources[0] : sources, captioning, ...summary, meteor: meteorSettings };
+  writeCocoReports(job.out, report, perImage);
+
+  hooks.log(metricsTable(evaluation, seedNumbersApply(annotations), hooks.color));
+  // No table is a warning (stderr); the table used describes the scores (stdout).
+  if (paraphrases?.source === "not found") hooks.warn(describeParaphraseChoice(paraphrases));
+  else if (paraphrases) hooks.log(describeParaphraseChoice(paraphrases));
+  hooks.log(`${evaluation.images} images scored; metrics.json and per-image.jsonl in ${job.out}`);
+  if (job.images) for (const line of summariseFailures(failures, job.images, join(job.out, "metrics.json"))) hooks.warn(line);
+  return { report, interrupted: false, failed: failures.length };
+}
+
+/** --metrics as metric groups; an unknown one is a usage error. */
+function metricGroups(text: string, usageError: (message: string) => never): MetricGroup[] {
+  const groups = text
+    .split(",")
+    .map((m) => m.trim())
+    .filter(Boolean);
+  const unknown = groups.filter((g) => !METRIC_GROUPS.includes(g as MetricGroup));
+  if (unknown.length > 0) usageError(`--metrics ${unknown.join(",")}: unknown; choose from ${METRIC_GROUPS.join(", ")}`);
+  return groups as MetricGroup[];
+}
+
+/** METEOR's paraphrase table, as --paraphrase-table, $EMB_METEOR_PARAPHRASE or pycocoevalcap give it; a named table that is not there is a usage error. */
+function paraphraseChoice(job: CocoEvalJob, usageError: (message: string) => never): ParaphraseChoice {
+  try {
+    return findParaphraseTable({ table: job.paraphraseTable, disabled: !job.paraphrase });
+  } catch (error) {
+    if (error instanceof ParaphraseTableError) usageError(error.message);
+    throw error;
+  }
+}
+
+/** Captions the annotated images under `imagesDir` into the results file at `resultsPath`; Ctrl-C stops after the work in flight. */
+async function captionInto(
+  resultsPath: string,
+  imagesDir: string,
+  annotations: CocoAnnotations,
+  job: CocoEvalJob,
+  hooks: CocoEvalHooks,
+): Promise<CaptionSummary> {
+  const { model, overrides, workers, batcher } = await job.openCaptioner();
+  const writer = CocoResultsWriter.open(resultsPath);
+  const bar = hooks.phase(`captioning ${job.task}`, "img");
+  const interrupt = interruptible(hooks.warn);
+  try {
+    const summary = await captionCocoImages(model, annotations, writer, {
+      imagesDir,
+      task: job.task,
+      prompt: model.encodePrompt(imageToTextTasks.prompt(job.task)),
+      settings: model.settings(overrides),
+      workers,
+      decode: job.decode,
+      batcher,
+      limit: job.limit,
+      onStart: (n) => bar.start(n),
+      onProgress: () => bar.tick(),
+      signal: interrupt.signal,
+    });
+    bar.stop();
+    if (summary.captioned > 0) {
+      const rate = (summary.captioned / summary.seconds).toFixed(2);
+      hooks.log(`captioned ${summary.captioned} images in ${summary.seconds.toFixed(1)} s (${rate} images/s); ${summary.resumed} already in ${resultsPath}`);
+    }
+    return summary;
+  } finally {
+    interrupt.dispose();
+    writer.close();
+    await model.release();
+  }
 }

@@ -2,6 +2,7 @@
 import Table from "cli-table3";
 import type { CocoAnnotations } from "../eval/coco/annotations.js";
 import type { CocoEvaluation } from "../eval/coco/evaluate.js";
+import type { ImageId } from "../eval/coco/types.js";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 
@@ -18,6 +19,13 @@ export const SEED_COCO_2014_VAL: Record<string, number> = {
 export function seedNumbersApply(annotations: CocoAnnotations): boolean {
   const images = annotations.images;
   return images.length > 0 && images.every((i) => i.fileName.startsWith("COCO_val2014_"));
+}
+
+/** Results with an empty caption, in one line however many, so a results file full of blanks does not bury the scores. */
+export function emptyCaptionNotes(empty: ImageId[]): string[] {
+  if (empty.length === 0) return [];
+  if (empty.length === 1) return [`note: image ${empty[0]} has an empty caption; it is scored as empty`];
+  return [`note: ${empty.length} images have an empty caption; they are scored as empty; first: image ${empty[0]}`];
 }
 
 export function metricsTable(evaluation: CocoEvaluation, withSeeds: boolean, color: boolean): string {

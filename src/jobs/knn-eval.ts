@@ -1,14 +1,28 @@
 /**
- * `emb knn eval`, wired: folder dataset -> image embeddings (from an `emb embed image` folder,
+ * The `emb knn eval` job: folder dataset -> image embeddings (from an `emb embed image` folder,
  * the cache, or the model) -> reference sets (the first N train images per class, or one text
- * vector per class from prompts) -> KNN evaluation per method.
+ * vector per class from prompts) -> KNN evaluation per method -> reports and summary.
  */
+import { join } from "node:path";
 import type { BatcherOptions } from "../batching/batcher.js";
+import type { Opened, RoleModel } from "../models/registry.js";
 import type { ImageEmbedder, TextEmbedder } from "../models/types.js";
-import { cacheFolder, cachedImageEmbeddings, cachedTextEmbeddings, embeddingsFromFolder, readEmbeddingFolders, type FileFailure } from "./embedding-cache.js";
+import { packageRoot } from "../package-root.js";
+import {
+  cacheFolder,
+  cachedImageEmbeddings,
+  cachedTextEmbeddings,
+  defaultCacheDir,
+  embeddingsFromFolder,
+  readEmbeddingFolders,
+  type FileFailure,
+} from "./embedding-cache.js";
+import { knnEvalSummary, writeKnnReports, type KnnRunOutput, type KnnRunResult } from "./knn-report.js";
+import type { JobOutput, Phase } from "./job-output.js";
+import { interruptible } from "./run-record.js";
 import type { Weighting } from "../eval/knn/classifier.js";
-import { chooseLabelMapping, chooseShots, readFolderDataset, type LabelMapping, type MappingSource, type Split } from "../eval/knn/dataset.js";
-import { evaluateKnn, type Evaluation, type LabelledVectors, type SearchKind } from "../eval/knn/evaluate.js";
+import { chooseLabelMapping, chooseShots, readFolderDataset, type Split } from "../eval/knn/dataset.js";
+import { evaluateKnn, type LabelledVectors, type SearchKind } from "../eval/knn/evaluate.js";
 import { meanOfUnitVectors, promptsByClass, type NamesMode } from "../eval/knn/prompts.js";
 import type { HnswOptions } from "../eval/knn/search.js";
 import type { DecodeOptions } from "../image/decode.js";
@@ -17,13 +31,6 @@ export interface LoadedModel<M> {
   model: M;
   /** What made its embeddings: model, commit, graph, preprocessing. */
   fingerprint: Record<string, unknown>;
-}
-
-/** A long step's progress display; the command supplies bars, tests nothing. */
-export interface Phase {
-  start(total: number): void;
-  tick(): void;
-  stop(): void;
 }
 
 export interface KnnRunOptions {
@@ -55,29 +62,6 @@ export interface KnnRunOptions {
   phase: (label: string, unit: string) => Phase;
   warn: (message: string) => void;
   signal?: AbortSignal;
-}
-
-export interface MethodResult extends Omit<Evaluation, "predictions"> {
-  method: string;
-  template?: string;
-}
-
-export interface KnnRunResult {
-  data: string;
-  mapping: { source: MappingSource; path?: string; classes: number };
-  images: { train: number; valid: number; fromEmbeddingsFolder: number; fromCache: number; embedded: number; failed: number };
-  failures: { path: string; reason: string; error: string }[];
-  /** What was left out and why, in words. */
-  notes: string[];
-  methods: MethodResult[];
-  interrupted: boolean;
-}
-
-export interface KnnRunOutput {
-  result: KnnRunResult;
-  /** The label mapping the classes were named by. */
-  mapping: LabelMapping;
-  predictions: { method: string; template?: string; predictions: Evaluation["predictions"] }[];
 }
 
 export async function runKnnEval(options: KnnRunOptions): Promise<KnnRunOutput> {
@@ -186,6 +170,56 @@ export async function runKnnEval(options: KnnRunOptions): Promise<KnnRunOutput> 
     }
   }
   return { result, predictions, mapping };
+}
+
+type EmbedderRole = "image-embedder" | "text-embedder";
+
+/** Everything `emb knn eval` runs with, flags already read; the models open only when needed. */
+export interface KnnEvalJob extends Omit<KnnRunOptions, "imagenetMapping" | "cacheDir" | "loadImageModel" | "loadTextModel" | "phase" | "warn" | "signal"> {
+  /** The embedding cache; default $EMB_CACHE_DIR, else $XDG_CACHE_HOME/emb, else ~/.cache/emb. */
+  cacheDir?: string;
+  /** The folder for report.json, per-class.csv and predictions.jsonl. */
+  out: string;
+  /** Confused class pairs shown per method. */
+  confusions: number;
+  /** Opens the model filling a role; the job releases it. */
+  open: <R extends EmbedderRole>(role: R) => Promise<Opened<RoleModel[R]>>;
+}
+
+export type KnnEvalOutcome = KnnRunResult & { out: string };
+
+/** Runs the evaluation (Ctrl-C stops it after the work in flight), writes the reports and prints the summary. */
+export async function runKnnEvalJob(job: KnnEvalJob, hooks: JobOutput): Promise<KnnEvalOutcome> {
+  const releases: (() => Promise<void>)[] = [];
+  const load = async <R extends EmbedderRole>(role: R, describe: (m: RoleModel[R]) => Record<string, unknown>): Promise<LoadedModel<RoleModel[R]>> => {
+    const { model, source } = await job.open(role);
+    releases.push(() => model.release());
+    return { model, fingerprint: { ...source, ...describe(model) } };
+  };
+  // The decoding adds to the fingerprint only when it converts, so caches made before it was a choice still match.
+  const colorManagement = job.decode?.colorManagement;
+  const decoded = colorManagement && colorManagement !== "none" ? { colorManagement } : {};
+  const interrupt = interruptible(hooks.warn);
+  let output: KnnRunOutput;
+  try {
+    output = await runKnnEval({
+      ...job,
+      imagenetMapping: join(packageRoot(), "data", "LOC_synset_mapping.txt"),
+      cacheDir: job.cacheDir ?? defaultCacheDir(),
+      loadImageModel: () => load("image-embedder", (m) => ({ graph: m.info.graph, preprocessing: m.preprocessing, ...decoded })),
+      loadTextModel: () => load("text-embedder", (m) => ({ graph: m.info.graph, length: m.info.length })),
+      phase: hooks.phase,
+      warn: hooks.warn,
+      signal: interrupt.signal,
+    });
+  } finally {
+    interrupt.dispose();
+    for (const release of releases) await release();
+  }
+  writeKnnReports(job.out, output);
+  for (const note of output.result.notes) hooks.note(`note: ${note}`);
+  for (const line of knnEvalSummary(output, job.out, job.confusions, hooks.color)) hooks.log(line);
+  return { ...output.result, out: job.out };
 }
 
 async function imageEmbeddings(files: string[], options: KnnRunOptions, notes: string[]) {

@@ -1,11 +1,35 @@
-/** What `emb knn eval` shows and writes: the accuracy table, confused pairs, the report files. */
+/** What `emb knn eval` reports, shows and writes: the report's shape, the accuracy table, confused pairs, the report files. */
 import Table from "cli-table3";
 import { stringify } from "csv-stringify/sync";
 import { writeFileSync } from "node:fs";
 import { makeFolder } from "../io/directories.js";
 import { join } from "node:path";
-import type { LabelMapping } from "../eval/knn/dataset.js";
-import type { KnnRunOutput, KnnRunResult } from "./knn-eval.js";
+import type { LabelMapping, MappingSource } from "../eval/knn/dataset.js";
+import type { Evaluation } from "../eval/knn/evaluate.js";
+
+export interface MethodResult extends Omit<Evaluation, "predictions"> {
+  method: string;
+  template?: string;
+}
+
+/** report.json, and what --json prints (with the output folder). */
+export interface KnnRunResult {
+  data: string;
+  mapping: { source: MappingSource; path?: string; classes: number };
+  images: { train: number; valid: number; fromEmbeddingsFolder: number; fromCache: number; embedded: number; failed: number };
+  failures: { path: string; reason: string; error: string }[];
+  /** What was left out and why, in words. */
+  notes: string[];
+  methods: MethodResult[];
+  interrupted: boolean;
+}
+
+export interface KnnRunOutput {
+  result: KnnRunResult;
+  /** The label mapping the classes were named by. */
+  mapping: LabelMapping;
+  predictions: { method: string; template?: string; predictions: Evaluation["predictions"] }[];
+}
 
 /** report.json, per-class.csv and predictions.jsonl (each valid image's label, prediction and top 5) in `dir`. */
 export function writeKnnReports(dir: string, output: KnnRunOutput): void {
@@ -15,6 +39,18 @@ export function writeKnnReports(dir: string, output: KnnRunOutput): void {
   writeFileSync(join(dir, "per-class.csv"), perClassCsv(result, mapping));
   const lines = predictions.flatMap((m) => m.predictions.map(({ id, ...p }) => JSON.stringify({ method: m.method, template: m.template, path: id, ...p })));
   writeFileSync(join(dir, "predictions.jsonl"), lines.map((l) => `${l}\n`).join(""));
+}
+
+/** The lines printed on stdout when the job ends: the tables, or how to continue an interrupted run. */
+export function knnEvalSummary(output: KnnRunOutput, out: string, confusions: number, color: boolean): string[] {
+  const { result, mapping } = output;
+  if (result.interrupted) return ["interrupted: the embeddings made so far are cached; run the same command again to continue"];
+  const lines = [accuracyTable(result, color), ...agreementLines(result)];
+  if (confusions > 0 && result.methods.some((m) => m.confusions.length > 0)) {
+    lines.push("most confused classes:", confusionTable(result, mapping, confusions, color));
+  }
+  lines.push(`report.json, per-class.csv and predictions.jsonl in ${out}`);
+  return lines;
 }
 
 const percent = (x: number) => (Number.isNaN(x) ? "-" : x.toFixed(4));
