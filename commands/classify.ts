@@ -1,26 +1,12 @@
 import { Args, Flags } from "@oclif/core";
 import { EmbCommand } from "../src/cli/command.js";
 import { EXIT, runStatus } from "../src/cli/errors.js";
-import { readInputFile } from "../src/sources/text.js";
-import { stat } from "node:fs/promises";
-import { join } from "node:path";
-import { decodeFingerprint, decodeOptions, extensionList, filesFromFlags, imageInputFlags, modelFlags, outputFlags, shardFlags } from "../src/cli/flags.js";
+import { decodeOptions, extensionList, filesFromFlags, imageInputFlags, modelFlags, outputFlags, shardFlags } from "../src/cli/flags.js";
 import { imageSourcesFromFlags } from "../src/cli/inputs.js";
 import { progressBar } from "../src/cli/progress.js";
 import { openMatcherFromFlags } from "../src/cli/run-support.js";
-import { recordedRun } from "../src/jobs/run-record.js";
-import { ResultStore } from "../src/io/result-store.js";
-import type { LogitParameters } from "../src/models/types.js";
-import {
-  classifyImages,
-  classifyToStore,
-  DEFAULT_TEMPLATE,
-  type Classification,
-  type ClassificationRecord,
-  type ClassifySummary,
-} from "../src/jobs/classify.js";
-import { isTarPath } from "../src/sources/tar.js";
-import { versions } from "../src/version.js";
+import { classifyCounts, classifySummary, DEFAULT_TEMPLATE, runClassifyJob, type ClassifyOutcome } from "../src/jobs/classify.js";
+import { readInputFile } from "../src/sources/text.js";
 
 export default class Classify extends EmbCommand {
   static override summary = "Zero-shot classification: rank labels for each image by SigLIP's sigmoid probability.";
@@ -61,110 +47,39 @@ export default class Classify extends EmbCommand {
     progress: outputFlags.progress,
   };
 
-  async run(): Promise<{ logits: LogitParameters; results: Classification[] } | (ClassifySummary & { out: string; rows: number })> {
+  async run(): Promise<ClassifyOutcome> {
     const { argv, flags } = await this.parse(Classify);
     const labels = this.labels(flags);
     const given = flags["logit-scale"] !== undefined ? { scale: Number(flags["logit-scale"]), bias: Number(flags["logit-bias"]) } : undefined;
     const sources = await imageSourcesFromFlags(argv as string[], flags, (m) => this.logToStderr(m));
     const showProgress = flags.progress && !this.jsonEnabled();
     const opened = await openMatcherFromFlags(flags, given, showProgress, (m) => this.usageError(m));
-    const { image: imageModel, text: textModel, logits, resolved } = opened;
-    const release = async () => {
-      await imageModel.release();
-      await textModel.release();
-    };
-
-    const { inputs } = sources;
-    const single =
-      !flags.out &&
-      inputs.length === 1 &&
-      !sources.list &&
-      !sources.shard &&
-      !/\/$/.test(inputs[0]) &&
-      !isTarPath(inputs[0]) &&
-      !(await isDirectory(inputs[0]));
-    const bar = progressBar("classifying", "img", showProgress && !single);
-    const options = {
-      ...sources,
-      labels,
-      template: flags.template,
-      extensions: extensionList(flags.ext),
-      decode: decodeOptions(flags),
-      batchSize: flags["batch-size"],
-      workers: flags.workers,
-      top: flags.top,
-      onStart: (total: number) => bar.start(total),
-      onProgress: (e: { path: string; failed: boolean }) => bar.tick({ note: e.failed ? `(failed: ${e.path})` : "" }),
-    };
-
-    if (flags.out) {
-      // Everything that changes a record: another model, label, template or --top must not mix into this folder.
-      const fingerprint = {
-        model: resolved.repo ?? flags.model,
-        commit: resolved.commit ?? null,
-        graph: imageModel.info.graph,
-        textGraph: textModel.info.graph,
-        preprocessing: imageModel.preprocessing,
-        logits,
+    const bar = progressBar("classifying", "img", showProgress);
+    const outcome = await runClassifyJob(
+      {
+        ...sources,
+        opened,
+        modelSpec: flags.model,
         labels,
         template: flags.template,
         top: flags.top,
-        ...decodeFingerprint(flags),
-      };
-      let store: ResultStore<ClassificationRecord>;
-      try {
-        store = ResultStore.open<ClassificationRecord>(flags.out, fingerprint, sources.shard ?? null);
-      } catch (error) {
-        await release();
-        throw error;
-      }
-      const runInfo = {
-        command: "classify",
-        fingerprint,
-        model: { spec: flags.model, ...resolved, image: imageModel.info, text: textModel.info },
-        versions: versions(),
-      };
-      const { result, rows, status } = await recordedRun(
-        store,
-        runInfo,
-        (m) => this.warn(m),
-        (signal) => classifyToStore(imageModel, textModel, logits, store, { ...options, signal }),
-        async () => {
-          bar.stop();
-          await release();
-        },
-      );
-      if (!this.jsonEnabled()) {
-        const rate = result.classified / Math.max(result.seconds, 1e-9);
-        this.log(
-          `${status}: ${result.classified} classified, ${result.unchanged} unchanged, ${result.failed} failed of ${result.total} ` +
-            `in ${result.seconds.toFixed(1)} s (${rate.toFixed(1)} images/s, ${imageModel.info.provider}); ${rows} results in ${join(flags.out, "results.jsonl")}`,
-        );
-        if (result.failed > 0) this.log(`failed files and reasons: ${join(flags.out, "errors.jsonl")}`);
-      }
-      process.exitCode = runStatus(result);
-      return { ...result, out: flags.out, rows };
-    }
-
-    const results: Classification[] = [];
-    const print = (result: Classification) => {
-      results.push(result);
-      if (this.jsonEnabled()) return;
-      if (!single) this.log(JSON.stringify(result));
-      else if ("error" in result) this.warn(`${result.path}: ${result.error}`);
-      else for (const l of result.labels) this.log(`${l.probability.toFixed(4)}  ${l.label}`);
-    };
-    try {
-      await classifyImages(imageModel, textModel, logits, options, {
-        done: ({ path, labels }) => print({ path, labels }),
-        failed: (path, failure) => print({ path, ...failure }),
-      });
-    } finally {
-      bar.stop();
-      await release();
-    }
-    process.exitCode = runStatus({ interrupted: false, failed: results.filter((r) => "error" in r).length });
-    return { logits, results };
+        batchSize: flags["batch-size"],
+        workers: flags.workers,
+        decode: decodeOptions(flags),
+        extensions: extensionList(flags.ext),
+        out: flags.out,
+      },
+      {
+        warn: (message) => this.warn(message),
+        log: this.jsonEnabled() ? undefined : (line) => this.log(line),
+        onStart: (total) => bar.start(total),
+        onProgress: (e) => bar.tick({ note: e.failed ? `(failed: ${e.path})` : "" }),
+        onEnd: () => bar.stop(),
+      },
+    );
+    if (!this.jsonEnabled()) for (const line of classifySummary(outcome, opened.image.info.provider)) this.log(line);
+    process.exitCode = runStatus(classifyCounts(outcome));
+    return outcome;
   }
 
   private labels(flags: { labels?: string; "labels-file"?: string }): string[] {
@@ -173,8 +88,4 @@ export default class Classify extends EmbCommand {
     if (labels.length === 0) this.usageError('no labels: pass --labels "cat,dog" or --labels-file with one label per line');
     return labels;
   }
-}
-
-async function isDirectory(path: string): Promise<boolean> {
-  return (await stat(path).catch(() => undefined))?.isDirectory() ?? false;
 }

@@ -1,13 +1,19 @@
 /**
  * Zero-shot classification: each image against a set of label prompts, ranked by the
- * image-text match probability (SigLIP's sigmoid of the scaled cosine).
+ * image-text match probability (SigLIP's sigmoid of the scaled cosine). The runner
+ * configuration and the `emb classify` job (one image's ranking, the rankings printed as JSON
+ * lines, or recorded in an output folder) live together, as for embed-image.ts: no other job
+ * runs this configuration.
  */
 import type { ResultStore } from "../io/result-store.js";
+import type { openMatcher } from "../models/registry.js";
 import type { ImageEmbedder, LogitParameters, TextEmbedder } from "../models/types.js";
 import type { DecodeOptions } from "../image/decode.js";
 import { dot, l2normalize } from "../runtime/vectors.js";
 import { runImages, type ImageMeta, type ImageResume, type ImageSources } from "../pipeline/image-stage.js";
 import type { Failure, RunCounts } from "../pipeline/runner.js";
+import type { JobHooks } from "./hooks.js";
+import { decodeFingerprint, isSingleImage, resultsSummary, runIntoResults, type ResultsOutcome } from "./results-folder.js";
 
 /** SigLIP's zero-shot prompt; `{}` is replaced by the label. */
 export const DEFAULT_TEMPLATE = "This is a photo of {}.";
@@ -125,4 +131,101 @@ export async function classifyToStore(
 /** Probability that the caption matches the image, both given as unit vectors: sigmoid(scale * cos + bias). */
 export function matchProbability(image: Float32Array, text: Float32Array, p: LogitParameters): number {
   return 1 / (1 + Math.exp(-(p.scale * dot(image, text) + p.bias)));
+}
+
+/** Everything `emb classify` runs with, flags already read. */
+export interface ClassifyJob extends ImageSources {
+  /** Both towers and the logit parameters. */
+  opened: Awaited<ReturnType<typeof openMatcher>>;
+  /** The model as the user named it (--model), for the fingerprint and run.json. */
+  modelSpec: string | undefined;
+  labels: string[];
+  template: string;
+  top: number;
+  batchSize: number;
+  workers: number;
+  decode: DecodeOptions;
+  extensions: string[];
+  /** --out: the records go to this folder; without it they are printed. */
+  out: string | undefined;
+}
+
+export interface ClassifyHooks extends JobHooks<{ path: string; failed: boolean }> {
+  /** Without --out, unless --json: where each image's ranking is printed as it arrives. */
+  log?: (line: string) => void;
+}
+
+export type ClassifyOutcome = { logits: LogitParameters; results: Classification[] } | ResultsOutcome<ClassifySummary>;
+
+/** Everything that changes a record: another model, label, template or --top must not mix into the folder. */
+export function classifyFingerprint(job: Pick<ClassifyJob, "opened" | "modelSpec" | "labels" | "template" | "top" | "decode">): Record<string, unknown> {
+  const { image, text, logits, resolved } = job.opened;
+  return {
+    model: resolved.repo ?? job.modelSpec,
+    commit: resolved.commit ?? null,
+    graph: image.info.graph,
+    textGraph: text.info.graph,
+    preprocessing: image.preprocessing,
+    logits,
+    labels: job.labels,
+    template: job.template,
+    top: job.top,
+    ...decodeFingerprint(job.decode),
+  };
+}
+
+/**
+ * Runs the job: with --out into its folder as a recorded run, else printing each image's ranking
+ * (a table for one image on its own, a JSON line each for more). The models are released at the end.
+ */
+export async function runClassifyJob(job: ClassifyJob, hooks: ClassifyHooks): Promise<ClassifyOutcome> {
+  const { image, text, logits, resolved } = job.opened;
+  const release = async () => {
+    await image.release();
+    await text.release();
+  };
+  const progress = { onStart: hooks.onStart, onProgress: hooks.onProgress };
+  if (job.out) {
+    const folder = {
+      out: job.out,
+      shard: job.shard,
+      fingerprint: classifyFingerprint(job),
+      command: "classify",
+      model: { spec: job.modelSpec, ...resolved, image: image.info, text: text.info },
+    };
+    return runIntoResults<ClassificationRecord, ClassifySummary>(folder, hooks, release, (store, signal) =>
+      classifyToStore(image, text, logits, store, { ...job, ...progress, signal }),
+    );
+  }
+  // One image's ranking is a table, with no progress to show.
+  const single = await isSingleImage(job);
+  const options = single ? job : { ...job, ...progress };
+  const results: Classification[] = [];
+  const print = (result: Classification) => {
+    results.push(result);
+    if (!hooks.log) return;
+    if (!single) hooks.log(JSON.stringify(result));
+    else if ("error" in result) hooks.warn(`${result.path}: ${result.error}`);
+    else for (const l of result.labels) hooks.log(`${l.probability.toFixed(4)}  ${l.label}`);
+  };
+  try {
+    await classifyImages(image, text, logits, options, {
+      done: ({ path, labels }) => print({ path, labels }),
+      failed: (path, failure) => print({ path, ...failure }),
+    });
+  } finally {
+    hooks.onEnd?.();
+    await release();
+  }
+  return { logits, results };
+}
+
+/** What the exit status reads: printed rankings are never interrupted, and failed where they hold an error. */
+export function classifyCounts(o: ClassifyOutcome): { interrupted: boolean; failed: number } {
+  return "results" in o ? { interrupted: false, failed: o.results.filter((r) => "error" in r).length } : o;
+}
+
+/** The lines printed when a folder run ends; printed rankings have none. */
+export function classifySummary(o: ClassifyOutcome, provider: string): string[] {
+  return "results" in o ? [] : resultsSummary(o, { verb: "classified", count: o.classified, rateDigits: 1 }, provider);
 }
