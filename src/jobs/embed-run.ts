@@ -10,7 +10,7 @@ import type { EmbedderInfo, LoadedModel } from "../models/types.js";
 import type { Shard } from "../sources/shard.js";
 import { versions } from "../version.js";
 import type { JobHooks } from "./hooks.js";
-import { recordedRun } from "./run-record.js";
+import { recordedJobRun } from "./run-record.js";
 
 export interface EmbeddingRun<R extends StoredRecord> {
   opened: Opened<LoadedModel & { info: EmbedderInfo }>;
@@ -64,15 +64,12 @@ export async function runEmbedding<R extends StoredRecord = IndexRecord, T exten
     batcher: { maxBatchSize: run.batcher.maxBatchSize, maxQueueDelayUs: run.batcher.maxQueueDelayUs },
     versions: versions(),
   };
-  const { result, rows, status } = await recordedRun(
+  const { result, rows, status } = await recordedJobRun(
     store,
     runInfo,
-    hooks.warn,
+    hooks,
+    () => model.release(),
     (signal) => work(store, signal),
-    async () => {
-      hooks.onEnd?.();
-      await model.release();
-    },
   );
   return { ...result, status, out: run.out, rows };
 }

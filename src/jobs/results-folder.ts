@@ -13,7 +13,7 @@ import type { RunCounts } from "../pipeline/runner.js";
 import { isTarPath } from "../sources/tar.js";
 import { versions } from "../version.js";
 import type { JobHooks } from "./hooks.js";
-import { recordedRun } from "./run-record.js";
+import { recordedJobRun } from "./run-record.js";
 
 /** One image file on its own: no folder (however spelt), .tar shard, --files-from list or shard. */
 export async function isSingleImage(sources: ImageSources): Promise<boolean> {
@@ -59,16 +59,7 @@ export async function runIntoResults<R extends ResultRecord, T extends { interru
     throw error;
   }
   const runInfo = { command: folder.command, fingerprint: folder.fingerprint, model: folder.model, versions: versions() };
-  const { result, rows } = await recordedRun(
-    store,
-    runInfo,
-    hooks.warn,
-    (signal) => work(store, signal),
-    async () => {
-      hooks.onEnd?.();
-      await release();
-    },
-  );
+  const { result, rows } = await recordedJobRun(store, runInfo, hooks, release, (signal) => work(store, signal));
   return { ...result, out: folder.out, rows };
 }
 

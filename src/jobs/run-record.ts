@@ -91,3 +91,17 @@ function stoppedByDisk(error: unknown, store: RunStore & { dir: string }, runInf
     `${DISK_ERRORS[code]} (${code}) while writing ${store.dir}; ${kept}: free space (or fix the disk) and run the same command again to continue`,
   );
 }
+
+/** recordedRun for a job that holds a model: at the end its hooks stop first (progress bars), then the model is released. */
+export function recordedJobRun<T extends { interrupted: boolean }>(
+  store: RunStore & { dir: string },
+  runInfo: Record<string, unknown>,
+  hooks: { warn: (message: string) => void; onEnd?: () => void },
+  release: () => Promise<void>,
+  work: (signal: AbortSignal) => Promise<T>,
+): Promise<{ result: T; rows: number; status: "complete" | "interrupted" }> {
+  return recordedRun(store, runInfo, hooks.warn, work, async () => {
+    hooks.onEnd?.();
+    await release();
+  });
+}
