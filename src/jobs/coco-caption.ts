@@ -165,12 +165,12 @@ export async function runCocoEvalJob(job: CocoEvalJob, hooks: CocoEvalHooks): Pr
   const groups = metricGroups(job.metrics, hooks.usageError);
   // Chosen before captioning, so a wrong table path is reported before hours of work.
   const paraphrases = groups.includes("meteor") ? paraphraseChoice(job, hooks.usageError) : undefined;
-  makeFolder(job.out);
-
+  // The folder is made only once the inputs have been read, so a usage error writes nothing.
   const annotations = readAnnotations(job.annotations);
   let sources = job.results ?? [];
   let captioning: CaptionSummary | undefined;
   if (job.images) {
+    makeFolder(job.out);
     const resultsPath = join(job.out, "results.json");
     sources = [resultsPath];
     captioning = await captionInto(resultsPath, job.images, annotations, job, hooks);
@@ -198,6 +198,7 @@ export async function runCocoEvalJob(job: CocoEvalJob, hooks: CocoEvalHooks): Pr
     ...(paraphrases.note ? { note: paraphrases.note } : {}),
   };
   const report = { annotations: job.annotations, results: sources.length === 1 ? sources[0] : sources, captioning, ...summary, meteor: meteorSettings };
+  makeFolder(job.out);
   writeCocoReports(job.out, report, perImage);
 
   hooks.log(metricsTable(evaluation, seedNumbersApply(annotations), hooks.color));

@@ -1,4 +1,4 @@
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
@@ -109,6 +109,17 @@ describe("emb coco eval --results", () => {
     const run = runCli(["coco", "eval", "--annotations", path, "--results", RESULTS, "--no-progress"]);
     expect(run.status).toBe(2);
     expect(run.stderr).toContain('annotations name image ids not in "images": 2');
+  });
+
+  it("a usage error writes nothing: no --out folder is left behind", () => {
+    const out = join(tmp("nothing"), "report");
+    const missing = runCli(["coco", "eval", "--annotations", join(tmp("ann"), "none.json"), "--results", RESULTS, "--out", out, "--no-progress"]);
+    expect(missing.status, missing.stderr).toBe(2);
+    const badResults = join(tmp("res"), "results.json");
+    writeFileSync(badResults, "[{");
+    const torn = runCli(["coco", "eval", "--annotations", ANNOTATIONS, "--results", badResults, "--out", out, "--no-progress"]);
+    expect(torn.status, torn.stderr).toBe(2);
+    expect(existsSync(out)).toBe(false);
   });
 });
 
