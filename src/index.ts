@@ -20,7 +20,7 @@ export { knnEvaluate, type KnnEvaluation, type KnnOptions, type LabelledEmbeddin
 export { readCocoAnnotations, scoreCaptions, type CaptionResult, type CaptionScores, type ScoreOptions } from "./api/coco.js";
 export { npyRows, readNpy, writeNpy } from "./api/npy.js";
 export { ImageInputError, type DecodeSettings, type ImageInput } from "./api/images.js";
-export type { ModelOptions } from "./api/model-options.js";
+export type { ModelOptions } from "./models/options.js";
 export type { NpyArray } from "./io/npy.js";
 export type { CocoAnnotations } from "./eval/coco/annotations.js";
 export { CocoInputError } from "./eval/coco/annotations.js";

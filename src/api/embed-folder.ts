@@ -12,7 +12,7 @@ import { defaultModel, openModel } from "../models/registry.js";
 import { checkInputs, DEFAULT_EXTENSIONS } from "../sources/image-files.js";
 import { parseShard } from "../sources/shard.js";
 import type { DecodeSettings } from "./images.js";
-import { registryOptions, type ModelOptions } from "./model-options.js";
+import { registryOptions, type ModelOptions } from "../models/options.js";
 
 export type { EmbedImageOutcome, EmbedTextOutcome };
 

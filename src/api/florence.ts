@@ -6,7 +6,7 @@ import type { GenerationOverrides } from "../generation/settings.js";
 import { imageToTextTasks, openModel } from "../models/registry.js";
 import type { ImageToText } from "../models/types.js";
 import { prepareImage, type DecodeSettings, type ImageInput } from "./images.js";
-import { registryOptions, type ModelOptions } from "./model-options.js";
+import { registryOptions, type ModelOptions } from "../models/options.js";
 
 /** The 15 task tokens, e.g. "<CAPTION>", "<OD>", "<OCR_WITH_REGION>". */
 export const FLORENCE_TASKS: readonly string[] = imageToTextTasks.names;

@@ -6,7 +6,7 @@ import { openModel } from "../models/registry.js";
 import type { EmbedderInfo, ImageEmbedder, TextEmbedder } from "../models/types.js";
 import { l2normalize } from "../runtime/vectors.js";
 import { prepareImage, type DecodeSettings, type ImageInput } from "./images.js";
-import { registryOptions, type ModelOptions } from "./model-options.js";
+import { registryOptions, type ModelOptions } from "../models/options.js";
 
 export interface EmbedOptions {
   /** Scale every vector to unit length (cosine similarity is then a dot product). Default false. */

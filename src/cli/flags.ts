@@ -123,14 +123,6 @@ export function decodeOptions(flags: { "max-pixels": number; "color-management":
   return { maxPixels: flags["max-pixels"], colorManagement: flags["color-management"] as ColorManagement };
 }
 
-/**
- * What the decoding settings add to an output's fingerprint: nothing for the default, so folders
- * made before colour management was a choice stay compatible; the mode when it converts.
- */
-export function decodeFingerprint(flags: { "color-management": string }): { colorManagement?: ColorManagement } {
-  return flags["color-management"] === "none" ? {} : { colorManagement: flags["color-management"] as ColorManagement };
-}
-
 /** The --ext value as a list. */
 export const extensionList = (ext: string) =>
   ext

@@ -75,6 +75,15 @@ export interface DecodeOptions {
   colorManagement?: ColorManagement;
 }
 
+/**
+ * What the decoding adds to an output's fingerprint: nothing for the default, so folders and
+ * caches made before colour management was a choice still match; the mode when it converts.
+ */
+export function decodeFingerprint(decode: DecodeOptions | undefined): { colorManagement?: ColorManagement } {
+  const colorManagement = decode?.colorManagement;
+  return colorManagement && colorManagement !== "none" ? { colorManagement } : {};
+}
+
 export class ImageDecodeError extends Error {
   constructor(
     message: string,

@@ -8,12 +8,12 @@
 import type { ResultStore } from "../io/result-store.js";
 import type { openMatcher } from "../models/registry.js";
 import type { ImageEmbedder, LogitParameters, TextEmbedder } from "../models/types.js";
-import type { DecodeOptions } from "../image/decode.js";
+import { decodeFingerprint, type DecodeOptions } from "../image/decode.js";
 import { dot, l2normalize } from "../runtime/vectors.js";
 import { runImages, type ImageMeta, type ImageResume, type ImageSources } from "../pipeline/image-stage.js";
 import type { Failure, RunCounts } from "../pipeline/runner.js";
 import type { JobHooks } from "./hooks.js";
-import { decodeFingerprint, isSingleImage, resultsSummary, runIntoResults, type ResultsOutcome } from "./results-folder.js";
+import { isSingleImage, resultsSummary, runIntoResults, type ResultsOutcome } from "./results-folder.js";
 
 /** SigLIP's zero-shot prompt; `{}` is replaced by the label. */
 export const DEFAULT_TEMPLATE = "This is a photo of {}.";

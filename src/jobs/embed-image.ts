@@ -6,7 +6,7 @@
  * its summary line.
  */
 import type { BatcherOptions } from "../batching/batcher.js";
-import type { ColorManagement, DecodeOptions } from "../image/decode.js";
+import { decodeFingerprint, type DecodeOptions } from "../image/decode.js";
 import type { ClipRetrievalLayout } from "../io/clip-retrieval-layout.js";
 import { IMAGE_METADATA, type EmbeddingStore } from "../io/embedding-store.js";
 import type { Opened } from "../models/registry.js";
@@ -105,13 +105,12 @@ export type EmbedImageOutcome = EmbedImagesResult & EmbeddingOutcome;
  */
 export function embedImageFingerprint(job: Pick<EmbedImageJob, "opened" | "normalize" | "decode">): Record<string, unknown> {
   const { model, source } = job.opened;
-  const colorManagement: ColorManagement | undefined = job.decode.colorManagement;
   return {
     ...source,
     graph: model.info.graph,
     preprocessing: model.preprocessing,
     normalize: job.normalize || model.info.normalizedByModel,
-    ...(colorManagement && colorManagement !== "none" ? { colorManagement } : {}),
+    ...decodeFingerprint(job.decode),
   };
 }
 

@@ -10,7 +10,7 @@ import type { EmbedderInfo, LoadedModel } from "../models/types.js";
 import type { Shard } from "../sources/shard.js";
 import { versions } from "../version.js";
 import type { JobHooks } from "./hooks.js";
-import { recordedJobRun } from "./run-record.js";
+import { recordedJobRun, summaryLines } from "./run-record.js";
 
 export interface EmbeddingRun<R extends StoredRecord> {
   opened: Opened<LoadedModel & { info: EmbedderInfo }>;
@@ -85,11 +85,14 @@ export interface EmbeddingCounts extends EmbeddingOutcome {
 
 /** The lines printed when an embedding job ends; `inputs` names what was embedded, `failedInputs` what errors.jsonl lists. */
 export function embeddingSummary(o: EmbeddingCounts, provider: string, inputs: string, failedInputs: string): string[] {
-  const rate = o.embedded / Math.max(o.seconds, 1e-9);
-  const lines = [
-    `${o.status}: ${o.embedded} embedded, ${o.unchanged} unchanged, ${o.failed} failed of ${o.total} ` +
-      `in ${o.seconds.toFixed(1)} s (${rate.toFixed(1)} ${inputs}/s, ${provider}); ${o.rows} rows in ${o.out}/embeddings.npy`,
-  ];
-  if (o.failed > 0) lines.push(`failed ${failedInputs} and reasons: ${o.out}/errors.jsonl`);
-  return lines;
+  return summaryLines({
+    ...o,
+    done: o.embedded,
+    verb: "embedded",
+    unit: inputs,
+    rateDigits: 1,
+    provider,
+    holds: `${o.rows} rows in ${o.out}/embeddings.npy`,
+    failures: `failed ${failedInputs} and reasons: ${o.out}/errors.jsonl`,
+  });
 }

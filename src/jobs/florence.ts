@@ -6,7 +6,7 @@
 import { basename, dirname, isAbsolute, join, normalize, parse, relative, resolve, sep } from "node:path";
 import type { BatcherOptions } from "../batching/batcher.js";
 import type { GenerationOverrides, GenerationSettings } from "../generation/settings.js";
-import type { DecodeOptions } from "../image/decode.js";
+import { decodeFingerprint, type DecodeOptions } from "../image/decode.js";
 import { imageToTextTasks, type Opened } from "../models/registry.js";
 import type { ImageToText } from "../models/types.js";
 import type { ImageSources } from "../pipeline/image-stage.js";
@@ -15,7 +15,7 @@ import { isTarPath, isTarSamplePath } from "../sources/tar.js";
 import { imageToText, type ImageFailure, type ImageToTextOptions, type ImageToTextResult, type ImageToTextSummary } from "./image-to-text.js";
 import { releasedOnError } from "./embed-run.js";
 import type { JobHooks } from "./hooks.js";
-import { decodeFingerprint, resultsSummary, runIntoResults, type ResultsOutcome } from "./results-folder.js";
+import { resultsSummary, runIntoResults, type ResultsOutcome } from "./results-folder.js";
 
 /** Everything `emb florence` runs with, flags already read. */
 export interface FlorenceJob extends ImageSources {

@@ -25,7 +25,7 @@ import { chooseLabelMapping, chooseShots, readFolderDataset, type Split } from "
 import { evaluateKnn, type LabelledVectors, type SearchKind } from "../eval/knn/evaluate.js";
 import { meanOfUnitVectors, promptsByClass, type NamesMode } from "../eval/knn/prompts.js";
 import type { HnswOptions } from "../eval/knn/search.js";
-import type { DecodeOptions } from "../image/decode.js";
+import { decodeFingerprint, type DecodeOptions } from "../image/decode.js";
 
 export interface LoadedModel<M> {
   model: M;
@@ -196,9 +196,7 @@ export async function runKnnEvalJob(job: KnnEvalJob, hooks: JobOutput): Promise<
     releases.push(() => model.release());
     return { model, fingerprint: { ...source, ...describe(model) } };
   };
-  // The decoding adds to the fingerprint only when it converts, so caches made before it was a choice still match.
-  const colorManagement = job.decode?.colorManagement;
-  const decoded = colorManagement && colorManagement !== "none" ? { colorManagement } : {};
+  const decoded = decodeFingerprint(job.decode);
   const interrupt = interruptible(hooks.warn);
   let output: KnnRunOutput;
   try {

@@ -6,26 +6,19 @@
  */
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
-import type { ColorManagement, DecodeOptions } from "../image/decode.js";
 import { ResultStore, type ResultRecord } from "../io/result-store.js";
 import type { ImageSources } from "../pipeline/image-stage.js";
 import type { RunCounts } from "../pipeline/runner.js";
 import { isTarPath } from "../sources/tar.js";
 import { versions } from "../version.js";
 import type { JobHooks } from "./hooks.js";
-import { recordedJobRun } from "./run-record.js";
+import { recordedJobRun, summaryLines } from "./run-record.js";
 
 /** One image file on its own: no folder (however spelt), .tar shard, --files-from list or shard. */
 export async function isSingleImage(sources: ImageSources): Promise<boolean> {
   const { inputs } = sources;
   if (inputs.length !== 1 || sources.list || sources.shard || inputs[0].endsWith("/") || isTarPath(inputs[0])) return false;
   return !(await stat(inputs[0]).catch(() => undefined))?.isDirectory();
-}
-
-/** The decoding's part of a fingerprint: nothing for the default, so folders made before colour management was a choice still match. */
-export function decodeFingerprint(decode: DecodeOptions): { colorManagement?: ColorManagement } {
-  const { colorManagement } = decode;
-  return colorManagement && colorManagement !== "none" ? { colorManagement } : {};
 }
 
 /** A results folder as a job fills it. */
@@ -69,12 +62,15 @@ export function resultsSummary(
   done: { verb: string; count: number; rateDigits: number },
   provider: string,
 ): string[] {
-  const status = o.interrupted ? "interrupted" : "complete";
-  const rate = done.count / Math.max(o.seconds, 1e-9);
-  const lines = [
-    `${status}: ${done.count} ${done.verb}, ${o.unchanged} unchanged, ${o.failed} failed of ${o.total} ` +
-      `in ${o.seconds.toFixed(1)} s (${rate.toFixed(done.rateDigits)} images/s, ${provider}); ${o.rows} results in ${join(o.out, "results.jsonl")}`,
-  ];
-  if (o.failed > 0) lines.push(`failed files and reasons: ${join(o.out, "errors.jsonl")}`);
-  return lines;
+  return summaryLines({
+    ...o,
+    status: o.interrupted ? "interrupted" : "complete",
+    done: done.count,
+    verb: done.verb,
+    unit: "images",
+    rateDigits: done.rateDigits,
+    provider,
+    holds: `${o.rows} results in ${join(o.out, "results.jsonl")}`,
+    failures: `failed files and reasons: ${join(o.out, "errors.jsonl")}`,
+  });
 }

@@ -105,3 +105,34 @@ export function recordedJobRun<T extends { interrupted: boolean }>(
     await release();
   });
 }
+
+/** What a folder job's closing line reports. */
+export interface RunSummary {
+  status: "complete" | "interrupted";
+  /** How many inputs this run processed, and the verb for it ("embedded", "captioned"). */
+  done: number;
+  verb: string;
+  unchanged: number;
+  failed: number;
+  total: number;
+  seconds: number;
+  /** The rate's unit ("images") and decimals. */
+  unit: string;
+  rateDigits: number;
+  provider: string;
+  /** What the folder now holds, e.g. "15 rows in out/embeddings.npy". */
+  holds: string;
+  /** Where failures are listed, when there are any: e.g. "failed files and reasons: out/errors.jsonl". */
+  failures: string;
+}
+
+/** The lines printed when a folder job ends: the counts and rate, then where failures are listed. */
+export function summaryLines(s: RunSummary): string[] {
+  const rate = s.done / Math.max(s.seconds, 1e-9);
+  const lines = [
+    `${s.status}: ${s.done} ${s.verb}, ${s.unchanged} unchanged, ${s.failed} failed of ${s.total} ` +
+      `in ${s.seconds.toFixed(1)} s (${rate.toFixed(s.rateDigits)} ${s.unit}/s, ${s.provider}); ${s.holds}`,
+  ];
+  if (s.failed > 0) lines.push(s.failures);
+  return lines;
+}
