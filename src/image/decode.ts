@@ -10,8 +10,8 @@
  *   them, so a Display P3 or Adobe RGB photo is read as if its numbers were sRGB. sharp would
  *   convert them (over 100 levels away from PIL on saturated colours); `colorManagement:
  *   "srgb"` opts into that.
- * - CMYK (JPEG, YCCK JPEG and TIFF) by PIL's plain formula, R = 255 - min(255, C + K), with
- *   Adobe's inverted CMYK JPEG convention (as PIL, with or without the APP14 marker).
+ * - CMYK (JPEG, YCCK JPEG and TIFF) by PIL's plain formula, R = (255 - C)(255 - K) / 255 rounded,
+ *   with Adobe's inverted CMYK JPEG convention (as PIL, with or without the APP14 marker).
  * - 16-bit: gray without alpha is clipped at 255 (PIL's "I;16" -> "L"); RGB, RGBA and gray with
  *   alpha keep the high byte (PIL's "RGB;16B"-style unpacking).
  * - Alpha, tRNS and palette transparency are dropped, never composited: the colour under a
@@ -190,17 +190,21 @@ function toRgb({ data, info }: { data: Buffer; info: OutputInfo }): RgbImage {
 }
 
 /**
- * PIL's CMYK -> RGB: each channel is 255 - min(255, C + K), no colour management. PIL reads
- * every CMYK JPEG as Adobe-inverted; sharp's CMYK values already agree with PIL's, Adobe APP14
- * marker or not (checked on both kinds of file).
+ * PIL's CMYK -> RGB (Convert.c cmyk2rgb): each channel is nk - MULDIV255(C, nk) with
+ * nk = 255 - K, i.e. (255 - C)(255 - K) / 255 rounded; no colour management. PIL reads every
+ * CMYK JPEG as Adobe-inverted; sharp's CMYK values already agree with PIL's, Adobe APP14 marker
+ * or not (checked on both kinds of file).
  */
 async function cmykToRgb(image: Sharp): Promise<RgbImage> {
   const { data, info } = await image.pipelineColourspace("cmyk").toColourspace("cmyk").raw().toBuffer({ resolveWithObject: true });
   const n = info.width * info.height;
   const out = new Uint8Array(n * 3);
   for (let i = 0; i < n; i++) {
-    const k = data[i * info.channels + 3];
-    for (let c = 0; c < 3; c++) out[i * 3 + c] = 255 - Math.min(255, data[i * info.channels + c] + k);
+    const nk = 255 - data[i * info.channels + 3];
+    for (let c = 0; c < 3; c++) {
+      const t = data[i * info.channels + c] * nk + 128;
+      out[i * 3 + c] = nk - (((t >> 8) + t) >> 8);
+    }
   }
   return { pixels: out, width: info.width, height: info.height };
 }

@@ -1,7 +1,9 @@
 """Builds test/fixtures/photos/: one small file per kind of image that cameras, phones, scanners
 and editors write, and test/fixtures/goldens/photos/: what the Python reference decodes from each
 (PIL `Image.open`, `ImageOps.exif_transpose`, `convert("RGB")`), stored losslessly as PNG, with
-`manifest.json` naming each file's kind, size and what PIL does with it.
+`manifest.json` naming each file's kind, size and what PIL does with it. A few kinds also get the
+tiny SigLIP's embedding as the Python reference computes it (SiglipImageProcessor and the
+committed test/fixtures/siglip-tiny ONNX graph, so that model must exist first).
 
 PIL writes most kinds itself. What it cannot write is written here byte by byte: a baseline JPEG
 encoder for 4:4:0 and 4:1:1 chroma subsampling, YCCK and CMYK without an Adobe marker; PNG for
@@ -20,7 +22,7 @@ import zlib
 import numpy as np
 from PIL import Image, ImageCms, ImageOps
 
-from common import FIXTURES, SEED, write_json
+from common import FIXTURES, SEED, save_npy, write_json
 from make_images import scene
 
 PHOTOS_DIR = FIXTURES / "photos"
@@ -452,6 +454,40 @@ def vivid(width: int, height: int, seed: int) -> Image.Image:
     return Image.fromarray(a)
 
 
+def cmyk_with_black(width: int, height: int, seed: int) -> Image.Image:
+    """CMYK with black ink, as print and stock files carry it: in the top half K runs 0..255 across
+    the columns under varied C/M/Y; in the bottom half grey-component replacement moves the
+    shared part of C/M/Y into K, with a floor so K > 0 there too."""
+    cmy = 255 - np.asarray(scene(width, height, seed)).astype(np.int64)
+    k = np.empty((height, width), np.int64)
+    k[: height // 2] = np.round(np.linspace(0, 255, width)).astype(np.int64)[None, :]
+    bottom = cmy[height // 2 :]
+    gcr = bottom.min(axis=2)
+    bottom -= gcr[..., None]
+    k[height // 2 :] = np.maximum(gcr, 40)
+    return Image.fromarray(np.concatenate([cmy, k[..., None]], axis=2).astype(np.uint8), "CMYK")
+
+
+def cmyk_table() -> np.ndarray:
+    """Every (C, K) and (M, K) pair once: C = x, M = 255 - x, Y = (x + y) % 256, K = y."""
+    y, x = np.mgrid[0:256, 0:256]
+    return np.stack([x, 255 - x, (x + y) % 256, y], axis=2).astype(np.uint8)
+
+
+def siglip_embedding(path) -> np.ndarray:
+    """The tiny SigLIP's image embedding as the Python reference computes it: PIL decode,
+    SiglipImageProcessor, then the committed vision_model.onnx (pooler_output)."""
+    from transformers import SiglipImageProcessor
+
+    from common import ort_session
+
+    model = FIXTURES / "siglip-tiny"
+    rgb, _ = pil_decode(path.read_bytes())
+    pixel_values = SiglipImageProcessor.from_pretrained(model)(rgb, return_tensors="np")["pixel_values"]
+    (pooled,) = ort_session(model / "onnx" / "vision_model.onnx").run(["pooler_output"], {"pixel_values": pixel_values.astype(np.float32)})
+    return pooled[0].astype(np.float32)
+
+
 def pil_decode(data: bytes) -> tuple[Image.Image, dict]:
     opened = Image.open(io.BytesIO(data))
     info = {"format": opened.format, "mode": opened.mode, "stored_size": list(opened.size)}
@@ -473,7 +509,7 @@ def main() -> None:
     rng = np.random.default_rng(SEED + 100)
     entries: list[dict] = []
 
-    def add(kind: str, name: str, data: bytes, note: str, *, resized: bool = False) -> None:
+    def add(kind: str, name: str, data: bytes, note: str, *, resized: bool = False, embedding: bool = False) -> None:
         (PHOTOS_DIR / name).write_bytes(data)
         entry: dict = {"kind": kind, "file": name, "bytes": len(data), "note": note}
         try:
@@ -500,6 +536,9 @@ def main() -> None:
         if resized:
             entry["resized"] = f"{name}.{RESIZED}.png"
             rgb.resize((RESIZED, RESIZED), Image.BICUBIC, reducing_gap=None).save(GOLDENS_DIR / entry["resized"], "PNG")
+        if embedding:
+            entry["embedding"] = f"{name}.siglip.npy"
+            save_npy(GOLDENS_DIR / entry["embedding"], siglip_embedding(PHOTOS_DIR / name))
         entries.append(entry)
 
     # -- ICC profiles: PIL keeps the profile in info["icc_profile"] and never applies it
@@ -570,7 +609,7 @@ def main() -> None:
     add("tiff-tag-and-xmp-orientation", "tiff_tag_8_xmp_6.tif", encode(small, "TIFF", tiffinfo={274: 8, 700: xmp}),
         "TIFF with Orientation tag 8 and XMP orientation 6: the tag wins, applied once")
 
-    # -- CMYK: PIL reads every CMYK JPEG as Adobe-inverted and converts with 255 - min(255, C + K)
+    # -- CMYK: PIL reads every CMYK JPEG as Adobe-inverted; these have K = 0 (see the black-ink ones below)
     cmyk = scene(100, 75, SEED + 6).convert("CMYK")
     add("jpeg-cmyk-adobe", "cmyk_adobe.jpg", encode(cmyk, "JPEG", quality=90),
         "CMYK JPEG with an Adobe APP14 marker (transform 0), inverted values as Photoshop writes")
@@ -582,6 +621,19 @@ def main() -> None:
         "CMYK JPEG without an Adobe marker: PIL still assumes inverted values")
     add("jpeg-rgb-adobe", "rgb_adobe_transform0.jpg", encode_jpeg([np.asarray(photo)[..., i].astype(np.float64) for i in range(3)], [(1, 1)] * 3, app=[adobe(0)]),
         "3-component JPEG stored as RGB (Adobe transform 0), no YCbCr")
+
+    # -- CMYK with black ink (K > 0), where PIL's (255 - C)(255 - K) / 255 and 255 - min(255, C + K) part
+    black = cmyk_with_black(96, 64, SEED + 18)
+    add("jpeg-cmyk-k-adobe", "cmyk_k_adobe.jpg", encode(black, "JPEG", quality=95),
+        "CMYK JPEG with black ink (K 0..255), Adobe APP14 marker, inverted values as Photoshop writes", resized=True, embedding=True)
+    inv_k = 255 - np.asarray(black).astype(np.float64)
+    add("jpeg-cmyk-k-no-adobe", "cmyk_k_no_adobe.jpg", encode_jpeg([inv_k[..., i] for i in range(4)], [(1, 1)] * 4, app=[], quality=95),
+        "CMYK JPEG with black ink (K 0..255), no Adobe marker: PIL still assumes inverted values")
+    ycck_k = ycbcr(np.asarray(black)[..., :3]) + [inv_k[..., 3]]
+    add("jpeg-ycck-k-adobe", "ycck_k_adobe.jpg", encode_jpeg(ycck_k, [(1, 1)] * 4, app=[adobe(2)], quality=95),
+        "YCCK JPEG (Adobe transform 2) with black ink (K 0..255)")
+    add("tiff-cmyk-k", "cmyk_k.tif", encode(black, "TIFF"), "CMYK TIFF with black ink (K 0..255), uncompressed", embedding=True)
+    add("tiff-cmyk-k-lzw", "cmyk_k_lzw.tif", encode(black, "TIFF", compression="tiff_lzw"), "CMYK TIFF with black ink (K 0..255), LZW")
 
     # -- PNG modes
     base = scene(90, 60, SEED + 7)
@@ -697,12 +749,17 @@ def main() -> None:
     add("svg", "drawing.svg", b'<svg xmlns="http://www.w3.org/2000/svg" width="64" height="48"><rect width="64" height="48" fill="#c03"/></svg>\n',
         "SVG: sharp renders it, PIL cannot open it")
 
+    # every (C, K) pair through PIL's CMYK -> RGB; the test writes the same uncompressed TIFF
+    table = Image.open(io.BytesIO(encode(Image.fromarray(cmyk_table(), "CMYK"), "TIFF"))).convert("RGB")
+    Image.fromarray(np.asarray(table)).save(GOLDENS_DIR / "cmyk_table.tif.png", "PNG")
+
     total = sum(e["bytes"] for e in entries)
     write_json(GOLDENS_DIR / "manifest.json", {
         "seed": SEED,
         "reference": "PIL Image.open, ImageOps.exif_transpose, convert('RGB'); pixels/<file>.png losslessly; "
                      f"resized: PIL bicubic to {RESIZED}x{RESIZED} (reducing_gap None), as SiglipImageProcessor",
         "photos": entries,
+        "cmyk_table": {"pixels": "cmyk_table.tif.png", "note": "PIL's RGB for a 256x256 CMYK TIFF with C = x, M = 255 - x, Y = (x + y) % 256, K = y"},
     })
     print(f"wrote {len(entries)} photos ({total} bytes) to {PHOTOS_DIR}")
 
