@@ -12,7 +12,7 @@
  * Layouts read: file header `BM`; info headers of 12 (OS/2 1.x core), 40, 52, 56, 64, 108 and
  * 124 bytes; 1, 4 and 8 bits with a palette; 16 bits (5-5-5, or 5-5-5 / 5-6-5 bitfields);
  * 24 bits; 32 bits (BGRX, or the bitfield byte orders PIL lists, alpha dropped); RLE8 and RLE4;
- * bottom-up and top-down rows.
+ * bottom-up and top-down rows (RLE too); a last row without its padding, which PIL reads.
  */
 
 export class BmpError extends Error {
@@ -190,15 +190,17 @@ export function decodeBmp(buf: Uint8Array): BmpRgb {
   const out = new Uint8Array(width * height * 3);
   if (p.compression === RLE8 || p.compression === RLE4) {
     const indices = decodeRle(buf, p.offset, width, height, p.compression === RLE4);
-    // rows as decoded are bottom-up (PIL's orientation -1 for RLE, whatever the header says)
+    // rows as decoded are in file order: bottom-up, or top-down for a negative height (as PIL)
     for (let y = 0; y < height; y++) {
-      const src = (height - 1 - y) * width;
+      const src = (p.topDown ? y : height - 1 - y) * width;
       for (let x = 0; x < width; x++) writeIndex(out, (y * width + x) * 3, indices[src + x], p.layout);
     }
     return { data: out, width, height };
   }
   const stride = ((width * p.bits + 31) >>> 3) & ~3;
-  if (p.offset + stride * height > buf.length) throw new BmpError("image file is truncated");
+  // PIL's raw decoder stops after the last row's pixels: that row's padding may be missing
+  const lastRow = (width * p.bits + 7) >>> 3;
+  if (p.offset + stride * (height - 1) + lastRow > buf.length) throw new BmpError("image file is truncated");
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   for (let y = 0; y < height; y++) {
     const row = p.offset + (p.topDown ? y : height - 1 - y) * stride;

@@ -94,6 +94,21 @@ describe("decodeImage matches PIL's decode on every kind of photo", () => {
     }
   });
 
+  it("reads a BMP whose last row lacks its padding, but not one cut into its pixels, as PIL", async () => {
+    // rgb24.bmp: 61 pixels, 183 bytes + 1 byte of padding a row; palette8.bmp: 61 + 3
+    for (const [file, missing] of [
+      ["rgb24.bmp", 1],
+      ["palette8.bmp", 3],
+    ] as const) {
+      const bytes = photo(file);
+      const whole = await decodeImage(bytes);
+      expect(maxAbsDiff((await decodeImage(bytes.subarray(0, bytes.length - missing))).pixels, whole.pixels), file).toBe(0);
+      const error = await decodeImage(bytes.subarray(0, bytes.length - missing - 1)).catch((e) => e);
+      expect(error, file).toBeInstanceOf(ImageDecodeError);
+      expect(error.message).toMatch(/image file is truncated/);
+    }
+  });
+
   it("applies the decompression bomb guard to BMP too", async () => {
     const error = await decodeImage(photo("rgb24.bmp"), { maxPixels: 1000 }).catch((e) => e);
     expect(error).toBeInstanceOf(ImageDecodeError);

@@ -724,6 +724,16 @@ def main() -> None:
     add("bmp-rle8", "rle8.bmp", bmp_file(bmp_info(61, 41, 8, compression=1, colors=len(pal8)), quad8, rle8(idx8)), "8-bit RLE-compressed BMP")
     rows24 = [bytes(np.asarray(bmp)[y, :, ::-1].reshape(-1)) for y in range(41)]
     add("bmp-24-top-down", "rgb24_top_down.bmp", bmp_file(bmp_info(61, -41, 24), b"", bmp_rows(rows24, top_down=True)), "24-bit top-down BMP (negative height)")
+    # top-down RLE: PIL takes the negative height's row order for RLE as for raw rows
+    add("bmp-rle8-top-down", "rle8_top_down.bmp", bmp_file(bmp_info(61, -41, 8, compression=1, colors=len(pal8)), quad8, rle8(idx8[::-1])),
+        "8-bit RLE BMP, top-down (negative height)")
+    add("bmp-rle4-top-down", "rle4_top_down.bmp", bmp_file(bmp_info(61, -41, 4, compression=2, colors=16), quad16, rle4(idx16[::-1])),
+        "4-bit RLE BMP, top-down (negative height)")
+    # PIL's raw decoder stops after the last row's pixels: the padding after them may be missing
+    add("bmp-24-no-last-padding", "rgb24_no_last_padding.bmp", encode(bmp, "BMP")[:-1],
+        "24-bit BMP whose last row lacks its padding byte, as some writers cut it")
+    add("bmp-8-no-last-padding", "palette8_no_last_padding.bmp", encode(bmp_p, "BMP")[:-3],
+        "8-bit palette BMP whose last row lacks its 3 padding bytes")
     core = struct.pack("<IHHHH", 12, 61, 41, 1, 8)
     add("bmp-os2", "os2_palette8.bmp", bmp_file(core, b"".join(bytes([b, g, r]) for r, g, b in pal8) + b"\0" * 3 * (256 - len(pal8)), bmp_rows([bytes(r) for r in idx8.astype(np.uint8)])),
         "OS/2 1.x BMP (12-byte core header, 3-byte palette entries)")
