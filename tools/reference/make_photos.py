@@ -706,6 +706,14 @@ def main() -> None:
     add("gif-partial-frame-transparent", "partial_frame_transparent.gif", gif_frame_inside(inner_t, (64, 48), (8, 6)),
         "GIF whose first frame covers part of the screen, with a transparent index: PIL fills with that entry")
 
+    # a first frame reaching past the logical screen: PIL grows the screen to hold it
+    add("gif-frame-past-screen", "frame_past_screen.gif", gif_frame_inside(inner, (40, 30), (8, 6)),
+        "GIF whose first frame (48x36 at 8,6) extends past its 40x30 screen: PIL widens the image to 56x42, palette entry 0 around the frame")
+    add("gif-frame-past-screen-transparent", "frame_past_screen_transparent.gif", gif_frame_inside(inner_t, (32, 24), (0, 0)),
+        "GIF whose first frame (48x36 at 0,0) is larger than its 32x24 screen, with a transparent index")
+    add("gif-zero-screen", "zero_screen.gif", gif_frame_inside(inner, (0, 0), (4, 3)),
+        "GIF with a 0x0 logical screen, as some encoders write: the first frame (at 4,3) sets the size")
+
     # -- BMP: sharp has no BMP reader
     bmp = scene(61, 41, SEED + 12)  # odd width: row padding
     add("bmp-24", "rgb24.bmp", encode(bmp, "BMP"), "24-bit BMP, bottom-up")
