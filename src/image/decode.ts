@@ -31,6 +31,7 @@
 import { inflateSync } from "node:zlib";
 import sharp, { type Metadata, type OutputInfo, type Sharp } from "sharp";
 import { BmpError, bmpHeader, decodeBmp, isBmp } from "./bmp.js";
+import { pngDamage } from "./png-damage.js";
 import { resizeBicubicRgb } from "./resample.js";
 
 export interface ResizeSpec {
@@ -119,6 +120,12 @@ export async function decodeImage(input: Buffer, options: DecodeOptions = {}): P
   const colorManagement = options.colorManagement ?? "none";
   if (!COLOR_MANAGEMENT_MODES.includes(colorManagement)) throw new Error(`unknown colorManagement "${colorManagement}"`);
   if (isBmp(input)) return decodeBmpImage(input, maxPixels);
+  const damage = await pngDamage(input); // libpng reads some damaged PNGs that PIL refuses
+  if (damage)
+    throw new ImageDecodeError(
+      `could not decode this PNG image: the file is damaged (${damage}; PIL cannot read it either); export or download it again`,
+      "unreadable",
+    );
 
   let meta: Metadata;
   try {

@@ -45,11 +45,11 @@ describe("decodeAndResize", () => {
       [Buffer.alloc(0), "empty", /empty file/],
       [Buffer.from("this is not an image\n"), "unreadable", /not a readable image/],
       [jpeg.subarray(0, jpeg.length / 2), "unreadable", /could not decode this JPEG image/],
-      // A PNG whose header checksum is wrong: libvips only says "Unknown error".
+      // A PNG whose header checksum is wrong (libvips only says "Unknown error"): named as PIL finds it.
       [
         pngWithBadHeaderChecksum(),
         "unreadable",
-        /could not decode this PNG image: the file is damaged \(corrupt or truncated data\); export or download it again/,
+        /could not decode this PNG image: the file is damaged \(bad checksum in its IHDR chunk; PIL cannot read it either\); export or download it again/,
       ],
       [jpeg, "too-large", /500x375 = 187500 pixels, over the limit of 1000/],
     ];

@@ -58,7 +58,17 @@ function photo(file: string): Buffer {
 describe("decodeImage matches PIL's decode on every kind of photo", () => {
   it("covers the kinds the fixture script writes", () => {
     expect(readable.length).toBeGreaterThanOrEqual(60);
-    expect(refused.map((p) => p.kind).sort()).toEqual(["bmp-2", "svg"]);
+    expect(refused.map((p) => p.kind).sort()).toEqual([
+      "apng-fdat-before-idat",
+      "apng-frame-outside",
+      "apng-sequence-error",
+      "bmp-2",
+      "png-bad-checksum-before-data",
+      "png-iccp-no-method",
+      "png-last-idat-cut",
+      "png-text-after-data-cut",
+      "svg",
+    ]);
     for (const kind of Object.keys(MAX_DIFF)) expect(readable.map((p) => p.kind)).toContain(kind);
   });
 
@@ -79,6 +89,10 @@ describe("decodeImage matches PIL's decode on every kind of photo", () => {
   it("names the reason for what it refuses", async () => {
     await expect(decodeImage(photo("drawing.svg"))).rejects.toThrow(/SVG images are not supported: the Python reference \(PIL\) cannot read them/);
     await expect(decodeImage(photo("two_bit.bmp"))).rejects.toThrow(/Unsupported BMP pixel depth \(2\)/);
+    await expect(decodeImage(photo("apng_sequence_error.png"))).rejects.toThrow(
+      /the file is damaged \(APNG contains frame sequence errors; PIL cannot read it either\)/,
+    );
+    await expect(decodeImage(photo("text_after_data_cut.png"))).rejects.toThrow(/its tEXt chunk after the image data is cut short/);
     const ppm = Buffer.concat([Buffer.from("P6\n2 1\n255\n"), Buffer.from([255, 0, 0, 0, 255, 0])]);
     await expect(decodeImage(ppm)).rejects.toThrow(/PNM \(PBM\/PGM\/PPM\) images are not supported/);
   });

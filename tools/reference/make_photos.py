@@ -488,6 +488,59 @@ def siglip_embedding(path) -> np.ndarray:
     return pooled[0].astype(np.float32)
 
 
+def apng_control(seq: int, width: int, height: int, x: int = 0, y: int = 0) -> bytes:
+    """An fcTL chunk: frame `seq` of width x height at (x, y), 1/10 s, no disposal or blending."""
+    return png_chunk(b"fcTL", struct.pack(">IIIIIHHBB", seq, width, height, x, y, 1, 10, 0, 0))
+
+
+def damage_bases() -> dict[str, bytes]:
+    """Small well-formed PNGs with the chunk layouts damage hits differently: text before and
+    after the image data, split IDAT, APNG with the first frame in IDAT or a default image, iCCP."""
+    img = np.asarray(scene(20, 12, SEED + 19))
+    data = zlib.compress(png_rows(img, 8), 9)
+    ihdr = png_chunk(b"IHDR", struct.pack(">IIBBBBB", 20, 12, 8, 2, 0, 0, 0))
+    idat, iend = png_chunk(b"IDAT", data), png_chunk(b"IEND", b"")
+    text = png_chunk(b"tEXt", b"Comment\0hello")
+    sig = b"\x89PNG\r\n\x1a\n"
+    fdat = png_chunk(b"fdAT", struct.pack(">I", 2) + data)
+    return {
+        "plain": sig + ihdr + idat + iend,
+        "text": sig + ihdr + text + png_chunk(b"gAMA", struct.pack(">I", 45455)) + idat + text + png_chunk(b"pHYs", b"\0" * 9) + iend,
+        "split": sig + ihdr + png_chunk(b"IDAT", data[:50]) + png_chunk(b"IDAT", data[50:-6]) + png_chunk(b"IDAT", data[-6:]) + text + iend,
+        "apng": sig + ihdr + png_chunk(b"acTL", struct.pack(">II", 2, 0)) + apng_control(0, 20, 12) + idat + apng_control(1, 20, 12) + fdat + text + iend,
+        "apng-default": sig + ihdr + png_chunk(b"acTL", struct.pack(">II", 1, 0)) + idat + apng_control(0, 20, 12)
+        + png_chunk(b"fdAT", struct.pack(">I", 1) + data) + iend,
+        "iccp": sig + ihdr + png_chunk(b"iCCP", b"p\0\0" + zlib.compress(b"x" * 100)) + idat + png_chunk(b"iTXt", b"k\0\0\0\0\0v") + iend,
+    }
+
+
+def damage_cases(base: bytes) -> tuple[list[bytes], list[bytes]]:
+    """Every cut of `base`, and each byte of every chunk header, checksum and first data byte set
+    to 0, 1, 255 and its value with bit 5 flipped (the test enumerates them the same way)."""
+    cuts = [base[:at] for at in range(8, len(base))]
+    positions: set[int] = set()
+    pos = 8
+    while pos + 8 <= len(base):
+        n = struct.unpack(">I", base[pos : pos + 4])[0]
+        positions.update(range(pos, pos + 8))
+        positions.update(p for p in ([pos + 8] if n else []) + list(range(pos + 8 + n, pos + 12 + n)) if p < len(base))
+        pos += 12 + n
+    sets = []
+    for p in sorted(positions):
+        for v in dict.fromkeys((0, 1, 255, base[p] ^ 0x20)):
+            if v != base[p]:
+                sets.append(base[:p] + bytes([v]) + base[p + 1 :])
+    return cuts, sets
+
+
+def pil_reads(data: bytes) -> bool:
+    try:
+        pil_decode(data)
+        return True
+    except Exception:  # noqa: BLE001 - any refusal counts
+        return False
+
+
 def pil_decode(data: bytes) -> tuple[Image.Image, dict]:
     opened = Image.open(io.BytesIO(data))
     info = {"format": opened.format, "mode": opened.mode, "stored_size": list(opened.size)}
@@ -766,6 +819,45 @@ def main() -> None:
     # -- formats sharp reads and PIL does not: emb must refuse them too
     add("svg", "drawing.svg", b'<svg xmlns="http://www.w3.org/2000/svg" width="64" height="48"><rect width="64" height="48" fill="#c03"/></svg>\n',
         "SVG: sharp renders it, PIL cannot open it")
+
+    # -- damaged PNGs: libpng reads these, PIL refuses them, so emb must refuse them
+    bases = damage_bases()
+    plain, text, apng = bases["plain"], bases["text"], bases["apng"]
+    iend_at = plain.rindex(b"IEND") - 4
+    ihdr_end = 8 + 25
+    add("png-iend-cut", "iend_cut.png", plain[: iend_at + 6], "PNG ending inside its IEND chunk: PIL reads it")
+    add("png-text-after-data-cut", "text_after_data_cut.png", text[: text.rindex(b"tEXt") + 10],
+        "PNG whose tEXt chunk after the image data is cut short (the file ends inside it)")
+    rows_idat = plain[ihdr_end:iend_at]
+    rows = rows_idat[8:-4]
+    add("png-last-idat-cut", "last_idat_cut.png", plain[:ihdr_end] + png_chunk(b"IDAT", rows[:-4]) + png_chunk(b"IDAT", rows[-4:])[:10],
+        "PNG whose image data ends in an IDAT chunk holding only the zlib checksum, cut short: PIL has every row before it and reads that chunk strictly")
+    add("png-iccp-no-method", "iccp_no_method.png", plain[:ihdr_end] + png_chunk(b"iCCP", b"ICC profile\0") + plain[ihdr_end:],
+        "PNG whose iCCP chunk ends after the profile name, without its compression method")
+    bad_crc = bytearray(text)
+    bad_crc[text.index(b"tEXt") + 4 + len(b"Comment\0hello") + 3] ^= 0xFF
+    add("png-bad-checksum-before-data", "bad_checksum_before_data.png", bytes(bad_crc),
+        "PNG with a bad checksum on a tEXt chunk before the image data")
+    fctl0 = apng.index(b"fcTL") - 4
+    add("apng-sequence-error", "apng_sequence_error.png", apng[:fctl0] + apng_control(1, 20, 12) + apng[fctl0 + 38 :],
+        "APNG whose first fcTL has sequence number 1, not 0")
+    idat_at = apng.index(b"IDAT") - 4
+    fdat_at = apng.index(b"fdAT") - 4
+    fdat = apng[fdat_at : apng.index(b"tEXt") - 4]
+    add("apng-fdat-before-idat", "apng_fdat_before_idat.png", apng[:fctl0] + fdat + apng[idat_at:fdat_at - 38] + apng[fdat_at + len(fdat) :],
+        "APNG with frame data (fdAT) before the image data and before any fcTL")
+    add("apng-frame-outside", "apng_frame_outside.png", apng[:fctl0] + apng_control(0, 24, 12) + apng[fctl0 + 38 :],
+        "APNG whose first frame is wider than the image")
+    add("png-apng", "animated.png", apng, "animated PNG (APNG), 2 frames, the first in IDAT: PIL reads the first")
+
+    # every cut and many one-byte changes of small PNGs, with whether PIL reads each
+    corpus: dict = {"note": "cases as damage_cases() in tools/reference/make_photos.py enumerates them; 1: PIL reads it", "bases": {}, "cut": {}, "set": {}}
+    for name, base in bases.items():
+        cuts, sets = damage_cases(base)
+        corpus["bases"][name] = base.hex()
+        corpus["cut"][name] = "".join("1" if pil_reads(c) else "0" for c in cuts)
+        corpus["set"][name] = "".join("1" if pil_reads(c) else "0" for c in sets)
+    write_json(GOLDENS_DIR / "png_damage.json", corpus)
 
     # every (C, K) pair through PIL's CMYK -> RGB; the test writes the same uncompressed TIFF
     table = Image.open(io.BytesIO(encode(Image.fromarray(cmyk_table(), "CMYK"), "TIFF"))).convert("RGB")
