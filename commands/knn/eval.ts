@@ -3,7 +3,7 @@ import { EmbCommand } from "../../src/cli/command.js";
 import { runStatus } from "../../src/cli/errors.js";
 import { decodeOptions, extensionList, imageInputFlags, modelFlags } from "../../src/cli/flags.js";
 import { jobOutput } from "../../src/cli/job-output.js";
-import { dtypeFromFlags, openFromFlags } from "../../src/cli/run-support.js";
+import { dtypeFromFlags, identifyFromFlags, openFromFlags } from "../../src/cli/run-support.js";
 import { WEIGHTINGS, type Weighting } from "../../src/eval/knn/classifier.js";
 import { checkTemplate, DEFAULT_TEMPLATE, NAMES_MODES, type NamesMode } from "../../src/eval/knn/prompts.js";
 import { DEFAULT_HNSW } from "../../src/eval/knn/search.js";
@@ -91,6 +91,7 @@ export default class KnnEval extends EmbCommand {
       decode: decodeOptions(flags),
       batcher: { maxBatchSize: flags["batch-size"], maxQueueDelayUs: 100_000 },
       open: (role) => openFromFlags(role, flags, showProgress, (m) => this.usageError(m)),
+      identify: (role) => identifyFromFlags(role, flags, showProgress, (m) => this.usageError(m)),
     };
     const outcome = await runKnnEvalJob(job, jobOutput(this, showProgress));
     process.exitCode = runStatus({ interrupted: outcome.interrupted, failed: outcome.failures.length });

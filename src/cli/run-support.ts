@@ -2,7 +2,17 @@
 import { readFileSync } from "node:fs";
 import { DtypeSpecError, type DtypeSpec } from "../models/common/variants.js";
 import { registryOptions } from "../models/options.js";
-import { openMatcher, openModel, parseDtype, type Opened, type OpenOptions, type Role, type RoleModel } from "../models/registry.js";
+import {
+  identifyModel,
+  openMatcher,
+  openModel,
+  parseDtype,
+  type ModelSource,
+  type Opened,
+  type OpenOptions,
+  type Role,
+  type RoleModel,
+} from "../models/registry.js";
 import type { LogitParameters } from "../models/types.js";
 import type { Device } from "../runtime/session.js";
 import { downloadBars } from "./progress.js";
@@ -54,6 +64,17 @@ export async function openFromFlags<R extends Role>(
 ): Promise<Opened<RoleModel[R]>> {
   const options = openOptions(role, flags, usageError);
   return withDownloadBars(showProgress, (onDownload) => openModel(role, { ...options, onDownload }));
+}
+
+/** What identifies the model filling `role` as the model flags say, without loading it. */
+export async function identifyFromFlags(
+  role: Role,
+  flags: ModelFlagValues,
+  showProgress: boolean,
+  usageError: (message: string) => never,
+): Promise<ModelSource> {
+  const options = openOptions(role, flags, usageError);
+  return withDownloadBars(showProgress, (onDownload) => identifyModel(role, { ...options, onDownload }));
 }
 
 /** Both embedders and the image-text logit parameters (read from the model unless given). */

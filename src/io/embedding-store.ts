@@ -5,12 +5,12 @@
  * Rows are appended before their index records, so after a kill the index never names a row
  * that is missing; reopening cuts rows without a record. The index doubles as the resume
  * manifest: an input whose record matches is not embedded again. Records are keyed by what
- * identifies an input (an image's path, a caption's line and text); a key written again
+ * identifies an input (an image's absolute path, a caption's line and text); a key written again
  * supersedes its earlier row.
  */
 import { existsSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { JsonlAppender, rewriteJsonl } from "./jsonl.js";
+import { DamagedFileError, JsonlAppender, rewriteJsonl } from "./jsonl.js";
 import type { FolderLock } from "./folder-lock.js";
 import { openOutputFolder, OutputStore, recoverJsonl, type SourceFileRecord } from "./output-folder.js";
 import { writeClipRetrievalLayout, type ClipRetrievalLayout } from "./clip-retrieval-layout.js";
@@ -78,7 +78,7 @@ export class EmbeddingStore<R extends StoredRecord = IndexRecord> extends Output
     readonly dim: number,
     records: R[],
     vectors: NpyAppendWriter,
-    private readonly keyOf: (record: Omit<R, "row">) => string,
+    private readonly keyBy: ((record: Omit<R, "row">) => string) | undefined,
     lock: FolderLock,
     shard: Shard | null,
     private readonly outputs: StoreOutputs | undefined,
@@ -93,13 +93,13 @@ export class EmbeddingStore<R extends StoredRecord = IndexRecord> extends Output
    * Opens (or creates) the folder. `fingerprint` names what made the rows (model, graph,
    * preprocessing, normalisation); a folder made by something else, or for another `shard`, is
    * refused, not mixed. With `outputs`, close() also writes metadata.parquet and, if asked, the
-   * clip-retrieval layout.
+   * clip-retrieval layout. Without `keyOf`, records are image records keyed by their absolute path.
    */
   static open<R extends StoredRecord = IndexRecord>(
     dir: string,
     dim: number,
     fingerprint: Record<string, unknown>,
-    keyOf: (record: Omit<R, "row">) => string = (r) => (r as unknown as IndexRecord).path,
+    keyOf?: (record: Omit<R, "row">) => string,
     shard: Shard | null = null,
     outputs?: StoreOutputs,
   ): EmbeddingStore<R> {
@@ -109,7 +109,13 @@ export class EmbeddingStore<R extends StoredRecord = IndexRecord> extends Output
       // Keep rows and records in step: drop records past the rows, rows past the records.
       const records = recoverJsonl<R>(join(dir, "index.jsonl"), (all) => {
         const kept = all.slice(0, Math.min(all.length, vectors.rows));
-        if (kept.some((r, i) => r.row !== i)) throw new Error(`${dir}/index.jsonl is out of order; remove the folder and re-run`);
+        const misplaced = kept.findIndex((r, i) => r.row !== i);
+        if (misplaced >= 0) {
+          throw new DamagedFileError(
+            `${dir}/index.jsonl is out of order at line ${misplaced + 1} (row ${kept[misplaced].row} where row ${misplaced} belongs); ` +
+              "it was not written by emb alone: restore it, or remove the folder and run again",
+          );
+        }
         return kept;
       });
       vectors.truncate(records.length);
@@ -131,13 +137,23 @@ export class EmbeddingStore<R extends StoredRecord = IndexRecord> extends Output
     return this.byKey.get(key);
   }
 
+  /** The current record of the image this run names `path` (in a folder keyed by path), however the folder's records spell it. */
+  recordForInput(path: string): R | undefined {
+    return this.byKey.get(this.inputKey(path));
+  }
+
   /** Appends one embedding and its record; returns the row. */
   add(vector: Float32Array, record: Omit<R, "row">): number {
     const row = this.vectors.append(vector);
-    const full = { row, ...record } as R;
+    const spelled = this.keyBy ? record : { ...record, path: this.recordedPath((record as unknown as IndexRecord).path) };
+    const full = { row, ...spelled } as R;
     this.index.append([full]);
     this.remember(full);
     return row;
+  }
+
+  private keyOf(record: Omit<R, "row">): string {
+    return this.keyBy ? this.keyBy(record) : this.storedKey((record as unknown as IndexRecord).path);
   }
 
   private remember(record: R): void {
@@ -156,7 +172,7 @@ export class EmbeddingStore<R extends StoredRecord = IndexRecord> extends Output
     if (dropped === 0) {
       this.vectors.close();
       this.index.close();
-      this.closeErrors();
+      this.closeErrors((key) => this.byKey.has(key));
       this.writeViews(this.records());
       return { rows: this.rows, dropped: 0 };
     }
@@ -169,7 +185,7 @@ export class EmbeddingStore<R extends StoredRecord = IndexRecord> extends Output
     compacted.close();
     this.vectors.close();
     this.index.close();
-    this.closeErrors();
+    this.closeErrors((key) => this.byKey.has(key));
     rewriteJsonl(join(this.dir, COMPACT_INDEX), records);
     // The marker makes the two renames one step: a reopen after a crash here finishes them.
     writeFileSync(join(this.dir, COMPACT_MARKER), "");

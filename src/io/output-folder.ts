@@ -1,11 +1,15 @@
 /**
  * What every output folder of a run shares, whatever its records (EmbeddingStore's rows,
  * ResultStore's results): one writer at a time, a `run.json` that says what made the folder and
- * for which shard, `errors.jsonl` for inputs that failed, and JSONL files cut back to their
- * complete lines when a run is resumed.
+ * for which shard, `errors.jsonl` for inputs that failed (one record per input), and JSONL files
+ * cut back to their complete lines when a run is resumed.
+ *
+ * Inputs are matched by their absolute path, resolved against the folder's `root` (the current
+ * folder of the run that made it, kept in run.json), so `photos/a.jpg` and `/data/photos/a.jpg`
+ * are one input however a resume spells them.
  */
-import { existsSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, statSync } from "node:fs";
+import { isAbsolute, join, resolve } from "node:path";
 import { makeFolder } from "./directories.js";
 import { lockFolder, type FolderLock } from "./folder-lock.js";
 import { JsonlAppender, readJsonFile, readJsonl, rewriteJsonl, writeFileAtomic } from "./jsonl.js";
@@ -28,6 +32,9 @@ export interface ErrorRecord {
 
 export class OutputMismatchError extends Error {}
 
+/** The files whose records say what a folder holds: present and not empty, they need a run.json to say what made them. */
+const RECORD_FILES = ["index.jsonl", "results.jsonl"];
+
 /**
  * Creates an output folder, or checks that the one there was made by the same thing: its
  * run.json `fingerprint` (model, graph, preprocessing, settings) must equal `fingerprint`, and its
@@ -38,16 +45,24 @@ export function claimOutputFolder(dir: string, fingerprint: Record<string, unkno
   makeFolder(dir);
   const lock = lockFolder(dir);
   const runPath = join(dir, "run.json");
-  if (!existsSync(runPath)) return lock;
+  if (!existsSync(runPath)) {
+    const records = RECORD_FILES.find((name) => nonEmpty(join(dir, name)));
+    if (records) {
+      lock.release();
+      throw new OutputMismatchError(
+        `${dir} holds ${what} (${records}) but no run.json saying which model made them, so new rows could not be proven to match; ` +
+          "restore its run.json, or choose another --out or remove that folder",
+      );
+    }
+    return lock;
+  }
   const previous = readJsonFile<{ fingerprint?: unknown; shard?: Shard | null }>(
     runPath,
     "it records which model made the folder: restore it, or remove the folder to start again",
   );
   if (JSON.stringify(previous.fingerprint) !== JSON.stringify(fingerprint)) {
     lock.release();
-    throw new OutputMismatchError(
-      `${dir} holds ${what} made with ${fingerprintDifference(previous.fingerprint, fingerprint)}; choose another --out or remove that folder`,
-    );
+    throw new OutputMismatchError(`${dir} holds ${what} ${madeWith(previous.fingerprint, fingerprint)}; choose another --out or remove that folder`);
   }
   const before = previous.shard ?? null;
   if (before?.index !== shard?.index || before?.count !== shard?.count) {
@@ -59,6 +74,22 @@ export function claimOutputFolder(dir: string, fingerprint: Record<string, unkno
     );
   }
   return lock;
+}
+
+function nonEmpty(path: string): boolean {
+  try {
+    return statSync(path).size > 0;
+  } catch {
+    return false;
+  }
+}
+
+/** How a folder's fingerprint differs from this run's, as the refusal says it. */
+function madeWith(before: unknown, now: Record<string, unknown>): string {
+  if (isPlainObject(before) && before.weights === undefined && now.weights !== undefined) {
+    return "made by an earlier emb, which did not record the content of the model's files, so they cannot be proven to come from this model";
+  }
+  return `made with ${fingerprintDifference(before, now)}`;
 }
 
 /**
@@ -110,25 +141,62 @@ export function recoverJsonl<R>(path: string, keep: (records: R[]) => R[] = (rec
   return records;
 }
 
+/** The folder relative paths in its records are relative to: the first run's current folder (run.json `root`). */
+function folderRoot(dir: string): string {
+  const runPath = join(dir, "run.json");
+  if (existsSync(runPath)) {
+    const root = readJsonFile<{ root?: unknown }>(runPath, "restore it, or remove the folder to start again").root;
+    if (typeof root === "string" && isAbsolute(root)) return root;
+  }
+  return process.cwd();
+}
+
 /** The part of a store every output folder has: errors.jsonl, run.json and the folder's lock. */
 export abstract class OutputStore {
   private readonly errors: JsonlAppender;
+  /** The latest failure of each input, by inputKey. */
+  private readonly errorsByInput = new Map<string, ErrorRecord>();
+  /** See folderRoot. */
+  readonly root: string;
 
   protected constructor(
     readonly dir: string,
     private readonly lock: FolderLock,
     private readonly shard: Shard | null,
   ) {
+    this.root = folderRoot(dir);
+    for (const record of recoverJsonl<ErrorRecord>(join(dir, "errors.jsonl"))) this.errorsByInput.set(this.storedKey(record.path), record);
     this.errors = new JsonlAppender(join(dir, "errors.jsonl"));
   }
 
-  addError(record: ErrorRecord): void {
-    this.errors.append([record]);
+  /**
+   * An input path as this folder's records spell it: as given, but a relative path given from
+   * another folder than the root is made absolute, so it still names the same file.
+   */
+  recordedPath(path: string): string {
+    return isAbsolute(path) || process.cwd() === this.root ? path : resolve(path);
   }
 
-  /** Writes run.json: `info` with the folder's shard (null: all inputs), which a resume must match. */
+  /** The key an input given by this run (`path` as given) is matched on. */
+  inputKey(path: string): string {
+    return resolve(path);
+  }
+
+  /** The key of a record's path, as the folder spells it. */
+  protected storedKey(path: string): string {
+    return resolve(this.root, path);
+  }
+
+  /** Records an input's failure; a failure recorded for it before is replaced (errors.jsonl keeps one record per input). */
+  addError(record: ErrorRecord): void {
+    const recorded = { ...record, path: this.recordedPath(record.path) };
+    this.errors.append([recorded]);
+    this.errorsByInput.set(this.inputKey(record.path), recorded);
+  }
+
+  /** Writes run.json: `info` with the folder's root and shard (null: all inputs), which a resume must match. */
   writeRunInfo(info: Record<string, unknown>): void {
-    writeFileAtomic(join(this.dir, "run.json"), `${JSON.stringify({ ...info, shard: this.shard }, null, 2)}\n`);
+    writeFileAtomic(join(this.dir, "run.json"), `${JSON.stringify({ ...info, root: this.root, shard: this.shard }, null, 2)}\n`);
   }
 
   /** Lets other runs write the folder: after close() and the last run.json. */
@@ -136,7 +204,13 @@ export abstract class OutputStore {
     this.lock.release();
   }
 
-  protected closeErrors(): void {
+  /**
+   * Closes errors.jsonl, rewritten to hold each input's latest failure once, without the inputs
+   * that `succeeded` (given the key) says now have their output.
+   */
+  protected closeErrors(succeeded: (key: string) => boolean = () => false): void {
     this.errors.close();
+    const kept = [...this.errorsByInput].filter(([key]) => !succeeded(key)).map(([, record]) => record);
+    if (kept.length > 0 || existsSync(join(this.dir, "errors.jsonl"))) rewriteJsonl(join(this.dir, "errors.jsonl"), kept);
   }
 }

@@ -2,8 +2,8 @@
  * The output folder of a generation run: `results.jsonl` (one record per input, in input order),
  * `errors.jsonl` and `run.json`. Records are appended as results arrive, so a killed run keeps
  * every finished result; the records double as the resume manifest (an input whose path, size
- * and mtime match is not run again). A record written again for the same path supersedes the
- * old one, which close() drops.
+ * and mtime match is not run again). A record written again for the same input (by absolute
+ * path, however spelled) supersedes the old one, which close() drops.
  */
 import { join } from "node:path";
 import type { FolderLock } from "./folder-lock.js";
@@ -29,8 +29,9 @@ export class ResultStore<R extends ResultRecord> extends OutputStore {
     return openOutputFolder(dir, fingerprint, "results", shard, (lock) => new ResultStore<R>(dir, recoverJsonl<R>(join(dir, "results.jsonl")), lock, shard));
   }
 
+  /** The current record of the input this run names `path`. */
   recordFor(path: string): R | undefined {
-    return this.byPath.get(path);
+    return this.byPath.get(this.inputKey(path));
   }
 
   get rows(): number {
@@ -38,23 +39,25 @@ export class ResultStore<R extends ResultRecord> extends OutputStore {
   }
 
   add(record: R): void {
-    this.results.append([record]);
-    this.remember(record);
+    const spelled = { ...record, path: this.recordedPath(record.path) };
+    this.results.append([spelled]);
+    this.remember(spelled);
   }
 
   /** Closes the files; records superseded by a later one for the same path are dropped. */
   close(): { rows: number } {
     this.results.close();
-    this.closeErrors();
+    this.closeErrors((key) => this.byPath.has(key));
     if (this.superseded > 0) rewriteJsonl(join(this.dir, "results.jsonl"), [...this.byPath.values()]);
     return { rows: this.rows };
   }
 
   private remember(record: R): void {
-    if (this.byPath.has(record.path)) {
+    const key = this.storedKey(record.path);
+    if (this.byPath.has(key)) {
       this.superseded++;
-      this.byPath.delete(record.path); // re-inserted last: the file keeps the order results arrived in
+      this.byPath.delete(key); // re-inserted last: the file keeps the order results arrived in
     }
-    this.byPath.set(record.path, record);
+    this.byPath.set(key, record);
   }
 }

@@ -159,10 +159,11 @@ export type ClassifyOutcome = { logits: LogitParameters; results: Classification
 
 /** Everything that changes a record: another model, label, template or --top must not mix into the folder. */
 export function classifyFingerprint(job: Pick<ClassifyJob, "opened" | "modelSpec" | "labels" | "template" | "top" | "decode">): Record<string, unknown> {
-  const { image, text, logits, resolved } = job.opened;
+  const { image, text, logits, resolved, source } = job.opened;
   return {
     model: resolved.repo ?? job.modelSpec,
     commit: resolved.commit ?? null,
+    weights: source.weights,
     graph: image.info.graph,
     textGraph: text.info.graph,
     preprocessing: image.preprocessing,

@@ -73,10 +73,10 @@ export async function embedImages(model: ImageEmbedder, options: EmbedImagesOpti
       onProgress: undefined,
       resume: {
         isUnchanged: (path, info) => {
-          const previous = store.recordFor(path);
+          const previous = store.recordForInput(path);
           return previous !== undefined && previous.bytes === info.size && previous.mtimeMs === info.mtimeMs;
         },
-        isSameContent: (path, sha256) => store.recordFor(path)?.sha256 === sha256,
+        isSameContent: (path, sha256) => store.recordForInput(path)?.sha256 === sha256,
       },
     },
   );

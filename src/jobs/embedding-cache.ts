@@ -10,7 +10,6 @@
 import { createHash } from "node:crypto";
 import { createReadStream, existsSync, readFileSync } from "node:fs";
 import { stat } from "node:fs/promises";
-import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import type { BatcherOptions } from "../batching/batcher.js";
 import { EmbeddingStore, type IndexRecord, type StoredRecord } from "../io/embedding-store.js";
@@ -21,11 +20,6 @@ import type { ImageEmbedder, TextEmbedder } from "../models/types.js";
 import { embedImages, type ProgressEvent } from "./embed-image.js";
 import { embedTexts, textKey, type TextRecord } from "./embed-text.js";
 import type { DecodeOptions } from "../image/decode.js";
-
-/** `$EMB_CACHE_DIR`, else `$XDG_CACHE_HOME/emb`, else `~/.cache/emb`. */
-export function defaultCacheDir(): string {
-  return process.env.EMB_CACHE_DIR || join(process.env.XDG_CACHE_HOME || join(homedir(), ".cache"), "emb");
-}
 
 /** The cache folder for one kind of embedding made by one model. */
 export function cacheFolder(root: string, kind: "images" | "texts", fingerprint: Record<string, unknown>): string {

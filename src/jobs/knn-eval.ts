@@ -5,18 +5,12 @@
  */
 import { join } from "node:path";
 import type { BatcherOptions } from "../batching/batcher.js";
-import type { Opened, RoleModel } from "../models/registry.js";
+import { OutputMismatchError } from "../io/output-folder.js";
+import type { ModelSource, Opened, RoleModel } from "../models/registry.js";
 import type { ImageEmbedder, TextEmbedder } from "../models/types.js";
+import { defaultCacheDir } from "../io/cache-dir.js";
 import { packageRoot } from "../package-root.js";
-import {
-  cacheFolder,
-  cachedImageEmbeddings,
-  cachedTextEmbeddings,
-  defaultCacheDir,
-  embeddingsFromFolder,
-  readEmbeddingFolders,
-  type FileFailure,
-} from "./embedding-cache.js";
+import { cacheFolder, cachedImageEmbeddings, cachedTextEmbeddings, embeddingsFromFolder, readEmbeddingFolders, type FileFailure } from "./embedding-cache.js";
 import { knnEvalSummary, writeKnnReports, type KnnRunOutput, type KnnRunResult } from "./knn-report.js";
 import type { JobOutput, Phase } from "./job-output.js";
 import { interruptible } from "./run-record.js";
@@ -59,6 +53,8 @@ export interface KnnRunOptions {
   batcher: BatcherOptions;
   loadImageModel: () => Promise<LoadedModel<ImageEmbedder>>;
   loadTextModel: () => Promise<LoadedModel<TextEmbedder>>;
+  /** What identifies the image tower of the model the prompts are embedded with (see ModelSource), without loading it. */
+  identifyImageModel: () => Promise<ModelSource>;
   phase: (label: string, unit: string) => Phase;
   warn: (message: string) => void;
   signal?: AbortSignal;
@@ -154,11 +150,6 @@ export async function runKnnEval(options: KnnRunOptions): Promise<KnnRunOutput> 
       prompts.flatMap((p) => [...p.values()].flat()),
       options,
     );
-    if (images.externalModel !== undefined && images.externalModel !== texts.model) {
-      notes.push(
-        `the image embeddings in ${options.embeddingsDirs!.join(", ")} come from ${String(images.externalModel)}, the prompts' from ${String(texts.model)}: zero-shot needs both from one model`,
-      );
-    }
     if (texts.interrupted) {
       result.interrupted = true;
       return { result, predictions, mapping };
@@ -175,7 +166,8 @@ export async function runKnnEval(options: KnnRunOptions): Promise<KnnRunOutput> 
 type EmbedderRole = "image-embedder" | "text-embedder";
 
 /** Everything `emb knn eval` runs with, flags already read; the models open only when needed. */
-export interface KnnEvalJob extends Omit<KnnRunOptions, "imagenetMapping" | "cacheDir" | "loadImageModel" | "loadTextModel" | "phase" | "warn" | "signal"> {
+export interface KnnEvalJob
+  extends Omit<KnnRunOptions, "imagenetMapping" | "cacheDir" | "loadImageModel" | "loadTextModel" | "identifyImageModel" | "phase" | "warn" | "signal"> {
   /** The embedding cache; default $EMB_CACHE_DIR, else $XDG_CACHE_HOME/emb, else ~/.cache/emb. */
   cacheDir?: string;
   /** The folder for report.json, per-class.csv and predictions.jsonl. */
@@ -184,6 +176,8 @@ export interface KnnEvalJob extends Omit<KnnRunOptions, "imagenetMapping" | "cac
   confusions: number;
   /** Opens the model filling a role; the job releases it. */
   open: <R extends EmbedderRole>(role: R) => Promise<Opened<RoleModel[R]>>;
+  /** Identifies the model filling a role without loading it. */
+  identify: (role: EmbedderRole) => Promise<ModelSource>;
 }
 
 export type KnnEvalOutcome = KnnRunResult & { out: string };
@@ -206,6 +200,7 @@ export async function runKnnEvalJob(job: KnnEvalJob, hooks: JobOutput): Promise<
       cacheDir: job.cacheDir ?? defaultCacheDir(),
       loadImageModel: () => load("image-embedder", (m) => ({ graph: m.info.graph, preprocessing: m.preprocessing, ...decoded })),
       loadTextModel: () => load("text-embedder", (m) => ({ graph: m.info.graph, length: m.info.length })),
+      identifyImageModel: () => job.identify("image-embedder"),
       phase: hooks.phase,
       warn: hooks.warn,
       signal: interrupt.signal,
@@ -227,19 +222,19 @@ async function imageEmbeddings(files: string[], options: KnnRunOptions, notes: s
   let external;
   if (options.embeddingsDirs?.length) {
     external = readEmbeddingFolders(options.embeddingsDirs);
+    if (options.zeroShot) await checkSameModel(external.dir, external.fingerprint, await options.identifyImageModel());
     const found = await embeddingsFromFolder(external, files).finally(() => external!.close?.());
     vectors = found.vectors;
     pending = found.missing;
     fromFolder = vectors.size;
   }
-  const externalModel = external?.fingerprint?.model;
-  const outcome = { vectors, failed: new Map<string, FileFailure>(), fromFolder, reused: 0, embedded: 0, interrupted: false, externalModel };
+  const outcome = { vectors, failed: new Map<string, FileFailure>(), fromFolder, reused: 0, embedded: 0, interrupted: false };
   if (pending.length === 0) return outcome;
 
   const { model, fingerprint } = await options.loadImageModel();
   if (external && !sameEmbeddingSpace(external.fingerprint, fingerprint)) {
     notes.push(
-      `${pending.length} image(s) are not in ${external.dir}, which was made with another model (${String(external.fingerprint?.model)}); ` +
+      `${pending.length} image(s) are not in ${external.dir}, which was made ${external.fingerprint ? `with another model (${String(external.fingerprint.model)})` : "by a run that left no run.json"}; ` +
         `they are left out rather than mixed: embed them there with emb embed image, or drop --embeddings`,
     );
     for (const file of pending) outcome.failed.set(file, { reason: "not-in-embeddings", error: `not in ${external.dir}` });
@@ -276,9 +271,24 @@ async function textEmbeddings(texts: string[], options: KnnRunOptions) {
   return { ...out, model: fingerprint.model };
 }
 
-/** Whether two fingerprints describe the same image embeddings: same model, graph and preprocessing. */
+/** Whether two fingerprints describe the same image embeddings: same model, weights, graph and preprocessing. */
 function sameEmbeddingSpace(a: Record<string, unknown> | undefined, b: Record<string, unknown>): boolean {
-  return ["model", "graph", "preprocessing", "colorManagement"].every((key) => JSON.stringify(a?.[key]) === JSON.stringify(b[key]));
+  return ["model", "commit", "weights", "graph", "preprocessing", "colorManagement"].every((key) => JSON.stringify(a?.[key]) === JSON.stringify(b[key]));
+}
+
+/** The prompts (embedded with `model`) and an --embeddings folder's image vectors must come from one model, or zero-shot scores mean nothing. */
+async function checkSameModel(dir: string, folder: Record<string, unknown> | undefined, model: ModelSource): Promise<void> {
+  const fix = `pass the --model (and --dtype) that folder was embedded with, or drop --embeddings to embed the images with ${model.model}`;
+  if (typeof folder?.weights !== "string") {
+    const why = folder ? "by an earlier emb, which did not record the content of its model's files" : "by a run that left no run.json";
+    throw new OutputMismatchError(`${dir} was made ${why}, so its image vectors cannot be proven to match the prompts' model; ${fix}`);
+  }
+  if (folder.weights !== model.weights || folder.model !== model.model || (folder.commit ?? null) !== model.commit) {
+    throw new OutputMismatchError(
+      `${dir} was made with ${String(folder.model)} (weights ${folder.weights.slice(0, 19)}), but --zero-shot embeds the prompts with ` +
+        `${model.model} (its image tower's weights ${model.weights.slice(0, 19)}): image and text vectors of different models cannot be compared; ${fix}`,
+    );
+  }
 }
 
 /** The first few items of a long list, and how many more. */

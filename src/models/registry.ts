@@ -6,6 +6,7 @@
 import type { SessionOptions } from "../runtime/session.js";
 import { resolveModel, type HubOptions, type ResolvedModel } from "./common/hub.js";
 import { graphWithWeights } from "./common/layout.js";
+import { weightsIdentity } from "./common/weights-identity.js";
 import type { DtypeSpec } from "./common/variants.js";
 import { drawResult } from "./florence2/draw.js";
 import { DEFAULT_FLORENCE2_MODEL, Florence2Model, florence2Files, parseFlorence2Dtype } from "./florence2/model.js";
@@ -66,11 +67,18 @@ export interface OpenOptions {
   onDownload?: HubOptions["onProgress"];
 }
 
+/** What identifies a model: the repository (or folder) and its commit, and the content of the files it loads. */
+export interface ModelSource {
+  model: string;
+  commit: string | null;
+  /** `sha256:...` over the files the role loads (see weights-identity.ts). */
+  weights: string;
+}
+
 export interface Opened<M> {
   model: M;
   resolved: ResolvedModel;
-  /** What identifies the weights: the repository (or folder) and its commit. */
-  source: { model: string; commit: string | null };
+  source: ModelSource;
 }
 
 async function resolve(pick: (files: string[]) => string[], options: OpenOptions, role: Role): Promise<{ resolved: ResolvedModel; spec: string }> {
@@ -79,11 +87,22 @@ async function resolve(pick: (files: string[]) => string[], options: OpenOptions
   return { resolved, spec };
 }
 
+async function sourceOf(resolved: ResolvedModel, spec: string): Promise<ModelSource> {
+  return { model: resolved.repo ?? spec, commit: resolved.commit ?? null, weights: await weightsIdentity(resolved.dir, resolved.files) };
+}
+
 export async function openModel<R extends Role>(role: R, options: OpenOptions): Promise<Opened<RoleModel[R]>> {
   const family = FAMILIES[role] as unknown as Family<RoleModel[R]>;
   const { resolved, spec } = await resolve(family.files(options.dtype), options, role);
+  const source = await sourceOf(resolved, spec);
   const model = await family.load(resolved.dir, options.dtype, options.session);
-  return { model, resolved, source: { model: resolved.repo ?? spec, commit: resolved.commit ?? null } };
+  return { model, resolved, source };
+}
+
+/** What identifies the model a role would open, without loading it: to check that an output folder's rows came from it. */
+export async function identifyModel(role: Role, options: OpenOptions): Promise<ModelSource> {
+  const { resolved, spec } = await resolve(FAMILIES[role].files(options.dtype), options, role);
+  return sourceOf(resolved, spec);
 }
 
 /**
@@ -93,7 +112,7 @@ export async function openModel<R extends Role>(role: R, options: OpenOptions): 
 export async function openMatcher(
   options: OpenOptions,
   given?: LogitParameters,
-): Promise<{ image: ImageEmbedder; text: TextEmbedder; logits: LogitParameters; resolved: ResolvedModel }> {
+): Promise<{ image: ImageEmbedder; text: TextEmbedder; logits: LogitParameters; resolved: ResolvedModel; source: ModelSource }> {
   const spec = options.dtype;
   const pick = (files: string[]) => {
     const wanted = new Set([...siglipImageFiles(spec)(files), ...siglipTextFiles(spec)(files)]);
@@ -101,11 +120,12 @@ export async function openMatcher(
     if (combined) for (const f of graphWithWeights(files, combined)) wanted.add(f);
     return [...wanted];
   };
-  const { resolved } = await resolve(pick, options, "image-embedder");
+  const { resolved, spec: name } = await resolve(pick, options, "image-embedder");
+  const source = await sourceOf(resolved, name);
   const image = await SiglipImageModel.load(resolved.dir, spec, options.session);
   const text = await SiglipTextModel.load(resolved.dir, spec, options.session);
   const logits = given ?? (await readLogitParameters(resolved.dir, spec, image.preprocessing.width, options.session));
-  return { image, text, logits, resolved };
+  return { image, text, logits, resolved, source };
 }
 
 /** `emb perf --target` names: the role each loads and, for image-to-text, the task. */

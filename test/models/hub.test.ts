@@ -29,7 +29,13 @@ describe("resolveModel from a hub", () => {
       onProgress: (file, received) => progress.set(file, received),
     });
     const storage = join(cacheDir, "models--test-org--siglip-tiny");
-    expect(model).toEqual({ dir: join(storage, "snapshots", COMMIT), source: "hub", commit: COMMIT, repo: REPO });
+    expect(model).toEqual({
+      dir: join(storage, "snapshots", COMMIT),
+      source: "hub",
+      commit: COMMIT,
+      repo: REPO,
+      files: ["config.json", "onnx/vision_model.onnx"],
+    });
     expect(readFileSync(join(storage, "refs", "main"), "utf8")).toBe(COMMIT);
     const graph = join(model.dir, "onnx", "vision_model.onnx");
     expect(readFileSync(graph)).toEqual(readFileSync(fixturePath("siglip-tiny", "onnx", "vision_model.onnx")));
@@ -81,7 +87,11 @@ describe("resolveModel from a hub", () => {
   });
 
   it("takes a local directory as it is and rejects a path that is not there", async () => {
-    await expect(resolveModel(fixturePath("siglip-tiny"), pick)).resolves.toEqual({ dir: fixturePath("siglip-tiny"), source: "local" });
+    await expect(resolveModel(fixturePath("siglip-tiny"), pick)).resolves.toEqual({
+      dir: fixturePath("siglip-tiny"),
+      source: "local",
+      files: ["config.json", "onnx/vision_model.onnx"],
+    });
     await expect(resolveModel("./no/such/model", pick)).rejects.toThrow(/neither a directory nor a hub id/);
   });
 });

@@ -27,6 +27,8 @@ export interface ResolvedModel {
   source: "local" | "cache" | "hub";
   repo?: string;
   commit?: string;
+  /** The files the model needs, relative to `dir`: what its weights identity is computed over. */
+  files: string[];
 }
 
 /** Chooses which repository files a model needs, given every file the repository holds. */
@@ -108,9 +110,10 @@ export async function resolveModel(spec: string, choose: FilePicker, options: Hu
     }
   };
   if (existsSync(spec) && statSync(spec).isDirectory()) {
-    const missing = pick(modelFiles(spec)).filter((f) => !existsSync(join(spec, f)));
+    const files = pick(modelFiles(spec));
+    const missing = files.filter((f) => !existsSync(join(spec, f)));
     if (missing.length > 0) throw new ModelNotFoundError(`model directory ${spec} lacks ${missing.join(", ")}`);
-    return { dir: spec, source: "local" };
+    return { dir: spec, source: "local", files };
   }
   if (!HUB_ID.test(spec)) {
     throw new ModelNotFoundError(`model '${spec}' is neither a directory nor a hub id like org/name; pass --model with a model directory or a hub repository`);
@@ -189,7 +192,7 @@ async function download(
   }
   mkdirSync(join(storage, "refs"), { recursive: true });
   if (!COMMIT.test(settings.revision)) writeFileSync(join(storage, "refs", settings.revision), commit);
-  return { dir: join(storage, "snapshots", commit), source: "hub", commit };
+  return { dir: join(storage, "snapshots", commit), source: "hub", commit, files };
 }
 
 function fromCache(storage: string, revision: string, pick: FilePicker): ResolvedModel | undefined {
@@ -205,7 +208,7 @@ function fromCache(storage: string, revision: string, pick: FilePicker): Resolve
     return undefined;
   }
   if (wanted.some((f) => !existsSync(join(dir, f)))) return undefined;
-  return { dir, source: "cache", commit };
+  return { dir, source: "cache", commit, files: wanted };
 }
 
 /** A fetch that reports the bytes of full-file downloads as they stream in. */
