@@ -24,8 +24,11 @@
  *   transparent pixels and the screen around a smaller first frame take PIL's fill colour.
  * - Not exact: AVIF. sharp decodes it through libheif, PIL through libavif; they differ by 1
  *   level (YCbCr rounding) at 4:4:4 and more at 4:2:0, whose chroma they upsample differently
- *   (measured bounds in test/pipeline/photos.test.ts).
+ *   (measured bounds in test/image/photos.test.ts).
  * - BMP, which sharp cannot read, by bmp.ts (PIL's BmpImagePlugin, re-implemented).
+ * - TIFF layouts libvips reads otherwise (signed grey, premultiplied alpha, no
+ *   PhotometricInterpretation) as PIL, or refused with a reason, by tiff.ts; damaged PNGs that
+ *   PIL refuses and libpng reads are refused by png-damage.ts.
  * - Formats PIL cannot open but sharp can (SVG) are refused rather than rendered.
  */
 import { inflateSync } from "node:zlib";
@@ -33,6 +36,7 @@ import sharp, { type Metadata, type OutputInfo, type Sharp } from "sharp";
 import { BmpError, bmpHeader, decodeBmp, isBmp } from "./bmp.js";
 import { pngDamage } from "./png-damage.js";
 import { resizeBicubicRgb } from "./resample.js";
+import { isPremultipliedRgba, premultipliedRgba, signedGray, type TiffLayout, tiffLayout, tiffRefusal, withPhotometric } from "./tiff.js";
 
 export interface ResizeSpec {
   width: number;
@@ -127,9 +131,14 @@ export async function decodeImage(input: Buffer, options: DecodeOptions = {}): P
       "unreadable",
     );
 
+  const tiff = tiffLayout(input); // undefined for anything but a classic TIFF
+  const refusal = tiff && tiffRefusal(tiff);
+  if (refusal) throw new ImageDecodeError(refusal, "unreadable");
+  const source = tiff ? withPhotometric(input, tiff) : input;
+
   let meta: Metadata;
   try {
-    meta = await sharp(input, { limitInputPixels: false }).metadata();
+    meta = await sharp(source, { limitInputPixels: false }).metadata();
   } catch (err) {
     const known = unsupportedFormat(input);
     if (known) throw new ImageDecodeError(known, "unreadable");
@@ -142,7 +151,7 @@ export async function decodeImage(input: Buffer, options: DecodeOptions = {}): P
   guardPixels(meta.width ?? 0, meta.height ?? 0, maxPixels);
   let rgb: RgbImage;
   try {
-    rgb = await decodePixels(input, meta, colorManagement);
+    rgb = await decodePixels(source, meta, colorManagement, tiff);
   } catch (err) {
     throw new ImageDecodeError(`could not decode this ${meta.format.toUpperCase()} image: ${damageOf(err)}`, "unreadable");
   }
@@ -175,12 +184,14 @@ function decodeBmpImage(input: Buffer, maxPixels: number): RgbImage {
   }
 }
 
-async function decodePixels(input: Buffer, meta: Metadata, colorManagement: ColorManagement): Promise<RgbImage> {
+async function decodePixels(input: Buffer, meta: Metadata, colorManagement: ColorManagement, tiff?: TiffLayout): Promise<RgbImage> {
   const applyProfile = colorManagement === "srgb" && meta.hasProfile;
   const image = sharp(input, { limitInputPixels: false, failOn: "error", ignoreIcc: !applyProfile });
   if (meta.space === "cmyk" && !applyProfile) {
     return cmykToRgb(image);
   }
+  if ((meta.depth === "char" || meta.depth === "short" || meta.depth === "int") && !applyProfile) return signedGray(image, meta.depth);
+  if (tiff && isPremultipliedRgba(tiff) && !applyProfile) return premultipliedRgba(image, tiff.bits[0]);
   if (meta.depth === "ushort" && !applyProfile) {
     return (meta.channels ?? 3) === 1 || isGray16WithColourKey(input) ? clipped16BitGray(image) : highByte16Bit(image, meta);
   }

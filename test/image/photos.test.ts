@@ -25,7 +25,15 @@ interface PhotoEntry {
 }
 
 const manifest = readJson<{ photos: PhotoEntry[] }>("goldens", "photos", "manifest.json");
-const readable = manifest.photos.filter((p) => p.pil.readable);
+/** What PIL reads and emb refuses with a reason rather than reading differently (docs/models.md). */
+const EMB_REFUSES: Record<string, RegExp> = {
+  "tiff-grey12": /12-bit TIFF images are not supported by emb/,
+  "tiff-cielab": /CIELab TIFF images are not supported by emb/,
+  "tiff-tiled-planar": /tiled TIFF images with separate colour planes are not supported by emb/,
+  "tiff-old-jpeg": /old-style JPEG-compressed TIFF images \(compression 6\) are not supported by emb/,
+};
+const readable = manifest.photos.filter((p) => p.pil.readable && !EMB_REFUSES[p.kind]);
+const embRefuses = manifest.photos.filter((p) => p.pil.readable && EMB_REFUSES[p.kind]);
 const refused = manifest.photos.filter((p) => !p.pil.readable);
 
 /**
@@ -68,7 +76,10 @@ describe("decodeImage matches PIL's decode on every kind of photo", () => {
       "png-last-idat-cut",
       "png-text-after-data-cut",
       "svg",
+      "tiff-rgb-no-photometric",
+      "tiff-rgb-signed",
     ]);
+    expect(embRefuses.map((p) => p.kind).sort()).toEqual(Object.keys(EMB_REFUSES).sort());
     for (const kind of Object.keys(MAX_DIFF)) expect(readable.map((p) => p.kind)).toContain(kind);
   });
 
@@ -86,11 +97,21 @@ describe("decodeImage matches PIL's decode on every kind of photo", () => {
     expect(error.reason).toBe("unreadable");
   });
 
+  it.each(embRefuses)("$kind ($file): PIL reads it, emb refuses it with the reason", async (entry) => {
+    const error = await decodeImage(photo(entry.file)).catch((e) => e);
+    expect(error).toBeInstanceOf(ImageDecodeError);
+    expect(error.reason).toBe("unreadable");
+    expect(error.message).toMatch(EMB_REFUSES[entry.kind]);
+  });
+
   it("names the reason for what it refuses", async () => {
     await expect(decodeImage(photo("drawing.svg"))).rejects.toThrow(/SVG images are not supported: the Python reference \(PIL\) cannot read them/);
     await expect(decodeImage(photo("two_bit.bmp"))).rejects.toThrow(/Unsupported BMP pixel depth \(2\)/);
     await expect(decodeImage(photo("apng_sequence_error.png"))).rejects.toThrow(
       /the file is damaged \(APNG contains frame sequence errors; PIL cannot read it either\)/,
+    );
+    await expect(decodeImage(photo("rgb_signed.tif"))).rejects.toThrow(
+      /signed or floating-point colour samples are not supported: the Python reference \(PIL\) cannot read them/,
     );
     await expect(decodeImage(photo("text_after_data_cut.png"))).rejects.toThrow(/its tEXt chunk after the image data is cut short/);
     const ppm = Buffer.concat([Buffer.from("P6\n2 1\n255\n"), Buffer.from([255, 0, 0, 0, 255, 0])]);

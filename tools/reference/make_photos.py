@@ -325,6 +325,50 @@ def write_png(samples: np.ndarray, color_type: int, bit_depth: int, *, interlace
     return b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) + b"".join(chunks) + png_chunk(b"IDAT", zlib.compress(raw, 9)) + png_chunk(b"IEND", b"")
 
 
+TIFF_FORMATS = {1: "B", 3: "H", 4: "I"}
+
+
+def tiff_file(width: int, height: int, tags: dict[int, tuple[int, list[int]]], chunks: list[bytes], *, tiled: bool = False) -> bytes:
+    """Little-endian TIFF, one IFD: `tags` as {tag: (type, values)} (BYTE, SHORT, LONG), the
+    strip (or tile) offsets and byte counts filled in for `chunks`, stored after the IFD."""
+    offsets_tag, counts_tag = (324, 325) if tiled else (273, 279)
+    tags = {**tags, 256: (4, [width]), 257: (4, [height]), counts_tag: (4, [len(c) for c in chunks]), offsets_tag: (4, [0] * len(chunks))}
+    ifd_end = 8 + 2 + 12 * len(tags) + 4
+
+    def layout(offsets: list[int]) -> tuple[bytes, bytes]:
+        entries, extra = b"", b""
+        for tag in sorted(tags):
+            typ, vals = tags[tag]
+            data = struct.pack("<" + TIFF_FORMATS[typ] * len(vals), *(offsets if tag == offsets_tag else vals))
+            if len(data) <= 4:
+                entries += struct.pack("<HHI", tag, typ, len(vals)) + data.ljust(4, b"\0")
+            else:
+                entries += struct.pack("<HHII", tag, typ, len(vals), ifd_end + len(extra))
+                extra += data + b"\0" * (len(data) % 2)
+        return entries, extra
+
+    _, extra = layout([0] * len(chunks))
+    starts = list(np.cumsum([ifd_end + len(extra)] + [len(c) for c in chunks[:-1]]).tolist())
+    entries, extra = layout(starts)
+    return b"II*\0" + struct.pack("<IH", 8, len(tags)) + entries + b"\0\0\0\0" + extra + b"".join(chunks)
+
+
+def grey_tags(bits: int, *, photometric: int | None = 1, sample_format: int | None = None, height: int) -> dict:
+    tags = {258: (3, [bits]), 259: (3, [1]), 277: (3, [1]), 278: (4, [height])}
+    if photometric is not None:
+        tags[262] = (3, [photometric])
+    if sample_format is not None:
+        tags[339] = (3, [sample_format])
+    return tags
+
+
+def premultiplied_table() -> np.ndarray:
+    """Every 8-bit (value, alpha) pair with value <= alpha, as 256-pixel rows of RGBA (grey)."""
+    pairs = np.array([(v, a) for a in range(256) for v in range(a + 1)], np.uint8)
+    pairs = np.concatenate([pairs, np.zeros((-len(pairs) % 256, 2), np.uint8)])
+    return np.stack([pairs[:, 0], pairs[:, 0], pairs[:, 0], pairs[:, 1]], axis=1).reshape(-1, 256, 4)
+
+
 def write_tiff_rgb16(samples: np.ndarray) -> bytes:
     """Baseline little-endian TIFF, uncompressed, one strip, 16 bits per sample."""
     h, w, _ = samples.shape
@@ -577,7 +621,7 @@ def main() -> None:
         icc = rgb.info.get("icc_profile")
         rgb = Image.fromarray(np.asarray(rgb))  # pixels only: no ICC profile or EXIF travels into the golden
         rgb.save(GOLDENS_DIR / golden, "PNG")
-        if icc:
+        if icc and info["mode"] != "LAB":  # PIL's Lab conversion attaches its own sRGB profile
             # what colour management would show: lcms (ImageCms), embedded profile -> sRGB, perceptual
             entry["srgb"] = f"{name}.srgb.png"
             src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
@@ -732,6 +776,67 @@ def main() -> None:
     add("tiff-lzw", "lzw.tif", encode(base, "TIFF", compression="tiff_lzw"), "RGB TIFF, LZW compression")
     add("tiff-jpeg", "jpeg_compressed.tif", encode(base, "TIFF", compression="jpeg"), "RGB TIFF with JPEG compression, as scanners write")
 
+    # -- TIFF layouts libvips and PIL read differently
+    tw, th = 64, 48
+    trgb = np.asarray(scene(tw, th, SEED + 20)).astype(np.int64)
+    tgrey = np.asarray(scene(tw, th, SEED + 21).convert("L")).astype(np.int64)
+    rgba_tags = {259: (3, [1]), 262: (3, [2]), 277: (3, [4]), 278: (4, [th]), 338: (3, [1])}
+    alpha16 = np.clip(rng.integers(-4000, 70000, (th, tw)), 0, 65535)  # 0, under 256 and 65535 included
+    alpha16[0, :4] = (0, 255, 256, 65535)
+    v16 = np.minimum(trgb * 257 * alpha16[..., None] // 65535 + rng.integers(0, 2, trgb.shape), 65535)
+    v16[1, :8] = alpha16[1, :8, None] + np.arange(8)[:, None]  # a few values over their alpha
+    add("tiff-rgba16-premultiplied", "rgba16_premultiplied.tif",
+        tiff_file(tw, th, {**rgba_tags, 258: (3, [16] * 4)}, [np.concatenate([v16, alpha16[..., None]], axis=2).astype("<u2").tobytes()]),
+        "16-bit RGBA TIFF with associated (premultiplied) alpha: PIL divides the high bytes by alpha")
+    alpha8 = np.tile(np.linspace(0, 255, tw).astype(np.int64), (th, 1))
+    add("tiff-rgba8-premultiplied", "rgba8_premultiplied.tif",
+        tiff_file(tw, th, {**rgba_tags, 258: (3, [8] * 4)}, [np.concatenate([trgb * alpha8[..., None] // 255, alpha8[..., None]], axis=2).astype(np.uint8).tobytes()]),
+        "8-bit RGBA TIFF with associated (premultiplied) alpha")
+    add("tiff-grey8-signed", "grey8_signed.tif", tiff_file(tw, th, grey_tags(8, sample_format=2, height=th), [(tgrey - 128).astype(np.int8).tobytes()]),
+        "signed 8-bit grey TIFF: PIL reads the bytes as unsigned")
+    add("tiff-grey16-signed", "grey16_signed.tif", tiff_file(tw, th, grey_tags(16, sample_format=2, height=th), [((tgrey - 100) * 3).astype("<i2").tobytes()]),
+        "signed 16-bit grey TIFF: PIL clips to 0..255")
+    add("tiff-grey32-signed", "grey32_signed.tif", tiff_file(tw, th, grey_tags(32, sample_format=2, height=th), [((tgrey - 100) * 300).astype("<i4").tobytes()]),
+        "signed 32-bit grey TIFF: PIL clips to 0..255")
+    add("tiff-float-no-photometric", "float_no_photometric.tif",
+        tiff_file(tw, th, grey_tags(32, photometric=None, sample_format=3, height=th), [(tgrey * 1.3 - 20).astype("<f4").tobytes()]),
+        "32-bit float grey TIFF without PhotometricInterpretation: PIL reads it, libvips refuses it")
+    add("tiff-grey8-no-photometric", "grey8_no_photometric.tif", tiff_file(tw, th, grey_tags(8, photometric=None, height=th), [tgrey.astype(np.uint8).tobytes()]),
+        "8-bit grey TIFF without PhotometricInterpretation: PIL takes WhiteIsZero and inverts it")
+    add("tiff-grey16-no-photometric", "grey16_no_photometric.tif", tiff_file(tw, th, grey_tags(16, photometric=None, height=th), [(tgrey * 3).astype("<u2").tobytes()]),
+        "16-bit grey TIFF without PhotometricInterpretation: PIL does not invert 16 bits (clipped at 255)")
+    add("tiff-grey16-white-is-zero", "grey16_white_is_zero.tif", tiff_file(tw, th, grey_tags(16, photometric=0, height=th), [(tgrey * 3).astype("<u2").tobytes()]),
+        "16-bit grey TIFF tagged WhiteIsZero: PIL does not invert it, libvips does")
+    add("tiff-lzma", "lzma.tif", encode(base, "TIFF", compression="tiff_lzma"), "RGB TIFF, LZMA compression")
+    planes = [trgb[..., c].astype(np.uint8).tobytes() for c in range(3)]
+    rgb_tags = {258: (3, [8] * 3), 259: (3, [1]), 262: (3, [2]), 277: (3, [3])}
+    add("tiff-planar-strips", "planar_strips.tif", tiff_file(tw, th, {**rgb_tags, 278: (4, [th]), 284: (3, [2])}, planes),
+        "RGB TIFF with separate colour planes (PlanarConfiguration 2), one strip each")
+    # what PIL reads and emb refuses with a reason (the test lists them)
+    packed = b"".join(int("".join(f"{int(v):012b}" for v in row) + "0" * (-12 * tw % 8), 2).to_bytes(-(-12 * tw // 8), "big") for row in tgrey * 16)
+    add("tiff-grey12", "grey12.tif", tiff_file(tw, th, grey_tags(12, height=th), [packed]), "12-bit grey TIFF (PIL mode I;16, clipped at 255)")
+    add("tiff-cielab", "cielab.tif", tiff_file(tw, th, {**rgb_tags, 262: (3, [8]), 278: (4, [th])}, [trgb.astype(np.uint8).tobytes()]),
+        "CIELab TIFF: PIL converts it to RGB through lcms")
+    tiles = []
+    for c in range(3):
+        for ty in range(0, th, 16):
+            for tx in range(0, tw, 16):
+                tiles.append(np.ascontiguousarray(trgb[ty : ty + 16, tx : tx + 16, c]).astype(np.uint8).tobytes())
+    add("tiff-tiled-planar", "tiled_planar.tif", tiff_file(tw, th, {**rgb_tags, 284: (3, [2]), 322: (4, [16]), 323: (4, [16])}, tiles, tiled=True),
+        "tiled RGB TIFF with separate colour planes")
+    jfif = encode(Image.fromarray(trgb.astype(np.uint8)), "JPEG", quality=90, subsampling=0)
+    ojpeg_tags = {**rgb_tags, 259: (3, [6]), 262: (3, [6]), 278: (4, [th]), 513: (4, [0]), 514: (4, [len(jfif)]), 530: (3, [1, 1])}
+    ojpeg = bytearray(tiff_file(tw, th, ojpeg_tags, [jfif]))
+    entry = ojpeg.index(struct.pack("<HHI", 513, 4, 1))
+    ojpeg[entry + 8 : entry + 12] = struct.pack("<I", ojpeg.index(jfif))  # JPEGInterchangeFormat: the stream in the strip
+    add("tiff-old-jpeg", "old_jpeg.tif", bytes(ojpeg), "TIFF with old-style JPEG compression (6), the whole JPEG stream in its strip")
+    # what PIL refuses and libvips reads
+    add("tiff-rgb-signed", "rgb_signed.tif", tiff_file(tw, th, {**rgb_tags, 278: (4, [th]), 339: (3, [2, 2, 2])}, [trgb.astype(np.uint8).tobytes()]),
+        "RGB TIFF with signed samples")
+    add("tiff-rgb-no-photometric", "rgb_no_photometric.tif",
+        tiff_file(tw, th, {258: (3, [8] * 3), 259: (3, [1]), 277: (3, [3]), 278: (4, [th])}, [trgb.astype(np.uint8).tobytes()]),
+        "RGB TIFF without PhotometricInterpretation")
+
     add("avif-420", "photo_420.avif", encode(photo, "AVIF", quality=75), "AVIF (AV1 still image, 4:2:0), as browsers and phones write")
     add("avif-444", "photo_444.avif", encode(photo, "AVIF", quality=75, subsampling="4:4:4"), "AVIF, 4:4:4")
     add("avif-exif-orientation", "exif_orientation_6.avif", encode(small, "AVIF", quality=75, subsampling="4:4:4", exif=exif_bytes(6)),
@@ -859,6 +964,11 @@ def main() -> None:
         corpus["set"][name] = "".join("1" if pil_reads(c) else "0" for c in sets)
     write_json(GOLDENS_DIR / "png_damage.json", corpus)
 
+    # every 8-bit (value, alpha) pair through PIL's premultiplied-alpha division; the test writes the same TIFF
+    table = premultiplied_table()
+    tiff = tiff_file(256, table.shape[0], {258: (3, [8] * 4), 259: (3, [1]), 262: (3, [2]), 277: (3, [4]), 278: (4, [table.shape[0]]), 338: (3, [1])}, [table.tobytes()])
+    Image.fromarray(np.asarray(Image.open(io.BytesIO(tiff)).convert("RGB"))).save(GOLDENS_DIR / "premultiplied_table.tif.png", "PNG")
+
     # every (C, K) pair through PIL's CMYK -> RGB; the test writes the same uncompressed TIFF
     table = Image.open(io.BytesIO(encode(Image.fromarray(cmyk_table(), "CMYK"), "TIFF"))).convert("RGB")
     Image.fromarray(np.asarray(table)).save(GOLDENS_DIR / "cmyk_table.tif.png", "PNG")
@@ -870,6 +980,7 @@ def main() -> None:
                      f"resized: PIL bicubic to {RESIZED}x{RESIZED} (reducing_gap None), as SiglipImageProcessor",
         "photos": entries,
         "cmyk_table": {"pixels": "cmyk_table.tif.png", "note": "PIL's RGB for a 256x256 CMYK TIFF with C = x, M = 255 - x, Y = (x + y) % 256, K = y"},
+        "premultiplied_table": {"pixels": "premultiplied_table.tif.png", "note": "PIL's RGB for premultiplied_table(): RGBA TIFF, associated alpha, every 8-bit value <= alpha"},
     })
     print(f"wrote {len(entries)} photos ({total} bytes) to {PHOTOS_DIR}")
 
