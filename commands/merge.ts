@@ -1,6 +1,7 @@
 import { Args, Flags } from "@oclif/core";
 import { EmbCommand } from "../src/cli/command.js";
 import { layoutFlags } from "../src/cli/flags.js";
+import { checkEmbeddingFolders } from "../src/cli/inputs.js";
 import { writeCombinedResults, isCocoResultsSource } from "../src/eval/coco/results-file.js";
 import { mergeOutputs, writeFolderAtomically, type MergeSummary } from "../src/io/merge.js";
 
@@ -43,6 +44,7 @@ export default class Merge extends EmbCommand {
       if (!this.jsonEnabled()) this.log(`merged ${sources.length} results files: ${rows} captions in ${flags.out}/results.json`);
       return { out: flags.out, command: "coco eval", rows };
     }
+    checkEmbeddingFolders(sources, { allowed: flags["allow-partial"], flag: "--allow-partial" });
     const summary = mergeOutputs(sources, flags.out, {
       allowPartial: flags["allow-partial"],
       clipRetrievalRows: flags.layout === "clip-retrieval" ? flags["layout-rows"] : undefined,
@@ -54,7 +56,7 @@ export default class Merge extends EmbCommand {
       );
       if (summary.missingShards.length > 0) this.warn(`shard(s) ${summary.missingShards.join(", ")} were missing`);
       for (const f of summary.merged.filter((m) => m.status !== "complete"))
-        this.warn(`${f.dir} was unfinished (status ${f.status}); running the same command on ${flags.out} fills in what it lacked`);
+        this.warn(`${f.dir} was unfinished (run.json status ${f.status ?? "not recorded"}); running the same command on ${flags.out} fills in what it lacked`);
     }
     return summary;
   }

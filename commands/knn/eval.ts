@@ -1,6 +1,8 @@
 import { Flags } from "@oclif/core";
 import { EmbCommand } from "../../src/cli/command.js";
 import { runStatus } from "../../src/cli/errors.js";
+import { checkEmbeddingFolders } from "../../src/cli/inputs.js";
+import { checkOutputFolder } from "../../src/io/directories.js";
 import { decodeOptions, extensionList, imageInputFlags, modelFlags } from "../../src/cli/flags.js";
 import { jobOutput } from "../../src/cli/job-output.js";
 import { dtypeFromFlags, identifyFromFlags, openFromFlags } from "../../src/cli/run-support.js";
@@ -68,6 +70,9 @@ export default class KnnEval extends EmbCommand {
     for (const t of flags.template) checkTemplate(t);
     const showProgress = flags.progress && !this.jsonEnabled();
     dtypeFromFlags("image-embedder", flags.dtype, (m) => this.usageError(m)); // checked now; the models open only when needed
+    // The reports are written at the end: a folder that cannot take them is named before the work.
+    checkOutputFolder(flags.out, "--out");
+    if (flags.embeddings) checkEmbeddingFolders(flags.embeddings, undefined);
     const job: KnnEvalJob = {
       data: flags.data,
       labelsFile: flags.labels,

@@ -17,7 +17,7 @@ import { CocoInputError } from "../eval/coco/annotations.js";
 import { DatasetError } from "../eval/knn/dataset.js";
 import { TemplateError } from "../eval/knn/prompts.js";
 import { OutputMismatchError } from "../io/embedding-store.js";
-import { OutputFolderError } from "../io/directories.js";
+import { FolderNotWritableError, OutputFolderError, unwritableReason } from "../io/directories.js";
 import { ShardError } from "../io/shards.js";
 import { FolderLockedError } from "../io/folder-lock.js";
 import { DamagedFileError } from "../io/jsonl.js";
@@ -51,6 +51,7 @@ const KNOWN: [ErrorClass, string, number][] = [
   [OutputFolderError, "output-folder", EXIT.usage],
   [ShardError, "shards", EXIT.usage],
   [FolderLockedError, "output-locked", EXIT.fatal],
+  [FolderNotWritableError, "output-not-writable", EXIT.fatal],
   [DiskError, "disk", EXIT.fatal],
   [DamagedFileError, "damaged-output", EXIT.fatal],
   [ModelNotFoundError, "model-not-found", EXIT.fatal],
@@ -74,17 +75,59 @@ export class UsageError extends Error {}
 /** The command's only input could not be processed (a single corrupt image): "some inputs failed". */
 export class InputFailedError extends Error {}
 
-export function toCliError(error: unknown): Errors.CLIError {
+/**
+ * `output`: the folder the command writes (its --out), named when a disk error does not say
+ * which file it was writing (a write to an open file carries no path).
+ */
+export function toCliError(error: unknown, output?: string): Errors.CLIError {
   if (error instanceof Errors.CLIError) return error;
   if (error instanceof UsageError) return new Errors.CLIError(error.message, { code: "usage", exit: EXIT.usage });
   if (error instanceof InputFailedError) return new Errors.CLIError(error.message, { code: "input-failed", exit: EXIT.someFailed });
   for (const [kind, code, exit] of KNOWN) {
     if (error instanceof kind) return new Errors.CLIError(error.message, { code, exit });
   }
+  const disk = diskMessage(error, output);
+  if (disk) return new Errors.CLIError(disk, { code: "disk", exit: EXIT.fatal });
   // Passing the Error itself keeps its stack for DEBUG=* output.
-  return new Errors.CLIError(error instanceof Error ? error : String(error), {
+  return new Errors.CLIError(error instanceof Error && error.message !== "" ? error : thrownValue(error), {
     code: "internal",
     exit: EXIT.fatal,
     suggestions: ["run again with DEBUG=* for details, and report it with the command line if it persists"],
   });
+}
+
+/** Something thrown that is not an Error with a message, as text: never "[object Object]" or "undefined". */
+function thrownValue(value: unknown): string {
+  if (value instanceof Error) return `${value.name} without a message`;
+  if (typeof value === "string" && value !== "") return value;
+  if (value === null || value === undefined) return `${value} was thrown instead of an error`;
+  let shown: string | undefined;
+  try {
+    shown = JSON.stringify(value);
+  } catch {
+    // a cycle: the type is all that can be said
+  }
+  const what = typeof value === "object" ? "an object" : `a ${typeof value}`;
+  return `${what} was thrown instead of an error${shown === undefined || shown === "{}" ? "" : `: ${shown}`}`;
+}
+
+/**
+ * A full, read-only or failing disk, or a missing right, met where no job turned it into its own
+ * message: the environment, not a bug to report. One sentence naming the file (or the output
+ * folder) and the fix.
+ */
+function diskMessage(error: unknown, output: string | undefined): string | undefined {
+  if (typeof error !== "object" || error === null) return undefined;
+  const { code, path } = error as NodeJS.ErrnoException;
+  const unwritable = unwritableReason(code);
+  if (!unwritable) return undefined;
+  // These codes come only from writes; a permission or I/O error may come from a read.
+  if (code === "ENOSPC" || code === "EDQUOT" || code === "EROFS") {
+    const where = path ? ` ${path}` : output === undefined ? "" : ` into ${output}`;
+    return `cannot write${where} (${unwritable.reason}); ${unwritable.fix}`;
+  }
+  if (!path) return undefined;
+  return code === "EIO"
+    ? `cannot read or write ${path} (${unwritable.reason}); check the disk and run the same command again`
+    : `cannot open ${path} (${unwritable.reason}); give this user access to it, or choose another path`;
 }

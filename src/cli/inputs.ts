@@ -1,4 +1,7 @@
 /** What the commands that walk inputs take from their arguments and flags: inputs, --files-from, the shard. */
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { NpyRowReader } from "../io/npy.js";
 import { PathList } from "../sources/path-list.js";
 import { resolveShard, shardLabel, type Shard } from "../sources/shard.js";
 import { checkInputs } from "../sources/image-files.js";
@@ -36,4 +39,25 @@ export async function imageSourcesFromFlags(
   await checkInputs(inputs);
   const list = flags["files-from"] === undefined ? undefined : await PathList.open(flags["files-from"]);
   return { inputs, list, shard };
+}
+
+/**
+ * Checks the embeddings.npy of each embedding folder read as input (emb merge, knn eval
+ * --embeddings): one cut inside its header is refused with the fix, and so is one whose rows
+ * stop short of what its header counts, unless `partial` says what taking its rows needs.
+ */
+export function checkEmbeddingFolders(dirs: string[], partial: { allowed: boolean; flag: string } | undefined): void {
+  for (const dir of dirs) {
+    const path = join(dir, "embeddings.npy");
+    if (!existsSync(path)) continue; // the readers name a folder that is not an embedding folder
+    const reader = NpyRowReader.open(path, "remove it and index.jsonl beside it, then run the emb embed command that made that folder again");
+    try {
+      if (partial?.allowed) continue;
+      const leave = partial ? `, or pass ${partial.flag} to take the rows it holds` : "";
+      const cut = reader.shortfall(path, `run the emb embed command that made ${dir} on it again to embed the missing rows${leave}`);
+      if (cut) throw cut;
+    } finally {
+      reader.close();
+    }
+  }
 }

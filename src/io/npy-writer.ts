@@ -8,6 +8,7 @@
  */
 import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, openSync, readSync, writeSync } from "node:fs";
 import { float32ToFloat16 } from "../runtime/float16.js";
+import { DamagedFileError } from "./jsonl.js";
 import { parseNpy } from "./npy.js";
 
 export const NPY_HEADER_BYTES = 128;
@@ -43,19 +44,18 @@ export class NpyAppendWriter {
     const fd = openSync(path, "r+");
     const head = Buffer.alloc(NPY_HEADER_BYTES);
     const read = readSync(fd, head, 0, NPY_HEADER_BYTES, 0);
+    const fix = `remove it and index.jsonl beside it to start that folder again, or use another --out`;
     let shape: number[];
     try {
-      if (read < NPY_HEADER_BYTES) throw new Error(`only ${read} bytes`);
-      shape = parseNpy(head, { headerOnly: true }).shape;
+      shape = parseNpy(head.subarray(0, read), { headerOnly: true, path, fix }).shape;
     } catch (error) {
       closeSync(fd);
-      throw new Error(
-        `${path} has no readable .npy header (${(error as Error).message}); remove it and index.jsonl beside it to start that folder again, or use another --out`,
-      );
+      if (error instanceof DamagedFileError) throw error;
+      throw new DamagedFileError(`${path} has no readable .npy header (${(error as Error).message}); ${fix}`);
     }
     if (shape.length !== 2 || shape[1] !== dim) {
       closeSync(fd);
-      throw new Error(`${path} holds a (${shape.join(", ")}) matrix, not rows of ${dim}: use another --out or remove it`);
+      throw new DamagedFileError(`${path} holds a (${shape.join(", ")}) matrix, not rows of ${dim}: use another --out or remove it`);
     }
     // The header may count rows whose bytes never reached the disk (a power cut with writes out
     // of order): keep only the rows the body holds, which the resume then embeds again.

@@ -1,7 +1,8 @@
-import { appendFileSync, mkdtempSync, readFileSync, statSync } from "node:fs";
+import { appendFileSync, mkdtempSync, readFileSync, statSync, truncateSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { DamagedFileError } from "../../src/io/jsonl.js";
 import { parseNpy } from "../../src/io/npy.js";
 import { NPY_HEADER_BYTES, NpyAppendWriter, writeFloat16Npy } from "../../src/io/npy-writer.js";
 
@@ -66,5 +67,18 @@ describe("writeFloat16Npy", () => {
     const data = array.data as Float32Array;
     expect(Array.from(data.subarray(0, 6))).toEqual([0, 1, 1, Infinity, 2, -0.5]);
     expect(Array.from(data.subarray(2056, 2060))).toEqual([1028, -257, 1029, 2048]);
+  });
+});
+
+describe("NpyAppendWriter given a file cut inside its header", () => {
+  it("names the file, where it ends and the fix, as a damaged file (not a bare error)", () => {
+    const path = tmp();
+    NpyAppendWriter.open(path, 2).close();
+    truncateSync(path, 40);
+    expect(() => NpyAppendWriter.open(path, 2)).toThrow(
+      new DamagedFileError(
+        `${path} is cut short (it ends inside its 128-byte header, after 40 bytes); remove it and index.jsonl beside it to start that folder again, or use another --out`,
+      ),
+    );
   });
 });

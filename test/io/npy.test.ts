@@ -1,5 +1,9 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { parseNpy } from "../../src/io/npy.js";
+import { DamagedFileError } from "../../src/io/jsonl.js";
+import { NpyRowReader, parseNpy } from "../../src/io/npy.js";
 
 /** Builds .npy bytes by hand, the way numpy.save lays them out (version 1.0, header padded to 64). */
 function npyBytes(descr: string, shape: string, payload: Uint8Array): Uint8Array {
@@ -47,5 +51,48 @@ describe("parseNpy", () => {
 
   it("rejects bytes that are not .npy", () => {
     expect(() => parseNpy(new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]))).toThrow(/not a .npy file/);
+  });
+});
+
+describe("a .npy file cut short", () => {
+  const matrix = () => npyBytes("<f4", "(3, 2)", new Uint8Array(new Float32Array([1, 2, 3, 4, 5, 6]).buffer));
+
+  it("inside its rows names the file, the rows the header counts and the bytes there are", () => {
+    const whole = matrix();
+    expect(() => parseNpy(whole.subarray(0, whole.length - 5), { path: "emb/embeddings.npy" })).toThrow(
+      new DamagedFileError(
+        `emb/embeddings.npy is cut short (header says 3 rows of 2 float32, ${whole.length} bytes with the header; the file holds only ${whole.length - 5} bytes); ` +
+          "it was not written whole (a full disk, a copy or download that stopped): write or copy it again",
+      ),
+    );
+  });
+
+  it("inside its header, or before it, likewise (an empty file included); the fix can be the caller's", () => {
+    const whole = matrix();
+    for (const bytes of [40, 11, 5, 0]) {
+      expect(() => parseNpy(whole.subarray(0, bytes), { path: "x.npy", fix: "run it again" })).toThrow(
+        new RegExp(`^x\\.npy is cut short \\(it ends inside its (128-byte )?header, after ${bytes} bytes\\); run it again$`),
+      );
+    }
+  });
+
+  it("without a path it still says what is cut (the library's readNpy puts the path in front)", () => {
+    expect(() => parseNpy(matrix().subarray(0, 140))).toThrow(/^the \.npy file is cut short \(header says 3 rows of 2 float32/);
+  });
+
+  it("NpyRowReader refuses one cut in its header and tells how far the rows fall short of the header", () => {
+    const dir = mkdtempSync(join(tmpdir(), "emb-npy-cut-"));
+    const whole = matrix();
+    writeFileSync(join(dir, "head.npy"), whole.subarray(0, 50));
+    expect(() => NpyRowReader.open(join(dir, "head.npy"), "run emb again")).toThrow(
+      `${join(dir, "head.npy")} is cut short (it ends inside its 128-byte header, after 50 bytes); run emb again`,
+    );
+    writeFileSync(join(dir, "rows.npy"), whole.subarray(0, whole.length - 9));
+    const reader = NpyRowReader.open(join(dir, "rows.npy"));
+    expect([reader.rows, reader.headerRows]).toEqual([1, 3]);
+    expect(reader.shortfall("rows.npy", "embed again")?.message).toBe(
+      `rows.npy is cut short (header says 3 rows of 2 float32, ${whole.length} bytes with the header; the file holds only ${whole.length - 9} bytes); embed again`,
+    );
+    reader.close();
   });
 });
