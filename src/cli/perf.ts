@@ -4,6 +4,7 @@
  */
 import { Flags, type Interfaces } from "@oclif/core";
 import { availableParallelism } from "node:os";
+import { DEFAULT_MAX_PIXELS } from "../image/decode.js";
 import { PERF_TARGETS, perfTarget } from "../models/registry.js";
 import { DEFAULT_MAX_IN_FLIGHT, loadPlan, MEASUREMENT_MODES } from "../perf/load-flags.js";
 import { flagsRefusedWithUrl, refusedMessage, REMOTE_ONLY_FLAGS } from "../perf/remote-setup.js";
@@ -156,9 +157,18 @@ export function perfOptions(flags: PerfFlagValues, raw: Interfaces.ParserOutput[
   };
 }
 
-/** --image-size WxH. */
-function imageSize(text: string): { width: number; height: number } {
-  const size = /^(\d+)x(\d+)$/.exec(text);
+/** The largest side a generated image may have: JPEG's limit, as libjpeg (through sharp) writes it. */
+const MAX_SIDE = 65_500;
+
+/** --image-size WxH: each side 1 to 65500 (JPEG), and no more pixels than the decoder takes. */
+export function imageSize(text: string): { width: number; height: number } {
+  const size = /^\s*(-?\d+)\s*[xX]\s*(-?\d+)\s*$/.exec(text);
   if (!size) throw new UsageError(`--image-size ${text}: give WxH, e.g. 500x375`);
-  return { width: Number(size[1]), height: Number(size[2]) };
+  const [width, height] = [Number(size[1]), Number(size[2])];
+  if (width < 1 || height < 1 || width > MAX_SIDE || height > MAX_SIDE || width * height > DEFAULT_MAX_PIXELS) {
+    throw new UsageError(
+      `--image-size ${text}: each side must be 1 to ${MAX_SIDE} pixels (JPEG's limit) and W x H at most ${DEFAULT_MAX_PIXELS} pixels (the decoder's limit); e.g. 500x375`,
+    );
+  }
+  return { width, height };
 }

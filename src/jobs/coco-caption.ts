@@ -3,11 +3,11 @@
  * pipeline), each caption appended to the COCO results file as it arrives (images already in
  * the file are skipped, so a killed run resumes); then the results scored and the reports written.
  */
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { BatcherOptions } from "../batching/batcher.js";
 import type { GenerationOverrides, GenerationSettings } from "../generation/settings.js";
-import { makeFolder } from "../io/directories.js";
+import { checkOutputFolder, makeFolder } from "../io/directories.js";
 import { imageToTextTasks } from "../models/registry.js";
 import type { ImageToText } from "../models/types.js";
 import { imageToText, type ImageFailure, type ImageToTextSummary } from "./image-to-text.js";
@@ -163,6 +163,8 @@ export interface CocoEvalOutcome {
 
 export async function runCocoEvalJob(job: CocoEvalJob, hooks: CocoEvalHooks): Promise<CocoEvalOutcome> {
   const groups = metricGroups(job.metrics, hooks.usageError);
+  // The reports are written after scoring: a folder that cannot take them is named before.
+  checkOutputFolder(job.out, "--out");
   // Chosen before captioning, so a wrong table path is reported before hours of work.
   const paraphrases = groups.includes("meteor") ? paraphraseChoice(job, hooks.usageError) : undefined;
   // The folder is made only once the inputs have been read, so a usage error writes nothing.
@@ -170,6 +172,7 @@ export async function runCocoEvalJob(job: CocoEvalJob, hooks: CocoEvalHooks): Pr
   let sources = job.results ?? [];
   let captioning: CaptionSummary | undefined;
   if (job.images) {
+    checkImagesFolder(job.images, annotations, job, hooks.usageError);
     makeFolder(job.out);
     const resultsPath = join(job.out, "results.json");
     sources = [resultsPath];
@@ -208,6 +211,21 @@ export async function runCocoEvalJob(job: CocoEvalJob, hooks: CocoEvalHooks): Pr
   hooks.log(`${evaluation.images} images scored; metrics.json and per-image.jsonl in ${job.out}`);
   if (job.images) for (const line of summariseFailures(failures, job.images, join(job.out, "metrics.json"))) hooks.warn(line);
   return { report, interrupted: false, failed: failures.length };
+}
+
+/**
+ * Refuses an --images folder that holds none of the annotated images a fresh run would caption
+ * (a wrong or empty folder), before the model loads or the output folder is made.
+ */
+function checkImagesFolder(images: string, annotations: CocoAnnotations, job: CocoEvalJob, usageError: (message: string) => never): void {
+  if (!existsSync(images) || !statSync(images).isDirectory()) usageError(`--images ${images}: no such folder; give the folder of the annotated images`);
+  if (existsSync(join(job.out, "results.json"))) return; // a resume: the captions may all be there already
+  const wanted = annotations.images.slice(0, job.limit ?? annotations.images.length);
+  if (wanted.length === 0 || wanted.some((image) => existsSync(join(images, image.fileName)))) return;
+  const fix = `give the folder that the "file_name" entries of ${job.annotations} are relative to`;
+  if (readdirSync(images).length === 0) usageError(`--images ${images} is an empty folder; ${fix}`);
+  const shown = wanted.slice(0, 2).map((image) => image.fileName);
+  usageError(`--images ${images} holds none of the ${wanted.length} annotated images (no ${shown.join(", no ")}${wanted.length > 2 ? ", ..." : ""}); ${fix}`);
 }
 
 /** --metrics as metric groups; an unknown one is a usage error. */

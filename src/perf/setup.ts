@@ -10,7 +10,7 @@ import type { GenerationSettings } from "../generation/settings.js";
 import { parseIdRows, readCaptionFile } from "../sources/text.js";
 import type { ImageEmbedder, ImageToText, TextEmbedder } from "../models/types.js";
 import { l2normalize } from "../runtime/vectors.js";
-import { walkImages } from "../sources/image-files.js";
+import { DEFAULT_EXTENSIONS, SourceError, walkImages } from "../sources/image-files.js";
 import { imageTarget, textTarget, type PerfTarget, type TargetSettings } from "./targets.js";
 
 export type TargetFactory = (settings: TargetSettings) => PerfTarget;
@@ -28,7 +28,11 @@ export async function imageInputs(
       paths.push(file.path);
       if (paths.length >= limit) break;
     }
-    if (paths.length === 0) throw new Error(`--input ${input}: no images found`);
+    if (paths.length === 0) {
+      throw new SourceError(
+        `--input ${input} has no images with the extensions ${DEFAULT_EXTENSIONS.join(", ")}; give a folder (or file) of images, or leave --input out to send generated ones`,
+      );
+    }
     return { paths, cleanup: () => {} };
   }
   // Distinct noise images: JPEG decoding costs what a photo's would; reused round-robin.

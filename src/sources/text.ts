@@ -13,9 +13,20 @@ export interface Caption {
 
 export class InputError extends Error {}
 
+/**
+ * The text without a leading byte order mark, which Windows editors write at the start of UTF-8
+ * files: harmless, so taken off (as Python's utf-8-sig does) rather than read as part of the
+ * first caption, label or JSON value.
+ */
+export function withoutBom(text: string): string {
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
+
 /** Captions from a .txt file (every line, blank ones included) or a .jsonl file (`field` of each). */
 export function parseCaptionFile(content: string, name: string, field: string): Caption[] {
-  const lines = content.replace(/\r?\n$/, "").split(/\r?\n/);
+  const lines = withoutBom(content)
+    .replace(/\r?\n$/, "")
+    .split(/\r?\n/);
   if (!name.endsWith(".jsonl")) return lines.map((text, line) => ({ line, text }));
   return lines.map((raw, line) => {
     let value: unknown;
@@ -36,10 +47,10 @@ export function readCaptionFile(path: string, field: string): Caption[] {
   return parseCaptionFile(readInputFile(path, "--file"), path, field);
 }
 
-/** A text input file's content; a missing or unreadable one is an InputError naming the flag and the file. */
+/** A text input file's content, a leading BOM taken off; a missing or unreadable one is an InputError naming the flag and the file. */
 export function readInputFile(path: string, flag: string): string {
   try {
-    return readFileSync(path, "utf8");
+    return withoutBom(readFileSync(path, "utf8"));
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     const reason = code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a folder, not a file" : (error as Error).message;

@@ -70,6 +70,39 @@ describe("folder datasets and shots", () => {
   });
 });
 
+describe("folders the dataset cannot be read from", () => {
+  it("a class folder whose name is not UTF-8 is listed by its bytes, shown with \\xHH, and does not stop the listing", async () => {
+    const root = dataset({ train: { cat: ["a.jpg"] }, valid: { cat: ["b.jpg"] } });
+    const folder = Buffer.concat([Buffer.from(join(root, "valid", "caf")), Buffer.from([0xe9])]);
+    mkdirSync(folder);
+    writeFileSync(Buffer.concat([folder, Buffer.from("/x.jpg")]), "x");
+    writeFileSync(Buffer.concat([folder, Buffer.from("/notes.txt")]), "x");
+    const ds = await readFolderDataset(root);
+    expect([...ds.valid.keys()]).toEqual(["caf\\xe9", "cat"]);
+    const shown = join(root, "valid", "caf\\xe9", "x.jpg");
+    expect(ds.valid.get("caf\\xe9")).toEqual([shown]);
+    expect(ds.bytes?.get(shown)).toEqual(Buffer.concat([folder, Buffer.from("/x.jpg")]));
+  });
+
+  it("a valid split without an image, or for few-shot a train split without one, names the folder, the extensions and the fixes", async () => {
+    const root = dataset({ train: { cat: ["notes.txt"] }, valid: { cat: ["notes.txt"], dog: [] } });
+    await expect(readFolderDataset(root, ["jpg", "png"])).rejects.toThrow(
+      new DatasetError(
+        `${join(root, "valid")} has no images with the extensions jpg, png in its 2 class folder(s), and the evaluation classifies those; ` +
+          `put the images in ${join(root, "valid")}/<label>/ or give --ext the extensions they have`,
+      ),
+    );
+    writeFileSync(join(root, "valid", "dog", "a.jpg"), "x");
+    const ds = await readFolderDataset(root, ["jpg", "png"]);
+    expect(() => chooseShots(ds.train!, 5)).toThrow(
+      new DatasetError(
+        `${join(root, "train")} has no images with the extensions jpg, png in its 1 class folder(s), and few-shot takes its references from there; ` +
+          `put the images in ${join(root, "train")}/<label>/, give --ext the extensions they have, or use --zero-shot alone`,
+      ),
+    );
+  });
+});
+
 describe("zero-shot prompts", () => {
   const names = ["great white shark", "white shark"];
   it("fills {text} with all names, the first, or each", () => {

@@ -1,5 +1,8 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { parseCaptionFile, parseIdRows } from "../../src/sources/text.js";
+import { parseCaptionFile, parseIdRows, readInputFile } from "../../src/sources/text.js";
 
 const row = (fill: number, n = 4) => new Array(n).fill(fill);
 
@@ -36,5 +39,15 @@ describe("token id rows", () => {
     expect(() => parseIdRows(JSON.stringify([[1, 2, 10, 1]]), "x.json", 4, 10)).toThrow("x.json: row 0, position 2: 10 is not a token id of this model (0..9)");
     expect(() => parseIdRows(JSON.stringify([[1, 2, 1.5, 1]]), "x.json", 4, 10)).toThrow("position 2: 1.5 is not a token id");
     expect(() => parseIdRows("nonsense", "x.json", 4, 10)).toThrow("x.json is neither JSON nor JSON Lines");
+  });
+});
+
+describe("a leading UTF-8 byte order mark", () => {
+  it("is taken off input files and piped captions, as Python's utf-8-sig does, and nowhere else", () => {
+    const path = join(mkdtempSync(join(tmpdir(), "emb-bom-")), "labels.txt");
+    writeFileSync(path, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from("cat\n\ufeffdog\n")]));
+    expect(readInputFile(path, "--labels-file")).toBe("cat\n\ufeffdog\n");
+    expect(parseCaptionFile('\ufeff{"text":"a cat"}\n', "c.jsonl", "text")).toEqual([{ line: 0, text: "a cat" }]);
+    expect(parseCaptionFile("\ufeffa cat\n", "stdin", "text")).toEqual([{ line: 0, text: "a cat" }]);
   });
 });

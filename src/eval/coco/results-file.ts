@@ -7,6 +7,7 @@
 import { closeSync, existsSync, fstatSync, openSync, readFileSync, statSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomic } from "../../io/jsonl.js";
+import { withoutBom } from "../../sources/text.js";
 import { combineResultFiles } from "./annotations.js";
 import type { ImageId } from "./types.js";
 
@@ -26,7 +27,7 @@ export class CocoResultsWriter {
 
   /** Opens `path`, keeping the complete entries it holds. */
   static open(path: string): CocoResultsWriter {
-    const entries = existsSync(path) ? readEntries(readFileSync(path, "utf8")) : [];
+    const entries = existsSync(path) ? readEntries(withoutBom(readFileSync(path, "utf8"))) : [];
     writeFileAtomic(path, renderResults(entries));
     const previous = new Map(entries.map((e) => [e.image_id, e.caption]));
     return new CocoResultsWriter(openSync(path, "r+"), entries.length, previous);

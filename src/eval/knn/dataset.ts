@@ -4,10 +4,11 @@
  * (ImageNet's LOC_synset_mapping.txt).
  */
 import { existsSync, statSync } from "node:fs";
+import { isUtf8 } from "node:buffer";
 import { readInputFile } from "../../sources/text.js";
-import { readdir } from "node:fs/promises";
-import { join } from "node:path";
-import { walkImages } from "../../sources/image-files.js";
+import { readdir, stat } from "node:fs/promises";
+import { extname, join, sep } from "node:path";
+import { DEFAULT_EXTENSIONS, walkImages } from "../../sources/image-files.js";
 import { compareCodePoints } from "./classifier.js";
 import { mulberry32 } from "../random.js";
 
@@ -20,30 +21,112 @@ export interface FolderDataset {
   root: string;
   train?: Split;
   valid: Split;
+  /**
+   * The bytes of the paths under a class folder whose name is not UTF-8 (the path shows such
+   * bytes as \xHH, as image-files.ts shows file names): file system calls must take these.
+   */
+  bytes?: Map<string, Buffer>;
 }
+
+/** Where each split was read from, for refusals that name the folder and the extensions looked for. */
+const splitSources = new WeakMap<Split, { dir: string; extensions: string[] }>();
 
 export async function readFolderDataset(root: string, extensions?: string[]): Promise<FolderDataset> {
   if (!existsSync(root) || !statSync(root).isDirectory()) throw new DatasetError(`--data ${root}: no such folder`);
-  const valid = await readSplit(join(root, "valid"), extensions);
+  const bytes = new Map<string, Buffer>();
+  const valid = await readSplit(join(root, "valid"), extensions, bytes);
   if (!valid) throw new DatasetError(`${join(root, "valid")}: no such folder; the layout is <root>/train/<label>/* and <root>/valid/<label>/*`);
-  const train = await readSplit(join(root, "train"), extensions);
-  return { root, train, valid };
+  const none = noImages(valid, "the evaluation classifies those");
+  if (none) throw new DatasetError(none);
+  const train = await readSplit(join(root, "train"), extensions, bytes);
+  return { root, train, valid, ...(bytes.size > 0 ? { bytes } : {}) };
 }
 
-async function readSplit(dir: string, extensions?: string[]): Promise<Split | undefined> {
+/**
+ * Why a split holds no image at all, naming its folder, the extensions looked for and the fixes
+ * (`also`: a fix beyond adding images or extensions); undefined when it has an image.
+ */
+function noImages(split: Split, use: string, also?: string): string | undefined {
+  if ([...split.values()].some((files) => files.length > 0)) return undefined;
+  const source = splitSources.get(split) ?? { dir: "the split", extensions: DEFAULT_EXTENSIONS };
+  const where = split.size === 0 ? "no class folders" : `no images with the extensions ${source.extensions.join(", ")} in its ${split.size} class folder(s)`;
+  const fixes = [`put the images in ${source.dir}/<label>/`, "give --ext the extensions they have", ...(also ? [also] : [])];
+  return `${source.dir} has ${where}, and ${use}; ${fixes.slice(0, -1).join(", ")}${fixes.length > 2 ? "," : ""} or ${fixes.at(-1)}`;
+}
+
+async function readSplit(dir: string, extensions: string[] | undefined, bytes: Map<string, Buffer>): Promise<Split | undefined> {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) return undefined;
   const split: Split = new Map();
-  const entries = await readdir(dir, { withFileTypes: true });
-  const labels = entries.filter((e) => e.isDirectory() || (e.isSymbolicLink() && statSync(join(dir, e.name)).isDirectory())).map((e) => e.name);
-  for (const label of labels.sort(compareCodePoints)) {
+  splitSources.set(split, { dir, extensions: extensions ?? DEFAULT_EXTENSIONS });
+  // Names as bytes: a class folder whose name is not UTF-8 would otherwise come back mangled and not open.
+  const labels: { label: string; name: Buffer }[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true, encoding: "buffer" })) {
+    const path = Buffer.concat([Buffer.from(dir), Buffer.from(sep), entry.name]);
+    if (entry.isDirectory() || (entry.isSymbolicLink() && (await stat(path).catch(() => undefined))?.isDirectory())) {
+      labels.push({ label: shownName(entry.name), name: entry.name });
+    }
+  }
+  labels.sort((a, b) => compareCodePoints(a.label, b.label));
+  for (const { label, name } of labels) {
     const files: string[] = [];
-    for await (const file of walkImages([join(dir, label)], { extensions })) {
-      if (file.error) throw new DatasetError(`${file.path}: ${file.error}`);
-      files.push(file.path);
+    if (isUtf8(name)) {
+      for await (const file of walkImages([join(dir, label)], { extensions })) {
+        if (file.error) throw new DatasetError(`${file.path}: ${file.error}`);
+        files.push(file.path);
+      }
+    } else {
+      const folder = Buffer.concat([Buffer.from(dir), Buffer.from(sep), name]);
+      for (const file of await walkByBytes(folder, join(dir, label), extensions ?? DEFAULT_EXTENSIONS, new Set())) {
+        files.push(file.path);
+        bytes.set(file.path, file.bytes);
+      }
     }
     split.set(label, files);
   }
   return split;
+}
+
+/**
+ * The images below a folder reachable only by its bytes, sorted as walkImages sorts, each with
+ * its shown path and its bytes. Symlinked folders are followed once, as walkImages does.
+ */
+async function walkByBytes(folder: Buffer, shown: string, extensions: string[], seen: Set<string>): Promise<{ path: string; bytes: Buffer }[]> {
+  const info = await stat(folder);
+  const identity = `${info.dev}:${info.ino}`;
+  if (seen.has(identity)) return [];
+  seen.add(identity);
+  const wanted = new Set(extensions.map((e) => e.toLowerCase().replace(/^\./, "")));
+  const entries = (await readdir(folder, { withFileTypes: true, encoding: "buffer" })).map((entry) => ({ entry, name: shownName(entry.name) }));
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const out: { path: string; bytes: Buffer }[] = [];
+  for (const { entry, name } of entries) {
+    const bytes = Buffer.concat([folder, Buffer.from(sep), entry.name]);
+    const path = join(shown, name);
+    const target = entry.isSymbolicLink() ? await stat(bytes).catch(() => undefined) : entry;
+    if (!target) continue; // a dangling link
+    if (target.isDirectory()) out.push(...(await walkByBytes(bytes, path, extensions, seen)));
+    else if (target.isFile() && wanted.has(extname(name).slice(1).toLowerCase())) out.push({ path, bytes });
+  }
+  return out;
+}
+
+/** A name for display and records: UTF-8 where it is, \xHH for bytes that are not (as image-files.ts shows file names). */
+function shownName(name: Buffer): string {
+  if (isUtf8(name)) return name.toString("utf8");
+  let out = "";
+  for (let i = 0; i < name.length; ) {
+    const lead = name[i];
+    const length = lead < 0x80 ? 1 : lead >= 0xc2 && lead <= 0xdf ? 2 : lead >= 0xe0 && lead <= 0xef ? 3 : lead >= 0xf0 && lead <= 0xf4 ? 4 : 0;
+    const piece = length > 0 ? name.subarray(i, i + length) : undefined;
+    if (piece && piece.length === length && isUtf8(piece)) {
+      out += piece.toString("utf8");
+      i += length;
+    } else {
+      out += `\\x${lead.toString(16).padStart(2, "0")}`;
+      i += 1;
+    }
+  }
+  return out;
 }
 
 /** Label -> its names, in file order. */
@@ -95,6 +178,8 @@ export function chooseLabelMapping(
  * order, or, with a seed, `shots` files drawn at random (the same seed draws the same files).
  */
 export function chooseShots(train: Split, shots: number, seed?: number): Split {
+  const none = noImages(train, "few-shot takes its references from there", "use --zero-shot alone");
+  if (none) throw new DatasetError(none);
   const chosen: Split = new Map();
   for (const [label, files] of train) {
     if (seed === undefined) {
