@@ -24,7 +24,7 @@
  *   transparent pixels and the screen around a smaller first frame take PIL's fill colour.
  * - Not exact: AVIF. sharp decodes it through libheif, PIL through libavif; they differ by 1
  *   level (YCbCr rounding) at 4:4:4 and more at 4:2:0, whose chroma they upsample differently
- *   (measured bounds in test/image/photos.test.ts).
+ *   (measured bounds in test/image/photos.test.ts). An AVIF sequence: its still image (avif.ts).
  * - BMP, which sharp cannot read, by bmp.ts (PIL's BmpImagePlugin, re-implemented).
  * - TIFF layouts libvips reads otherwise (signed grey, premultiplied alpha, no
  *   PhotometricInterpretation) as PIL, or refused with a reason, by tiff.ts; damaged PNGs that
@@ -33,6 +33,7 @@
  */
 import { inflateSync } from "node:zlib";
 import sharp, { type Metadata, type OutputInfo, type Sharp } from "sharp";
+import { avifStill, isAvifSequence } from "./avif.js";
 import { BmpError, bmpHeader, decodeBmp, isBmp } from "./bmp.js";
 import { pngDamage } from "./png-damage.js";
 import { resizeBicubicRgb } from "./resample.js";
@@ -134,7 +135,7 @@ export async function decodeImage(input: Buffer, options: DecodeOptions = {}): P
   const tiff = tiffLayout(input); // undefined for anything but a classic TIFF
   const refusal = tiff && tiffRefusal(tiff);
   if (refusal) throw new ImageDecodeError(refusal, "unreadable");
-  const source = tiff ? withPhotometric(input, tiff) : input;
+  const source = tiff ? withPhotometric(input, tiff) : avifStill(input);
 
   let meta: Metadata;
   try {
@@ -454,6 +455,7 @@ function unsupportedFormat(input: Buffer): string | undefined {
     [ascii.startsWith("qoif"), "QOI"],
     [ascii.startsWith("\0\0\0\x0cjP  ") || u32 === 0xff4fff51, "JPEG 2000"],
     [ascii.startsWith("DDS "), "DDS"],
+    [isAvifSequence(input), "AVIF sequence (without a still image)"],
   ];
   const found = formats.find(([matches]) => matches);
   return found && `${found[1]} images are not supported by emb (PIL reads them; convert to PNG first)`;

@@ -31,6 +31,7 @@ const EMB_REFUSES: Record<string, RegExp> = {
   "tiff-cielab": /CIELab TIFF images are not supported by emb/,
   "tiff-tiled-planar": /tiled TIFF images with separate colour planes are not supported by emb/,
   "tiff-old-jpeg": /old-style JPEG-compressed TIFF images \(compression 6\) are not supported by emb/,
+  "avif-sequence-no-still-brand": /AVIF sequence \(without a still image\) images are not supported by emb/,
 };
 const readable = manifest.photos.filter((p) => p.pil.readable && !EMB_REFUSES[p.kind]);
 const embRefuses = manifest.photos.filter((p) => p.pil.readable && EMB_REFUSES[p.kind]);
@@ -40,12 +41,15 @@ const refused = manifest.photos.filter((p) => !p.pil.readable);
  * Largest difference from PIL's pixels, per kind; every kind not listed must be exact (0).
  * AVIF: PIL decodes through libavif, sharp through libheif. The AV1 planes are identical, but
  * libavif upsamples 4:2:0 chroma bilinearly and libheif by repeating samples, which shows at
- * colour edges (86 levels at most on the fixture, most pixels within 5); at 4:4:4 only the
- * YCbCr -> RGB rounding differs (1 level). sharp exposes neither the planes nor an upsampling
- * option, so this is the bound rather than 0.
+ * colour edges (86 levels at most on the photo-like fixture, most pixels within 5; 160 where
+ * saturated primaries meet); at 4:4:4 only the YCbCr -> RGB rounding differs (1 level). sharp
+ * exposes neither the planes nor an upsampling option, so this is the bound rather than 0.
  */
 const MAX_DIFF: Record<string, number> = {
   "avif-420": 86,
+  "avif-420-saturated": 160,
+  "avif-sequence": 59, // the sequence's still image, decoded as a 4:2:0 still
+  "avif-sequence-444": 1,
   "avif-444": 1,
   "avif-exif-orientation": 1,
 };

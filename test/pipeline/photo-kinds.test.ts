@@ -3,7 +3,7 @@
  * fixture with an `embedding` golden equals the Python reference's (PIL decode,
  * SiglipImageProcessor, the same vision_model.onnx under onnxruntime), written by
  * tools/reference/make_photos.py. CMYK with black ink is the case: a wrong CMYK formula moves
- * every pixel with K > 0.
+ * every pixel with K > 0. AVIF shows what a decoder difference emb cannot remove costs.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SiglipEmbedder } from "../../src/index.js";
@@ -14,6 +14,13 @@ interface PhotoEntry {
   file: string;
   embedding?: string;
 }
+
+/**
+ * The least cosine per kind; every kind not listed must reach 0.99999. AVIF 4:2:0: libheif and
+ * libavif upsample chroma differently (test/image/photos.test.ts), which moves the embedding a
+ * little; measured 0.99991 on the photo-like fixture and 0.99979 on saturated primaries.
+ */
+const MIN_COSINE: Record<string, number> = { "avif-420": 0.9999, "avif-420-saturated": 0.9997 };
 
 const embedded = readJson<{ photos: PhotoEntry[] }>("goldens", "photos", "manifest.json").photos.filter((p) => p.embedding);
 
@@ -32,6 +39,6 @@ describe("photo kinds embed as the Python reference does", () => {
     const [vector] = await siglip.embedImages([fixturePath("photos", entry.file)]);
     const golden = readNpy("goldens", "photos", entry.embedding!).data as Float32Array;
     expect(vector).toHaveLength(golden.length);
-    expect(cosine(vector, golden)).toBeGreaterThanOrEqual(0.99999);
+    expect(cosine(vector, golden)).toBeGreaterThanOrEqual(MIN_COSINE[entry.kind] ?? 0.99999);
   });
 });

@@ -837,10 +837,22 @@ def main() -> None:
         tiff_file(tw, th, {258: (3, [8] * 3), 259: (3, [1]), 277: (3, [3]), 278: (4, [th])}, [trgb.astype(np.uint8).tobytes()]),
         "RGB TIFF without PhotometricInterpretation")
 
-    add("avif-420", "photo_420.avif", encode(photo, "AVIF", quality=75), "AVIF (AV1 still image, 4:2:0), as browsers and phones write")
+    add("avif-420", "photo_420.avif", encode(photo, "AVIF", quality=75), "AVIF (AV1 still image, 4:2:0), as browsers and phones write", embedding=True)
+    add("avif-420-saturated", "saturated_420.avif", encode(vivid(120, 90, SEED + 22), "AVIF", quality=75),
+        "AVIF 4:2:0 with saturated primaries beside each other, where chroma upsampling differs most", embedding=True)
     add("avif-444", "photo_444.avif", encode(photo, "AVIF", quality=75, subsampling="4:4:4"), "AVIF, 4:4:4")
     add("avif-exif-orientation", "exif_orientation_6.avif", encode(small, "AVIF", quality=75, subsampling="4:4:4", exif=exif_bytes(6)),
         "AVIF 4:4:4 saved with EXIF orientation 6 (PIL writes irot/imir from it)")
+
+    seq = [scene(64, 48, SEED + 23 + i) for i in range(3)]
+    avis = encode(seq[0], "AVIF", save_all=True, append_images=seq[1:], duration=100, quality=75)
+    add("avif-sequence", "sequence.avif", avis, "AVIF image sequence (brand avis), 3 frames, 4:2:0, as libavif writes it (first frame also the still image): PIL reads the first")
+    add("avif-sequence-444", "sequence_444.avif", encode(seq[0], "AVIF", save_all=True, append_images=seq[1:], duration=100, quality=75, subsampling="4:4:4"),
+        "AVIF image sequence, 4:4:4")
+    ftyp = struct.unpack(">I", avis[:4])[0]
+    no_still = avis[:16] + avis[16:ftyp].replace(b"avif", b"mif1") + avis[ftyp:]
+    add("avif-sequence-no-still-brand", "sequence_no_still_brand.avif", no_still,
+        "AVIF image sequence whose brands do not include avif (no still image promised): PIL reads the first frame")
 
     rgba_img = base.convert("RGBA")
     rgba_img.putalpha(Image.fromarray(la_a[..., 1]))
