@@ -49,7 +49,15 @@ export default class Serve extends EmbCommand {
     "max-pixels": imageInputFlags["max-pixels"],
     "color-management": imageInputFlags["color-management"],
     "max-body-mb": Flags.integer({ description: "largest request body (HTTP) or message (gRPC) accepted, in MiB", default: 64, min: 1 }),
-    "token-file": Flags.string({ description: "require Authorization: Bearer <token> with the token in this file (or set EMB_SERVE_TOKEN)" }),
+    "max-inflight-mb": Flags.integer({
+      description:
+        "request bytes all clients together may have in the server at once, in MiB (default: 4 x --max-body-mb); a request beyond it gets a 503 with Retry-After (gRPC: UNAVAILABLE) without its body being read",
+      min: 1,
+    }),
+    "token-file": Flags.string({
+      description:
+        "require Authorization: Bearer <token> with the token in this file (or set EMB_SERVE_TOKEN); without one, a --host other than loopback is warned about",
+    }),
     ...generationFlags,
     progress: Flags.boolean({ description: "show download bars on stderr", default: true, allowNo: true }),
   };
@@ -58,7 +66,10 @@ export default class Serve extends EmbCommand {
     const { flags } = await this.parse(Serve);
     const usage = (m: string) => this.usageError(m);
     await runServe(serveOptions(flags), {
-      open: async (role, model) => (await openFromFlags(role, { ...flags, model }, flags.progress, usage)).model,
+      open: async (role, model) => {
+        const opened = await openFromFlags(role, { ...flags, model }, flags.progress, usage);
+        return { model: opened.model, dir: opened.resolved.dir };
+      },
       log: (m) => this.logToStderr(m),
       warn: (m) => this.warn(m),
       cannotListen: (error) => this.error(`${error.message} (--port 0 or --grpc-port 0 takes any free port; --no-grpc serves HTTP only)`, { exit: 1 }),

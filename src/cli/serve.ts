@@ -19,7 +19,11 @@ export type ServeFlagValues = Parameters<typeof generationOverrides>[0] &
     "grpc-port": number;
     grpc: boolean;
     "max-body-mb": number;
+    "max-inflight-mb"?: number;
   };
+
+/** How many bodies at the per-body limit the server holds at once when --max-inflight-mb is not given. */
+const INFLIGHT_BODIES = 4;
 
 /** The options; a bad --model or --batcher-config is a usage error, a bad --token-file a RangeError. */
 export function serveOptions(flags: ServeFlagValues): ServeOptions {
@@ -31,6 +35,13 @@ export function serveOptions(flags: ServeFlagValues): ServeOptions {
     if (error instanceof ServeSetupError) throw new UsageError(error.message);
     throw error;
   }
+  const inflight = flags["max-inflight-mb"] ?? INFLIGHT_BODIES * flags["max-body-mb"];
+  // A smaller budget would refuse the largest bodies even on an idle server.
+  if (inflight < flags["max-body-mb"])
+    throw new UsageError(`--max-inflight-mb ${inflight} is below --max-body-mb ${flags["max-body-mb"]}; give at least ${flags["max-body-mb"]}`);
+  // An empty token would otherwise mean no token at all: a server open to all by a typo.
+  if (flags["token-file"] === undefined && process.env.EMB_SERVE_TOKEN !== undefined && process.env.EMB_SERVE_TOKEN.trim() === "")
+    throw new UsageError("EMB_SERVE_TOKEN is set but empty; set it to the token clients must send, or unset it to serve without one");
   const token = readBearerToken(flags["token-file"]);
   return {
     models,
@@ -43,6 +54,7 @@ export function serveOptions(flags: ServeFlagValues): ServeOptions {
     port: flags.port,
     grpcPort: flags.grpc ? flags["grpc-port"] : undefined,
     maxBytes: flags["max-body-mb"] * 1024 * 1024,
+    maxInflightBytes: inflight * 1024 * 1024,
     token,
   };
 }

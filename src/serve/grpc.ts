@@ -7,7 +7,8 @@
  * outputs in raw_output_contents as Triton's do. A bad request is INVALID_ARGUMENT naming the
  * problem (NOT_FOUND for an unknown model, UNAUTHENTICATED without the token) and never stops the
  * server; other failures are INTERNAL and logged. The token guards everything but ServerLive and
- * ServerReady, and `drain()` answers the calls in flight before closing.
+ * ServerReady; an infer request whose message would take the server over its byte budget is
+ * UNAVAILABLE (retry later); `drain()` answers the calls in flight before closing.
  */
 import {
   Server,
@@ -192,6 +193,8 @@ export class GrpcInferenceServer {
   private readonly inFlight = new InFlight();
   /** Open ModelStreamInfer streams: each ends once its answers are written. */
   private readonly streams = new Set<() => void>();
+  /** Each infer request's size on the wire, by its decoded message: what it takes from the budget. */
+  private readonly received = new WeakMap<object, number>();
 
   constructor(
     endpoints: ServedEndpoint[],
@@ -200,7 +203,24 @@ export class GrpcInferenceServer {
     this.models = new ServedModels(endpoints);
     this.server = new Server({ "grpc.max_receive_message_length": options.maxMessageBytes });
     const service = loadInferenceProto()["inference.GRPCInferenceService"] as ServiceDefinition;
-    this.server.addService(service, this.handlers());
+    this.server.addService(this.measured(service), this.handlers());
+  }
+
+  /** The service with the infer methods' decoders noting each message's size (handlers see only the decoded message). */
+  private measured(service: ServiceDefinition): ServiceDefinition {
+    const out: Record<string, ServiceDefinition[string]> = { ...service };
+    for (const name of ["ModelInfer", "ModelStreamInfer"]) {
+      const method = service[name];
+      out[name] = {
+        ...method,
+        requestDeserialize: (bytes: Buffer) => {
+          const message = method.requestDeserialize(bytes);
+          if (typeof message === "object" && message !== null) this.received.set(message, bytes.length);
+          return message;
+        },
+      };
+    }
+    return out;
   }
 
   /** Binds host:port (0: any free port); resolves with the port bound. */
@@ -270,11 +290,14 @@ export class GrpcInferenceServer {
     return (call: ServerUnaryCall<Req, Res>, callback: (error: Partial<StatusObject> | null, value?: Res) => void): void => {
       const gone = new AbortController();
       call.on("cancelled", () => gone.abort(new Error("the client cancelled the call")));
+      const lease = this.options.budget.lease();
       this.inFlight
         .track(async () => {
           this.admit(call.metadata, open);
+          lease.take(this.received.get(call.request as object) ?? 0);
           return answer(call.request, gone.signal);
         })
+        .finally(() => lease.release())
         .then(
           (response) => callback(null, response),
           (error: unknown) => callback(this.failure(error, call.getPath(), gone.signal.aborted)),
@@ -315,8 +338,13 @@ export class GrpcInferenceServer {
         });
       if (ended) return reject(shuttingDown());
       pending++;
+      const lease = this.options.budget.lease();
       this.inFlight
-        .track(() => this.infer(message, gone.signal))
+        .track(async () => {
+          lease.take(this.received.get(message) ?? 0);
+          return this.infer(message, gone.signal);
+        })
+        .finally(() => lease.release())
         .then((infer_response) => call.write({ infer_response }), reject)
         .finally(() => {
           pending--;

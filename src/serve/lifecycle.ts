@@ -1,17 +1,18 @@
 /**
  * `emb serve` from start to stop: opens the models, builds their endpoints over one preparation
- * pool, listens over gRPC and HTTP, and on SIGTERM or SIGINT drains both servers before the pool
- * and the models are released.
+ * pool, listens over gRPC and HTTP (warning when that is beyond this machine without a token),
+ * and on SIGTERM or SIGINT drains both servers before the pool and the models are released.
  */
-import type { AddressInfo } from "node:net";
+import { isIP, type AddressInfo } from "node:net";
 import type { BatcherOptions } from "../batching/batcher.js";
 import type { GenerationOverrides } from "../generation/settings.js";
 import type { DecodeOptions } from "../image/decode.js";
 import { PreparePool } from "../image/prepare-pool.js";
 import type { Role, RoleModel } from "../models/registry.js";
 import { versions } from "../version.js";
+import { ByteBudget } from "./budget.js";
 import { GrpcInferenceServer } from "./grpc.js";
-import { buildEndpoints, loadedModels, type BatcherName, type Family, type OpenedModels } from "./launch.js";
+import { buildEndpoints, loadedModels, readPromptLimit, type BatcherName, type Family, type OpenedModels } from "./launch.js";
 import { InferenceServer } from "./server.js";
 
 export interface ServeOptions {
@@ -29,16 +30,18 @@ export interface ServeOptions {
   grpcPort?: number;
   /** Largest HTTP request body or gRPC message, in bytes. */
   maxBytes: number;
+  /** Request bytes all requests together may hold at once (HTTP bodies and gRPC messages); at least maxBytes. */
+  maxInflightBytes: number;
   /** The bearer token every request but the health probes must carry. */
   token?: string;
 }
 
 export interface ServeHooks {
-  /** Opens the model filling `role` from `model` (a directory or hub id). */
-  open<R extends Role>(role: R, model: string): Promise<RoleModel[R]>;
+  /** Opens the model filling `role` from `model` (a directory or hub id), with the folder it was loaded from. */
+  open<R extends Role>(role: R, model: string): Promise<{ model: RoleModel[R]; dir: string }>;
   /** A line about the server's state (where it listens, that it stops). */
   log(message: string): void;
-  /** A request that failed inside the server (answered with an internal error). */
+  /** A request that failed inside the server (answered with an internal error), or a risky setting. */
   warn(message: string): void;
   /** A port could not be bound; does not return. */
   cannotListen(error: Error): never;
@@ -51,7 +54,8 @@ export async function runServe(options: ServeOptions, hooks: ServeHooks): Promis
   const opened = await openModels(options, hooks);
   const pool = new PreparePool(options.workers);
   const endpoints = buildEndpoints(opened, options.batchers, { pool, workers: options.workers, decode: options.decode });
-  const service = { token: options.token, version: versions().emb, onError: (m: string) => hooks.warn(m) };
+  const budget = new ByteBudget(options.maxInflightBytes);
+  const service = { token: options.token, version: versions().emb, budget, onError: (m: string) => hooks.warn(m) };
   const server = new InferenceServer(endpoints, { ...service, maxBodyBytes: options.maxBytes });
   const grpcPort = options.grpcPort;
   const grpc = grpcPort === undefined ? undefined : new GrpcInferenceServer(endpoints, { ...service, maxMessageBytes: options.maxBytes });
@@ -61,6 +65,11 @@ export async function runServe(options: ServeOptions, hooks: ServeHooks): Promis
     address = await server.listen(options.port, options.host);
   } catch (error) {
     hooks.cannotListen(error as Error);
+  }
+  if (!options.token && !isLoopback(address.address)) {
+    hooks.warn(
+      `--host ${options.host} without a token lets anyone who can reach this machine run the models; set one with --token-file FILE or EMB_SERVE_TOKEN`,
+    );
   }
   hooks.log(`emb serve: listening on http://${hostPort(address.address, address.port)} (models: ${endpoints.map((e) => e.name).join(", ")})`);
 
@@ -75,14 +84,24 @@ export async function runServe(options: ServeOptions, hooks: ServeHooks): Promis
   hooks.log("emb serve: stopped");
 }
 
+/** 127.0.0.0/8 and ::1 (IPv4-mapped too): addresses only this machine reaches. */
+export function isLoopback(address: string): boolean {
+  const v4 = address.toLowerCase().startsWith("::ffff:") ? address.slice(7) : address;
+  if (isIP(v4) === 4) return v4.startsWith("127.");
+  return address === "::1";
+}
+
 async function openModels(options: ServeOptions, hooks: ServeHooks): Promise<OpenedModels> {
   const opened: OpenedModels = {};
   const siglip = options.models.get("siglip");
-  if (siglip) opened.siglip = { image: await hooks.open("image-embedder", siglip), text: await hooks.open("text-embedder", siglip) };
+  if (siglip) {
+    const image = (await hooks.open("image-embedder", siglip)).model;
+    opened.siglip = { image, text: (await hooks.open("text-embedder", siglip)).model };
+  }
   const florence = options.models.get("florence2");
   if (florence) {
-    const model = await hooks.open("image-to-text", florence);
-    opened.florence2 = { model, settings: model.settings(options.generation) };
+    const { model, dir } = await hooks.open("image-to-text", florence);
+    opened.florence2 = { model, settings: model.settings(options.generation), promptLimit: readPromptLimit(dir) };
   }
   return opened;
 }

@@ -26,6 +26,22 @@ import type { ModelStatistics } from "./statistics.js";
 import { ProtocolError, type InferRequest, type OutputTensor, type Tensor } from "./protocol.js";
 
 const nowNs = () => process.hrtime.bigint();
+const count = (n: number) => n.toLocaleString("en-US");
+
+/** The most prompt tokens a model takes, and why (the config values it comes from). */
+export interface PromptLimit {
+  tokens: number;
+  why: string;
+}
+
+/**
+ * Longer embed_text texts are refused before tokenising: SigLIP takes 64 tokens, and its
+ * tokenizer would hold up the server for seconds on megabytes (and overflows the stack).
+ */
+const TEXT_MAX_BYTES = 16 * 1024;
+
+/** Longer Florence-2 prompts are counted on this many leading characters first: enough to refuse any prompt that is too long. */
+const PROMPT_HEAD_CHARS = 64 * 1024;
 
 export interface ImagePreparation {
   pool: PreparePool;
@@ -145,10 +161,14 @@ export function embedText(tower: TextTower, siglipText: ModelStatistics): Endpoi
         throw new ProtocolError(`invalid embed_model ${JSON.stringify(embedModel)}; this server embeds text with siglip_text`);
       const texts = bytesOf(request.inputs.get("INPUT_TEXT")!);
       return texts.map((bytes, r) => {
+        const where = `INPUT_TEXT${texts.length > 1 ? ` row ${r}` : ""}`;
+        if (bytes.length > TEXT_MAX_BYTES)
+          throw new ProtocolError(
+            `${where} is ${count(bytes.length)} bytes; embed_text takes texts of at most ${count(TEXT_MAX_BYTES)} bytes and ${length} tokens, the most SigLIP takes; shorten it`,
+          );
         const { ids, truncated } = tower.model.tokenizer.encode(bytes.toString("utf8"));
         // The Triton deployment's embed_text refuses text longer than the model takes rather than cut it.
-        if (truncated)
-          throw new ProtocolError(`INPUT_TEXT${texts.length > 1 ? ` row ${r}` : ""} has more than ${length} tokens, the most SigLIP takes; shorten it`);
+        if (truncated) throw new ProtocolError(`${where} has more than ${length} tokens, the most SigLIP takes; shorten it`);
         return { ids };
       });
     },
@@ -247,11 +267,35 @@ export function imageEmbedding(
   return new Endpoint(spec, tower.runner, tower.admission, rowsOf, embeddingOutput(dim), siglipVision);
 }
 
+/** JSON strings in a message cut to their start: a task error quoting a megabyte of text stays one line. */
+const clipQuoted = (message: string) =>
+  message.replace(/"(?:[^"\\]|\\.){80,}"/g, (quoted) => `${quoted.slice(0, 60)}..." (${count(quoted.length - 2)} characters)`);
+
+/**
+ * A prompt's token ids, refused (ProtocolError) when it has more tokens than the model takes,
+ * which would fail inside onnxruntime. A prompt of megabytes is refused on its head alone.
+ */
+function promptIds(model: ImageToText, prompt: string, limit: PromptLimit | undefined, where: string): number[] {
+  const tooLong = (tokens: string) =>
+    new ProtocolError(`${where}: the prompt has ${tokens} tokens; this model takes at most ${count(limit!.tokens)} (${limit!.why}); shorten ${where}`);
+  if (limit && prompt.length > PROMPT_HEAD_CHARS) {
+    const head = prompt.slice(0, PROMPT_HEAD_CHARS);
+    // Cut at a space: the head's tokens are then the first of the whole prompt's.
+    const space = head.lastIndexOf(" ");
+    const counted = model.encodePrompt(space > PROMPT_HEAD_CHARS / 2 ? head.slice(0, space) : head).length;
+    if (counted > limit.tokens) throw tooLong(`at least ${count(counted)}`);
+  }
+  const ids = model.encodePrompt(prompt);
+  if (limit && ids.length > limit.tokens) throw tooLong(count(ids.length));
+  return ids;
+}
+
 export function florence2(
   model: ImageToText,
   batching: BatcherOptions,
   preparation: ImagePreparation,
   settings: GenerationSettings,
+  promptLimit?: PromptLimit,
 ): Endpoint<ImageRow, string> {
   const tower = imageTower(
     preparation,
@@ -286,11 +330,12 @@ export function florence2(
       try {
         prompt = imageToTextTasks.prompt(task, texts?.[r].toString("utf8"));
       } catch (error) {
-        if (error instanceof TaskError) throw new ProtocolError(error.message.replaceAll("--text", "TEXT_PROMPT"));
+        if (error instanceof TaskError) throw new ProtocolError(clipQuoted(error.message.replaceAll("--text", "TEXT_PROMPT")));
         throw error;
       }
+      const where = `TEXT_PROMPT${images.length > 1 ? ` row ${r}` : ""}`;
       // The Triton deployment's florence2 always takes the image base64-encoded.
-      return { image: fromBase64(image, r, images.length), task, prompt: model.encodePrompt(prompt) };
+      return { image: fromBase64(image, r, images.length), task, prompt: promptIds(model, prompt, promptLimit, where) };
     });
   };
   const outputsOf = (results: string[]): OutputTensor[] => [

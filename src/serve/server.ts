@@ -1,12 +1,14 @@
 /**
  * The HTTP side of `emb serve`: the KServe v2 / Triton routes (health, server and model
  * metadata, model config, statistics, infer) over the served endpoints. Safe by default: bodies
- * have a size limit, a bad request gets a 400 with `{"error": ...}` and never stops the server,
- * an optional bearer token guards everything but the health probes, and `drain()` finishes the
- * requests in flight before closing.
+ * have a size limit and all bodies held at once a budget (a 503 with Retry-After beyond it), a
+ * bad request gets a 400 with `{"error": ...}` and never stops the server, an optional bearer
+ * token guards everything but the health probes, and `drain()` finishes the requests in flight
+ * before closing.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { BusyError, RETRY_AFTER_S, type Lease } from "./budget.js";
 import { InFlight, shuttingDown } from "./drain.js";
 import type { ServedEndpoint } from "./endpoint.js";
 import { encodeInferResponse, parseInferRequest, ProtocolError } from "./protocol.js";
@@ -15,6 +17,12 @@ import { checkBearer, ServedModels, serverMetadata, type ServiceOptions } from "
 export interface ServerOptions extends ServiceOptions {
   /** Largest request body accepted, in bytes. */
   maxBodyBytes: number;
+}
+
+/** What a request's handlers share: the budget lease its body counts in, and whether its client has gone. */
+interface RequestContext {
+  lease: Lease;
+  signal: AbortSignal;
 }
 
 const HEADER_LENGTH = "inference-header-content-length";
@@ -33,6 +41,9 @@ export class InferenceServer {
   ) {
     this.models = new ServedModels(endpoints);
     this.http = createServer((req, res) => void this.handle(req, res));
+    // A client that asks before sending its body (Expect: 100-continue, as curl does for large
+    // ones) is told to go on only once the body is accepted: a refused body is never sent.
+    this.http.on("checkContinue", (req, res) => void this.handle(req, res));
     // Slow or silent clients must not hold sockets forever.
     this.http.headersTimeout = 30_000;
     this.http.requestTimeout = 300_000;
@@ -70,33 +81,42 @@ export class InferenceServer {
       res.on("close", () => {
         if (!res.writableFinished) gone.abort(new Error("the client disconnected"));
       });
+      // The body's bytes count against the server's budget until the request is answered.
+      const lease = this.options.budget.lease();
       try {
-        await this.route(req, res, gone.signal);
+        await this.route(req, res, { lease, signal: gone.signal });
       } catch (error) {
+        if (error instanceof BusyError && !res.headersSent) {
+          res.setHeader("Retry-After", String(RETRY_AFTER_S));
+          // The body is discarded unread; the connection ends with this answer.
+          res.setHeader("Connection", "close");
+        }
         if (error instanceof ProtocolError) this.reply(res, error.status, { error: error.message });
         else if (!gone.signal.aborted) {
           const message = error instanceof Error ? error.message : String(error);
           this.options.onError?.(`${req.method} ${req.url}: ${message}`);
           this.reply(res, 500, { error: message });
         }
+      } finally {
+        lease.release();
       }
     });
   }
 
-  private async route(req: IncomingMessage, res: ServerResponse, signal: AbortSignal): Promise<void> {
+  private async route(req: IncomingMessage, res: ServerResponse, { lease, signal }: RequestContext): Promise<void> {
     const url = new URL(req.url ?? "/", "http://localhost");
     const path = url.pathname.replace(/\/+$/, "");
     if (this.inFlight.draining) {
       res.setHeader("Connection", "close");
       throw shuttingDown();
     }
-    if (path === "/v2/health/live") return this.status(req, res, 200);
-    if (path === "/v2/health/ready") return this.status(req, res, 200);
+    if (path === "/v2/health/live") return this.status(req, res, lease);
+    if (path === "/v2/health/ready") return this.status(req, res, lease);
     checkBearer(req.headers.authorization, this.options.token);
     if (path === "/v2") return this.reply(res, 200, serverMetadata(this.options.version));
     if (path === "/v2/models/stats") return this.reply(res, 200, { model_stats: this.models.statistics() });
     if (path === "/v2/repository/index") {
-      await this.readBody(req);
+      await this.readBody(req, res, lease);
       return this.reply(res, 200, this.models.index());
     }
     const match = MODEL_ROUTE.exec(path);
@@ -111,7 +131,7 @@ export class InferenceServer {
         expect("GET");
         return this.reply(res, 200, endpoint.metadata());
       case "ready":
-        return this.status(req, res, 200);
+        return this.status(req, res, lease);
       case "config":
         expect("GET");
         return this.reply(res, 200, endpoint.config());
@@ -120,11 +140,11 @@ export class InferenceServer {
         return this.reply(res, 200, { model_stats: [endpoint.statistics.toJson(endpoint.name, endpoint.version)] });
       case "infer":
         expect("POST");
-        return this.infer(req, res, endpoint, signal);
+        return this.infer(req, res, endpoint, { lease, signal });
     }
   }
 
-  private async infer(req: IncomingMessage, res: ServerResponse, endpoint: ServedEndpoint, signal: AbortSignal): Promise<void> {
+  private async infer(req: IncomingMessage, res: ServerResponse, endpoint: ServedEndpoint, { lease, signal }: RequestContext): Promise<void> {
     const lengthHeader = req.headers[HEADER_LENGTH];
     let headerLength: number | undefined;
     if (lengthHeader !== undefined) {
@@ -132,7 +152,7 @@ export class InferenceServer {
       if (!/^\d+$/.test(text)) throw new ProtocolError(`Inference-Header-Content-Length must be a non-negative integer, not ${JSON.stringify(text)}`);
       headerLength = Number(text);
     }
-    const body = await this.readBody(req);
+    const body = await this.readBody(req, res, lease);
     const raw = endpoint.rawInput;
     const request = parseInferRequest(body, headerLength, raw && { name: raw.name, datatype: raw.datatype });
     const outputs = await endpoint.infer(request, signal);
@@ -146,35 +166,57 @@ export class InferenceServer {
     res.end(encoded.body);
   }
 
-  /** The body, refusing one larger than the limit before reading it all. */
-  private readBody(req: IncomingMessage): Promise<Buffer> {
+  /**
+   * The body, refusing one larger than the limit before reading it all, and one that does not
+   * fit the server's budget (by its Content-Length before reading, else as its bytes arrive).
+   */
+  private readBody(req: IncomingMessage, res: ServerResponse, lease: Lease): Promise<Buffer> {
     const limit = this.options.maxBodyBytes;
+    const given = req.headers["content-length"] !== undefined;
     const declared = Number(req.headers["content-length"] ?? 0);
-    if (declared > limit) {
+    const refuse = (error: ProtocolError) => {
+      // Discarded, not held: the answer can go out without waiting for the upload.
       req.resume();
-      return Promise.reject(new ProtocolError(`the request body is ${declared} bytes; this server takes at most ${limit} (--max-body-mb)`, 413));
+      return Promise.reject(error);
+    };
+    if (declared > limit) return refuse(new ProtocolError(`the request body is ${declared} bytes; this server takes at most ${limit} (--max-body-mb)`, 413));
+    try {
+      lease.take(declared);
+    } catch (error) {
+      return refuse(error as ProtocolError);
     }
+    if (/100-continue/i.test(req.headers.expect ?? "")) res.writeContinue();
     return new Promise((resolve, reject) => {
       const chunks: Buffer[] = [];
       let size = 0;
+      const stop = (error: ProtocolError) => {
+        req.removeAllListeners("data");
+        req.resume();
+        reject(error);
+      };
       req.on("data", (chunk: Buffer) => {
         size += chunk.length;
-        if (size > limit) {
-          req.removeAllListeners("data");
-          req.resume();
-          reject(new ProtocolError(`the request body is over ${limit} bytes, the most this server takes (--max-body-mb)`, 413));
-          return;
+        if (size > limit) return stop(new ProtocolError(`the request body is over ${limit} bytes, the most this server takes (--max-body-mb)`, 413));
+        try {
+          // A body without Content-Length (chunked) takes its bytes as they come.
+          if (!given) lease.take(chunk.length);
+        } catch (error) {
+          return stop(error as ProtocolError);
         }
         chunks.push(chunk);
       });
       req.on("end", () => resolve(Buffer.concat(chunks, size)));
       req.on("error", reject);
+      // A client that goes away mid-upload: settle, so the request ends and its bytes are given back.
+      req.on("close", () => {
+        if (!req.complete) reject(new ProtocolError("the client disconnected before sending the whole body"));
+      });
     });
   }
 
-  private async status(req: IncomingMessage, res: ServerResponse, code: number): Promise<void> {
-    await this.readBody(req);
-    res.writeHead(code, { "Content-Length": 0 });
+  private async status(req: IncomingMessage, res: ServerResponse, lease: Lease): Promise<void> {
+    await this.readBody(req, res, lease);
+    res.writeHead(200, { "Content-Length": 0 });
     res.end();
   }
 

@@ -4,6 +4,7 @@
  * token check. Failures are ProtocolErrors, each side answering them in its own way.
  */
 import { timingSafeEqual } from "node:crypto";
+import type { ByteBudget } from "./budget.js";
 import type { ServedEndpoint } from "./endpoint.js";
 import { ProtocolError } from "./protocol.js";
 
@@ -11,6 +12,8 @@ export interface ServiceOptions {
   /** When set, requests other than health probes need `Authorization: Bearer <token>`. */
   token?: string;
   version: string;
+  /** Request bytes held at once, shared by the HTTP and gRPC sides. */
+  budget: ByteBudget;
   /** Server-side failures (not the client's): logged, answered with a 500 or INTERNAL. */
   onError?: (message: string) => void;
 }
