@@ -101,7 +101,10 @@ function madeWith(before: unknown, now: Record<string, unknown>): string {
 function fingerprintDifference(before: unknown, now: Record<string, unknown>): string {
   const whole = `${JSON.stringify(before)}, not ${JSON.stringify(now)}`;
   if (!isPlainObject(before)) return whole;
-  const shown = (value: unknown) => (value === undefined ? "none" : isPlainObject(value) ? "set" : JSON.stringify(value));
+  // A content hash is told apart by its first 12 digits; the whole one is in run.json.
+  const hash = (value: unknown) => typeof value === "string" && /^sha256:[0-9a-f]{64}$/.test(value);
+  const shown = (value: unknown) =>
+    value === undefined ? "none" : isPlainObject(value) ? "set" : hash(value) ? `"${(value as string).slice(0, 19)}…"` : JSON.stringify(value);
   const differing: { key: string; was: string; is: string }[] = [];
   const compare = (was: Record<string, unknown>, is: Record<string, unknown>, prefix: string) => {
     for (const k of new Set([...Object.keys(was), ...Object.keys(is)])) {

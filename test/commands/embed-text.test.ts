@@ -130,7 +130,7 @@ describe("default --out, and a folder of another run", () => {
     const mixed = runCli(["embed", "text", "a photo of a cat", "--model", TINY, "--no-progress", "--out", "image-embeddings"], {}, { cwd });
     expectOneLineRefusal(
       mixed,
-      "image-embeddings holds embeddings made with other graph, preprocessing, tokenizer",
+      "image-embeddings holds embeddings made with other weights, graph, preprocessing, tokenizer",
       'graph "onnx/vision_model.onnx", not "onnx/text_model.onnx"',
     );
     // One setting changed: just that one named.
