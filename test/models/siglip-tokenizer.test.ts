@@ -26,3 +26,12 @@ describe("SiglipTokenizer", () => {
     expect(SiglipTokenizer.canonicalize("  Hello,\t\tWORLD!!  It's — «fine»\u3000ok ")).toBe("hello world its — «fine» ok");
   });
 });
+
+describe("a caption of a megabyte", () => {
+  it("is truncated to the first 64 ids of its start, not a stack overflow", () => {
+    const long = tokenizer.encode("a photo of a cat ".repeat(60_000));
+    const start = tokenizer.encode("a photo of a cat ".repeat(40));
+    expect(start.truncated).toBe(true);
+    expect(long).toEqual(start);
+  });
+});

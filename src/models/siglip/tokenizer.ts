@@ -186,7 +186,7 @@ export class SiglipTokenizer {
     chunks.forEach((chunk, i) => {
       if (!chunk) return;
       if (i % 2) pieces.push(chunk);
-      else pieces.push(...this.tokenizeChunk(chunk));
+      else for (const piece of this.tokenizeChunk(chunk)) pieces.push(piece); // a spread of a long text's pieces overflows the stack
     });
     if (pieces.length > 1 && pieces[0] === SPIECE_UNDERLINE && this.specialTokens.has(pieces[1])) pieces.shift();
     return pieces;
