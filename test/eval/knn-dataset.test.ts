@@ -82,6 +82,12 @@ describe("folders the dataset cannot be read from", () => {
     const shown = join(root, "valid", "caf\\xe9", "x.jpg");
     expect(ds.valid.get("caf\\xe9")).toEqual([shown]);
     expect(ds.bytes?.get(shown)).toEqual(Buffer.concat([folder, Buffer.from("/x.jpg")]));
+    // A file name that is not UTF-8 in a class folder that is: its bytes are kept the same way.
+    writeFileSync(Buffer.concat([Buffer.from(join(root, "valid", "cat", "caf")), Buffer.from([0xe9]), Buffer.from(".jpg")]), "x");
+    const again = await readFolderDataset(root);
+    expect(again.bytes?.get(join(root, "valid", "cat", "caf\\xe9.jpg"))).toEqual(
+      Buffer.concat([Buffer.from(join(root, "valid", "cat", "caf")), Buffer.from([0xe9]), Buffer.from(".jpg")]),
+    );
   });
 
   it("a valid split without an image, or for few-shot a train split without one, names the folder, the extensions and the fixes", async () => {

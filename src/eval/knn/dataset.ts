@@ -22,8 +22,8 @@ export interface FolderDataset {
   train?: Split;
   valid: Split;
   /**
-   * The bytes of the paths under a class folder whose name is not UTF-8 (the path shows such
-   * bytes as \xHH, as image-files.ts shows file names): file system calls must take these.
+   * The bytes of the paths with a name that is not UTF-8, a class folder's or a file's (the path
+   * shows such bytes as \xHH, as image-files.ts does): file system calls must take these.
    */
   bytes?: Map<string, Buffer>;
 }
@@ -73,6 +73,7 @@ async function readSplit(dir: string, extensions: string[] | undefined, bytes: M
       for await (const file of walkImages([join(dir, label)], { extensions })) {
         if (file.error) throw new DatasetError(`${file.path}: ${file.error}`);
         files.push(file.path);
+        if (file.bytes) bytes.set(file.path, file.bytes); // a file name that is not UTF-8
       }
     } else {
       const folder = Buffer.concat([Buffer.from(dir), Buffer.from(sep), name]);
