@@ -23,14 +23,15 @@ export function readBatcherConfig(path: string): BatcherConfig {
   if (!existsSync(path)) throw new BatcherConfigError(`--batcher-config ${path}: no such file (emb perf --sweep --save-config writes one)`);
   let data: Record<string, unknown>;
   try {
-    data = JSON.parse(readFileSync(path, "utf8"));
+    // A leading BOM (an editor on Windows) is harmless: taken off as Python's utf-8-sig does.
+    data = JSON.parse(readFileSync(path, "utf8").replace(/^\ufeff/, ""));
   } catch (error) {
     throw new BatcherConfigError(`--batcher-config ${path} is not JSON: ${(error as Error).message}`);
   }
   const positive = (key: string, min: number) => {
     const v = data[key];
     if (typeof v !== "number" || !Number.isInteger(v) || v < min)
-      throw new BatcherConfigError(`--batcher-config ${path}: "${key}" must be an integer >= ${min}, not ${JSON.stringify(v)}`);
+      throw new BatcherConfigError(`--batcher-config ${path}: "${key}" must be an integer >= ${min}, not ${v === undefined ? "missing" : JSON.stringify(v)}`);
     return v;
   };
   return {

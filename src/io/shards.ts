@@ -56,6 +56,11 @@ export function readOutputFolder(dir: string): OutputFolder {
   return { dir, kind, run, shard: run.shard ?? undefined, finished: run.status === "complete" };
 }
 
+/** The command that wrote a folder, as its run.json names it ("emb embed image"); never "emb undefined". */
+function madeBy(run: RunInfo): string {
+  return run.command ? `emb ${run.command}` : "a run whose run.json names no command";
+}
+
 /** The fingerprint every shard of one job shares (the shard spec is recorded beside it, not in it). */
 export function jobFingerprint(run: RunInfo): Record<string, unknown> {
   return run.fingerprint ?? {};
@@ -74,9 +79,7 @@ export function checkSameJob(folders: OutputFolder[], allowPartial: boolean): vo
   for (const f of folders.slice(1)) {
     if (f.kind !== first.kind) throw new ShardError(`${f.dir} holds ${f.kind}, ${first.dir} holds ${first.kind}: only folders of one kind can be read as one`);
     if (f.run.command !== first.run.command) {
-      throw new ShardError(
-        `${f.dir} was written by emb ${f.run.command}, ${first.dir} by emb ${first.run.command}: only folders of one command can be read as one`,
-      );
+      throw new ShardError(`${f.dir} was written by ${madeBy(f.run)}, ${first.dir} by ${madeBy(first.run)}: only folders of one command can be read as one`);
     }
     const a = jobFingerprint(first.run);
     const b = jobFingerprint(f.run);
