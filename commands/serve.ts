@@ -66,10 +66,7 @@ export default class Serve extends EmbCommand {
     const { flags } = await this.parse(Serve);
     const usage = (m: string) => this.usageError(m);
     await runServe(serveOptions(flags), {
-      open: async (role, model) => {
-        const opened = await openFromFlags(role, { ...flags, model }, flags.progress, usage);
-        return { model: opened.model, dir: opened.resolved.dir };
-      },
+      open: async (role, model) => (await openFromFlags(role, { ...flags, model }, flags.progress, usage)).model,
       log: (m) => this.logToStderr(m),
       warn: (m) => this.warn(m),
       cannotListen: (error) => this.error(`${error.message} (--port 0 or --grpc-port 0 takes any free port; --no-grpc serves HTTP only)`, { exit: 1 }),

@@ -50,11 +50,12 @@ export function florenceFingerprint(job: Pick<FlorenceJob, "opened" | "task" | "
 
 type Draw = (result: ImageToTextResult) => Promise<void>;
 
-/** The runner's options (the model's settings and prompt) and the drawing; the model is released when it refuses the settings. */
+/** The runner's options (the model's settings and prompt) and the drawing; the model is released when it refuses the settings or the prompt. */
 async function prepare(job: FlorenceJob, warn: (message: string) => void) {
   const { model } = job.opened;
   const settings = await releasedOnError(model, () => model.settings(job.overrides));
-  const options: Omit<ImageToTextOptions, "onResult" | "onFailure"> = { ...job, prompt: model.encodePrompt(job.prompt), settings };
+  const prompt = await releasedOnError(model, () => model.encodePrompt(job.prompt, "--text"));
+  const options: Omit<ImageToTextOptions, "onResult" | "onFailure"> = { ...job, prompt, settings };
   return { options, settings, draw: await drawer(job, warn) };
 }
 

@@ -148,3 +148,4 @@ export const imageToTextTasks = {
 };
 
 export { TaskError };
+export { PromptTooLongError } from "./florence2/prompt-limit.js";

@@ -56,7 +56,8 @@ export interface ImageToText extends LoadedModel {
   readonly preprocessing: ImagePreprocessing;
   /** The model's generation settings with the given overrides. */
   settings(overrides?: GenerationOverrides): GenerationSettings;
-  encodePrompt(prompt: string): number[];
+  /** The prompt's token ids; a PromptTooLongError (a TaskError) past the model's limit, naming `what` to shorten (default "the text"). */
+  encodePrompt(prompt: string, what?: string): number[];
   /** Generated ids as text, special tokens kept: what `parse` reads. */
   decode(ids: number[]): string;
   generate(images: Float32Array[], prompts: number[][], settings: GenerationSettings): Promise<number[][]>;

@@ -10,7 +10,7 @@ import { defaultModel, type Role } from "../models/registry.js";
 import type { GenerationSettings } from "../generation/settings.js";
 import type { ImageEmbedder, ImageToText, LoadedModel, TextEmbedder } from "../models/types.js";
 import { renamed, type ServedEndpoint } from "./endpoint.js";
-import { embedText, florence2, imageEmbedding, imageEmbeddingTower, siglipText, textTower, type ImagePreparation, type PromptLimit } from "./models.js";
+import { embedText, florence2, imageEmbedding, imageEmbeddingTower, siglipText, textTower, type ImagePreparation } from "./models.js";
 
 /** The model families a server can load, the role each opens and the batcher each family's models use. */
 export const FAMILIES = {
@@ -70,35 +70,7 @@ export function batcherSettingsFor(
 
 export interface OpenedModels {
   siglip?: { image: ImageEmbedder; text: TextEmbedder };
-  florence2?: { model: ImageToText; settings: GenerationSettings; promptLimit?: PromptLimit };
-}
-
-const readJson = (file: string): Record<string, unknown> | undefined => {
-  try {
-    return JSON.parse(readFileSync(file, "utf8"));
-  } catch {
-    return undefined;
-  }
-};
-
-/**
- * The most prompt tokens a Florence-2 model folder takes: its text encoder has
- * max_position_embeddings positions (config.json), and the image's features fill
- * image_seq_length of them (preprocessor_config.json) before the prompt. A longer prompt fails
- * inside onnxruntime. Undefined when the config does not say.
- */
-export function readPromptLimit(dir: string): PromptLimit | undefined {
-  const config = readJson(join(dir, "config.json"));
-  const text = (config?.text_config ?? config) as Record<string, unknown> | undefined;
-  const positions = text?.max_position_embeddings;
-  if (typeof positions !== "number" || !Number.isInteger(positions) || positions <= 0) return undefined;
-  const imageTokens = readJson(join(dir, "preprocessor_config.json"))?.image_seq_length;
-  if (typeof imageTokens !== "number" || !Number.isInteger(imageTokens) || imageTokens <= 0 || imageTokens >= positions)
-    return { tokens: positions, why: `max_position_embeddings ${positions.toLocaleString("en-US")}` };
-  return {
-    tokens: positions - imageTokens,
-    why: `max_position_embeddings ${positions.toLocaleString("en-US")} less the image's ${imageTokens.toLocaleString("en-US")} tokens`,
-  };
+  florence2?: { model: ImageToText; settings: GenerationSettings };
 }
 
 /** The endpoints of the opened models, over shared preparation workers. */
@@ -114,8 +86,8 @@ export function buildEndpoints(models: OpenedModels, batchers: Record<BatcherNam
     endpoints.push(renamed(visionModel, "siglip"));
   }
   if (models.florence2) {
-    const { model, settings, promptLimit } = models.florence2;
-    endpoints.push(florence2(model, batchers.florence2, preparation, settings, promptLimit));
+    const { model, settings } = models.florence2;
+    endpoints.push(florence2(model, batchers.florence2, preparation, settings));
   }
   return endpoints;
 }

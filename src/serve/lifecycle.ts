@@ -12,7 +12,7 @@ import type { Role, RoleModel } from "../models/registry.js";
 import { versions } from "../version.js";
 import { ByteBudget } from "./budget.js";
 import { GrpcInferenceServer } from "./grpc.js";
-import { buildEndpoints, loadedModels, readPromptLimit, type BatcherName, type Family, type OpenedModels } from "./launch.js";
+import { buildEndpoints, loadedModels, type BatcherName, type Family, type OpenedModels } from "./launch.js";
 import { InferenceServer } from "./server.js";
 
 export interface ServeOptions {
@@ -37,8 +37,8 @@ export interface ServeOptions {
 }
 
 export interface ServeHooks {
-  /** Opens the model filling `role` from `model` (a directory or hub id), with the folder it was loaded from. */
-  open<R extends Role>(role: R, model: string): Promise<{ model: RoleModel[R]; dir: string }>;
+  /** Opens the model filling `role` from `model` (a directory or hub id). */
+  open<R extends Role>(role: R, model: string): Promise<RoleModel[R]>;
   /** A line about the server's state (where it listens, that it stops). */
   log(message: string): void;
   /** A request that failed inside the server (answered with an internal error), or a risky setting. */
@@ -95,13 +95,13 @@ async function openModels(options: ServeOptions, hooks: ServeHooks): Promise<Ope
   const opened: OpenedModels = {};
   const siglip = options.models.get("siglip");
   if (siglip) {
-    const image = (await hooks.open("image-embedder", siglip)).model;
-    opened.siglip = { image, text: (await hooks.open("text-embedder", siglip)).model };
+    const image = await hooks.open("image-embedder", siglip);
+    opened.siglip = { image, text: await hooks.open("text-embedder", siglip) };
   }
   const florence = options.models.get("florence2");
   if (florence) {
-    const { model, dir } = await hooks.open("image-to-text", florence);
-    opened.florence2 = { model, settings: model.settings(options.generation), promptLimit: readPromptLimit(dir) };
+    const model = await hooks.open("image-to-text", florence);
+    opened.florence2 = { model, settings: model.settings(options.generation) };
   }
   return opened;
 }

@@ -14,7 +14,7 @@
  */
 import type { BatcherOptions } from "../batching/batcher.js";
 import type { GenerationSettings } from "../generation/settings.js";
-import { imageToTextTasks, TaskError } from "../models/registry.js";
+import { imageToTextTasks, PromptTooLongError, TaskError } from "../models/registry.js";
 import type { ImageEmbedder, ImageToText, TextEmbedder } from "../models/types.js";
 import { Admission } from "../pipeline/admission.js";
 import type { DecodeOptions } from "../image/decode.js";
@@ -29,19 +29,11 @@ const nowNs = () => process.hrtime.bigint();
 const count = (n: number) => n.toLocaleString("en-US");
 
 /** The most prompt tokens a model takes, and why (the config values it comes from). */
-export interface PromptLimit {
-  tokens: number;
-  why: string;
-}
-
 /**
  * Longer embed_text texts are refused before tokenising: SigLIP takes 64 tokens, and its
  * tokenizer would hold up the server for seconds on megabytes (and overflows the stack).
  */
 const TEXT_MAX_BYTES = 16 * 1024;
-
-/** Longer Florence-2 prompts are counted on this many leading characters first: enough to refuse any prompt that is too long. */
-const PROMPT_HEAD_CHARS = 64 * 1024;
 
 export interface ImagePreparation {
   pool: PreparePool;
@@ -275,19 +267,13 @@ const clipQuoted = (message: string) =>
  * A prompt's token ids, refused (ProtocolError) when it has more tokens than the model takes,
  * which would fail inside onnxruntime. A prompt of megabytes is refused on its head alone.
  */
-function promptIds(model: ImageToText, prompt: string, limit: PromptLimit | undefined, where: string): number[] {
-  const tooLong = (tokens: string) =>
-    new ProtocolError(`${where}: the prompt has ${tokens} tokens; this model takes at most ${count(limit!.tokens)} (${limit!.why}); shorten ${where}`);
-  if (limit && prompt.length > PROMPT_HEAD_CHARS) {
-    const head = prompt.slice(0, PROMPT_HEAD_CHARS);
-    // Cut at a space: the head's tokens are then the first of the whole prompt's.
-    const space = head.lastIndexOf(" ");
-    const counted = model.encodePrompt(space > PROMPT_HEAD_CHARS / 2 ? head.slice(0, space) : head).length;
-    if (counted > limit.tokens) throw tooLong(`at least ${count(counted)}`);
+function promptIds(model: ImageToText, prompt: string, where: string): number[] {
+  try {
+    return model.encodePrompt(prompt, where);
+  } catch (error) {
+    if (error instanceof PromptTooLongError) throw new ProtocolError(`${where}: ${error.message}`);
+    throw error;
   }
-  const ids = model.encodePrompt(prompt);
-  if (limit && ids.length > limit.tokens) throw tooLong(count(ids.length));
-  return ids;
 }
 
 export function florence2(
@@ -295,7 +281,6 @@ export function florence2(
   batching: BatcherOptions,
   preparation: ImagePreparation,
   settings: GenerationSettings,
-  promptLimit?: PromptLimit,
 ): Endpoint<ImageRow, string> {
   const tower = imageTower(
     preparation,
@@ -335,7 +320,7 @@ export function florence2(
       }
       const where = `TEXT_PROMPT${images.length > 1 ? ` row ${r}` : ""}`;
       // The Triton deployment's florence2 always takes the image base64-encoded.
-      return { image: fromBase64(image, r, images.length), task, prompt: promptIds(model, prompt, promptLimit, where) };
+      return { image: fromBase64(image, r, images.length), task, prompt: promptIds(model, prompt, where) };
     });
   };
   const outputsOf = (results: string[]): OutputTensor[] => [

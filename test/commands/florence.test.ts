@@ -153,6 +153,17 @@ describe("emb florence on the tiny Florence-2", () => {
     expect(missing.stderr).toContain("<OPEN_VOCABULARY_DETECTION> needs --text");
   });
 
+  it("refuses a --text longer than the model takes, naming both counts (the tiny model: 1,024 positions less 577 image tokens)", () => {
+    const image = fixturePath("images", "photo_500x375.jpg");
+    const out = join(tmp("long"), "out");
+    const long = florence(["<OPEN_VOCABULARY_DETECTION>", image, "--text", "a car ".repeat(3_000), "--out", out]);
+    expect(long.status).toBe(2);
+    expect(long.stderr).toMatch(
+      /the prompt has [\d,]+ tokens; this model takes at most 447 \(max_position_embeddings 1,024 less the image's 577 tokens\); shorten --text/,
+    );
+    expect(existsSync(join(out, "results.jsonl"))).toBe(false);
+  });
+
   it("stops on SIGINT after the images in flight, keeps their results, and resumes to the same answers", async () => {
     const dir = tmp("many");
     for (let i = 0; i < 40; i++) copyFileSync(fixturePath("images", "photo_500x375.jpg"), join(dir, `img_${String(i).padStart(3, "0")}.jpg`));

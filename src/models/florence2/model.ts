@@ -20,6 +20,7 @@ import { readManifest } from "../common/manifest.js";
 import { readPreprocessing } from "../common/preprocessing.js";
 import type { ImageSize } from "../types.js";
 import { postProcess, type TaskAnswer } from "./postprocess.js";
+import { checkedPromptIds, promptLimit, type PromptLimit } from "./prompt-limit.js";
 import { DTYPES, dtypeFor, formatDtypeSpec, parseDtypeSpec, type Dtype, type DtypeSpec } from "../common/variants.js";
 
 /** The default model: its hub id comes from the manifest in models/. */
@@ -182,6 +183,8 @@ export class Florence2Model {
     private readonly visionImagesPerRun: number,
     readonly generationConfig: Record<string, unknown>,
     readonly info: Florence2Info,
+    /** The longest prompt the text encoder takes beside the image's tokens (see prompt-limit.ts). */
+    readonly promptLimit: PromptLimit | undefined,
   ) {}
 
   static async load(dir: string, spec: DtypeSpec, options: SessionOptions): Promise<Florence2Model> {
@@ -209,24 +212,34 @@ export class Florence2Model {
       JSON.parse(readFileSync(join(dir, "tokenizer_config.json"), "utf8")),
     );
     const imagesPerRun = sessions.vision_encoder.provider === "cpu" ? visionImagesPerRun(vision, preprocessing) : Infinity;
-    return new Florence2Model(sessions, decoder, tokenizer, preprocessing, imagesPerRun, generationConfig, {
-      dtype: formatDtypeSpec(spec),
-      graphs: layoutGraphs(layout),
-      provider: decoder.next.provider,
-      dModel: text.d_model,
-      decoderLayers: text.decoder_layers,
-      decoderHeads: text.decoder_attention_heads,
-      vocabSize: text.vocab_size,
-    });
+    const limit = promptLimit(config, JSON.parse(readFileSync(join(dir, "preprocessor_config.json"), "utf8")));
+    return new Florence2Model(
+      sessions,
+      decoder,
+      tokenizer,
+      preprocessing,
+      imagesPerRun,
+      generationConfig,
+      {
+        dtype: formatDtypeSpec(spec),
+        graphs: layoutGraphs(layout),
+        provider: decoder.next.provider,
+        dModel: text.d_model,
+        decoderLayers: text.decoder_layers,
+        decoderHeads: text.decoder_attention_heads,
+        vocabSize: text.vocab_size,
+      },
+      limit,
+    );
   }
 
   settings(overrides: GenerationOverrides = {}): GenerationSettings {
     return generationSettings(this.generationConfig, overrides);
   }
 
-  /** `<s>` prompt `</s>`, as the processor tokenises it. */
-  encodePrompt(prompt: string): number[] {
-    return this.tokenizer.encode(prompt).ids;
+  /** `<s>` prompt `</s>`, as the processor tokenises it; PromptTooLongError past the model's limit, naming `what` to shorten. */
+  encodePrompt(prompt: string, what = "the text"): number[] {
+    return checkedPromptIds(prompt, (text) => this.tokenizer.encode(text).ids, this.promptLimit, what);
   }
 
   /** The generated ids as text with special tokens kept: what post-processing parses. */
