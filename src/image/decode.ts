@@ -35,6 +35,7 @@ import { inflateSync } from "node:zlib";
 import sharp, { type Metadata, type OutputInfo, type Sharp } from "sharp";
 import { avifStill, isAvifSequence } from "./avif.js";
 import { BmpError, bmpHeader, decodeBmp, isBmp } from "./bmp.js";
+import { checkPngChunks } from "./png-chunks.js";
 import { pngDamage } from "./png-damage.js";
 import { resizeBicubicRgb } from "./resample.js";
 import { isPremultipliedRgba, premultipliedRgba, signedGray, type TiffLayout, tiffLayout, tiffRefusal, withPhotometric } from "./tiff.js";
@@ -121,6 +122,7 @@ export async function decodeAndResize(input: Buffer, size: ResizeSpec, options: 
 /** Decodes to 8-bit RGB as PIL's `exif_transpose(Image.open(f)).convert("RGB")` does. */
 export async function decodeImage(input: Buffer, options: DecodeOptions = {}): Promise<RgbImage> {
   if (input.length === 0) throw new ImageDecodeError("empty file (0 bytes)", "empty");
+  checkPngChunks(input); // before anything unpacks a PNG's compressed chunks
   const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
   const colorManagement = options.colorManagement ?? "none";
   if (!COLOR_MANAGEMENT_MODES.includes(colorManagement)) throw new Error(`unknown colorManagement "${colorManagement}"`);
