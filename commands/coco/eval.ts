@@ -54,6 +54,7 @@ export default class CocoEval extends EmbCommand {
     workers: imageInputFlags.workers,
     "max-pixels": imageInputFlags["max-pixels"],
     "color-management": imageInputFlags["color-management"],
+    "max-file-size": imageInputFlags["max-file-size"],
     progress: Flags.boolean({ description: "show progress bars on stderr", default: true, allowNo: true }),
   };
 

@@ -83,7 +83,7 @@ async function open<R extends "image-embedder" | "text-embedder">(role: R, optio
 export async function embedImageFolder(inputs: string[], options: EmbedImageFolderOptions): Promise<EmbedImageOutcome> {
   const settings = folderSettings("image", options, 16);
   await checkInputs(inputs);
-  const decode = { maxPixels: options.maxPixels ?? DEFAULT_MAX_PIXELS, colorManagement: options.colorManagement ?? "none" };
+  const decode = { maxPixels: options.maxPixels ?? DEFAULT_MAX_PIXELS, colorManagement: options.colorManagement ?? "none", maxFileSize: options.maxFileSize };
   const model = await open("image-embedder", options);
   return runEmbedImageJob(
     { ...settings, ...model, inputs, decode, extensions: options.extensions ?? DEFAULT_EXTENSIONS, workers: options.workers ?? availableParallelism() },

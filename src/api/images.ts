@@ -1,7 +1,7 @@
 /** Images given to the API, as file paths or encoded bytes, decoded and normalised as the pipelines do. */
-import { readFile } from "node:fs/promises";
 import { decodeAndResize, type ColorManagement } from "../image/decode.js";
 import { normalizePixels, type ImagePreprocessing } from "../image/normalize.js";
+import { readImageFile } from "../image/read-image-file.js";
 
 /** A path to an image file, or the file's bytes (JPEG, PNG, WebP, GIF, TIFF, BMP, AVIF). */
 export type ImageInput = string | Uint8Array;
@@ -11,6 +11,8 @@ export interface DecodeSettings {
   maxPixels?: number;
   /** Embedded ICC profiles: ignored ("none", the default, as PIL) or applied ("srgb"). */
   colorManagement?: ColorManagement;
+  /** Image files larger than this many bytes are refused (default 512,000,000); only regular files are read. */
+  maxFileSize?: number;
 }
 
 /** Raised when an input cannot be read or decoded; `input` says which one. */
@@ -43,7 +45,7 @@ export async function prepareImage(input: ImageInput, index: number, preprocessi
     throw new TypeError(`image #${index} is a ${typeof input}: give a file path (string) or the file's bytes (Buffer or Uint8Array)`);
   }
   try {
-    const bytes = typeof input === "string" ? await readFile(input) : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
+    const bytes = typeof input === "string" ? await readImageFile(input, decode.maxFileSize) : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
     const decoded = await decodeAndResize(bytes, { width: preprocessing.width, height: preprocessing.height }, decode);
     return { pixels: normalizePixels(decoded.pixels, preprocessing), width: decoded.sourceWidth, height: decoded.sourceHeight };
   } catch (error) {

@@ -1,7 +1,8 @@
 /** Flags shared by the commands that run a SigLIP model and read images. */
 import { Flags } from "@oclif/core";
 import { availableParallelism } from "node:os";
-import { COLOR_MANAGEMENT_MODES, DEFAULT_MAX_PIXELS, type ColorManagement, type DecodeOptions } from "../image/decode.js";
+import { COLOR_MANAGEMENT_MODES, DEFAULT_MAX_PIXELS, type ColorManagement } from "../image/decode.js";
+import { DEFAULT_MAX_FILE_SIZE, type ImageReadOptions } from "../image/read-image-file.js";
 import { DEFAULT_EXTENSIONS } from "../sources/image-files.js";
 import { defaultModel } from "../models/registry.js";
 import { DTYPES } from "../models/common/variants.js";
@@ -91,6 +92,12 @@ export const imageInputFlags = {
     default: DEFAULT_EXTENSIONS.join(","),
   }),
   "max-pixels": Flags.integer({ description: "skip images with more pixels than this (decompression bombs)", default: DEFAULT_MAX_PIXELS, min: 1 }),
+  "max-file-size": Flags.integer({
+    helpValue: "MB",
+    description: "skip image files (and .tar members) larger than this many MB (1 MB = 1,000,000 bytes); named pipes and devices are never read",
+    default: DEFAULT_MAX_FILE_SIZE / 1e6,
+    min: 1,
+  }),
   "color-management": Flags.string({
     description: "embedded ICC profiles: none ignores them as PIL does (embeddings equal the Python pipeline's); srgb converts to sRGB",
     options: [...COLOR_MANAGEMENT_MODES],
@@ -118,9 +125,11 @@ export const filesFromFlags = {
   }),
 };
 
-/** The decoding settings of the image flags. */
-export function decodeOptions(flags: { "max-pixels": number; "color-management": string }): DecodeOptions {
-  return { maxPixels: flags["max-pixels"], colorManagement: flags["color-management"] as ColorManagement };
+/** The decoding settings of the image flags, and the file size limit of those that read files (bytes). */
+export function decodeOptions(flags: { "max-pixels": number; "color-management": string; "max-file-size"?: number }): ImageReadOptions {
+  const decode: ImageReadOptions = { maxPixels: flags["max-pixels"], colorManagement: flags["color-management"] as ColorManagement };
+  if (flags["max-file-size"] !== undefined) decode.maxFileSize = flags["max-file-size"] * 1e6;
+  return decode;
 }
 
 /** The --ext value as a list. */

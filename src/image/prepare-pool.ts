@@ -7,8 +7,8 @@
  */
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
-import type { DecodeOptions } from "./decode.js";
 import type { ImagePreprocessing } from "./normalize.js";
+import type { ImageReadOptions } from "./read-image-file.js";
 
 export interface PrepareRequest {
   id: number;
@@ -17,7 +17,8 @@ export interface PrepareRequest {
   /** The image itself, when it came from memory (a server request) rather than a file. */
   data?: Uint8Array;
   preprocessing: ImagePreprocessing;
-  decode: DecodeOptions;
+  /** Decoding settings, and the size limit of a file read. */
+  decode: ImageReadOptions;
 }
 
 export type PrepareReply =
@@ -72,12 +73,12 @@ export class PreparePool {
     for (let i = 0; i < REQUESTS_PER_WORKER; i++) this.idle.push(worker);
   }
 
-  prepare(path: string | Uint8Array, preprocessing: ImagePreprocessing, decode: DecodeOptions): Promise<PrepareReply> {
+  prepare(path: string | Uint8Array, preprocessing: ImagePreprocessing, decode: ImageReadOptions): Promise<PrepareReply> {
     return this.submit({ id: this.nextId++, path, preprocessing, decode });
   }
 
   /** Prepares an image held in memory. */
-  prepareBytes(data: Uint8Array, preprocessing: ImagePreprocessing, decode: DecodeOptions): Promise<PrepareReply> {
+  prepareBytes(data: Uint8Array, preprocessing: ImagePreprocessing, decode: ImageReadOptions): Promise<PrepareReply> {
     return this.submit({ id: this.nextId++, path: "", data, preprocessing, decode });
   }
 

@@ -3,10 +3,11 @@
  * it and normalises the pixels, so that this CPU work runs on every core, not the main thread.
  */
 import { createHash } from "node:crypto";
-import { readFile } from "node:fs/promises";
 import { parentPort } from "node:worker_threads";
 import { decodeAndResize, ImageDecodeError } from "./decode.js";
 import { normalizePixels } from "./normalize.js";
+import { PngChunkError } from "./png-chunks.js";
+import { ImageReadError, readImageFile } from "./read-image-file.js";
 import type { PrepareReply, PrepareRequest } from "./prepare-pool.js";
 
 async function prepare(request: PrepareRequest): Promise<{ reply: PrepareReply; transfer: ArrayBuffer[] }> {
@@ -21,7 +22,7 @@ async function prepare(request: PrepareRequest): Promise<{ reply: PrepareReply; 
     // A byte path arrives as a Uint8Array: the file system wants it as a Buffer.
     const bytes = request.data
       ? Buffer.from(request.data.buffer, request.data.byteOffset, request.data.byteLength)
-      : await readFile(typeof request.path === "string" ? request.path : Buffer.from(request.path));
+      : await readImageFile(typeof request.path === "string" ? request.path : Buffer.from(request.path), request.decode.maxFileSize);
     const sha256 = createHash("sha256").update(bytes).digest("hex");
     lap("read");
     const { width, height } = request.preprocessing;
@@ -34,7 +35,8 @@ async function prepare(request: PrepareRequest): Promise<{ reply: PrepareReply; 
       transfer: [pixels.buffer as ArrayBuffer],
     };
   } catch (error) {
-    const reason = error instanceof ImageDecodeError ? error.reason : "unreadable";
+    const known = error instanceof ImageDecodeError || error instanceof ImageReadError || error instanceof PngChunkError;
+    const reason = known ? error.reason : "unreadable";
     const message = error instanceof Error ? error.message : String(error);
     return { reply: { id: request.id, ok: false, reason, error: message, times }, transfer: [] };
   }

@@ -8,7 +8,7 @@
  * survive kills the same way and `numpy.load` reads them.
  */
 import { createHash } from "node:crypto";
-import { createReadStream, existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { BatcherOptions } from "../batching/batcher.js";
@@ -19,17 +19,16 @@ import { parseNpy } from "../io/npy.js";
 import type { ImageEmbedder, TextEmbedder } from "../models/types.js";
 import { embedImages, type ProgressEvent } from "./embed-image.js";
 import { embedTexts, textKey, type TextRecord } from "./embed-text.js";
-import type { DecodeOptions } from "../image/decode.js";
+import { ImageReadError, sha256ImageFile, type ImageReadOptions } from "../image/read-image-file.js";
 
 /** The cache folder for one kind of embedding made by one model. */
 export function cacheFolder(root: string, kind: "images" | "texts", fingerprint: Record<string, unknown>): string {
   return join(root, kind, createHash("sha256").update(JSON.stringify(fingerprint)).digest("hex").slice(0, 16));
 }
 
-export async function sha256File(path: string): Promise<string> {
-  const hash = createHash("sha256");
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest("hex");
+/** An input's SHA-256, read as the workers read it: a regular file only, up to the size limit. */
+export function sha256File(path: string, maxFileSize?: number): Promise<string> {
+  return sha256ImageFile(path, maxFileSize);
 }
 
 /** An embedding folder read whole: its records, in row order, and their vectors. */
@@ -107,8 +106,8 @@ export interface CachedImageOptions {
   dir: string;
   fingerprint: Record<string, unknown>;
   workers: number;
-  /** Decoding: the pixel limit and what to do with embedded colour profiles. */
-  decode?: DecodeOptions;
+  /** Decoding: the pixel limit and what to do with embedded colour profiles; and the file size limit. */
+  decode?: ImageReadOptions;
   batcher: BatcherOptions;
   /** Called once the files to embed are known (after hashing), then once per embedded file. */
   onStart?: (toEmbed: number) => void;
@@ -131,12 +130,13 @@ export async function cachedImageEmbeddings(model: ImageEmbedder, files: string[
     try {
       const info = await stat(path);
       const known = seen.get(path);
-      const sha = known && known.bytes === info.size && known.mtimeMs === info.mtimeMs ? known.sha256 : await sha256File(path);
+      const sha = known && known.bytes === info.size && known.mtimeMs === info.mtimeMs ? known.sha256 : await sha256File(path, options.decode?.maxFileSize);
       shaOf.set(file, sha);
       if (store.recordFor(sha)) reused++;
       else if (!toEmbed.has(sha)) toEmbed.set(sha, path);
     } catch (error) {
-      failed.set(file, { reason: "unreadable", error: error instanceof Error ? error.message : String(error) });
+      const reason = error instanceof ImageReadError ? error.reason : "unreadable";
+      failed.set(file, { reason, error: error instanceof Error ? error.message : String(error) });
     }
   }
 

@@ -5,9 +5,9 @@
  */
 import { stat } from "node:fs/promises";
 import type { BatcherOptions } from "../batching/batcher.js";
-import type { DecodeOptions } from "../image/decode.js";
 import type { ImagePreprocessing } from "../image/normalize.js";
 import { PreparePool, REQUESTS_PER_WORKER } from "../image/prepare-pool.js";
+import { DEFAULT_MAX_FILE_SIZE, type ImageReadOptions } from "../image/read-image-file.js";
 import { readAheadFor, Runner, runInOrder, type Prepared, type RunCounts, type Sink } from "./runner.js";
 import type { PathList } from "../sources/path-list.js";
 import type { Shard } from "../sources/shard.js";
@@ -40,7 +40,7 @@ export interface ImageResume {
 export interface ImageStageOptions {
   pool: PreparePool;
   preprocessing: ImagePreprocessing;
-  decode?: DecodeOptions;
+  decode?: ImageReadOptions;
   timer: StageTimer;
   resume?: ImageResume;
 }
@@ -89,8 +89,8 @@ export interface ImageSources {
 }
 
 export interface ImageRunOptions extends ImageSources {
-  /** Decoding: the pixel limit and what to do with embedded colour profiles. */
-  decode?: DecodeOptions;
+  /** Decoding: the pixel limit and what to do with embedded colour profiles; and the file size limit. */
+  decode?: ImageReadOptions;
   /** Worker threads that read, decode and resize images. */
   workers: number;
   batcher: BatcherOptions;
@@ -112,7 +112,8 @@ export async function runImages<Out, Res>(
   sink: Sink<string, Res>,
   options: ImageRunOptions,
 ): Promise<RunCounts & { total: number }> {
-  const walk: WalkOptions = { extensions: options.extensions, list: options.list, shard: options.shard, tars: true };
+  const maxFileSize = options.decode?.maxFileSize ?? DEFAULT_MAX_FILE_SIZE;
+  const walk: WalkOptions = { extensions: options.extensions, list: options.list, shard: options.shard, tars: true, maxFileSize };
   const total = await countImages(options.inputs, walk);
   options.onStart?.(total);
   const pool = new PreparePool(options.workers);

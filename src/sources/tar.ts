@@ -5,10 +5,12 @@
  * consecutive members with the same key make one sample. A sample's image is its member whose
  * extension comes first in the extension list (jpg, jpeg, png, webp, ... by default).
  *
- * The tar is streamed (tar-stream): only the members of the sample being read are in memory. A
- * damaged or truncated tar ends with an error item after the samples read before the damage.
+ * The tar is streamed (tar-stream): only the members of the sample being read are in memory, and
+ * an image member over the size limit is skipped unread and reported. A damaged or truncated tar
+ * ends with an error item after the samples read before the damage.
  */
-import { createReadStream } from "node:fs";
+import { constants, type ReadStream } from "node:fs";
+import { open } from "node:fs/promises";
 import { pipeline } from "node:stream";
 import { createGunzip } from "node:zlib";
 import { extract } from "tar-stream";
@@ -19,6 +21,8 @@ export interface TarSample {
   path: string;
   /** The image member: its bytes, size and modification time; absent when the sample has none. */
   image?: { data: Buffer; size: number; mtimeMs: number; extension: string };
+  /** Set instead of `image` when the image member is over the size limit: its size and extension. */
+  tooLarge?: { size: number; extension: string };
   /** The sample's extensions, in tar order (for the message of a sample without an image). */
   extensions: string[];
 }
@@ -41,11 +45,18 @@ export function splitMemberName(name: string): { key: string; extension: string 
 
 /**
  * The samples of the tar at `path`, in tar order. `imageExtensions` ranks the extensions an image
- * may have; the first one a sample has is its image. Only that member's bytes are kept.
+ * may have; the first one a sample has is its image. Only that member's bytes are kept, and only
+ * when it is at most `maxMemberSize` bytes.
  */
-export async function* readTarSamples(path: string, imageExtensions: string[]): AsyncGenerator<TarItem> {
+export async function* readTarSamples(path: string, imageExtensions: string[], maxMemberSize = Infinity): AsyncGenerator<TarItem> {
   const rank = new Map(imageExtensions.map((e, i) => [e.toLowerCase().replace(/^\./, ""), i]));
-  const file = createReadStream(path);
+  let file: ReadStream;
+  try {
+    file = await openTar(path);
+  } catch (error) {
+    yield { kind: "damaged", path, error: `cannot read this tar (${(error as Error).message})` };
+    return;
+  }
   const tar = extract();
   // pipeline() carries a read or gunzip error into the extractor, whose iteration then throws it.
   if (/\.(tar\.gz|tgz)$/i.test(path)) pipeline(file, createGunzip(), tar, () => {});
@@ -75,10 +86,16 @@ export async function* readTarSamples(path: string, imageExtensions: string[]): 
       current ??= { path: `${path}/${parts.key}`, extensions: [], rank: Infinity };
       current.extensions.push(parts.extension);
       const r = rank.get(parts.extension) ?? Infinity;
-      if (r < current.rank) {
+      if (r < current.rank && size > maxMemberSize) {
+        entry.resume(); // not buffered: the sample is reported instead
+        current.rank = r;
+        current.image = undefined;
+        current.tooLarge = { size, extension: parts.extension };
+      } else if (r < current.rank) {
         const chunks: Buffer[] = [];
         for await (const chunk of entry) chunks.push(chunk as Buffer);
         current.rank = r;
+        current.tooLarge = undefined;
         current.image = { data: Buffer.concat(chunks), size, mtimeMs: mtime ? mtime.getTime() : 0, extension: parts.extension };
       } else {
         entry.resume();
@@ -100,4 +117,16 @@ export async function* readTarSamples(path: string, imageExtensions: string[]): 
   }
   const last = finish();
   if (last) yield last;
+}
+
+/** Opens a tar that is a regular file; O_NONBLOCK: a named pipe put in its place since the walk must not hang the open. */
+async function openTar(path: string): Promise<ReadStream> {
+  const handle = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+  try {
+    if (!(await handle.stat()).isFile()) throw new Error("it is not a regular file; only regular files are read");
+  } catch (error) {
+    await handle.close();
+    throw error;
+  }
+  return handle.createReadStream();
 }

@@ -36,7 +36,7 @@ describe("walkImages", () => {
     const root = tree();
     symlinkSync(root, join(root, "a", "loop"));
     symlinkSync(join(root, "b"), join(root, "c-link-to-b"));
-    symlinkSync(join(root, "missing"), join(root, "dangling.jpg"));
+    symlinkSync(join(root, "missing"), join(root, "dangling"));
     const found = await collect([root]);
     expect(found.map((p) => p.slice(root.length + 1))).toEqual(["a/y/w.jpeg", "a/z/x.webp", "b/1.png", "b/2.JPG", "top.gif"]);
   });
