@@ -71,25 +71,21 @@ describe("what a run survives", () => {
 
   it("a second writer on the same --out is refused with the holder's pid and host; the first ends as an uninterrupted run", async () => {
     const out = join(tmp("out"), "shared");
-    // The first run's last input is a named pipe: it holds the run open, however fast the machine,
-    // until the test writes an image into it.
-    const hold = join(tmp("hold"), "hold.jpg");
-    execFileSync("mkfifo", [hold]);
-    const first = startCli([...args(dir, out), hold]);
+    // The first run is stopped (SIGSTOP) while it holds the folder, however fast the machine, and
+    // goes on (SIGCONT) once the second is refused. (A named pipe as input no longer holds a run:
+    // it is reported, not read.)
+    const first = startCli(args(dir, out));
     await whenRowsPass(first, out, 8);
+    first.kill("SIGSTOP");
     const second = runCli(args(dir, out));
+    first.kill("SIGCONT");
     expect(second.status, second.stderr).toBe(1);
     expect(second.stderr).toContain(`is being written by process ${first.pid} on ${hostname()}`);
-    writeFileSync(hold, readFileSync(fixturePath("images", "photo_500x375.jpg")));
     const code = await new Promise((resolve) => first.on("close", resolve));
     expect(code).toBe(0);
     const got = outputs(out);
     expect(got.run.status).toBe("complete");
-    const ref = outputs(reference);
-    // The held image is img_0001's file.
-    expect(maxAbsDiff(got.byName.get("hold.jpg")!, ref.byName.get("img_0001.jpg")!)).toBeLessThanOrEqual(1e-6);
-    got.byName.delete("hold.jpg");
-    expectSameAs({ ...got, rows: got.rows - 1 }, ref);
+    expectSameAs(got, outputs(reference));
     expect(existsSync(join(out, ".emb.lock"))).toBe(false);
   });
 
