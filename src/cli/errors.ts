@@ -30,6 +30,7 @@ import { RemoteError } from "../perf/remote.js";
 import { ShardSpecError } from "../sources/shard.js";
 import { SourceError } from "../sources/image-files.js";
 import { ProviderUnavailableError } from "../runtime/session.js";
+import { CommandLineTooLongError } from "../runtime/command-line.js";
 import { DiskError } from "../jobs/run-record.js";
 
 export const EXIT = { fatal: 1, usage: 2, someFailed: 3, interrupted: 130 } as const;
@@ -57,6 +58,7 @@ const KNOWN: [ErrorClass, string, number][] = [
   [ModelNotFoundError, "model-not-found", EXIT.fatal],
   [ModelLayoutError, "model-layout", EXIT.fatal],
   [ProviderUnavailableError, "provider-unavailable", EXIT.fatal],
+  [CommandLineTooLongError, "command-line-too-long", EXIT.usage],
   // emb perf --url: the server could not be reached, or answered with an error.
   [RemoteError, "server", EXIT.fatal],
   // Flag values checked by hand (a --length-penalty that is not a number, say).

@@ -3,6 +3,7 @@
  * one-node Gemm graph built in memory, so exact nearest-neighbour search can score a block of
  * queries against every reference in one call instead of one dot product at a time in JavaScript.
  */
+import { checkCommandLineLength } from "./command-line.js";
 import * as ort from "onnxruntime-node";
 import protobuf from "protobufjs";
 import { sessionOptions } from "./session.js";
@@ -80,6 +81,7 @@ export class TransposedProduct {
 
   /** `threads` 0 or undefined: onnxruntime's default (every core). */
   static async open(threads?: number): Promise<TransposedProduct> {
+    checkCommandLineLength();
     return new TransposedProduct(await ort.InferenceSession.create(gemmTransposedModel(), sessionOptions("cpu", threads)));
   }
 

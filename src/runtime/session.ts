@@ -2,6 +2,7 @@
  * The only module that talks to onnxruntime-node: opens sessions on an execution provider,
  * converts tensors in and out, and turns provider failures into errors that say what to do.
  */
+import { checkCommandLineLength } from "./command-line.js";
 import { existsSync, readdirSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
@@ -88,6 +89,7 @@ export class ModelSession {
    * back to CPU; an explicitly requested provider that cannot load is an error.
    */
   static async open(path: string, options: SessionOptions = {}): Promise<ModelSession> {
+    checkCommandLineLength();
     const device = options.device ?? "auto";
     const candidates: Provider[] = device === "auto" ? (cudaProviderInstalled() ? ["cuda", "cpu"] : ["cpu"]) : [device];
     const failures: string[] = [];
