@@ -11,18 +11,26 @@ const STOP_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
 
 /**
  * First stop signal (Ctrl-C, SIGTERM, SIGHUP): abort the signal, so the command finishes what is
- * in flight and writes its outputs. A second one: exit at once (130), which the outputs also
- * survive.
+ * in flight and writes its outputs. A second one: stop at once, which the outputs also survive.
+ * process.exit would wait for a read stuck in the kernel (a hung network mount), so the signal
+ * is raised again with its default action, which ends the process whatever it waits for; PID 1
+ * (a container) ignores default actions, so there it exits (130).
  */
 export function interruptible(warn: (message: string) => void): { signal: AbortSignal; dispose: () => void } {
   const abort = new AbortController();
-  const onSignal = (name: string) => {
-    if (abort.signal.aborted) process.exit(130);
+  const dispose = () => STOP_SIGNALS.forEach((name) => process.off(name, onSignal));
+  const onSignal = (name: NodeJS.Signals) => {
+    if (abort.signal.aborted) {
+      if (process.pid === 1) process.exit(130);
+      dispose();
+      process.kill(process.pid, name);
+      process.exit(130); // reached only if another listener kept the signal from its default action
+    }
     abort.abort();
     warn(`interrupted (${name}): finishing the work in flight (Ctrl-C again to stop at once)`);
   };
   for (const name of STOP_SIGNALS) process.on(name, onSignal);
-  return { signal: abort.signal, dispose: () => STOP_SIGNALS.forEach((name) => process.off(name, onSignal)) };
+  return { signal: abort.signal, dispose };
 }
 
 /** What a recorded run needs of its output folder. */
