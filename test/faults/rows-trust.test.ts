@@ -93,7 +93,9 @@ describe("a folder's rows come from one model, proven by content", () => {
 describe("any spelling of the same inputs resumes", () => {
   it("embeds each image once whether a run names the folder relatively, absolutely or from inside it", () => {
     const root = tmp("work");
-    const images = photos(PHOTOS.slice(0, 3), (mkdirSync(join(root, "photos")), join(root, "photos")));
+    const images = join(root, "photos");
+    mkdirSync(images);
+    photos(PHOTOS.slice(0, 3), images);
     const first = embed(["photos"], fixturePath("siglip-tiny"), "out", { cwd: root });
     expect(first.status).toBe(0);
     photos(PHOTOS.slice(3, 5), images);
