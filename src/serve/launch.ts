@@ -2,8 +2,6 @@
  * What `emb serve` loads: `--model family[=dir|hub id]` values become the families' models and
  * their endpoints, each model with its own batcher settings (`--batcher-config [model=]file`).
  */
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import type { BatcherOptions } from "../batching/batcher.js";
 import { readBatcherConfig } from "../batching/config.js";
 import { defaultModel, type Role } from "../models/registry.js";
