@@ -5,7 +5,8 @@
  * Exit statuses (documented in docs/operations.md):
  *   0   everything done
  *   1   fatal: the run could not go on (model not found, unreadable model, provider missing,
- *       output folder in use by another run, a bug)
+ *       output folder in use by another run, on a read-only or full disk or not writable by
+ *       this user, a damaged file such as a .npy cut short, a bug)
  *   2   usage: a flag, an argument or an input file is wrong; nothing was written
  *   3   finished, but some inputs failed (listed in the outputs)
  *   127 no such command (src/cli/hooks/command-not-found.ts suggests the closest)
