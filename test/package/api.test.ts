@@ -179,6 +179,6 @@ describe("readNpy and writeNpy", () => {
     expect(() => writeNpy(join(work, "ragged.npy"), [new Float32Array(3), new Float32Array(2)])).toThrow("row 1 has 2 values, row 0 has 3");
     const bad = join(work, "bad.npy");
     writeFileSync(bad, "hello");
-    expect(() => readNpy(bad)).toThrow(`${bad}: not a .npy file`);
+    expect(() => readNpy(bad)).toThrow(`${bad}: the file is not a .npy file`);
   });
 });
