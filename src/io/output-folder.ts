@@ -60,6 +60,13 @@ export function claimOutputFolder(dir: string, fingerprint: Record<string, unkno
     runPath,
     "it records which model made the folder: restore it, or remove the folder to start again",
   );
+  if (!isPlainObject(previous.fingerprint)) {
+    lock.release();
+    throw new OutputMismatchError(
+      `${dir} holds ${what} whose run.json does not say which model made them (no fingerprint), so new rows could not be proven to match; ` +
+        "choose another --out or remove that folder",
+    );
+  }
   if (JSON.stringify(previous.fingerprint) !== JSON.stringify(fingerprint)) {
     lock.release();
     throw new OutputMismatchError(`${dir} holds ${what} ${madeWith(previous.fingerprint, fingerprint)}; choose another --out or remove that folder`);

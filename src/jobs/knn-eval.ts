@@ -15,7 +15,7 @@ import { knnEvalSummary, writeKnnReports, type KnnRunOutput, type KnnRunResult }
 import type { JobOutput, Phase } from "./job-output.js";
 import { interruptible } from "./run-record.js";
 import type { Weighting } from "../eval/knn/classifier.js";
-import { chooseLabelMapping, chooseShots, readFolderDataset, type Split } from "../eval/knn/dataset.js";
+import { chooseLabelMapping, chooseShots, DatasetError, readFolderDataset, type Split } from "../eval/knn/dataset.js";
 import { evaluateKnn, type LabelledVectors, type SearchKind } from "../eval/knn/evaluate.js";
 import { meanOfUnitVectors, promptsByClass, type NamesMode } from "../eval/knn/prompts.js";
 import type { HnswOptions } from "../eval/knn/search.js";
@@ -69,7 +69,7 @@ export async function runKnnEval(options: KnnRunOptions): Promise<KnnRunOutput> 
   for (const [label, files] of dataset.valid) if (files.length === 0) notes.push(`valid/${label} has no images`);
   let references: Split | undefined;
   if (options.shots !== undefined) {
-    if (!dataset.train) throw new Error(`${options.data}/train: no such folder; few-shot needs <root>/train/<label>/* (or use --zero-shot alone)`);
+    if (!dataset.train) throw new DatasetError(`${options.data}/train: no such folder; few-shot needs <root>/train/<label>/* (or use --zero-shot alone)`);
     references = chooseShots(dataset.train, options.shots, options.seed);
     const short = [...references].filter(([, files]) => files.length < options.shots!);
     const empty = short.filter(([, files]) => files.length === 0).map(([label]) => label);
@@ -136,7 +136,9 @@ export async function runKnnEval(options: KnnRunOptions): Promise<KnnRunOutput> 
 
   if (references) {
     const refs = withVectors(trainFiles);
-    if (refs.length === 0) throw new Error("no train image could be embedded: nothing to index for few-shot");
+    if (refs.length === 0) {
+      throw new DatasetError(`no train image could be embedded (see the failures): nothing to index for few-shot; fix those images, or use --zero-shot alone`);
+    }
     await evaluate(`${options.shots}-shot`, { vectors: refs.map((f) => images.vectors.get(f.file)!), labels: refs.map((f) => f.label) });
   }
 

@@ -47,8 +47,11 @@ async function heldLines(stream: Readable): Promise<string[]> {
 }
 
 async function* pathLines(stream: Readable): AsyncGenerator<string> {
+  let first = true;
   for await (const line of createInterface({ input: stream, crlfDelay: Infinity })) {
-    const path = line.replace(/\r$/, "");
+    // A list saved by a Windows editor may start with a byte-order mark, which no path has.
+    const path = (first ? line.replace(/^\ufeff/, "") : line).replace(/\r$/, "");
+    first = false;
     if (path.trim() !== "") yield path;
   }
 }

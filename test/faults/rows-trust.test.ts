@@ -76,6 +76,17 @@ describe("a folder's rows come from one model, proven by content", () => {
     expect(rowsOf(out)).toBe(2);
   });
 
+  it("refuses a folder whose run.json names no fingerprint, saying so instead of 'undefined'", () => {
+    const images = photos(PHOTOS.slice(0, 1));
+    const out = join(tmp("out"), "emb");
+    expect(embed([images], fixturePath("siglip-tiny"), out).status).toBe(0);
+    writeFileSync(join(out, "run.json"), JSON.stringify({ command: "embed image" }));
+    const again = embed([images], fixturePath("siglip-tiny"), out);
+    expect(again.status).toBe(2);
+    expect(again.stderr).toContain("whose run.json does not say which model made them (no fingerprint)");
+    expect(again.stderr).not.toContain("undefined");
+  });
+
   it("refuses a folder made by an emb that did not record the weights, naming why", () => {
     const images = photos(PHOTOS.slice(0, 2));
     const out = join(tmp("out"), "emb");

@@ -23,6 +23,12 @@ describe("--files-from lists", () => {
     expect(await all(list)).toEqual(expected);
   });
 
+  it("a list starting with a byte-order mark (a Windows editor's) keeps its first path", async () => {
+    const file = join(mkdtempSync(join(tmpdir(), "emb-list-")), "list.txt");
+    writeFileSync(file, "\ufeffphotos/a.jpg\r\nphotos/b.jpg\r\n");
+    expect(await all(await PathList.open(file))).toEqual(["photos/a.jpg", "photos/b.jpg"]);
+  });
+
   it("- reads standard input once and keeps it for the second pass", async () => {
     const list = await PathList.open("-", Readable.from(["x.jpg\r\n", "y", " z.jpg\n\n"]));
     expect(await all(list)).toEqual(["x.jpg", "y z.jpg"]);
