@@ -1,5 +1,6 @@
 /** Normalisation: pixels for the image models (HWC uint8 RGB to CHW float32). */
 import { withKernel } from "./pixel-kernel.js";
+import type { ResampleFilter } from "./resample.js";
 
 export interface ImagePreprocessing {
   width: number;
@@ -7,7 +8,8 @@ export interface ImagePreprocessing {
   rescale: number;
   mean: [number, number, number];
   std: [number, number, number];
-  resample: "bicubic";
+  /** Recorded in output fingerprints: "bicubic", the default, keeps earlier folders' fingerprints. */
+  resample: ResampleFilter;
 }
 
 /**
