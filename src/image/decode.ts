@@ -1,10 +1,10 @@
 /**
  * Image decoding and resizing with sharp, matching how the Python reference loads images:
- * PIL `Image.open`, `ImageOps.exif_transpose`, `convert("RGB")`, then the HF processor's bicubic
- * resize.
+ * PIL `Image.open`, `ImageOps.exif_transpose`, `convert("RGB")`, then the HF processor's
+ * resize (PIL's filter its preprocessor_config.json names; bicubic for SigLIP and Florence-2).
  *
  * Two steps: decoding to 8-bit RGB exactly as PIL does (below), then resample.ts resizes with
- * PIL's bicubic. What PIL does, and so what this does:
+ * PIL's arithmetic. What PIL does, and so what this does:
  *
  * - Embedded ICC profiles are ignored: PIL keeps them in `info["icc_profile"]` and never applies
  *   them, so a Display P3 or Adobe RGB photo is read as if its numbers were sRGB. sharp would
@@ -37,12 +37,14 @@ import { avifStill, isAvifSequence } from "./avif.js";
 import { BmpError, bmpHeader, decodeBmp, isBmp } from "./bmp.js";
 import { checkPngChunks } from "./png-chunks.js";
 import { pngDamage } from "./png-damage.js";
-import { resizeBicubicRgb } from "./resample.js";
+import { resizeRgb, type ResampleFilter } from "./resample.js";
 import { isPremultipliedRgba, premultipliedRgba, signedGray, type TiffLayout, tiffLayout, tiffRefusal, withPhotometric } from "./tiff.js";
 
 export interface ResizeSpec {
   width: number;
   height: number;
+  /** The model's preprocessor_config.json `resample`, as PIL names it; bicubic when absent. */
+  resample?: ResampleFilter;
 }
 
 export interface DecodedImage {
@@ -107,11 +109,11 @@ export const DEFAULT_MAX_PIXELS = 178_956_970;
 sharp.concurrency(1); // parallelism comes from decoding several images at once, not threads per image
 sharp.cache(false); // every image is decoded once: a cache only holds memory
 
-/** Decodes and resizes to `size` with PIL's bicubic. */
+/** Decodes and resizes to `size` with PIL's filter `size.resample` (bicubic when absent). */
 export async function decodeAndResize(input: Buffer, size: ResizeSpec, options: DecodeOptions = {}): Promise<DecodedImage> {
   const rgb = await decodeImage(input, options);
   return {
-    pixels: resizeBicubicRgb(rgb.pixels, rgb.width, rgb.height, size.width, size.height),
+    pixels: resizeRgb(rgb.pixels, rgb.width, rgb.height, size.width, size.height, size.resample),
     width: size.width,
     height: size.height,
     sourceWidth: rgb.width,

@@ -8,7 +8,9 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { prepareImage } from "../../src/api/images.js";
 import { decodeImage } from "../../src/image/decode.js";
+import { PreparePool } from "../../src/image/prepare-pool.js";
 import { normalizePixels } from "../../src/image/normalize.js";
 import { resizeRgb } from "../../src/image/resample.js";
 import { ModelLayoutError } from "../../src/models/common/layout.js";
@@ -50,6 +52,16 @@ describe("preprocessor_config.json resample", () => {
       for (let c = 0; c < 3; c++) expected[c * plane + i] = (resized[i * 3 + c] * p.rescale - p.mean[c]) / p.std[c];
     }
     expect(maxAbsDiff(normalizePixels(resized, p), expected)).toBe(0);
+    // The library and the pipeline's preparation workers resize with the model's filter too.
+    const path = fixturePath("images", "large_1280x720.jpg");
+    expect(maxAbsDiff((await prepareImage(path, 0, p)).pixels, expected)).toBe(0);
+    const pool = new PreparePool(1);
+    try {
+      const reply = await pool.prepare(path, p, {});
+      expect(reply.ok && maxAbsDiff(reply.pixels, expected)).toBe(0);
+    } finally {
+      await pool.close();
+    }
   });
 
   it.each([
