@@ -60,7 +60,7 @@ export async function readImageFile(path: string | Buffer, maxFileSize = DEFAULT
 }
 
 /** The SHA-256 of a file, streamed, under the same rules as readImageFile. */
-export async function sha256ImageFile(path: string, maxFileSize = DEFAULT_MAX_FILE_SIZE): Promise<string> {
+export async function sha256ImageFile(path: string | Buffer, maxFileSize = DEFAULT_MAX_FILE_SIZE): Promise<string> {
   const { handle } = await openImageFile(path, maxFileSize);
   const hash = createHash("sha256");
   let length = 0;

@@ -27,7 +27,7 @@ export function cacheFolder(root: string, kind: "images" | "texts", fingerprint:
 }
 
 /** An input's SHA-256, read as the workers read it: a regular file only, up to the size limit. */
-export function sha256File(path: string, maxFileSize?: number): Promise<string> {
+export function sha256File(path: string | Buffer, maxFileSize?: number): Promise<string> {
   return sha256ImageFile(path, maxFileSize);
 }
 
@@ -109,6 +109,8 @@ export interface CachedImageOptions {
   /** Decoding: the pixel limit and what to do with embedded colour profiles; and the file size limit. */
   decode?: ImageReadOptions;
   batcher: BatcherOptions;
+  /** The bytes of files whose names are not UTF-8, by the path given in `files`: file system calls take these. */
+  fileBytes?: ReadonlyMap<string, Buffer>;
   /** Called once the files to embed are known (after hashing), then once per embedded file. */
   onStart?: (toEmbed: number) => void;
   onProgress?: (event: ProgressEvent) => void;
@@ -125,12 +127,16 @@ export async function cachedImageEmbeddings(model: ImageEmbedder, files: string[
   const toEmbed = new Map<string, string>(); // sha -> the absolute path that will be embedded
   let reused = 0;
   let embedded = 0;
+  const inputBytes = new Map<string, Buffer>();
   for (const file of files) {
     const path = resolve(file);
+    const bytes = options.fileBytes?.get(file);
+    if (bytes) inputBytes.set(path, bytes);
     try {
-      const info = await stat(path);
+      const info = await stat(bytes ?? path);
       const known = seen.get(path);
-      const sha = known && known.bytes === info.size && known.mtimeMs === info.mtimeMs ? known.sha256 : await sha256File(path, options.decode?.maxFileSize);
+      const sha =
+        known && known.bytes === info.size && known.mtimeMs === info.mtimeMs ? known.sha256 : await sha256File(bytes ?? path, options.decode?.maxFileSize);
       shaOf.set(file, sha);
       if (store.recordFor(sha)) reused++;
       else if (!toEmbed.has(sha)) toEmbed.set(sha, path);
@@ -150,6 +156,7 @@ export async function cachedImageEmbeddings(model: ImageEmbedder, files: string[
       : () =>
           embedImages(model, {
             inputs: [...toEmbed.values()],
+            inputBytes,
             store,
             normalize: false,
             workers: options.workers,

@@ -80,7 +80,7 @@ export async function runKnnEval(options: KnnRunOptions): Promise<KnnRunOutput> 
 
   const validFiles = [...dataset.valid].flatMap(([label, files]) => files.map((file) => ({ file, label })));
   const trainFiles = references ? [...references].flatMap(([label, files]) => files.map((file) => ({ file, label }))) : [];
-  const images = await imageEmbeddings([...new Set([...validFiles, ...trainFiles].map((f) => f.file))], options, notes);
+  const images = await imageEmbeddings([...new Set([...validFiles, ...trainFiles].map((f) => f.file))], options, notes, dataset.bytes);
   const failures = [...images.failed].map(([path, f]) => ({ path, ...f }));
   if (failures.length > 0) notes.push(`${failures.length} image(s) could not be embedded and are left out (see failures)`);
 
@@ -217,7 +217,8 @@ export async function runKnnEvalJob(job: KnnEvalJob, hooks: JobOutput): Promise<
   return { ...output.result, out: job.out };
 }
 
-async function imageEmbeddings(files: string[], options: KnnRunOptions, notes: string[]) {
+/** `fileBytes`: the bytes of the files whose names are not UTF-8, which the file system calls take. */
+async function imageEmbeddings(files: string[], options: KnnRunOptions, notes: string[], fileBytes?: ReadonlyMap<string, Buffer>) {
   let vectors = new Map<string, Float32Array>();
   let pending = files;
   let fromFolder = 0;
@@ -244,6 +245,7 @@ async function imageEmbeddings(files: string[], options: KnnRunOptions, notes: s
   }
   const bar = options.phase("embedding images", "img");
   const cached = await cachedImageEmbeddings(model, pending, {
+    fileBytes,
     dir: cacheFolder(options.cacheDir, "images", fingerprint),
     fingerprint,
     workers: options.workers,

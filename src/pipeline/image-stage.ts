@@ -86,6 +86,8 @@ export interface ImageSources {
   shard?: Shard;
   /** Extensions taken from folders, in order of preference for a tar sample's image. */
   extensions?: string[];
+  /** The bytes of input paths whose names are not UTF-8 (see WalkOptions). */
+  inputBytes?: ReadonlyMap<string, Buffer>;
 }
 
 export interface ImageRunOptions extends ImageSources {
@@ -113,7 +115,7 @@ export async function runImages<Out, Res>(
   options: ImageRunOptions,
 ): Promise<RunCounts & { total: number }> {
   const maxFileSize = options.decode?.maxFileSize ?? DEFAULT_MAX_FILE_SIZE;
-  const walk: WalkOptions = { extensions: options.extensions, list: options.list, shard: options.shard, tars: true, maxFileSize };
+  const walk: WalkOptions = { extensions: options.extensions, list: options.list, shard: options.shard, tars: true, maxFileSize, inputBytes: options.inputBytes };
   const total = await countImages(options.inputs, walk);
   options.onStart?.(total);
   const pool = new PreparePool(options.workers);

@@ -60,6 +60,8 @@ export interface WalkOptions {
   tars?: boolean;
   /** A tar sample whose image member is larger (bytes) is reported, not read (--max-file-size). */
   maxFileSize?: number;
+  /** The bytes of input paths whose names are not UTF-8 (shown with \\xHH), by the path as given: file system calls take these. */
+  inputBytes?: ReadonlyMap<string, Buffer>;
 }
 
 export class SourceError extends Error {}
@@ -91,6 +93,7 @@ interface Walk {
   shard?: Shard;
   tars: boolean;
   maxFileSize?: number;
+  inputBytes?: ReadonlyMap<string, Buffer>;
 }
 
 export async function* walkImages(inputs: string[], options: WalkOptions = {}): AsyncGenerator<SourceFile> {
@@ -102,12 +105,18 @@ export async function* walkImages(inputs: string[], options: WalkOptions = {}): 
     shard: options.shard,
     tars: options.tars ?? false,
     maxFileSize: options.maxFileSize,
+    inputBytes: options.inputBytes,
   };
   for (const input of inputs) yield* walkInput(input, walk, true);
   if (options.list) for await (const input of options.list.paths()) yield* walkInput(input, walk, false);
 }
 
 async function* walkInput(input: string, walk: Walk, mustExist: boolean): AsyncGenerator<SourceFile> {
+  const bytes = walk.inputBytes?.get(input);
+  if (bytes) {
+    yield* walkInputByBytes(input, bytes, walk);
+    return;
+  }
   const info = await stat(input).catch((error: NodeJS.ErrnoException) => error);
   if (info instanceof Error) {
     const link = await brokenLink(input, info);
@@ -124,6 +133,16 @@ async function* walkInput(input: string, walk: Walk, mustExist: boolean): AsyncG
   } else {
     yield { path: input };
   }
+}
+
+/** An input whose path is not UTF-8: a folder or a regular file, by its bytes (the knn datasets' class folders and files). */
+async function* walkInputByBytes(input: string, bytes: Buffer, walk: Walk): AsyncGenerator<SourceFile> {
+  const info = await stat(bytes).catch((error: NodeJS.ErrnoException) => error);
+  if (!inShard(fileShardKey(input, ""), walk.shard)) return;
+  if (info instanceof Error) yield { path: input, bytes, error: missingReason(info) };
+  else if (info.isDirectory()) yield* walkDir({ path: input, bytes }, input, "", walk);
+  else if (!info.isFile()) yield { path: input, bytes, ...(await notAFile(bytes, info)) };
+  else yield { path: input, bytes };
 }
 
 /** A tar given as an input is one input: its samples go to the shard that owns the tar. */
