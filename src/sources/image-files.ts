@@ -247,7 +247,7 @@ function kindOf(info: Stats): string {
 }
 
 /** A file name for display and records: UTF-8 where it is, \xHH for bytes that are not (as Python's backslashreplace). */
-function shownName(name: Buffer): string {
+export function shownName(name: Buffer): string {
   if (isUtf8(name)) return name.toString("utf8");
   let out = "";
   for (let i = 0; i < name.length; ) {

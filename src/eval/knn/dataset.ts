@@ -8,7 +8,7 @@ import { isUtf8 } from "node:buffer";
 import { readInputFile } from "../../sources/text.js";
 import { readdir, stat } from "node:fs/promises";
 import { extname, join, sep } from "node:path";
-import { DEFAULT_EXTENSIONS, walkImages } from "../../sources/image-files.js";
+import { DEFAULT_EXTENSIONS, shownName, walkImages } from "../../sources/image-files.js";
 import { compareCodePoints } from "./classifier.js";
 import { mulberry32 } from "../random.js";
 
@@ -107,25 +107,6 @@ async function walkByBytes(folder: Buffer, shown: string, extensions: string[], 
     if (!target) continue; // a dangling link
     if (target.isDirectory()) out.push(...(await walkByBytes(bytes, path, extensions, seen)));
     else if (target.isFile() && wanted.has(extname(name).slice(1).toLowerCase())) out.push({ path, bytes });
-  }
-  return out;
-}
-
-/** A name for display and records: UTF-8 where it is, \xHH for bytes that are not (as image-files.ts shows file names). */
-function shownName(name: Buffer): string {
-  if (isUtf8(name)) return name.toString("utf8");
-  let out = "";
-  for (let i = 0; i < name.length; ) {
-    const lead = name[i];
-    const length = lead < 0x80 ? 1 : lead >= 0xc2 && lead <= 0xdf ? 2 : lead >= 0xe0 && lead <= 0xef ? 3 : lead >= 0xf0 && lead <= 0xf4 ? 4 : 0;
-    const piece = length > 0 ? name.subarray(i, i + length) : undefined;
-    if (piece && piece.length === length && isUtf8(piece)) {
-      out += piece.toString("utf8");
-      i += length;
-    } else {
-      out += `\\x${lead.toString(16).padStart(2, "0")}`;
-      i += 1;
-    }
   }
   return out;
 }
