@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runCli } from "../helpers/cli.js";
 import { fixturePath } from "../helpers/fixtures.js";
+import { canMountTmpfs } from "../helpers/tmpfs.js";
 
 const SIGLIP = fixturePath("siglip-tiny");
 const FLORENCE = fixturePath("florence2-tiny");
@@ -122,7 +123,7 @@ describe("--out that cannot be an output folder", () => {
     expect(readFileSync(file, "utf8")).toBe("not a folder");
   });
 
-  it.skipIf(!canMount())("a read-only folder is an environment error naming the folder (exit 1), for every command, --cache-dir and --draw", () => {
+  it.skipIf(!canMountTmpfs())("a read-only folder is an environment error naming the folder (exit 1), for every command, --cache-dir and --draw", () => {
     const ro = tmp("ro");
     execFileSync("mount", ["-t", "tmpfs", "-o", "ro,size=16k", "tmpfs", ro]);
     try {
@@ -144,7 +145,7 @@ describe("--out that cannot be an output folder", () => {
 });
 
 describe("a disk still full when a run is started again", () => {
-  it.skipIf(!canMount())("is one sentence naming the folder and the fix (exit 1), and leaves no lock that blocks the run after space is freed", () => {
+  it.skipIf(!canMountTmpfs())("is one sentence naming the folder and the fix (exit 1), and leaves no lock that blocks the run after space is freed", () => {
     const disk = tmp("full");
     execFileSync("mount", ["-t", "tmpfs", "-o", "size=16k", "tmpfs", disk]);
     try {
@@ -328,16 +329,3 @@ describe("values that are not there", () => {
     expect(merged.stderr).not.toMatch(/null|undefined/);
   });
 });
-
-/** Read-only and full disks are made with a small tmpfs, which needs the right to mount (root on Linux). */
-function canMount(): boolean {
-  if (process.platform !== "linux") return false;
-  const probe = mkdtempSync(join(tmpdir(), "emb-mount-"));
-  try {
-    execFileSync("mount", ["-t", "tmpfs", "-o", "size=16k", "tmpfs", probe], { stdio: "ignore" });
-    execFileSync("umount", [probe], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-}

@@ -12,6 +12,7 @@ import { readJsonl } from "../../src/io/jsonl.js";
 import { parseNpy } from "../../src/io/npy.js";
 import { runCli, startCli } from "../helpers/cli.js";
 import { fixturePath, maxAbsDiff } from "../helpers/fixtures.js";
+import { canMountTmpfs } from "../helpers/tmpfs.js";
 
 const TINY = fixturePath("siglip-tiny");
 const tmp = (name: string) => mkdtempSync(join(tmpdir(), `emb-fault-${name}-`));
@@ -270,19 +271,6 @@ describe("input files that are folders", () => {
     }
   });
 });
-
-/** A full disk is made with a small tmpfs, which needs the right to mount (root on Linux). */
-function canMountTmpfs(): boolean {
-  if (process.platform !== "linux") return false;
-  const probe = mkdtempSync(join(tmpdir(), "emb-mount-"));
-  try {
-    execFileSync("mount", ["-t", "tmpfs", "-o", "size=16k", "tmpfs", probe], { stdio: "ignore" });
-    execFileSync("umount", [probe], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe("file names that are not UTF-8", () => {
   it("are read by their bytes, recorded with \\xHH for the bytes that are not UTF-8, and resumed", () => {

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { checkOutputFolder, FolderNotWritableError, makeFolder, OutputFolderError } from "../../src/io/directories.js";
+import { canMountTmpfs } from "../helpers/tmpfs.js";
 
 const tmp = () => mkdtempSync(join(tmpdir(), "emb-dirs-"));
 
@@ -31,7 +32,7 @@ describe("output folders that cannot be made or written", () => {
     expect(readdirSync(dir)).toEqual([]);
   });
 
-  it.skipIf(!canMount())("a read-only or full disk is an environment error naming the folder and the fix", () => {
+  it.skipIf(!canMountTmpfs())("a read-only or full disk is an environment error naming the folder and the fix", () => {
     const ro = tmp();
     const full = tmp();
     execFileSync("mount", ["-t", "tmpfs", "-o", "ro,size=16k", "tmpfs", ro]);
@@ -61,15 +62,3 @@ describe("output folders that cannot be made or written", () => {
     }
   });
 });
-
-function canMount(): boolean {
-  if (process.platform !== "linux") return false;
-  const probe = tmp();
-  try {
-    execFileSync("mount", ["-t", "tmpfs", "-o", "size=16k", "tmpfs", probe], { stdio: "ignore" });
-    execFileSync("umount", [probe], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-}
