@@ -115,7 +115,14 @@ export async function runImages<Out, Res>(
   options: ImageRunOptions,
 ): Promise<RunCounts & { total: number }> {
   const maxFileSize = options.decode?.maxFileSize ?? DEFAULT_MAX_FILE_SIZE;
-  const walk: WalkOptions = { extensions: options.extensions, list: options.list, shard: options.shard, tars: true, maxFileSize, inputBytes: options.inputBytes };
+  const walk: WalkOptions = {
+    extensions: options.extensions,
+    list: options.list,
+    shard: options.shard,
+    tars: true,
+    maxFileSize,
+    inputBytes: options.inputBytes,
+  };
   const total = await countImages(options.inputs, walk);
   options.onStart?.(total);
   const pool = new PreparePool(options.workers);
