@@ -23,3 +23,4 @@ export PYTHONHASHSEED=0 CUBLAS_WORKSPACE_CONFIG=:4096:8
 "$venv/bin/python" meteor_goldens.py
 "$venv/bin/python" siglip_tokenizer_variants.py
 "$venv/bin/python" siglip2_naflex_goldens.py
+"$venv/bin/python" siglip2_tokenizer.py
