@@ -27,6 +27,16 @@ export const modelFlags = {
   offline: Flags.boolean({ description: "use only the local Hugging Face cache (also HF_HUB_OFFLINE=1)", default: false }),
 };
 
+/** For commands that tokenise captions. */
+export const textFlags = {
+  lowercase: Flags.boolean({
+    description:
+      "lowercase captions before tokenising, as SigLIP 2 was trained (--no-lowercase keeps their case; recorded in run.json; SigLIP's own tokenizer ignores it)",
+    default: true,
+    allowNo: true,
+  }),
+};
+
 export const batchingFlags = (defaultBatch: number) => ({
   "batch-size": Flags.integer({ description: "largest batch the model runs", default: defaultBatch, min: 1 }),
   "max-queue-delay-us": Flags.integer({

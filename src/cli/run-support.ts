@@ -25,6 +25,8 @@ export interface ModelFlagValues {
   threads: number;
   revision: string;
   offline: boolean;
+  /** --no-lowercase, for commands that tokenise captions (textFlags). */
+  lowercase?: boolean;
 }
 
 /** `--dtype` for a role's family; a bad value is a usage error naming the valid ones. */

@@ -166,6 +166,7 @@ export function classifyFingerprint(job: Pick<ClassifyJob, "opened" | "modelSpec
     weights: source.weights,
     graph: image.info.graph,
     textGraph: text.info.graph,
+    ...(text.info.tokenizer ? { tokenizer: text.info.tokenizer } : {}),
     preprocessing: image.preprocessing,
     logits,
     labels: job.labels,

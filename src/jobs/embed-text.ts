@@ -148,7 +148,7 @@ export function embedTextFingerprint(job: Pick<EmbedTextJob, "opened" | "normali
   return {
     ...source,
     graph: model.info.graph,
-    tokenizer: { length: model.info.length, padding: "max_length" },
+    tokenizer: { length: model.info.length, padding: "max_length", ...model.info.tokenizer },
     normalize: job.normalize || model.info.normalizedByModel,
   };
 }

@@ -201,7 +201,8 @@ export async function runKnnEvalJob(job: KnnEvalJob, hooks: JobOutput): Promise<
       imagenetMapping: join(packageRoot(), "data", "LOC_synset_mapping.txt"),
       cacheDir: job.cacheDir ?? defaultCacheDir(),
       loadImageModel: () => load("image-embedder", (m) => ({ graph: m.info.graph, preprocessing: m.preprocessing, ...decoded })),
-      loadTextModel: () => load("text-embedder", (m) => ({ graph: m.info.graph, length: m.info.length })),
+      loadTextModel: () =>
+        load("text-embedder", (m) => ({ graph: m.info.graph, length: m.info.length, ...(m.info.tokenizer ? { tokenizer: m.info.tokenizer } : {}) })),
       identifyImageModel: () => job.identify("image-embedder"),
       phase: hooks.phase,
       warn: hooks.warn,

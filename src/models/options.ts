@@ -22,6 +22,8 @@ export interface ModelOptions {
   offline?: boolean;
   /** Called as a hub download progresses: the file, bytes received so far, its size when known. */
   onDownload?: HubOptions["onProgress"];
+  /** Lowercase captions before tokenising; default as the model was trained (SigLIP 2: yes). SigLIP's tokenizer ignores it. */
+  lowercase?: boolean;
 }
 
 /** The registry's options for opening `role`'s model; a dtype the family lacks throws DtypeSpecError naming the valid ones. */
@@ -32,5 +34,6 @@ export function registryOptions(role: Role, options: ModelOptions): OpenOptions 
     session: { device: options.device ?? "auto", threads: options.threads ?? 0 },
     hub: { revision: options.revision ?? "main", offline: options.offline || undefined },
     onDownload: options.onDownload,
+    text: { lowercase: options.lowercase },
   };
 }

@@ -14,7 +14,7 @@ import { buildPrompt, FLORENCE_TASKS, TaskError } from "./florence2/tasks.js";
 import { combinedGraph, parseSiglipDtype } from "./siglip/graphs.js";
 import { DEFAULT_SIGLIP_MODEL, SiglipImageModel, siglipImageFiles } from "./siglip/image.js";
 import { readLogitParameters } from "./siglip/logits.js";
-import { SiglipTextModel, siglipTextFiles } from "./siglip/text.js";
+import { SiglipTextModel, siglipTextFiles, type TextOptions } from "./siglip/text.js";
 import type { ImageEmbedder, ImageToText, LogitParameters, TextEmbedder } from "./types.js";
 
 export type Role = "image-embedder" | "text-embedder" | "image-to-text";
@@ -23,7 +23,7 @@ interface Family<M> {
   defaultModel: string;
   parseDtype(text: string): DtypeSpec;
   files(spec: DtypeSpec): (files: string[]) => string[];
-  load(dir: string, spec: DtypeSpec, session: SessionOptions): Promise<M>;
+  load(dir: string, spec: DtypeSpec, session: SessionOptions, text: TextOptions): Promise<M>;
 }
 
 const FAMILIES = {
@@ -37,7 +37,7 @@ const FAMILIES = {
     defaultModel: DEFAULT_SIGLIP_MODEL,
     parseDtype: parseSiglipDtype,
     files: siglipTextFiles,
-    load: (dir, spec, session) => SiglipTextModel.load(dir, spec, session),
+    load: (dir, spec, session, text) => SiglipTextModel.load(dir, spec, session, text),
   } satisfies Family<TextEmbedder>,
   "image-to-text": {
     defaultModel: DEFAULT_FLORENCE2_MODEL,
@@ -59,6 +59,8 @@ export function parseDtype(role: Role, text: string): DtypeSpec {
 }
 
 export interface OpenOptions {
+  /** How captions are tokenised, for models with a text tower. */
+  text?: TextOptions;
   /** A model folder or hub repository id; the role's default when absent. */
   model?: string;
   dtype: DtypeSpec;
@@ -95,7 +97,7 @@ export async function openModel<R extends Role>(role: R, options: OpenOptions): 
   const family = FAMILIES[role] as unknown as Family<RoleModel[R]>;
   const { resolved, spec } = await resolve(family.files(options.dtype), options, role);
   const source = await sourceOf(resolved, spec);
-  const model = await family.load(resolved.dir, options.dtype, options.session);
+  const model = await family.load(resolved.dir, options.dtype, options.session, options.text ?? {});
   return { model, resolved, source };
 }
 
@@ -123,7 +125,7 @@ export async function openMatcher(
   const { resolved, spec: name } = await resolve(pick, options, "image-embedder");
   const source = await sourceOf(resolved, name);
   const image = await SiglipImageModel.load(resolved.dir, spec, options.session);
-  const text = await SiglipTextModel.load(resolved.dir, spec, options.session);
+  const text = await SiglipTextModel.load(resolved.dir, spec, options.session, options.text ?? {});
   const logits = given ?? (await readLogitParameters(resolved.dir, spec, image.preprocessing.width, options.session));
   return { image, text, logits, resolved, source };
 }

@@ -39,8 +39,16 @@ export interface TokenizedText {
 }
 
 export interface TextEmbedder extends LoadedModel {
-  readonly info: EmbedderInfo & { length: number; vocabSize: number };
-  readonly tokenizer: { encode(text: string): TokenizedText; eosId: number; padId: number };
+  /** `tokenizer`: how captions are tokenised, where it is not SigLIP's (SigLIP 2: Gemma's, lowercased or not). */
+  readonly info: EmbedderInfo & { length: number; vocabSize: number; tokenizer?: { kind: string; lowercase: boolean } };
+  readonly tokenizer: {
+    encode(text: string): TokenizedText;
+    /** The id ending every caption, when the model's tokenizer adds one. */
+    eosId: number | undefined;
+    padId: number;
+    /** Captions are lowercased before tokenising (SigLIP 2, trained on lowercased text). */
+    readonly lowercase?: boolean;
+  };
   /** One vector per row of exactly `info.length` token ids. */
   embedIds(rows: number[][]): Promise<Float32Array[]>;
   embedTexts(texts: string[]): Promise<Float32Array[]>;

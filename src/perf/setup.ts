@@ -69,7 +69,8 @@ export function imageEmbedderFactory(name: string, model: ImageEmbedder, paths: 
  */
 export function textEmbedderFactory(name: string, model: TextEmbedder, input: string | undefined, field: string): TargetFactory {
   const { length, vocabSize } = model.info;
-  const { eosId, padId } = model.tokenizer;
+  const { padId } = model.tokenizer;
+  const eosId = model.tokenizer.eosId ?? padId;
   let rows: (() => number[])[];
   if (input && existsSync(input) && statSync(input).isFile() && /\.(json)$/.test(input)) {
     const ids = parseIdRows(readFileSync(input, "utf8"), input, length, vocabSize);

@@ -10,7 +10,17 @@ import { modelFiles, ModelLayoutError } from "../common/layout.js";
 import { readConfig } from "./image.js";
 import { chooseTowerGraph, towerFiles, towerOutput } from "./graphs.js";
 import { SiglipTokenizer } from "./tokenizer.js";
+import { isGemmaTokenizer, Siglip2Tokenizer } from "../siglip2/tokenizer.js";
 import type { Dtype, DtypeSpec } from "../common/variants.js";
+
+/** How captions are tokenised. */
+export interface TextOptions {
+  /**
+   * Lowercase captions first (default: what the model was trained with: SigLIP 2 lowercases,
+   * SigLIP does not and ignores this).
+   */
+  lowercase?: boolean;
+}
 
 /** Tokenizer files a SigLIP repository may ship; the ones present are fetched. */
 const TOKENIZER_FILES = ["spiece.model", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"];
@@ -30,12 +40,14 @@ export interface SiglipTextModelInfo {
   /** Rows of the token embedding table: valid ids are 0..vocabSize-1. */
   vocabSize: number;
   provider: string;
+  /** Set for SigLIP 2's Gemma tokenizer only, so SigLIP's output fingerprints stay as they were. */
+  tokenizer?: { kind: "gemma"; lowercase: boolean };
 }
 
 export class SiglipTextModel {
   private constructor(
     private readonly session: ModelSession,
-    readonly tokenizer: SiglipTokenizer,
+    readonly tokenizer: SiglipTokenizer | Siglip2Tokenizer,
     readonly info: SiglipTextModelInfo,
     private readonly imageSize: number,
   ) {
@@ -51,17 +63,19 @@ export class SiglipTextModel {
    */
   private readonly feedsMask: boolean;
 
-  static async load(dir: string, spec: DtypeSpec, options: SessionOptions): Promise<SiglipTextModel> {
+  static async load(dir: string, spec: DtypeSpec, options: SessionOptions, text: TextOptions = {}): Promise<SiglipTextModel> {
     const { file, dtype } = chooseTowerGraph(modelFiles(dir), "text", spec);
     const config = readConfig(dir);
     const dim = config.text_config?.hidden_size;
     const length = config.text_config?.max_position_embeddings ?? 64;
     if (!dim) throw new ModelLayoutError(`config.json in ${dir} has no text_config.hidden_size`);
+    // SigLIP 2 (fixed resolution) is SigLIP's graph with Gemma's tokenizer.
+    const gemma = isGemmaTokenizer(dir) ? Siglip2Tokenizer.load(dir, { length, lowercase: text.lowercase ?? true }) : undefined;
     const session = await ModelSession.open(join(dir, file), options);
     const { output, normalized } = towerOutput(session.outputNames, "text", file);
     return new SiglipTextModel(
       session,
-      SiglipTokenizer.load(dir, length),
+      gemma ?? SiglipTokenizer.load(dir, length),
       {
         graph: file,
         dtype,
@@ -71,6 +85,7 @@ export class SiglipTextModel {
         length,
         vocabSize: config.text_config?.vocab_size ?? 32000,
         provider: session.provider,
+        ...(gemma ? { tokenizer: { kind: "gemma" as const, lowercase: gemma.lowercase } } : {}),
       },
       config.vision_config?.image_size ?? 384,
     );

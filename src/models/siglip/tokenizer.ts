@@ -67,7 +67,7 @@ export class SiglipTokenizer {
     private readonly unkToken: string,
     private readonly added: Map<string, AddedToken>,
     private readonly specialTokens: Set<string>,
-    private readonly lowercase: boolean,
+    readonly lowercase: boolean,
     /** Which file the pieces come from, for messages. */
     readonly source: string,
   ) {

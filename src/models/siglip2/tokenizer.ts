@@ -62,6 +62,19 @@ function readJson(path: string): any {
   }
 }
 
+/**
+ * Whether a model folder's tokenizer is Gemma's (SigLIP 2) rather than SigLIP's SentencePiece
+ * unigram: tokenizer_config.json names a Gemma class, or, without one, tokenizer.json holds a
+ * BPE model and there is no spiece.model.
+ */
+export function isGemmaTokenizer(dir: string): boolean {
+  const configPath = join(dir, "tokenizer_config.json");
+  const tokenizerClass = existsSync(configPath) ? readJson(configPath).tokenizer_class : undefined;
+  if (typeof tokenizerClass === "string") return /gemma/i.test(tokenizerClass);
+  const jsonPath = join(dir, "tokenizer.json");
+  return !existsSync(join(dir, "spiece.model")) && existsSync(jsonPath) && readJson(jsonPath).model?.type === "BPE";
+}
+
 export class Siglip2Tokenizer {
   private constructor(
     private readonly tokenizer: Tokenizer,

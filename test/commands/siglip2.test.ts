@@ -1,0 +1,90 @@
+/**
+ * A SigLIP 2 fixed-resolution model folder as the exporter writes it: SigLIP's graphs with
+ * Gemma's tokenizer files and `resample: 2` (bilinear). emb embed text must feed the graph exactly
+ * the ids transformers' GemmaTokenizerFast gives for `text.lower()` (goldens from Python), and
+ * `--no-lowercase` those for the text as is, recorded in run.json; emb embed image resizes
+ * bilinearly. The tiny graphs are SigLIP's (vocabulary 1,000 >= the tokenizer's 600 pieces).
+ */
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readJsonl } from "../../src/io/jsonl.js";
+import { parseNpy } from "../../src/io/npy.js";
+import { parseSiglipDtype } from "../../src/models/siglip/graphs.js";
+import { SiglipTextModel } from "../../src/models/siglip/text.js";
+import { runCli } from "../helpers/cli.js";
+import { fixturePath, maxAbsDiff, readJson } from "../helpers/fixtures.js";
+
+interface Golden {
+  text: string;
+  lowercased: { input_ids: number[] };
+  as_is: { input_ids: number[] };
+}
+
+const tmp = (name: string) => mkdtempSync(join(tmpdir(), `emb-siglip2-${name}-`));
+
+/** siglip-tiny with SigLIP 2's tokenizer and resize. */
+function siglip2Folder(): string {
+  const dir = join(tmp("model"), "siglip2");
+  cpSync(fixturePath("siglip-tiny"), dir, { recursive: true });
+  for (const file of ["spiece.model", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"]) rmSync(join(dir, file), { force: true });
+  cpSync(fixturePath("siglip2-tokenizer"), dir, { recursive: true });
+  const path = join(dir, "preprocessor_config.json");
+  writeFileSync(path, JSON.stringify({ ...JSON.parse(readFileSync(path, "utf8")), resample: 2 }));
+  return dir;
+}
+
+// Captions with capitals, accents, digits and emoji; one line each (no newlines inside).
+const captions = readJson<{ captions: Golden[] }>("goldens", "siglip2", "tokenizer.json")
+  .captions.filter((c) => c.text.trim() !== "" && !/[\n\r\u2028\u2029\u0085]/.test(c.text) && c.text !== c.text.toLowerCase())
+  .slice(0, 12);
+
+describe("a SigLIP 2 fixed-resolution model", () => {
+  let model: string;
+  let tower: SiglipTextModel;
+  beforeAll(async () => {
+    model = siglip2Folder();
+    tower = await SiglipTextModel.load(model, parseSiglipDtype("fp32"), { device: "cpu", threads: 1 });
+  });
+  afterAll(() => tower?.release());
+
+  const embedText = (out: string, extra: string[] = []) => {
+    const file = join(tmp("captions"), "captions.txt");
+    writeFileSync(file, `${captions.map((c) => c.text).join("\n")}\n`);
+    return runCli(["embed", "text", "--file", file, "--model", model, "--out", out, "--no-progress", ...extra]);
+  };
+  const rows = (out: string) => {
+    const npy = parseNpy(readFileSync(join(out, "embeddings.npy")));
+    const d = npy.shape[1];
+    return readJsonl<{ row: number }>(join(out, "index.jsonl")).map((r) => (npy.data as Float32Array).slice(r.row * d, (r.row + 1) * d));
+  };
+
+  it("embeds captions lowercased, through exactly transformers' Gemma ids", async () => {
+    expect(captions.length).toBeGreaterThanOrEqual(8);
+    const out = join(tmp("out"), "text");
+    const run = embedText(out);
+    expect(run.status, run.stderr).toBe(0);
+    const expected = await tower.embedIds(captions.map((c) => c.lowercased.input_ids));
+    rows(out).forEach((row, i) => expect(maxAbsDiff(row, expected[i]), captions[i].text).toBeLessThanOrEqual(1e-6));
+    const runJson = JSON.parse(readFileSync(join(out, "run.json"), "utf8"));
+    expect(runJson.fingerprint.tokenizer).toEqual({ length: 64, padding: "max_length", kind: "gemma", lowercase: true });
+  });
+
+  it("keeps the captions' case with --no-lowercase, and a folder of one setting refuses the other", async () => {
+    const out = join(tmp("out"), "text");
+    expect(embedText(out, ["--no-lowercase"]).status).toBe(0);
+    const expected = await tower.embedIds(captions.map((c) => c.as_is.input_ids));
+    rows(out).forEach((row, i) => expect(maxAbsDiff(row, expected[i]), captions[i].text).toBeLessThanOrEqual(1e-6));
+    const other = embedText(out);
+    expect(other.status).toBe(2);
+    expect(other.stderr).toContain("tokenizer.lowercase false, not true");
+  });
+
+  it("resizes images bilinearly, as its processor says", () => {
+    const out = join(tmp("out"), "images");
+    const run = runCli(["embed", "image", fixturePath("images", "photo_500x375.jpg"), "--model", model, "--out", out, "--no-progress"]);
+    expect(run.status, run.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(join(out, "run.json"), "utf8")).fingerprint.preprocessing.resample).toBe("bilinear");
+  });
+});
