@@ -4,6 +4,9 @@
  * the ids transformers' GemmaTokenizerFast gives for `text.lower()` (goldens from Python), and
  * `--no-lowercase` those for the text as is, recorded in run.json; emb embed image resizes
  * bilinearly. The tiny graphs are SigLIP's (vocabulary 1,000 >= the tokenizer's 600 pieces).
+ * From a hub it is read in the onnx-community/siglip2-*-ONNX layout: the tokenizer files
+ * (tokenizer.json, tokenizer.model, tokenizer_config.json, special_tokens_map.json),
+ * quantize_config.json and the configs at the root, the graphs under onnx/.
  */
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -13,7 +16,8 @@ import { readJsonl } from "../../src/io/jsonl.js";
 import { parseNpy } from "../../src/io/npy.js";
 import { parseSiglipDtype } from "../../src/models/siglip/graphs.js";
 import { SiglipTextModel } from "../../src/models/siglip/text.js";
-import { runCli } from "../helpers/cli.js";
+import { runCli, runCliAsync } from "../helpers/cli.js";
+import { startFakeHub } from "../helpers/fake-hub.js";
 import { fixturePath, maxAbsDiff, readJson } from "../helpers/fixtures.js";
 
 interface Golden {
@@ -86,5 +90,26 @@ describe("a SigLIP 2 fixed-resolution model", () => {
     const run = runCli(["embed", "image", fixturePath("images", "photo_500x375.jpg"), "--model", model, "--out", out, "--no-progress"]);
     expect(run.status, run.stderr).toBe(0);
     expect(JSON.parse(readFileSync(join(out, "run.json"), "utf8")).fingerprint.preprocessing.resample).toBe("bilinear");
+  });
+
+  it("runs from a hub repository in the onnx-community layout", async () => {
+    const repo = join(tmp("repo"), "siglip2");
+    cpSync(model, repo, { recursive: true });
+    writeFileSync(join(repo, "quantize_config.json"), "{}");
+    const hub = await startFakeHub({ "test-org/siglip2-tiny-ONNX": { dir: repo, commit: "c".repeat(40) } });
+    try {
+      const out = join(tmp("out"), "hub");
+      const file = join(tmp("captions"), "captions.txt");
+      writeFileSync(file, `${captions[0].text}\n`);
+      const run = await runCliAsync(["embed", "text", "--file", file, "--model", "test-org/siglip2-tiny-ONNX", "--out", out, "--no-progress"], {
+        HF_ENDPOINT: hub.url,
+        HF_HOME: tmp("hf-home"),
+      });
+      expect(run.status, run.stderr).toBe(0);
+      const [expected] = await tower.embedIds([captions[0].lowercased.input_ids]);
+      expect(maxAbsDiff(rows(out)[0], expected)).toBeLessThanOrEqual(1e-6);
+    } finally {
+      await hub.close();
+    }
   });
 });
