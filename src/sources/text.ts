@@ -3,7 +3,7 @@
  * JSONL file (a text field per line) or stdin; and pre-tokenised id rows in the shapes people
  * already have (a JSON array of rows, JSONL rows, or perf_analyzer's --input-data file).
  */
-import { readFileSync } from "node:fs";
+import { closeSync, openSync, readSync } from "node:fs";
 
 export interface Caption {
   /** 0-based position in the input: rows and resume keys follow it. */
@@ -48,10 +48,39 @@ export function readCaptionFile(path: string, field: string): Caption[] {
 }
 
 /** A text input file's content, a leading BOM taken off; a missing or unreadable one is an InputError naming the flag and the file. */
-export function readInputFile(path: string, flag: string): string {
+/**
+ * The most bytes a text input may hold: about the longest string JavaScript can make, so a larger
+ * file could not be read anyway, and a device that never ends (`--file /dev/zero`) stops here
+ * instead of filling memory.
+ */
+export const MAX_TEXT_INPUT_BYTES = 512 * 2 ** 20;
+
+/** A file's bytes, read in pieces up to `limit` (pipes and process substitutions included: they have no size to check first). */
+function readBounded(path: string, flag: string, limit: number): Buffer {
+  const fd = openSync(path, "r");
   try {
-    return withoutBom(readFileSync(path, "utf8"));
+    const pieces: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const piece = Buffer.allocUnsafe(Math.min(1 << 20, limit + 1 - total));
+      const read = readSync(fd, piece, 0, piece.length, null);
+      if (read === 0) return Buffer.concat(pieces, total);
+      pieces.push(piece.subarray(0, read));
+      total += read;
+      if (total > limit) {
+        throw new InputError(`${flag} ${path}: more than ${limit / 2 ** 20} MiB, more than a text input can hold; split it into smaller files`);
+      }
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export function readInputFile(path: string, flag: string, limit = MAX_TEXT_INPUT_BYTES): string {
+  try {
+    return withoutBom(readBounded(path, flag, limit).toString("utf8"));
   } catch (error) {
+    if (error instanceof InputError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     const reason = code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a folder, not a file" : (error as Error).message;
     throw new InputError(`${flag} ${path}: ${reason}`);

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { parseCaptionFile, parseIdRows, readInputFile } from "../../src/sources/text.js";
+import { InputError, parseCaptionFile, parseIdRows, readInputFile } from "../../src/sources/text.js";
 
 const row = (fill: number, n = 4) => new Array(n).fill(fill);
 
@@ -49,5 +49,19 @@ describe("a leading UTF-8 byte order mark", () => {
     expect(readInputFile(path, "--labels-file")).toBe("cat\n\ufeffdog\n");
     expect(parseCaptionFile('\ufeff{"text":"a cat"}\n', "c.jsonl", "text")).toEqual([{ line: 0, text: "a cat" }]);
     expect(parseCaptionFile("\ufeffa cat\n", "stdin", "text")).toEqual([{ line: 0, text: "a cat" }]);
+  });
+});
+
+describe("text inputs that never end", () => {
+  it("stop at the limit with one sentence instead of filling memory (--file /dev/zero)", () => {
+    expect(() => readInputFile("/dev/zero", "--file", 2 ** 20)).toThrow(/^--file \/dev\/zero: more than 1 MiB, more than a text input can hold; split it/);
+  });
+
+  it("are read whole up to the limit", () => {
+    const file = join(mkdtempSync(join(tmpdir(), "emb-text-")), "captions.txt");
+    writeFileSync(file, "a".repeat(2 ** 20));
+    expect(readInputFile(file, "--file", 2 ** 20)).toHaveLength(2 ** 20);
+    writeFileSync(file, "a".repeat(2 ** 20 + 1));
+    expect(() => readInputFile(file, "--file", 2 ** 20)).toThrow(InputError);
   });
 });
