@@ -15,7 +15,7 @@
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { imageToTextTasks, perfTarget, PERF_TARGETS } from "../models/registry.js";
-import { InputError, parseIdRows, readCaptionFile } from "../sources/text.js";
+import { InputError, parseIdRows, readCaptionFile, readInputFile } from "../sources/text.js";
 import { imageInputs } from "./setup.js";
 import { bytesElements } from "../serve/protocol.js";
 import { encodeRequest, integerBytes, RemoteClient, RemoteError, serverTarget, type EncodedRequest, type ModelMetadata } from "./remote.js";
@@ -159,7 +159,7 @@ async function textRequests(m: ModelMetadata, setup: RemoteSetup): Promise<Encod
     let rows: number[][];
     if (isIdFile) {
       // The server checks ids against its vocabulary; here only the shape.
-      rows = parseIdRows(readFileSync(setup.input!, "utf8"), setup.input!, length, Number.MAX_SAFE_INTEGER);
+      rows = parseIdRows(readInputFile(setup.input!, "--input"), setup.input!, length, Number.MAX_SAFE_INTEGER);
     } else if (setup.input) {
       const captions = readCaptionFile(setup.input, setup.field).map((c) => c.text);
       const tokenizer = await setup.openTokenizer();

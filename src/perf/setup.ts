@@ -2,12 +2,12 @@
  * Builds `emb perf`'s targets: loads the model once and turns the input options into a target
  * factory, so the sweep can rebuild the batcher and worker pool per configuration.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import sharp from "sharp";
 import type { GenerationSettings } from "../generation/settings.js";
-import { parseIdRows, readCaptionFile } from "../sources/text.js";
+import { parseIdRows, readCaptionFile, readInputFile } from "../sources/text.js";
 import type { ImageEmbedder, ImageToText, TextEmbedder } from "../models/types.js";
 import { l2normalize } from "../runtime/vectors.js";
 import { DEFAULT_EXTENSIONS, SourceError, walkImages } from "../sources/image-files.js";
@@ -73,7 +73,7 @@ export function textEmbedderFactory(name: string, model: TextEmbedder, input: st
   const eosId = model.tokenizer.eosId ?? padId;
   let rows: (() => number[])[];
   if (input && existsSync(input) && statSync(input).isFile() && /\.(json)$/.test(input)) {
-    const ids = parseIdRows(readFileSync(input, "utf8"), input, length, vocabSize);
+    const ids = parseIdRows(readInputFile(input, "--input"), input, length, vocabSize);
     rows = ids.map((row) => () => row);
   } else if (input) {
     const captions = readCaptionFile(input, field).map((c) => c.text);
