@@ -1,0 +1,165 @@
+/**
+ * Shortest-edge resize then center crop, as transformers' (slow) CLIPImageProcessor and
+ * BitImageProcessor do it (openai/clip-vit-*, facebook/dinov2-*): resize keeping the aspect ratio
+ * so the shortest edge is N (PIL filter), center crop (zero padding where the image is smaller),
+ * rescale, normalise, channels first.
+ */
+import { PIL_RESAMPLE, type ResampleFilter, resizeRgb } from "../../image/resample.js";
+import { ModelLayoutError } from "./layout.js";
+
+export interface ShortestEdgeCropConfig {
+  shortestEdge: number;
+  /** The center crop; undefined when the processor does not crop (do_center_crop false). */
+  crop: { width: number; height: number } | undefined;
+  resample: ResampleFilter;
+  /** Per-pixel factor before normalising; 1 when the processor does not rescale. */
+  rescale: number;
+  mean: [number, number, number];
+  std: [number, number, number];
+}
+
+export interface ShortestEdgeCropPixels {
+  /** (3, height, width) float32. */
+  pixelValues: Float32Array;
+  width: number;
+  height: number;
+}
+
+// the processors' default mean and std (OPENAI_CLIP_MEAN / OPENAI_CLIP_STD), for both classes
+const CLIP_MEAN: [number, number, number] = [0.48145466, 0.4578275, 0.40821073];
+const CLIP_STD: [number, number, number] = [0.26862954, 0.26130258, 0.27577711];
+
+/**
+ * get_resize_output_image_size with default_to_square=False: the short side becomes
+ * shortestEdge, the long one int(shortestEdge * long / short) (a float64 division, truncated,
+ * as Python does); a square image takes the width as its short side.
+ */
+export function shortestEdgeSize(width: number, height: number, shortestEdge: number): { width: number; height: number } {
+  const long = Math.trunc((shortestEdge * Math.max(width, height)) / Math.min(width, height));
+  return width <= height ? { width: shortestEdge, height: long } : { width: long, height: shortestEdge };
+}
+
+/**
+ * center_crop's offsets: floor((size - crop) / 2) on each axis. Negative where the image is
+ * smaller than the crop: transformers pads it with zeros, ceil((crop - size) / 2) before it,
+ * which puts the image at the same place.
+ */
+export function centerCropOffset(width: number, height: number, cropW: number, cropH: number): { left: number; top: number } {
+  return { left: Math.floor((width - cropW) / 2), top: Math.floor((height - cropH) / 2) };
+}
+
+/** center_crop on RGB (HWC uint8): always cropW x cropH, 0 where the crop reaches past the image. */
+export function centerCrop(rgb: Uint8Array, width: number, height: number, cropW: number, cropH: number): Uint8Array {
+  const { left, top } = centerCropOffset(width, height, cropW, cropH);
+  const out = new Uint8Array(cropW * cropH * 3);
+  const x0 = Math.max(0, -left);
+  const x1 = Math.min(cropW, width - left);
+  for (let y = Math.max(0, -top); y < Math.min(cropH, height - top); y++) {
+    const from = ((y + top) * width + x0 + left) * 3;
+    out.set(rgb.subarray(from, from + (x1 - x0) * 3), (y * cropW + x0) * 3);
+  }
+  return out;
+}
+
+/**
+ * Per channel, the 256 values a pixel can take: float64 rescale rounded to float32 (rescale()),
+ * then (x - mean) / std in float32 (normalize()), each step rounded as numpy does. As naflex.ts.
+ */
+function pixelTable(config: ShortestEdgeCropConfig): Float32Array {
+  const f = Math.fround;
+  const table = new Float32Array(3 * 256);
+  for (let c = 0; c < 3; c++) {
+    const mean = f(config.mean[c]);
+    const std = f(config.std[c]);
+    for (let v = 0; v < 256; v++) table[c * 256 + v] = f(f(f(v * config.rescale) - mean) / std);
+  }
+  return table;
+}
+
+/** Preprocesses decoded RGB (HWC uint8, after orientation) into pixel_values, channels first. */
+export function prepareShortestEdgeCrop(rgb: Uint8Array, width: number, height: number, config: ShortestEdgeCropConfig): ShortestEdgeCropPixels {
+  const size = shortestEdgeSize(width, height, config.shortestEdge);
+  let pixels = resizeRgb(rgb, width, height, size.width, size.height, config.resample);
+  let { width: w, height: h } = size;
+  if (config.crop) {
+    pixels = centerCrop(pixels, w, h, config.crop.width, config.crop.height);
+    ({ width: w, height: h } = config.crop);
+  }
+  const table = pixelTable(config);
+  const plane = w * h;
+  const pixelValues = new Float32Array(3 * plane);
+  for (let i = 0; i < plane; i++) {
+    pixelValues[i] = table[pixels[i * 3]];
+    pixelValues[plane + i] = table[256 + pixels[i * 3 + 1]];
+    pixelValues[2 * plane + i] = table[512 + pixels[i * 3 + 2]];
+  }
+  return { pixelValues, width: w, height: h };
+}
+
+const PROCESSORS = ["CLIPImageProcessor", "CLIPFeatureExtractor", "BitImageProcessor"];
+
+/**
+ * A preprocessor_config.json object to a ShortestEdgeCropConfig, with the processors' defaults
+ * (the same for both classes); refuses, in one sentence, what it would do differently.
+ */
+export function readShortestEdgeCropConfig(raw: Record<string, unknown>): ShortestEdgeCropConfig {
+  const refuse = (why: string): never => {
+    throw new ModelLayoutError(
+      `preprocessor_config.json ${why}; emb preprocesses these models only as transformers' CLIPImageProcessor and BitImageProcessor do (shortest-edge resize, then center crop)`,
+    );
+  };
+  const typeKey = raw.image_processor_type !== undefined ? "image_processor_type" : "feature_extractor_type";
+  const type = raw[typeKey];
+  if (type !== undefined && !PROCESSORS.includes(type as string)) {
+    // the fast processors resize with torchvision, whose pixels differ from PIL's
+    refuse(`names ${typeKey} ${JSON.stringify(type)}, none of ${PROCESSORS.join(", ")}`);
+  }
+  if (raw.do_resize === false) refuse("turns resizing off (do_resize false), which leaves the image's size to the caller");
+  // emb decodes every image to RGB, as do_convert_rgb does; without it the processor keeps grey or alpha channels
+  if (raw.do_convert_rgb === false) refuse("turns RGB conversion off (do_convert_rgb false), which keeps grey and alpha channels");
+  const positive = (key: string, value: unknown): number => {
+    if (!Number.isInteger(value) || (value as number) < 1) refuse(`gives ${key} ${JSON.stringify(value)}, not a positive integer`);
+    return value as number;
+  };
+  // an integer size is the shortest edge (get_size_dict with default_to_square=False)
+  const size = raw.size ?? { shortest_edge: 224 };
+  const isDict = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+  const shortestEdge =
+    typeof size === "number"
+      ? positive("size", size)
+      : isDict(size) && "shortest_edge" in size
+        ? positive("size.shortest_edge", size.shortest_edge)
+        : refuse(`gives size ${JSON.stringify(size)}, not a shortest_edge (a fixed height and width is another resize)`);
+  let crop: ShortestEdgeCropConfig["crop"];
+  if (raw.do_center_crop !== false) {
+    // an integer crop_size is a square
+    const value = raw.crop_size ?? { height: 224, width: 224 };
+    if (typeof value === "number") crop = { width: positive("crop_size", value), height: value };
+    else if (isDict(value) && "height" in value && "width" in value) {
+      crop = { width: positive("crop_size.width", value.width), height: positive("crop_size.height", value.height) };
+    } else refuse(`gives crop_size ${JSON.stringify(value)}, not a number or a height and width`);
+  }
+  const three = (key: string, fallback: [number, number, number]): [number, number, number] => {
+    const value = raw[key] ?? fallback;
+    const list = Array.isArray(value) ? value : [value, value, value];
+    if (list.length !== 3 || !list.every((v) => typeof v === "number" && Number.isFinite(v))) {
+      refuse(`gives ${key} ${JSON.stringify(value)}, not a number or three numbers`);
+    }
+    return list as [number, number, number];
+  };
+  const resampleValue = raw.resample ?? 3; // the processors' default, PIL BICUBIC
+  const resample = Number.isInteger(resampleValue) ? PIL_RESAMPLE[resampleValue as number] : undefined;
+  if (!resample) refuse(`asks for resample ${JSON.stringify(resampleValue)}, which is none of PIL's filters 0 to 5`);
+  const rescale = raw.do_rescale === false ? 1 : (raw.rescale_factor ?? 1 / 255);
+  if (typeof rescale !== "number" || !Number.isFinite(rescale)) refuse(`gives rescale_factor ${JSON.stringify(rescale)}, not a number`);
+  // no normalisation is (x - 0) / 1, the same float32 values
+  const normalize = raw.do_normalize !== false;
+  return {
+    shortestEdge,
+    crop,
+    resample: resample as ResampleFilter,
+    rescale: rescale as number,
+    mean: normalize ? three("image_mean", CLIP_MEAN) : [0, 0, 0],
+    std: normalize ? three("image_std", CLIP_STD) : [1, 1, 1],
+  };
+}
