@@ -24,3 +24,4 @@ export PYTHONHASHSEED=0 CUBLAS_WORKSPACE_CONFIG=:4096:8
 "$venv/bin/python" siglip_tokenizer_variants.py
 "$venv/bin/python" siglip2_naflex_goldens.py
 "$venv/bin/python" siglip2_tokenizer.py
+"$venv/bin/python" clip_dinov2_preprocess_goldens.py

@@ -6,6 +6,7 @@
  */
 import { PIL_RESAMPLE, type ResampleFilter, resizeRgb } from "../../image/resample.js";
 import { ModelLayoutError } from "./layout.js";
+import { pixelTable } from "./processor-pixels.js";
 
 export interface ShortestEdgeCropConfig {
   shortestEdge: number;
@@ -59,21 +60,6 @@ export function centerCrop(rgb: Uint8Array, width: number, height: number, cropW
     out.set(rgb.subarray(from, from + (x1 - x0) * 3), (y * cropW + x0) * 3);
   }
   return out;
-}
-
-/**
- * Per channel, the 256 values a pixel can take: float64 rescale rounded to float32 (rescale()),
- * then (x - mean) / std in float32 (normalize()), each step rounded as numpy does. As naflex.ts.
- */
-function pixelTable(config: ShortestEdgeCropConfig): Float32Array {
-  const f = Math.fround;
-  const table = new Float32Array(3 * 256);
-  for (let c = 0; c < 3; c++) {
-    const mean = f(config.mean[c]);
-    const std = f(config.std[c]);
-    for (let v = 0; v < 256; v++) table[c * 256 + v] = f(f(f(v * config.rescale) - mean) / std);
-  }
-  return table;
 }
 
 /** Preprocesses decoded RGB (HWC uint8, after orientation) into pixel_values, channels first. */

@@ -5,6 +5,7 @@
  */
 import { PIL_RESAMPLE, type ResampleFilter, resizeRgb } from "../../image/resample.js";
 import { ModelLayoutError } from "../common/layout.js";
+import { pixelTable } from "../common/processor-pixels.js";
 
 export interface NaflexConfig {
   patchSize: number;
@@ -42,21 +43,6 @@ export function naflexGrid(width: number, height: number, patchSize: number, max
     else scaleMax = scale;
   }
   return { width: scaled(scaleMin, width), height: scaled(scaleMin, height) };
-}
-
-/**
- * Per channel, the 256 values a pixel can take: float64 rescale rounded to float32 (rescale()),
- * then (x - mean) / std in float32 (normalize()), each step rounded as numpy does.
- */
-function pixelTable(config: NaflexConfig): Float32Array {
-  const f = Math.fround;
-  const table = new Float32Array(3 * 256);
-  for (let c = 0; c < 3; c++) {
-    const mean = f(config.mean[c]);
-    const std = f(config.std[c]);
-    for (let v = 0; v < 256; v++) table[c * 256 + v] = f(f(f(v * config.rescale) - mean) / std);
-  }
-  return table;
 }
 
 /** Preprocesses decoded RGB (HWC uint8, after orientation) into the NaFlex model inputs. */
