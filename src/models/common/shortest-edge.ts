@@ -4,9 +4,9 @@
  * so the shortest edge is N (PIL filter), center crop (zero padding where the image is smaller),
  * rescale, normalise, channels first.
  */
-import { PIL_RESAMPLE, type ResampleFilter, resizeRgb } from "../../image/resample.js";
+import { type ResampleFilter, resizeRgb } from "../../image/resample.js";
 import { ModelLayoutError } from "./layout.js";
-import { pixelTable } from "./processor-pixels.js";
+import { pixelTable, readProcessorPixels } from "./processor-pixels.js";
 
 export interface ShortestEdgeCropConfig {
   shortestEdge: number;
@@ -125,27 +125,10 @@ export function readShortestEdgeCropConfig(raw: Record<string, unknown>): Shorte
       crop = { width: positive("crop_size.width", value.width), height: positive("crop_size.height", value.height) };
     } else refuse(`gives crop_size ${JSON.stringify(value)}, not a number or a height and width`);
   }
-  const three = (key: string, fallback: [number, number, number]): [number, number, number] => {
-    const value = raw[key] ?? fallback;
-    const list = Array.isArray(value) ? value : [value, value, value];
-    if (list.length !== 3 || !list.every((v) => typeof v === "number" && Number.isFinite(v))) {
-      refuse(`gives ${key} ${JSON.stringify(value)}, not a number or three numbers`);
-    }
-    return list as [number, number, number];
-  };
-  const resampleValue = raw.resample ?? 3; // the processors' default, PIL BICUBIC
-  const resample = Number.isInteger(resampleValue) ? PIL_RESAMPLE[resampleValue as number] : undefined;
-  if (!resample) refuse(`asks for resample ${JSON.stringify(resampleValue)}, which is none of PIL's filters 0 to 5`);
-  const rescale = raw.do_rescale === false ? 1 : (raw.rescale_factor ?? 1 / 255);
-  if (typeof rescale !== "number" || !Number.isFinite(rescale)) refuse(`gives rescale_factor ${JSON.stringify(rescale)}, not a number`);
-  // no normalisation is (x - 0) / 1, the same float32 values
-  const normalize = raw.do_normalize !== false;
+  const pixels = readProcessorPixels(raw, { resample: 3, mean: CLIP_MEAN, std: CLIP_STD }, refuse); // PIL BICUBIC by default
   return {
     shortestEdge,
     crop,
-    resample: resample as ResampleFilter,
-    rescale: rescale as number,
-    mean: normalize ? three("image_mean", CLIP_MEAN) : [0, 0, 0],
-    std: normalize ? three("image_std", CLIP_STD) : [1, 1, 1],
+    ...pixels,
   };
 }

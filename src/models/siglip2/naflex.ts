@@ -3,9 +3,9 @@
  * keeping the aspect ratio to the largest patch grid within maxNumPatches (PIL filter), rescale,
  * normalise, cut into patches and pad to maxNumPatches, with the attention mask and grid shape.
  */
-import { PIL_RESAMPLE, type ResampleFilter, resizeRgb } from "../../image/resample.js";
+import { type ResampleFilter, resizeRgb } from "../../image/resample.js";
 import { ModelLayoutError } from "../common/layout.js";
-import { pixelTable } from "../common/processor-pixels.js";
+import { pixelTable, readProcessorPixels } from "../common/processor-pixels.js";
 
 export interface NaflexConfig {
   patchSize: number;
@@ -89,27 +89,10 @@ export function readNaflexConfig(raw: Record<string, unknown>): NaflexConfig {
     if (!Number.isInteger(value) || (value as number) < 1) refuse(`gives ${key} ${JSON.stringify(value)}, not a positive integer`);
     return value as number;
   };
-  const three = (key: string): [number, number, number] => {
-    const value = raw[key] ?? 0.5;
-    const list = Array.isArray(value) ? value : [value, value, value];
-    if (list.length !== 3 || !list.every((v) => typeof v === "number" && Number.isFinite(v))) {
-      refuse(`gives ${key} ${JSON.stringify(value)}, not a number or three numbers`);
-    }
-    return list as [number, number, number];
-  };
-  const resampleValue = raw.resample ?? 2; // the processor's default, PIL BILINEAR
-  const resample = Number.isInteger(resampleValue) ? PIL_RESAMPLE[resampleValue as number] : undefined;
-  if (!resample) refuse(`asks for resample ${JSON.stringify(resampleValue)}, which is none of PIL's filters 0 to 5`);
-  const rescale = raw.do_rescale === false ? 1 : (raw.rescale_factor ?? 1 / 255);
-  if (typeof rescale !== "number" || !Number.isFinite(rescale)) refuse(`gives rescale_factor ${JSON.stringify(rescale)}, not a number`);
-  // no normalisation is (x - 0) / 1, the same float32 values
-  const normalize = raw.do_normalize !== false;
+  const pixels = readProcessorPixels(raw, { resample: 2, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] }, refuse); // PIL BILINEAR by default
   return {
     patchSize: count("patch_size", 16),
     maxNumPatches: count("max_num_patches", 256),
-    rescale: rescale as number,
-    mean: normalize ? three("image_mean") : [0, 0, 0],
-    std: normalize ? three("image_std") : [1, 1, 1],
-    resample: resample as ResampleFilter,
+    ...pixels,
   };
 }
