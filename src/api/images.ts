@@ -46,8 +46,7 @@ export async function prepareImage(input: ImageInput, index: number, preprocessi
   }
   try {
     const bytes = typeof input === "string" ? await readImageFile(input, decode.maxFileSize) : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
-    const { width, height, resample } = preprocessing;
-    const decoded = await decodeAndResize(bytes, { width, height, resample }, decode);
+    const decoded = await decodeAndResize(bytes, preprocessing, decode);
     return { pixels: normalizePixels(decoded.pixels, preprocessing), width: decoded.sourceWidth, height: decoded.sourceHeight };
   } catch (error) {
     throw new ImageInputError(name, (error as Error).message);

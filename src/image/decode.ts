@@ -35,6 +35,7 @@ import { inflateSync } from "node:zlib";
 import sharp, { type Metadata, type OutputInfo, type Sharp } from "sharp";
 import { avifStill, isAvifSequence } from "./avif.js";
 import { BmpError, bmpHeader, decodeBmp, isBmp } from "./bmp.js";
+import { centerCrop, shortestEdgeSize } from "./crop.js";
 import { checkPngChunks } from "./png-chunks.js";
 import { pngDamage } from "./png-damage.js";
 import { resizeRgb, type ResampleFilter } from "./resample.js";
@@ -45,6 +46,8 @@ export interface ResizeSpec {
   height: number;
   /** The model's preprocessor_config.json `resample`, as PIL names it; bicubic when absent. */
   resample?: ResampleFilter;
+  /** Resize the shortest edge to this (aspect kept), then center crop to width x height. */
+  shortestEdge?: number;
 }
 
 export interface DecodedImage {
@@ -113,12 +116,20 @@ sharp.cache(false); // every image is decoded once: a cache only holds memory
 export async function decodeAndResize(input: Buffer, size: ResizeSpec, options: DecodeOptions = {}): Promise<DecodedImage> {
   const rgb = await decodeImage(input, options);
   return {
-    pixels: resizeRgb(rgb.pixels, rgb.width, rgb.height, size.width, size.height, size.resample),
+    pixels: resizeForModel(rgb, size),
     width: size.width,
     height: size.height,
     sourceWidth: rgb.width,
     sourceHeight: rgb.height,
   };
+}
+
+/** RGB resized as the model's processor does: straight to the size, or shortest edge then center crop. */
+export function resizeForModel(rgb: RgbImage, size: ResizeSpec): Uint8Array {
+  if (size.shortestEdge === undefined) return resizeRgb(rgb.pixels, rgb.width, rgb.height, size.width, size.height, size.resample);
+  const resized = shortestEdgeSize(rgb.width, rgb.height, size.shortestEdge);
+  const pixels = resizeRgb(rgb.pixels, rgb.width, rgb.height, resized.width, resized.height, size.resample);
+  return centerCrop(pixels, resized.width, resized.height, size.width, size.height);
 }
 
 /** Decodes to 8-bit RGB as PIL's `exif_transpose(Image.open(f)).convert("RGB")` does. */

@@ -10,21 +10,61 @@ export interface ImagePreprocessing {
   std: [number, number, number];
   /** Recorded in output fingerprints: "bicubic", the default, keeps earlier folders' fingerprints. */
   resample: ResampleFilter;
+  /**
+   * Resize so the shortest edge is this long, keeping the aspect ratio, then center crop to
+   * width x height (CLIP, DINOv2). Absent: resize straight to width x height (SigLIP).
+   */
+  shortestEdge?: number;
+  /**
+   * "processor": each step rounded to float32 as transformers' processors do (pixelTable), which
+   * CLIP and DINOv2 use. Absent: one rounding, as SigLIP folders were always made; it differs
+   * from the processor's value in the last bit for half the pixel values, which the fingerprint
+   * of existing folders keeps.
+   */
+  rounding?: "processor";
+}
+
+/** What rescaling and normalising take, per channel. */
+export interface PixelScaling {
+  rescale: number;
+  mean: readonly number[];
+  std: readonly number[];
 }
 
 /**
- * (pixel * rescale - mean) / std per channel, laid out channel-first as the models take it. Each
- * channel has 256 possible values: they are computed here (float64, rounded once to float32)
- * and the WebAssembly kernel looks them up.
+ * How transformers' image processors turn a uint8 pixel into a float: rescale() in float64,
+ * rounded to float32, then normalize()'s (x - mean) / std in float32, each step rounded as numpy
+ * does. Per channel, the 256 values a pixel can take: `table[c * 256 + v]`.
  */
-export function normalizePixels(pixels: Uint8Array, p: ImagePreprocessing): Float32Array {
-  const plane = p.width * p.height;
+export function pixelTable(scaling: PixelScaling): Float32Array {
+  const f = Math.fround;
+  const table = new Float32Array(3 * 256);
+  for (let c = 0; c < 3; c++) {
+    const mean = f(scaling.mean[c]);
+    const std = f(scaling.std[c]);
+    for (let v = 0; v < 256; v++) table[c * 256 + v] = f(f(f(v * scaling.rescale) - mean) / std);
+  }
+  return table;
+}
+
+/** One rounding: float64 (pixel * rescale - mean) / std, rounded once to float32. */
+function singleRoundingTable(p: PixelScaling): Float32Array {
   const table = new Float32Array(3 * 256);
   for (let c = 0; c < 3; c++) {
     const scale = p.rescale / p.std[c];
     const shift = p.mean[c] / p.std[c];
     for (let v = 0; v < 256; v++) table[c * 256 + v] = v * scale - shift;
   }
+  return table;
+}
+
+/**
+ * (pixel * rescale - mean) / std per channel, laid out channel-first as the models take it. Each
+ * channel has 256 possible values: they are computed here and the WebAssembly kernel looks them up.
+ */
+export function normalizePixels(pixels: Uint8Array, p: ImagePreprocessing): Float32Array {
+  const plane = p.width * p.height;
+  const table = p.rounding === "processor" ? pixelTable(p) : singleRoundingTable(p);
   return withKernel([plane * 3, table.byteLength, plane * 12], (k, heap, [srcAt, tableAt, outAt]) => {
     heap.set(pixels.subarray(0, plane * 3), srcAt);
     heap.set(new Uint8Array(table.buffer), tableAt);

@@ -11,7 +11,7 @@ import type { DtypeSpec } from "./common/variants.js";
 import { drawResult } from "./florence2/draw.js";
 import { DEFAULT_FLORENCE2_MODEL, Florence2Model, florence2Files, parseFlorence2Dtype } from "./florence2/model.js";
 import { buildPrompt, FLORENCE_TASKS, TaskError } from "./florence2/tasks.js";
-import { combinedGraph, parseSiglipDtype } from "./siglip/graphs.js";
+import { combinedGraph, parseTowerDtype } from "./common/towers.js";
 import { DEFAULT_SIGLIP_MODEL, SiglipImageModel, siglipImageFiles } from "./siglip/image.js";
 import { readLogitParameters } from "./siglip/logits.js";
 import { SiglipTextModel, siglipTextFiles, type TextOptions } from "./siglip/text.js";
@@ -29,13 +29,13 @@ interface Family<M> {
 const FAMILIES = {
   "image-embedder": {
     defaultModel: DEFAULT_SIGLIP_MODEL,
-    parseDtype: parseSiglipDtype,
+    parseDtype: parseTowerDtype,
     files: siglipImageFiles,
     load: (dir, spec, session) => SiglipImageModel.load(dir, spec, session),
   } satisfies Family<ImageEmbedder>,
   "text-embedder": {
     defaultModel: DEFAULT_SIGLIP_MODEL,
-    parseDtype: parseSiglipDtype,
+    parseDtype: parseTowerDtype,
     files: siglipTextFiles,
     load: (dir, spec, session, text) => SiglipTextModel.load(dir, spec, session, text),
   } satisfies Family<TextEmbedder>,

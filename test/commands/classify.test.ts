@@ -6,7 +6,7 @@ import { readJsonl } from "../../src/io/jsonl.js";
 import { readLogitParameters } from "../../src/models/siglip/logits.js";
 import { runCli } from "../helpers/cli.js";
 import { fixturePath, readJson, readNpy } from "../helpers/fixtures.js";
-import { parseSiglipDtype } from "../../src/models/siglip/graphs.js";
+import { parseTowerDtype } from "../../src/models/common/towers.js";
 
 const TINY = fixturePath("siglip-tiny");
 const golden = readJson("goldens", "siglip", "goldens.json");
@@ -14,7 +14,7 @@ const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 
 describe("emb classify", () => {
   it("reads SigLIP's logit scale and bias back from the combined graph", async () => {
-    const p = await readLogitParameters(TINY, parseSiglipDtype("fp32"), 384, { device: "cpu" });
+    const p = await readLogitParameters(TINY, parseTowerDtype("fp32"), 384, { device: "cpu" });
     expect(p.scale).toBeCloseTo(Math.exp(golden.logit_scale), 3);
     expect(p.bias).toBeCloseTo(golden.logit_bias, 3);
   });

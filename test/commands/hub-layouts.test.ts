@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { parseNpy } from "../../src/io/npy.js";
 import { readJsonl } from "../../src/io/jsonl.js";
 import { resolveModel } from "../../src/models/common/hub.js";
-import { parseSiglipDtype } from "../../src/models/siglip/graphs.js";
+import { parseTowerDtype } from "../../src/models/common/towers.js";
 import { SiglipImageModel, siglipImageFiles } from "../../src/models/siglip/image.js";
 import { DTYPE_SUFFIX, type Dtype } from "../../src/models/common/variants.js";
 import { runCliAsync } from "../helpers/cli.js";
@@ -142,7 +142,7 @@ describe("the default SigLIP repository in every public layout", () => {
     // float16 arithmetic differs between onnxruntime builds in the last bits; the rest is exact arithmetic on the same graph.
     const tolerance: Partial<Record<Dtype, number>> = { q4f16: 2e-2 };
     for (const dtype of ["int8", "uint8", "q4", "q4f16", "bnb4"] as Dtype[]) {
-      const spec = parseSiglipDtype(dtype);
+      const spec = parseTowerDtype(dtype);
       const resolved = await resolveModel(SIGLIP_REPO, siglipImageFiles(spec), { endpoint: hub.url, cacheDir, offline: false });
       const model = await SiglipImageModel.load(resolved.dir, spec, { device: "cpu", threads: 1 });
       expect(model.info.graph).toBe(`onnx/vision_model${DTYPE_SUFFIX[dtype]}.onnx`);

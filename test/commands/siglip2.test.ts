@@ -14,7 +14,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readJsonl } from "../../src/io/jsonl.js";
 import { parseNpy } from "../../src/io/npy.js";
-import { parseSiglipDtype } from "../../src/models/siglip/graphs.js";
+import { parseTowerDtype } from "../../src/models/common/towers.js";
 import { SiglipTextModel } from "../../src/models/siglip/text.js";
 import { runCli, runCliAsync } from "../helpers/cli.js";
 import { startFakeHub } from "../helpers/fake-hub.js";
@@ -49,7 +49,7 @@ describe("a SigLIP 2 fixed-resolution model", () => {
   let tower: SiglipTextModel;
   beforeAll(async () => {
     model = siglip2Folder();
-    tower = await SiglipTextModel.load(model, parseSiglipDtype("fp32"), { device: "cpu", threads: 1 });
+    tower = await SiglipTextModel.load(model, parseTowerDtype("fp32"), { device: "cpu", threads: 1 });
   });
   afterAll(() => tower?.release());
 

@@ -15,7 +15,7 @@ import { normalizePixels } from "../../src/image/normalize.js";
 import { resizeRgb } from "../../src/image/resample.js";
 import { ModelLayoutError } from "../../src/models/common/layout.js";
 import { readPreprocessing } from "../../src/models/common/preprocessing.js";
-import { parseSiglipDtype } from "../../src/models/siglip/graphs.js";
+import { parseTowerDtype } from "../../src/models/common/towers.js";
 import { SiglipImageModel } from "../../src/models/siglip/image.js";
 import { fixturePath, maxAbsDiff, readJson } from "../helpers/fixtures.js";
 
@@ -36,7 +36,7 @@ function siglipWithResample(value: unknown): string {
 
 describe("preprocessor_config.json resample", () => {
   it("loads SigLIP 2's bilinear (2) and gives PIL's bilinear resize, rescaled and normalised", async () => {
-    const model = await SiglipImageModel.load(siglipWithResample(2), parseSiglipDtype("fp32"), { device: "cpu", threads: 1 });
+    const model = await SiglipImageModel.load(siglipWithResample(2), parseTowerDtype("fp32"), { device: "cpu", threads: 1 });
     await model.release();
     const p = model.preprocessing;
     expect(p.resample).toBe("bilinear");

@@ -10,7 +10,8 @@ import { describe, expect, it } from "vitest";
 import { decodeImage } from "../../src/image/decode.js";
 import { resizeRgb } from "../../src/image/resample.js";
 import { ModelLayoutError } from "../../src/models/common/layout.js";
-import { centerCrop, centerCropOffset, prepareShortestEdgeCrop, readShortestEdgeCropConfig, shortestEdgeSize } from "../../src/models/common/shortest-edge.js";
+import { centerCrop, centerCropOffset, shortestEdgeSize } from "../../src/image/crop.js";
+import { prepareShortestEdgeCrop, readShortestEdgeCropConfig } from "../../src/models/common/shortest-edge.js";
 import { fixturePath, maxAbsDiff, readJson, readNpy } from "../helpers/fixtures.js";
 
 const DIR = "goldens/clip-dinov2";

@@ -4,9 +4,9 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { SiglipTextModel } from "../../src/models/siglip/text.js";
 import { fixturePath, maxAbsDiff, readJson, readNpy } from "../helpers/fixtures.js";
-import { parseSiglipDtype } from "../../src/models/siglip/graphs.js";
+import { parseTowerDtype } from "../../src/models/common/towers.js";
 
-const FP32 = parseSiglipDtype("fp32");
+const FP32 = parseTowerDtype("fp32");
 
 const golden = readJson("goldens", "siglip", "goldens.json");
 const TINY = fixturePath("siglip-tiny");

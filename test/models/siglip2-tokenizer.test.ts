@@ -2,7 +2,8 @@ import { copyFileSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { pythonLower, Siglip2Tokenizer } from "../../src/models/siglip2/tokenizer.js";
+import { pythonLower } from "../../src/models/common/padded-tokenizer.js";
+import { loadSiglip2Tokenizer } from "../../src/models/siglip2/tokenizer.js";
 import { fixturePath, readJson } from "../helpers/fixtures.js";
 
 interface Expected {
@@ -22,8 +23,8 @@ const label = (text: string) => JSON.stringify(text).slice(0, 48);
 const cases = golden.captions.map((c, i) => ({ label: `${i} ${label(c.text)}`, ...c }));
 
 describe("SigLIP 2 tokenizer", () => {
-  const lowercased = Siglip2Tokenizer.load(folder, { length: golden.text_length });
-  const asIs = Siglip2Tokenizer.load(folder, { length: golden.text_length, lowercase: false });
+  const lowercased = loadSiglip2Tokenizer(folder, { length: golden.text_length });
+  const asIs = loadSiglip2Tokenizer(folder, { length: golden.text_length, lowercase: false });
 
   it("reads SigLIP 2's special tokens: no <bos>, <eos> last, <pad> padding", () => {
     expect(lowercased.bosId).toBeUndefined();
@@ -67,7 +68,7 @@ describe("SigLIP 2 tokenizer files", () => {
     delete config.add_bos_token;
     delete config.add_eos_token;
     writeFileSync(join(flagless, "tokenizer_config.json"), JSON.stringify(config));
-    const tokenizer = Siglip2Tokenizer.load(flagless);
+    const tokenizer = loadSiglip2Tokenizer(flagless);
     const rows = golden.captions.filter((c) => c.lowercased_without_flags);
     expect(rows.length).toBeGreaterThan(50);
     for (const { text, lowercased_without_flags: expected } of rows) {
@@ -77,6 +78,6 @@ describe("SigLIP 2 tokenizer files", () => {
 
   it("refuses a folder with only tokenizer.model, saying what is needed", () => {
     copyFileSync(join(folder, "tokenizer.model"), join(dir, "tokenizer.model"));
-    expect(() => Siglip2Tokenizer.load(dir)).toThrow(`${dir} has only tokenizer.model (SentencePiece): SigLIP 2 needs tokenizer.json`);
+    expect(() => loadSiglip2Tokenizer(dir)).toThrow(`${dir} has only tokenizer.model (SentencePiece): SigLIP 2 needs tokenizer.json`);
   });
 });

@@ -4,9 +4,11 @@
  * so the shortest edge is N (PIL filter), center crop (zero padding where the image is smaller),
  * rescale, normalise, channels first.
  */
+import { centerCrop, shortestEdgeSize } from "../../image/crop.js";
 import { type ResampleFilter, resizeRgb } from "../../image/resample.js";
 import { ModelLayoutError } from "./layout.js";
-import { pixelTable, readProcessorPixels } from "./processor-pixels.js";
+import { pixelTable } from "../../image/normalize.js";
+import { readProcessorPixels } from "./processor-pixels.js";
 
 export interface ShortestEdgeCropConfig {
   shortestEdge: number;
@@ -29,38 +31,6 @@ export interface ShortestEdgeCropPixels {
 // the processors' default mean and std (OPENAI_CLIP_MEAN / OPENAI_CLIP_STD), for both classes
 const CLIP_MEAN: [number, number, number] = [0.48145466, 0.4578275, 0.40821073];
 const CLIP_STD: [number, number, number] = [0.26862954, 0.26130258, 0.27577711];
-
-/**
- * get_resize_output_image_size with default_to_square=False: the short side becomes
- * shortestEdge, the long one int(shortestEdge * long / short) (a float64 division, truncated,
- * as Python does); a square image takes the width as its short side.
- */
-export function shortestEdgeSize(width: number, height: number, shortestEdge: number): { width: number; height: number } {
-  const long = Math.trunc((shortestEdge * Math.max(width, height)) / Math.min(width, height));
-  return width <= height ? { width: shortestEdge, height: long } : { width: long, height: shortestEdge };
-}
-
-/**
- * center_crop's offsets: floor((size - crop) / 2) on each axis. Negative where the image is
- * smaller than the crop: transformers pads it with zeros, ceil((crop - size) / 2) before it,
- * which puts the image at the same place.
- */
-export function centerCropOffset(width: number, height: number, cropW: number, cropH: number): { left: number; top: number } {
-  return { left: Math.floor((width - cropW) / 2), top: Math.floor((height - cropH) / 2) };
-}
-
-/** center_crop on RGB (HWC uint8): always cropW x cropH, 0 where the crop reaches past the image. */
-export function centerCrop(rgb: Uint8Array, width: number, height: number, cropW: number, cropH: number): Uint8Array {
-  const { left, top } = centerCropOffset(width, height, cropW, cropH);
-  const out = new Uint8Array(cropW * cropH * 3);
-  const x0 = Math.max(0, -left);
-  const x1 = Math.min(cropW, width - left);
-  for (let y = Math.max(0, -top); y < Math.min(cropH, height - top); y++) {
-    const from = ((y + top) * width + x0 + left) * 3;
-    out.set(rgb.subarray(from, from + (x1 - x0) * 3), (y * cropW + x0) * 3);
-  }
-  return out;
-}
 
 /** Preprocesses decoded RGB (HWC uint8, after orientation) into pixel_values, channels first. */
 export function prepareShortestEdgeCrop(rgb: Uint8Array, width: number, height: number, config: ShortestEdgeCropConfig): ShortestEdgeCropPixels {

@@ -10,7 +10,7 @@ import type { ImagePreprocessing } from "../../image/normalize.js";
 import { modelFiles, ModelLayoutError } from "../common/layout.js";
 import { readManifest } from "../common/manifest.js";
 import { readPreprocessing } from "../common/preprocessing.js";
-import { chooseTowerGraph, towerFiles, towerOutput } from "./graphs.js";
+import { chooseTowerGraph, towerFiles, towerOutput } from "../common/towers.js";
 import type { Dtype, DtypeSpec } from "../common/variants.js";
 
 /** The default model: its hub id comes from the manifest in models/. */

@@ -9,7 +9,7 @@ import { ModelSession, type SessionOptions } from "../../runtime/session.js";
 import { dot, l2normalize } from "../../runtime/vectors.js";
 import { modelFiles, ModelLayoutError } from "../common/layout.js";
 
-import { combinedGraph } from "./graphs.js";
+import { combinedGraph } from "../common/towers.js";
 import { SiglipTokenizer } from "./tokenizer.js";
 import type { DtypeSpec } from "../common/variants.js";
 import type { LogitParameters } from "../types.js";

@@ -8,9 +8,10 @@ import { join } from "node:path";
 import { ModelSession, type SessionOptions } from "../../runtime/session.js";
 import { modelFiles, ModelLayoutError } from "../common/layout.js";
 import { readConfig } from "./image.js";
-import { chooseTowerGraph, towerFiles, towerOutput } from "./graphs.js";
+import { chooseTowerGraph, towerFiles, towerOutput } from "../common/towers.js";
 import { SiglipTokenizer } from "./tokenizer.js";
-import { isGemmaTokenizer, Siglip2Tokenizer } from "../siglip2/tokenizer.js";
+import type { PaddedTokenizer } from "../common/padded-tokenizer.js";
+import { isGemmaTokenizer, loadSiglip2Tokenizer } from "../siglip2/tokenizer.js";
 import type { Dtype, DtypeSpec } from "../common/variants.js";
 
 /** How captions are tokenised. */
@@ -47,7 +48,7 @@ export interface SiglipTextModelInfo {
 export class SiglipTextModel {
   private constructor(
     private readonly session: ModelSession,
-    readonly tokenizer: SiglipTokenizer | Siglip2Tokenizer,
+    readonly tokenizer: SiglipTokenizer | PaddedTokenizer,
     readonly info: SiglipTextModelInfo,
     private readonly imageSize: number,
   ) {
@@ -70,7 +71,7 @@ export class SiglipTextModel {
     const length = config.text_config?.max_position_embeddings ?? 64;
     if (!dim) throw new ModelLayoutError(`config.json in ${dir} has no text_config.hidden_size`);
     // SigLIP 2 (fixed resolution) is SigLIP's graph with Gemma's tokenizer.
-    const gemma = isGemmaTokenizer(dir) ? Siglip2Tokenizer.load(dir, { length, lowercase: text.lowercase ?? true }) : undefined;
+    const gemma = isGemmaTokenizer(dir) ? loadSiglip2Tokenizer(dir, { length, lowercase: text.lowercase ?? true }) : undefined;
     const session = await ModelSession.open(join(dir, file), options);
     const { output, normalized } = towerOutput(session.outputNames, "text", file);
     return new SiglipTextModel(

@@ -5,7 +5,8 @@
  */
 import { type ResampleFilter, resizeRgb } from "../../image/resample.js";
 import { ModelLayoutError } from "../common/layout.js";
-import { pixelTable, readProcessorPixels } from "../common/processor-pixels.js";
+import { pixelTable } from "../../image/normalize.js";
+import { readProcessorPixels } from "../common/processor-pixels.js";
 
 export interface NaflexConfig {
   patchSize: number;
