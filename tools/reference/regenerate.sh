@@ -25,3 +25,6 @@ export PYTHONHASHSEED=0 CUBLAS_WORKSPACE_CONFIG=:4096:8
 "$venv/bin/python" siglip2_naflex_goldens.py
 "$venv/bin/python" siglip2_tokenizer.py
 "$venv/bin/python" clip_dinov2_preprocess_goldens.py
+"$venv/bin/python" clip_tiny.py
+"$venv/bin/python" dinov2_tiny.py
+"$venv/bin/python" siglip2_tiny.py
