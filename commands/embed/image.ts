@@ -12,6 +12,7 @@ import {
   imageInputFlags,
   layoutFlags,
   modelFlags,
+  poolingFlags,
   outputFlags,
   shardFlags,
 } from "../../src/cli/flags.js";
@@ -44,6 +45,7 @@ export default class EmbedImage extends EmbCommand {
 
   static override flags = {
     ...modelFlags,
+    ...poolingFlags,
     ...embeddingsOutFlag("image"),
     ...outputFlags,
     ...layoutFlags,

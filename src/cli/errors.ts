@@ -25,6 +25,7 @@ import { DamagedFileError } from "../io/jsonl.js";
 import { InputError } from "../sources/text.js";
 import { ModelNotFoundError } from "../models/common/hub.js";
 import { ModelLayoutError } from "../models/common/layout.js";
+import { ModelCapabilityError } from "../models/families.js";
 import { DtypeSpecError } from "../models/common/variants.js";
 import { TaskError } from "../models/registry.js";
 import { RemoteError } from "../perf/remote.js";
@@ -57,6 +58,7 @@ const KNOWN: [ErrorClass, string, number][] = [
   [DiskError, "disk", EXIT.fatal],
   [DamagedFileError, "damaged-output", EXIT.fatal],
   [ModelNotFoundError, "model-not-found", EXIT.fatal],
+  [ModelCapabilityError, "model-capability", EXIT.usage],
   [ModelLayoutError, "model-layout", EXIT.fatal],
   [ProviderUnavailableError, "provider-unavailable", EXIT.fatal],
   [CommandLineTooLongError, "command-line-too-long", EXIT.usage],

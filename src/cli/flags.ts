@@ -6,6 +6,7 @@ import { DEFAULT_MAX_FILE_SIZE, type ImageReadOptions } from "../image/read-imag
 import { DEFAULT_EXTENSIONS } from "../sources/image-files.js";
 import { defaultModel } from "../models/registry.js";
 import { DTYPES } from "../models/common/variants.js";
+import { MODEL_ALIASES, POOLINGS } from "../models/families.js";
 import { readBatcherConfig } from "../batching/config.js";
 import type { GenerationOverrides } from "../generation/settings.js";
 import { DEVICES } from "../runtime/session.js";
@@ -14,7 +15,7 @@ import { DEFAULT_PART_ROWS, LAYOUTS, type ClipRetrievalLayout } from "../io/clip
 export const modelFlags = {
   model: Flags.string({
     char: "m",
-    description: "a model directory, or a hub repository id downloaded into the Hugging Face cache",
+    description: `a model directory, or a hub repository id downloaded into the Hugging Face cache; short names: ${Object.keys(MODEL_ALIASES).join(", ")} (each family's default repository)`,
     default: defaultModel("image-embedder"),
   }),
   dtype: Flags.string({
@@ -27,11 +28,19 @@ export const modelFlags = {
   offline: Flags.boolean({ description: "use only the local Hugging Face cache (also HF_HUB_OFFLINE=1)", default: false }),
 };
 
+/** For commands that embed images: DINOv2's choice of tokens (the flag's options check the value). */
+export const poolingFlags = {
+  pooling: Flags.string({
+    description: "DINOv2 only: embed the CLS token (cls, the default) or the mean of the patch tokens (mean); recorded in run.json",
+    options: [...POOLINGS],
+  }),
+};
+
 /** For commands that tokenise captions. */
 export const textFlags = {
   lowercase: Flags.boolean({
     description:
-      "lowercase captions before tokenising, as SigLIP 2 was trained (--no-lowercase keeps their case; recorded in run.json; SigLIP's own tokenizer ignores it)",
+      "lowercase captions before tokenising, as SigLIP 2 was trained (--no-lowercase keeps their case; recorded in run.json; SigLIP's and CLIP's own tokenizers ignore it)",
     default: true,
     allowNo: true,
   }),

@@ -1,7 +1,7 @@
 /** Pieces every model-running command needs: opening models with download bars, the serve token. */
 import { readFileSync } from "node:fs";
 import { DtypeSpecError, type DtypeSpec } from "../models/common/variants.js";
-import { registryOptions } from "../models/options.js";
+import { type ModelOptions, registryOptions } from "../models/options.js";
 import {
   identifyModel,
   openMatcher,
@@ -27,6 +27,8 @@ export interface ModelFlagValues {
   offline: boolean;
   /** --no-lowercase, for commands that tokenise captions (textFlags). */
   lowercase?: boolean;
+  /** --pooling, for commands that embed images (poolingFlags). */
+  pooling?: string;
 }
 
 /** `--dtype` for a role's family; a bad value is a usage error naming the valid ones. */
@@ -45,7 +47,9 @@ function dtypeErrorsAsUsage<T>(usageError: (message: string) => never, parse: ()
 
 /** The registry's options for the model flags, by the translation the API uses; download progress is added per open. */
 function openOptions(role: Role, flags: ModelFlagValues, usageError: (message: string) => never): OpenOptions {
-  return dtypeErrorsAsUsage(usageError, () => registryOptions(role, { ...flags, device: flags.device as Device }));
+  return dtypeErrorsAsUsage(usageError, () =>
+    registryOptions(role, { ...flags, device: flags.device as Device, pooling: flags.pooling as ModelOptions["pooling"] }),
+  );
 }
 
 async function withDownloadBars<T>(showProgress: boolean, open: (onDownload: OpenOptions["onDownload"]) => Promise<T>): Promise<T> {

@@ -1,6 +1,6 @@
 /**
  * Zero-shot classification: each image against a set of label prompts, ranked by the
- * image-text match probability (SigLIP's sigmoid of the scaled cosine). The runner
+ * image-text match probability (SigLIP's sigmoid of the scaled cosine, CLIP's softmax over the labels). The runner
  * configuration and the `emb classify` job (one image's ranking, the rankings printed as JSON
  * lines, or recorded in an output folder) live together, as for embed-image.ts: no other job
  * runs this configuration.
@@ -69,9 +69,9 @@ export async function classifyImages(
     imageModel.preprocessing,
     (images) => imageModel.embed(images),
     (vector, meta): ClassificationRecord => {
-      const image = l2normalize(vector);
+      const probabilities = labelProbabilities(l2normalize(vector), prompts, logits);
       const labels = options.labels
-        .map((label, j) => ({ label, probability: matchProbability(image, prompts[j], logits) }))
+        .map((label, j) => ({ label, probability: probabilities[j] }))
         .sort((a, b) => b.probability - a.probability)
         .slice(0, options.top);
       return { ...meta, labels };
@@ -128,9 +128,18 @@ export async function classifyToStore(
   return { classified: done, unchanged: skipped, ...rest };
 }
 
-/** Probability that the caption matches the image, both given as unit vectors: sigmoid(scale * cos + bias). */
-export function matchProbability(image: Float32Array, text: Float32Array, p: LogitParameters): number {
-  return 1 / (1 + Math.exp(-(p.scale * dot(image, text) + p.bias)));
+/**
+ * Each label's probability for an image, all given as unit vectors: SigLIP's sigmoid(scale * cos
+ * + bias) per label, or CLIP's softmax of scale * cos over the labels (max subtracted first, as
+ * torch's softmax does, so large scales do not overflow).
+ */
+export function labelProbabilities(image: Float32Array, prompts: Float32Array[], p: LogitParameters): number[] {
+  const logits = prompts.map((text) => p.scale * dot(image, text) + p.bias);
+  if (p.probabilities !== "softmax") return logits.map((x) => 1 / (1 + Math.exp(-x)));
+  const top = Math.max(...logits);
+  const exps = logits.map((x) => Math.exp(x - top));
+  const sum = exps.reduce((a, b) => a + b, 0);
+  return exps.map((e) => e / sum);
 }
 
 /** Everything `emb classify` runs with, flags already read. */

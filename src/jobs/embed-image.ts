@@ -108,6 +108,7 @@ export function embedImageFingerprint(job: Pick<EmbedImageJob, "opened" | "norma
   return {
     ...source,
     graph: model.info.graph,
+    ...(model.info.pooling ? { pooling: model.info.pooling } : {}),
     preprocessing: model.preprocessing,
     normalize: job.normalize || model.info.normalizedByModel,
     ...decodeFingerprint(job.decode),

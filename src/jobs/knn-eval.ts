@@ -200,7 +200,13 @@ export async function runKnnEvalJob(job: KnnEvalJob, hooks: JobOutput): Promise<
       ...job,
       imagenetMapping: join(packageRoot(), "data", "LOC_synset_mapping.txt"),
       cacheDir: job.cacheDir ?? defaultCacheDir(),
-      loadImageModel: () => load("image-embedder", (m) => ({ graph: m.info.graph, preprocessing: m.preprocessing, ...decoded })),
+      loadImageModel: () =>
+        load("image-embedder", (m) => ({
+          graph: m.info.graph,
+          ...(m.info.pooling ? { pooling: m.info.pooling } : {}),
+          preprocessing: m.preprocessing,
+          ...decoded,
+        })),
       loadTextModel: () =>
         load("text-embedder", (m) => ({ graph: m.info.graph, length: m.info.length, ...(m.info.tokenizer ? { tokenizer: m.info.tokenizer } : {}) })),
       identifyImageModel: () => job.identify("image-embedder"),

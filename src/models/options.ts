@@ -22,8 +22,10 @@ export interface ModelOptions {
   offline?: boolean;
   /** Called as a hub download progresses: the file, bytes received so far, its size when known. */
   onDownload?: HubOptions["onProgress"];
-  /** Lowercase captions before tokenising; default as the model was trained (SigLIP 2: yes). SigLIP's tokenizer ignores it. */
+  /** Lowercase captions before tokenising; default as the model was trained (SigLIP 2: yes). SigLIP's and CLIP's tokenizers ignore it. */
   lowercase?: boolean;
+  /** DINOv2: embed the CLS token ("cls", the default) or the mean of the patch tokens ("mean"). Other families refuse it. */
+  pooling?: "cls" | "mean";
 }
 
 /** The registry's options for opening `role`'s model; a dtype the family lacks throws DtypeSpecError naming the valid ones. */
@@ -35,5 +37,6 @@ export function registryOptions(role: Role, options: ModelOptions): OpenOptions 
     hub: { revision: options.revision ?? "main", offline: options.offline || undefined },
     onDownload: options.onDownload,
     text: { lowercase: options.lowercase },
+    image: { pooling: options.pooling },
   };
 }

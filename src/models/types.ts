@@ -22,6 +22,8 @@ export interface EmbedderInfo {
   normalizedByModel: boolean;
   dim: number;
   provider: string;
+  /** DINOv2: the tokens the embedding is made of (recorded in output fingerprints). */
+  pooling?: "cls" | "mean";
 }
 
 export interface ImageEmbedder extends LoadedModel {
@@ -40,7 +42,7 @@ export interface TokenizedText {
 
 export interface TextEmbedder extends LoadedModel {
   /** `tokenizer`: how captions are tokenised, where it is not SigLIP's (SigLIP 2: Gemma's, lowercased or not). */
-  readonly info: EmbedderInfo & { length: number; vocabSize: number; tokenizer?: { kind: string; lowercase: boolean } };
+  readonly info: EmbedderInfo & { length: number; vocabSize: number; tokenizer?: { kind: string; lowercase?: boolean } };
   readonly tokenizer: {
     encode(text: string): TokenizedText;
     /** The id ending every caption, when the model's tokenizer adds one. */
@@ -73,9 +75,13 @@ export interface ImageToText extends LoadedModel {
   parse(task: string, generated: string, size: ImageSize): Record<string, unknown>;
 }
 
-/** SigLIP-style image-text match probability: sigmoid(scale * cos + bias). */
+/**
+ * Image-text logits: scale * cos + bias. As probabilities: SigLIP's sigmoid of each label's logit
+ * (`probabilities` absent), or CLIP's softmax over the labels (bias 0).
+ */
 export interface LogitParameters {
   /** exp(logit_scale): the multiplier of the cosine. */
   scale: number;
   bias: number;
+  probabilities?: "softmax";
 }

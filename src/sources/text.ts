@@ -96,7 +96,7 @@ export function parseIdRows(content: string, name: string, length: number, vocab
   rows.forEach((row, r) => {
     if (!Array.isArray(row)) throw new InputError(`${name}: row ${r} is not an array of token ids`);
     if (row.length !== length) {
-      throw new InputError(`${name}: row ${r} has ${row.length} ids; SigLIP takes exactly ${length} (pad with the pad id)`);
+      throw new InputError(`${name}: row ${r} has ${row.length} ids; the model takes exactly ${length} (pad with the pad id)`);
     }
     row.forEach((id, i) => {
       if (!Number.isInteger(id) || id < 0 || id >= vocabSize) {

@@ -3,7 +3,8 @@ import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { readJsonl } from "../../src/io/jsonl.js";
-import { readLogitParameters } from "../../src/models/siglip/logits.js";
+import { readLogitParameters } from "../../src/models/common/logits.js";
+import { SiglipTextModel } from "../../src/models/siglip/text.js";
 import { runCli } from "../helpers/cli.js";
 import { fixturePath, readJson, readNpy } from "../helpers/fixtures.js";
 import { parseTowerDtype } from "../../src/models/common/towers.js";
@@ -14,7 +15,9 @@ const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 
 describe("emb classify", () => {
   it("reads SigLIP's logit scale and bias back from the combined graph", async () => {
-    const p = await readLogitParameters(TINY, parseTowerDtype("fp32"), 384, { device: "cpu" });
+    const text = await SiglipTextModel.load(TINY, parseTowerDtype("fp32"), { device: "cpu" });
+    const p = await readLogitParameters(TINY, parseTowerDtype("fp32"), text, 384, { device: "cpu" });
+    await text.release();
     expect(p.scale).toBeCloseTo(Math.exp(golden.logit_scale), 3);
     expect(p.bias).toBeCloseTo(golden.logit_bias, 3);
   });

@@ -69,7 +69,7 @@ describe("emb embed text", () => {
     writeFileSync(bad, JSON.stringify([captions[0].input_ids.slice(0, 63)]));
     const failed = runCli(["embed", "text", "--ids", bad, "--model", TINY, "--out", tmp()]);
     expect(failed.status).not.toBe(0);
-    expect(failed.stderr).toContain("row 0 has 63 ids; SigLIP takes exactly 64");
+    expect(failed.stderr).toContain("row 0 has 63 ids; the model takes exactly 64");
   });
 
   it("says what to do when no caption is given", () => {

@@ -18,7 +18,7 @@ import { parseTowerDtype } from "../../src/models/common/towers.js";
 import { SiglipTextModel } from "../../src/models/siglip/text.js";
 import { runCli, runCliAsync } from "../helpers/cli.js";
 import { startFakeHub } from "../helpers/fake-hub.js";
-import { fixturePath, maxAbsDiff, readJson } from "../helpers/fixtures.js";
+import { cosine, fixturePath, maxAbsDiff, readJson, readNpy } from "../helpers/fixtures.js";
 
 interface Golden {
   text: string;
@@ -111,5 +111,58 @@ describe("a SigLIP 2 fixed-resolution model", () => {
     } finally {
       await hub.close();
     }
+  });
+});
+
+/**
+ * The tiny SigLIP 2 model built by tools/reference/siglip2_tiny.py (a SiglipModel at 224 with
+ * patch 16, Gemma's tokenizer, bilinear resize), against PyTorch's get_image_features and
+ * get_text_features, lowercased as the model card says and with --no-lowercase.
+ */
+describe("a SigLIP 2 model against PyTorch", () => {
+  const model = fixturePath("siglip2-tiny");
+  const golden = readJson<{ images: { file: string }[]; captions: { text: string }[] }>("goldens", "siglip2", "goldens.json");
+  const goldenRows = (array: string) => {
+    const npy = readNpy("goldens", "siglip2", array);
+    const d = npy.shape[1];
+    return Array.from({ length: npy.shape[0] }, (_, i) => (npy.data as Float32Array).slice(i * d, (i + 1) * d));
+  };
+  const folder = (out: string) => {
+    const npy = parseNpy(readFileSync(join(out, "embeddings.npy")));
+    const d = npy.shape[1];
+    return readJsonl<{ row: number; path?: string }>(join(out, "index.jsonl")).map((r) => ({
+      name: r.path?.split("/").pop(),
+      row: (npy.data as Float32Array).slice(r.row * d, (r.row + 1) * d),
+    }));
+  };
+
+  it("embeds every test image as get_image_features after the bilinear resize", () => {
+    const out = join(tmp("out"), "tiny-images");
+    const run = runCli(["embed", "image", fixturePath("images"), "--model", model, "--out", out, "--no-progress"]);
+    expect(run.status, run.stderr).toBe(0);
+    const expected = goldenRows("image_embeds.npy");
+    const rows = folder(out);
+    expect(rows).toHaveLength(golden.images.length);
+    for (const { name, row } of rows) {
+      const want = expected[golden.images.findIndex((i) => i.file === name)];
+      expect(cosine(row, want), name).toBeGreaterThan(0.99999);
+      expect(maxAbsDiff(row, want), name).toBeLessThan(1e-4);
+    }
+  });
+
+  it.each([
+    { how: "lowercased", flags: [], array: "text_embeds.npy" },
+    { how: "as written (--no-lowercase)", flags: ["--no-lowercase"], array: "text_embeds_cased.npy" },
+  ])("embeds captions $how as get_text_features", ({ flags, array }) => {
+    const file = join(tmp("captions"), "captions.jsonl");
+    writeFileSync(file, golden.captions.map((c) => JSON.stringify({ text: c.text })).join("\n"));
+    const out = join(tmp("out"), "tiny-text");
+    const run = runCli(["embed", "text", "--file", file, "--model", model, "--out", out, "--no-progress", ...flags]);
+    expect(run.status, run.stderr).toBe(0);
+    const expected = goldenRows(array);
+    folder(out).forEach(({ row }, i) => {
+      expect(cosine(row, expected[i]), golden.captions[i].text).toBeGreaterThan(0.99999);
+      expect(maxAbsDiff(row, expected[i]), golden.captions[i].text).toBeLessThan(1e-4);
+    });
   });
 });

@@ -42,7 +42,7 @@ describe("SiglipTextModel", () => {
 
   it("rejects id rows of the wrong length, naming the length SigLIP takes", async () => {
     const model = await SiglipTextModel.load(TINY, FP32, { device: "cpu" });
-    await expect(model.embedIds([[1, 2, 3]])).rejects.toThrow("token id row 0 has 3 ids; SigLIP takes exactly 64");
+    await expect(model.embedIds([[1, 2, 3]])).rejects.toThrow("token id row 0 has 3 ids; this model takes exactly 64");
     await model.release();
   });
 });

@@ -34,7 +34,7 @@ describe("token id rows", () => {
 
   it("names the row and the value that are wrong", () => {
     expect(() => parseIdRows(JSON.stringify([row(1), row(1, 3)]), "x.json", 4, 10)).toThrow(
-      "x.json: row 1 has 3 ids; SigLIP takes exactly 4 (pad with the pad id)",
+      "x.json: row 1 has 3 ids; the model takes exactly 4 (pad with the pad id)",
     );
     expect(() => parseIdRows(JSON.stringify([[1, 2, 10, 1]]), "x.json", 4, 10)).toThrow("x.json: row 0, position 2: 10 is not a token id of this model (0..9)");
     expect(() => parseIdRows(JSON.stringify([[1, 2, 1.5, 1]]), "x.json", 4, 10)).toThrow("position 2: 1.5 is not a token id");

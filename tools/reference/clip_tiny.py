@@ -443,6 +443,10 @@ def clip_fuzzed_captions() -> list[str]:
         " ".join(["word"] * 80), " ".join(["photograph of"] * 40), "x" * 300, "🐱" * 100, "",
         "   ", "\t\n", "!!!???...", "--- *** ___", "Ελληνικά Русский עברית العربية हिन्दी ไทย",
         "Zoë Saldaña, Björk, Søren Kierkegaard, Đorđe, Łódź", "ǅemal ΣΊΣΥΦΟΣ İSTANBUL straße STRASSE",
+        # where Rust's regexes and lowercasing differ from JavaScript's: U+0085 and U+FEFF in `\s`,
+        # the final-sigma rule, other separators
+        "next\u0085line\u0085\u0085end", "bom\ufeff!? \ufeff🐱 a\ufeffb", "mongolian\u180eseparator", "zero\u200bwidth",
+        "ΟΔΟΣ. ΣΑΣ, Σ Σ. AΣ'", "\ufeff", "\u0085",
     ]
     return extra + fuzzed_captions(random.Random(SEED))
 

@@ -32,6 +32,94 @@ export function pythonLower(text: string): string {
     .join("");
 }
 
+/**
+ * Lowercasing as HF tokenizers' Lowercase normaliser does it (Rust's char::to_lowercase, one code
+ * point at a time): no final-sigma rule, so "ΣΑΣ" becomes "σασ". @huggingface/tokenizers lowercases
+ * the whole string, which gives "σας"; lowercasing first makes its normaliser a no-op.
+ */
+export function charwiseLower(text: string): string {
+  let out = "";
+  for (const ch of text) out += LOWERED_AFTER_UNICODE_15.test(ch) ? ch : ch.toLowerCase();
+  return out;
+}
+
+/**
+ * Unicode's White_Space, which `\s` means in the Rust regexes of HF tokenizers. JavaScript's `\s`
+ * also matches U+FEFF and misses U+0085, so a tokenizer.json regex with `\s` (CLIP's whitespace
+ * collapsing and pre-tokeniser) splits differently around those two in @huggingface/tokenizers.
+ */
+const RUST_WHITESPACE = "\\t\\n\\v\\f\\r \\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000";
+
+/** A regex with `\s` / `\S` spelled as Rust reads them, inside character classes and out. */
+export function rustWhitespaceRegex(pattern: string): string {
+  let out = "";
+  let inClass = false;
+  for (let i = 0; i < pattern.length; i++) {
+    const ch = pattern[i];
+    if (ch === "\\" && i + 1 < pattern.length) {
+      const next = pattern[i + 1];
+      i++;
+      if (next === "s") out += inClass ? RUST_WHITESPACE : `[${RUST_WHITESPACE}]`;
+      else if (next === "S" && !inClass) out += `[^${RUST_WHITESPACE}]`;
+      else out += ch + next;
+      continue;
+    }
+    if (ch === "[" && !inClass) inClass = true;
+    else if (ch === "]" && inClass) inClass = false;
+    out += ch;
+  }
+  return out;
+}
+
+/** tokenizer.json with every regex of its normaliser and pre-tokeniser given Rust's `\s`. */
+// biome-ignore lint/suspicious/noExplicitAny: walks untyped tokenizer.json objects
+function withRustWhitespace(node: any): any {
+  if (Array.isArray(node)) return node.map(withRustWhitespace);
+  if (!node || typeof node !== "object") return node;
+  return Object.fromEntries(
+    Object.entries(node).map(([key, value]) => [key, key === "Regex" && typeof value === "string" ? rustWhitespaceRegex(value) : withRustWhitespace(value)]),
+  );
+}
+
+/** The GPT-2 split that a ByteLevel pre-tokeniser with use_regex applies first (HF tokenizers' byte_level.rs). */
+const BYTE_LEVEL_SPLIT = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
+
+/**
+ * A pre-tokeniser with its ByteLevel steps' built-in split spelled out as a Split step, so that
+ * its `\s` can be given Rust's meaning too (@huggingface/tokenizers hard-codes it with JavaScript's).
+ */
+// biome-ignore lint/suspicious/noExplicitAny: untyped tokenizer.json
+function explicitByteLevelSplit(node: any): any {
+  if (!node || typeof node !== "object") return node;
+  if (node.type === "Sequence" && Array.isArray(node.pretokenizers)) return { ...node, pretokenizers: node.pretokenizers.map(explicitByteLevelSplit) };
+  // with add_prefix_space, ByteLevel prepends a space to every piece an earlier step made: left as it is
+  if (node.type !== "ByteLevel" || node.use_regex === false || node.add_prefix_space) return node;
+  return {
+    type: "Sequence",
+    pretokenizers: [
+      { type: "Split", pattern: { Regex: BYTE_LEVEL_SPLIT }, behavior: "Isolated", invert: false },
+      { ...node, use_regex: false },
+    ],
+  };
+}
+
+/**
+ * A tokenizer.json for @huggingface/tokenizers that splits as transformers' Rust tokenizers do:
+ * `\s` in its regexes (and in ByteLevel's built-in split) means Unicode's White_Space.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: untyped tokenizer.json
+export function asRustReadsIt(json: any): any {
+  return { ...json, normalizer: withRustWhitespace(json.normalizer), pre_tokenizer: withRustWhitespace(explicitByteLevelSplit(json.pre_tokenizer)) };
+}
+
+/** Whether a tokenizer.json normaliser lowercases (a Lowercase step, alone or in a Sequence). */
+// biome-ignore lint/suspicious/noExplicitAny: untyped tokenizer.json
+function lowercasesItself(normalizer: any): boolean {
+  if (!normalizer || typeof normalizer !== "object") return false;
+  if (normalizer.type === "Lowercase") return true;
+  return Array.isArray(normalizer.normalizers) && normalizer.normalizers.some(lowercasesItself);
+}
+
 /** What a family adds around the pieces, where the folder does not say. */
 export interface SpecialTokenDefaults {
   addBos: boolean;
@@ -65,6 +153,8 @@ export class PaddedTokenizer {
     readonly length: number,
     /** Captions are lowercased (Python's str.lower()) before the tokenizer sees them (SigLIP 2). */
     readonly lowercase: boolean,
+    /** The tokenizer.json lowercases: done here first, as its Rust implementation does (charwiseLower). */
+    private readonly charwise: boolean,
     readonly bosId: number | undefined,
     readonly eosId: number | undefined,
     readonly padId: number,
@@ -77,7 +167,12 @@ export class PaddedTokenizer {
    */
   static load(
     dir: string,
-    options: { length: number; defaults: SpecialTokenDefaults; lowercase?: boolean; missing: (dir: string) => string },
+    options: {
+      length: number;
+      defaults: SpecialTokenDefaults;
+      lowercase?: boolean;
+      missing: (dir: string) => string;
+    },
   ): PaddedTokenizer {
     const jsonPath = join(dir, "tokenizer.json");
     if (!existsSync(jsonPath)) throw new ModelLayoutError(options.missing(dir));
@@ -85,9 +180,10 @@ export class PaddedTokenizer {
     const mapPath = join(dir, "special_tokens_map.json");
     const config = existsSync(configPath) ? readTokenizerJson(configPath) : {};
     const map = existsSync(mapPath) ? readTokenizerJson(mapPath) : {};
+    const json = readTokenizerJson(jsonPath);
     let tokenizer: Tokenizer;
     try {
-      tokenizer = new Tokenizer(readTokenizerJson(jsonPath), config);
+      tokenizer = new Tokenizer(asRustReadsIt(json), config);
     } catch (error) {
       throw new ModelLayoutError(`${jsonPath} is not a usable tokenizer: ${(error as Error).message}`);
     }
@@ -105,6 +201,7 @@ export class PaddedTokenizer {
       tokenizer,
       options.length,
       options.lowercase ?? false,
+      lowercasesItself(json.normalizer),
       addBos ? idOf("bos") : undefined,
       addEos ? idOf("eos") : undefined,
       idOf("pad"),
@@ -113,7 +210,8 @@ export class PaddedTokenizer {
 
   /** The ids of the caption's pieces, before special tokens, truncation and padding. */
   pieces(text: string): number[] {
-    return this.tokenizer.encode(this.lowercase ? pythonLower(text) : text, { add_special_tokens: false }).ids;
+    const prepared = this.lowercase ? pythonLower(text) : this.charwise ? charwiseLower(text) : text;
+    return this.tokenizer.encode(prepared, { add_special_tokens: false }).ids;
   }
 
   encode(text: string): TokenizedText {

@@ -4,10 +4,12 @@
  * so the shortest edge is N (PIL filter), center crop (zero padding where the image is smaller),
  * rescale, normalise, channels first.
  */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { centerCrop, shortestEdgeSize } from "../../image/crop.js";
 import { type ResampleFilter, resizeRgb } from "../../image/resample.js";
 import { ModelLayoutError } from "./layout.js";
-import { pixelTable } from "../../image/normalize.js";
+import { type ImagePreprocessing, pixelTable } from "../../image/normalize.js";
 import { readProcessorPixels } from "./processor-pixels.js";
 
 export interface ShortestEdgeCropConfig {
@@ -101,4 +103,27 @@ export function readShortestEdgeCropConfig(raw: Record<string, unknown>): Shorte
     crop,
     ...pixels,
   };
+}
+
+/**
+ * A CLIP or DINOv2 folder's preprocessor_config.json as the decode stage's ImagePreprocessing:
+ * shortest-edge resize, center crop, the processor's float32 roundings. Batches need one size,
+ * so a processor without a center crop is refused.
+ */
+export function shortestEdgePreprocessing(dir: string): ImagePreprocessing {
+  const path = join(dir, "preprocessor_config.json");
+  let raw: Record<string, unknown>;
+  try {
+    raw = JSON.parse(readFileSync(path, "utf8"));
+  } catch (error) {
+    throw new ModelLayoutError(`cannot read ${path} (${(error as Error).message.split("\n")[0]}); the model's image preprocessing is read from it`);
+  }
+  const config = readShortestEdgeCropConfig(raw);
+  if (!config.crop) {
+    throw new ModelLayoutError(
+      `${path} turns the center crop off (do_center_crop false), which gives every image its own size; emb embeds in batches of one size: set do_center_crop to true`,
+    );
+  }
+  const { crop, shortestEdge, resample, rescale, mean, std } = config;
+  return { width: crop.width, height: crop.height, shortestEdge, resample, rescale, mean, std, rounding: "processor" };
 }

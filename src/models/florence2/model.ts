@@ -8,6 +8,7 @@
  * its own dtype, as transformers.js allows (`embed_tokens=fp16,decoder_model_merged=q4`).
  */
 import { Tokenizer } from "@huggingface/tokenizers";
+import { asRustReadsIt } from "../common/padded-tokenizer.js";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { StepDecoder } from "../../generation/decoder.js";
@@ -208,7 +209,7 @@ export class Florence2Model {
       decoder = { first: await open(layout.decoder.first, "decoder"), next: await open(layout.decoder.withPast, "decoder") };
     }
     const tokenizer = new Tokenizer(
-      JSON.parse(readFileSync(join(dir, "tokenizer.json"), "utf8")),
+      asRustReadsIt(JSON.parse(readFileSync(join(dir, "tokenizer.json"), "utf8"))),
       JSON.parse(readFileSync(join(dir, "tokenizer_config.json"), "utf8")),
     );
     const imagesPerRun = sessions.vision_encoder.provider === "cpu" ? visionImagesPerRun(vision, preprocessing) : Infinity;
