@@ -10,7 +10,7 @@ export default class Serve extends EmbCommand {
   static override summary =
     "Serve the Triton models emb replaces (siglip_text, embed_text, siglip_vision, embed_image, florence2) over the KServe v2 / Triton HTTP and gRPC protocols, from the same runtime as the commands.";
   static override description =
-    `Clients written for the Triton deployment and perf_analyzer run unchanged: health, server and model metadata, model config, statistics, and POST /v2/models/<name>/infer with JSON tensors, the binary tensor extension (Inference-Header-Content-Length, binary_data_output) or a raw image body; over gRPC (Triton's GRPCInferenceService, on --grpc-port, default 8001 as Triton's), ModelInfer with raw_input_contents or typed contents and request parameters (what perf_analyzer -i grpc sends, e.g. --request-parameter=base64_encoded:true:bool), ModelStreamInfer, metadata, config and statistics. --model siglip loads ${FAMILIES.siglip.endpoints.join(", ")}; --model florence2 loads florence2. Requests of all clients share each model's dynamic batcher (embed_text rows batch with siglip_text's, embed_image's with siglip_vision's). Listens on 127.0.0.1 unless --host says otherwise; a bad request gets a 400 with {"error": ...} (gRPC: INVALID_ARGUMENT) and the server keeps serving; SIGTERM or Ctrl-C answers the requests in flight, then exits.`;
+    `Clients written for the Triton deployment and perf_analyzer run unchanged: health, server and model metadata, model config, statistics, and POST /v2/models/<name>/infer with JSON tensors, the binary tensor extension (Inference-Header-Content-Length, binary_data_output) or a raw image body; over gRPC (Triton's GRPCInferenceService, on --grpc-port, default 8001 as Triton's), ModelInfer with raw_input_contents or typed contents and request parameters (what perf_analyzer -i grpc sends, e.g. --request-parameter=base64_encoded:true:bool), ModelStreamInfer, metadata, config and statistics. --model siglip loads ${FAMILIES.siglip.endpoints.join(", ")} from the default SigLIP model, or from any embedding model given as siglip=DIR|HUB_ID (SigLIP 2, CLIP and DINOv2 too; an image-only model such as DINOv2 loads the image endpoints alone); --model florence2 loads florence2. Requests of all clients share each model's dynamic batcher (embed_text rows batch with siglip_text's, embed_image's with siglip_vision's). Listens on 127.0.0.1 unless --host says otherwise; a bad request gets a 400 with {"error": ...} (gRPC: INVALID_ARGUMENT) and the server keeps serving; SIGTERM or Ctrl-C answers the requests in flight, then exits.`;
 
   static override examples = [
     "<%= config.bin %> <%= command.id %>",
@@ -25,7 +25,7 @@ export default class Serve extends EmbCommand {
     ...textFlags,
     model: Flags.string({
       char: "m",
-      description: `a model family to load and where from: ${Object.keys(FAMILIES).join(" or ")}, optionally =DIR or =HUB_ID (repeatable)`,
+      description: `a model family to load and where from: ${Object.keys(FAMILIES).join(" or ")}, optionally =DIR or =HUB_ID (repeatable); siglip= takes any embedding model (SigLIP, SigLIP 2, CLIP, DINOv2)`,
       multiple: true,
       default: ["siglip"],
     }),

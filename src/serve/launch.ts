@@ -67,7 +67,8 @@ export function batcherSettingsFor(
 }
 
 export interface OpenedModels {
-  siglip?: { image: ImageEmbedder; text: TextEmbedder };
+  /** The embedding model (any family: SigLIP, SigLIP 2, CLIP, DINOv2); `text` is absent for an image-only one. */
+  siglip?: { image: ImageEmbedder; text?: TextEmbedder };
   florence2?: { model: ImageToText; settings: GenerationSettings };
 }
 
@@ -75,11 +76,14 @@ export interface OpenedModels {
 export function buildEndpoints(models: OpenedModels, batchers: Record<BatcherName, BatcherOptions>, preparation: ImagePreparation): ServedEndpoint[] {
   const endpoints: ServedEndpoint[] = [];
   if (models.siglip) {
-    const text = textTower(models.siglip.text, batchers.siglip_text);
+    if (models.siglip.text) {
+      const text = textTower(models.siglip.text, batchers.siglip_text);
+      const textModel = siglipText(text);
+      endpoints.push(textModel, embedText(text, textModel.statistics));
+    }
     const image = imageEmbeddingTower(models.siglip.image, batchers.siglip_vision, preparation);
-    const textModel = siglipText(text);
     const visionModel = imageEmbedding("siglip_vision", image);
-    endpoints.push(textModel, embedText(text, textModel.statistics), visionModel, imageEmbedding("embed_image", image, visionModel.statistics));
+    endpoints.push(visionModel, imageEmbedding("embed_image", image, visionModel.statistics));
     // The Triton deployment's perf_analyzer command for embed_image names its composing model by this older name.
     endpoints.push(renamed(visionModel, "siglip"));
   }

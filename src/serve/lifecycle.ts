@@ -8,7 +8,9 @@ import type { BatcherOptions } from "../batching/batcher.js";
 import type { GenerationOverrides } from "../generation/settings.js";
 import type { DecodeOptions } from "../image/decode.js";
 import { PreparePool } from "../image/prepare-pool.js";
+import { ModelCapabilityError } from "../models/families.js";
 import type { Role, RoleModel } from "../models/registry.js";
+import type { TextEmbedder } from "../models/types.js";
 import { versions } from "../version.js";
 import { ByteBudget } from "./budget.js";
 import { GrpcInferenceServer } from "./grpc.js";
@@ -91,12 +93,22 @@ export function isLoopback(address: string): boolean {
   return address === "::1";
 }
 
+/** The model's text tower; none for an image-only model (DINOv2), which serves the image endpoints alone. */
+async function openText(hooks: ServeHooks, spec: string): Promise<TextEmbedder | undefined> {
+  try {
+    return await hooks.open("text-embedder", spec);
+  } catch (error) {
+    if (error instanceof ModelCapabilityError) return undefined;
+    throw error;
+  }
+}
+
 async function openModels(options: ServeOptions, hooks: ServeHooks): Promise<OpenedModels> {
   const opened: OpenedModels = {};
   const siglip = options.models.get("siglip");
   if (siglip) {
     const image = await hooks.open("image-embedder", siglip);
-    opened.siglip = { image, text: await hooks.open("text-embedder", siglip) };
+    opened.siglip = { image, text: await openText(hooks, siglip) };
   }
   const florence = options.models.get("florence2");
   if (florence) {
