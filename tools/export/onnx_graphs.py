@@ -1,8 +1,10 @@
 """ONNX graph helpers shared by the exporter (tools/export) and the fixture builders (tools/reference).
 
-The TorchScript exporter with dynamic axes, the merged decoder behind `use_cache_branch`, and the
-weight variants hub exports carry under suffixed names (`_fp16`, `_quantized`, `_int8`, `_uint8`).
-tools/reference/onnx_export.py re-exports these for the fixture builders.
+The TorchScript exporter with dynamic axes (and at opset 18 for antialiased bicubic resizing, which
+DINOv2 with registers does), the merged decoder behind `use_cache_branch`, and the weight variants
+hub exports carry under suffixed names (`_fp16`, `_quantized`, `_int8`, `_uint8`).
+tools/reference/onnx_export.py re-exports the common ones for the fixture builders;
+tools/reference/dinov2_tiny.py imports export_antialiased from here.
 """
 from __future__ import annotations
 
@@ -14,6 +16,8 @@ import onnx.numpy_helper
 import torch
 
 OPSET = 17
+# Resize has antialias from opset 18 on: the opset of graphs that resize antialiased.
+ANTIALIAS_OPSET = 18
 # Protocol buffers cannot hold more than 2 GiB; graphs whose weights come near it keep their
 # weights in `<name>.onnx_data` beside the graph, as hub exports over 2 GB do.
 PROTOBUF_LIMIT = 2**31
@@ -47,6 +51,39 @@ def export(module: torch.nn.Module, args: tuple, path: Path, input_names, output
     if external_data:
         # Large exports keep weights beside the graph, as hub exports over 2 GB must.
         onnx.save_model(model, str(path), save_as_external_data=True, all_tensors_to_one_file=True,
+                        location=path.name + "_data", size_threshold=1024)
+    onnx.checker.check_model(str(path))
+
+
+def resize_antialiased(g, input, output_size, align_corners, scales_h=None, scales_w=None):
+    """aten::_upsample_bicubic2d_aa (bicubic with antialias, as Dinov2WithRegisters interpolates its
+    position embeddings) as ONNX Resize-18: antialias, cubic a = -0.5 and weights renormalised
+    inside the image (exclude_outside), which is what PyTorch's antialiased bicubic computes."""
+    from torch.onnx import symbolic_helper
+
+    sizes = symbolic_helper._maybe_get_const(output_size, "is")
+    if not symbolic_helper._is_value(sizes):
+        sizes = g.op("Constant", value_t=torch.tensor(sizes, dtype=torch.int64))
+    leading = g.op("Slice", g.op("Shape", input), g.op("Constant", value_t=torch.tensor([0])),
+                   g.op("Constant", value_t=torch.tensor([2])))
+    full = g.op("Concat", leading, g.op("Cast", sizes, to_i=7), axis_i=0)
+    empty = g.op("Constant", value_t=torch.tensor([], dtype=torch.float32))
+    return g.op("Resize", input, empty, empty, full, mode_s="cubic", cubic_coeff_a_f=-0.5, antialias_i=1,
+                exclude_outside_i=1, coordinate_transformation_mode_s="half_pixel")
+
+
+def export_antialiased(module: torch.nn.Module, args: tuple, path: Path, input_names, output_names, dynamic_axes,
+                       external_data: bool = False) -> None:
+    """The TorchScript export at opset 18: opset 17's Resize has no antialias, and the TorchScript
+    exporter has no symbolic for the antialiased bicubic; ours is registered for this export."""
+    torch.onnx.register_custom_op_symbolic("aten::_upsample_bicubic2d_aa", resize_antialiased, ANTIALIAS_OPSET)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(module.eval(), args, str(path), input_names=list(input_names), output_names=list(output_names),
+                          dynamic_axes=dynamic_axes, opset_version=ANTIALIAS_OPSET, do_constant_folding=True, dynamo=False)
+    if external_data:
+        onnx.save_model(onnx.load(str(path)), str(path), save_as_external_data=True, all_tensors_to_one_file=True,
                         location=path.name + "_data", size_threshold=1024)
     onnx.checker.check_model(str(path))
 

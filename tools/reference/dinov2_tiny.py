@@ -26,7 +26,8 @@ from PIL import Image, ImageOps
 from transformers import BitImageProcessor, Dinov2Config, Dinov2Model, Dinov2WithRegistersConfig, Dinov2WithRegistersModel
 
 from common import FIXTURES, IMAGES_DIR, SEED, image_manifest, max_abs_diff, ort_session, save_npy, seed_everything, write_json
-from onnx_export import export
+from onnx_export import export  # puts tools/export on sys.path
+from onnx_graphs import export_antialiased  # noqa: E402  (shared with tools/export/export.py)
 
 GOLDEN_ROOT = FIXTURES / "goldens" / "dinov2"
 IMAGENET_MEAN = [0.485, 0.456, 0.406]
@@ -38,8 +39,8 @@ VARIANTS = {
     "registers": ("dinov2-registers-tiny", Dinov2WithRegistersConfig, Dinov2WithRegistersModel, {"num_register_tokens": 4}, 4),
 }
 # Sizes besides the 224 crop the graph is checked at (height, width): the grid follows the input.
-# Dinov2WithRegisters interpolates its position embeddings with antialiasing: Resize-18 needed.
-ANTIALIAS_OPSET = 18
+# Dinov2WithRegisters interpolates its position embeddings with antialiasing: exported with
+# tools/export/onnx_graphs.py's export_antialiased (opset 18, whose Resize has antialias).
 OTHER_SIZES = [(280, 196), (518, 518), (100, 61)]
 
 
@@ -65,39 +66,6 @@ class Backbone(torch.nn.Module):
     def forward(self, pixel_values):
         out = self.model(pixel_values=pixel_values)
         return out.last_hidden_state, out.pooler_output
-
-
-def resize_antialiased(g, input, output_size, align_corners, scales_h=None, scales_w=None):
-    """aten::_upsample_bicubic2d_aa (bicubic with antialias, as Dinov2WithRegisters interpolates its
-    position embeddings) as ONNX Resize-18: antialias, cubic a = -0.5 and weights renormalised
-    inside the image (exclude_outside), which is what PyTorch's antialiased bicubic computes."""
-    from torch.onnx import symbolic_helper
-
-    sizes = symbolic_helper._maybe_get_const(output_size, "is")
-    if not symbolic_helper._is_value(sizes):
-        sizes = g.op("Constant", value_t=torch.tensor(sizes, dtype=torch.int64))
-    leading = g.op("Slice", g.op("Shape", input), g.op("Constant", value_t=torch.tensor([0])),
-                   g.op("Constant", value_t=torch.tensor([2])))
-    full = g.op("Concat", leading, g.op("Cast", sizes, to_i=7), axis_i=0)
-    empty = g.op("Constant", value_t=torch.tensor([], dtype=torch.float32))
-    return g.op("Resize", input, empty, empty, full, mode_s="cubic", cubic_coeff_a_f=-0.5, antialias_i=1,
-                exclude_outside_i=1, coordinate_transformation_mode_s="half_pixel")
-
-
-def export_antialiased(module, args, path: Path, input_names, output_names, dynamic_axes) -> None:
-    """The TorchScript export at opset 18: opset 17's Resize has no antialias, and the TorchScript
-    exporter has no symbolic for the antialiased bicubic; ours is registered for this export."""
-    import warnings
-
-    import onnx
-
-    torch.onnx.register_custom_op_symbolic("aten::_upsample_bicubic2d_aa", resize_antialiased, ANTIALIAS_OPSET)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with warnings.catch_warnings(), torch.no_grad():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(module.eval(), args, str(path), input_names=input_names, output_names=output_names,
-                          dynamic_axes=dynamic_axes, opset_version=ANTIALIAS_OPSET, do_constant_folding=True, dynamo=False)
-    onnx.checker.check_model(str(path))
 
 
 def sha256(array: np.ndarray) -> str:
