@@ -5,7 +5,8 @@
  *
  * Models open from a local folder or a Hugging Face hub repository id, as `--model` does.
  */
-export { SiglipEmbedder, type EmbedImageOptions, type EmbedOptions } from "./api/siglip.js";
+export { Embedder, SiglipEmbedder, type EmbedImageOptions, type EmbedOptions } from "./api/siglip.js";
+export { ModelCapabilityError } from "./models/families.js";
 export {
   embedImageFolder,
   embedTextFile,

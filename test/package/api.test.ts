@@ -9,9 +9,11 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   CocoInputError,
+  Embedder,
   Florence2,
   ImageInputError,
   knnEvaluate,
+  ModelCapabilityError,
   npyRows,
   readNpy,
   scoreCaptions,
@@ -78,6 +80,43 @@ describe("SiglipEmbedder", () => {
     await expect(siglip.embedImages([missing])).rejects.toThrow(`${missing}: ENOENT`);
     await expect(siglip.embedImages([good], { batchSize: 0 })).rejects.toThrow("batchSize must be a whole number >= 1, not 0");
     await expect(siglip.embedTexts(["ok", 7 as unknown as string])).rejects.toThrow("text #1 is a number, not a string");
+  });
+});
+
+describe("Embedder with the other families", () => {
+  it("embeds a CLIP model's images and texts as PyTorch's get_image_features / get_text_features", async () => {
+    const clip = await Embedder.open({ model: fixturePath("clip-tiny"), device: "cpu", threads: 1 });
+    try {
+      const golden = readJson("goldens", "clip", "goldens.json");
+      const files: string[] = golden.images.slice(0, 3).map((i: { file: string }) => i.file);
+      const images = await clip.embedImages(files.map((f) => fixturePath("images", f)));
+      const imageRows = npyRows(readGolden("goldens", "clip", "image_embeds.npy"));
+      images.forEach((v, i) => expect(cosine(v, imageRows[i]), files[i]).toBeGreaterThan(0.99999));
+      const texts = await clip.embedTexts(golden.captions.slice(0, 3).map((c: { text: string }) => c.text));
+      const textRows = npyRows(readGolden("goldens", "clip", "text_embeds.npy"));
+      texts.forEach((v, i) => expect(cosine(v, textRows[i])).toBeGreaterThan(0.99999));
+    } finally {
+      await clip.close();
+    }
+  });
+
+  it("embeds a DINOv2 model's images (CLS, or the patch mean) and refuses texts: it is image-only", async () => {
+    const golden = readJson("goldens", "dinov2", "plain", "goldens.json");
+    const file = golden.images[0].file as string;
+    for (const [pooling, array] of [
+      ["cls", "pooler_output.npy"],
+      ["mean", "mean_patch.npy"],
+    ] as const) {
+      const dino = await Embedder.open({ model: fixturePath("dinov2-tiny"), device: "cpu", threads: 1, pooling });
+      try {
+        const [vector] = await dino.embedImages([fixturePath("images", file)]);
+        expect(cosine(vector, npyRows(readGolden("goldens", "dinov2", "plain", array))[0])).toBeGreaterThan(0.99999);
+        expect(dino.info.text).toBeUndefined();
+        await expect(dino.embedTexts(["a cat"])).rejects.toThrow(ModelCapabilityError);
+      } finally {
+        await dino.close();
+      }
+    }
   });
 });
 
