@@ -1,6 +1,7 @@
-"""Export a SigLIP, SigLIP 2 or Florence-2 PyTorch checkpoint to the ONNX folder layout emb loads, and check it.
+"""Export a SigLIP, SigLIP 2, CLIP, DINOv2 or Florence-2 PyTorch checkpoint to the ONNX folder layout emb loads,
+and check it.
 
-  python tools/export/export.py CHECKPOINT --out DIR [--family siglip|siglip2|florence2]
+  python tools/export/export.py CHECKPOINT --out DIR [--family siglip|siglip2|clip|dinov2|florence2]
       [--dtype fp32,fp16,q8,int8,uint8] [--check-images DIR] [--check-count 3] [--tolerance 1e-4]
       [--variant-tolerance X] [--max-new-tokens 20] [--external-data auto|yes|no] [--revision REV]
       [--no-check] [--force]
@@ -12,6 +13,11 @@ copy is used offline). Writes:
   SigLIP / SigLIP 2: onnx/vision_model.onnx (pixel_values -> last_hidden_state, pooler_output),
                      onnx/text_model.onnx (input_ids -> last_hidden_state, pooler_output),
                      config.json, preprocessor_config.json, tokenizer files (tokenizer.json always)
+  CLIP:              onnx/vision_model.onnx (pixel_values -> image_embeds, last_hidden_state),
+                     onnx/text_model.onnx (input_ids, attention_mask -> text_embeds, last_hidden_state),
+                     config.json, preprocessor_config.json, tokenizer files (tokenizer.json always)
+  DINOv2:            onnx/model.onnx (pixel_values, dynamic batch/height/width -> last_hidden_state,
+                     pooler_output), config.json, preprocessor_config.json
   Florence-2:        onnx/vision_encoder.onnx, onnx/embed_tokens.onnx, onnx/encoder_model.onnx,
                      onnx/decoder_model_merged.onnx (use_cache_branch), config.json,
                      generation_config.json, preprocessor_config.json, processor_config.json,
@@ -46,9 +52,11 @@ import florence2_original  # noqa: E402
 import onnx_graphs  # noqa: E402
 import verify  # noqa: E402
 
-FAMILIES = ("siglip", "siglip2", "florence2")
+FAMILIES = ("siglip", "siglip2", "clip", "dinov2", "florence2")
 VARIANTS = {"fp32": "", "fp16": "_fp16", "q8": "_quantized", "int8": "_int8", "uint8": "_uint8"}
 SIGLIP_GRAPHS = ("vision_model", "text_model")
+CLIP_GRAPHS = ("vision_model", "text_model")
+DINOV2_GRAPHS = ("model",)
 FLORENCE2_GRAPHS = ("vision_encoder", "embed_tokens", "encoder_model", "decoder_model_merged")
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json",
                    "spiece.model", "tokenizer.model", "vocab.json", "merges.txt")
@@ -113,9 +121,20 @@ def detect(src: Path, family: str | None) -> tuple[str, str]:
         if family and family != "florence2":
             raise ExportError(f"--family {family}, but {src} is a Florence-2 checkpoint (model_type florence2)")
         return "florence2", "original" if florence2_original.is_original(config) else "native"
+    if model_type == "clip":
+        if family and family != "clip":
+            raise ExportError(f"--family {family}, but {src} is a CLIP checkpoint (model_type clip)")
+        return "clip", "native"
+    if model_type in ("dinov2", "dinov2_with_registers"):
+        if family and family != "dinov2":
+            raise ExportError(f"--family {family}, but {src} is a DINOv2 checkpoint (model_type {model_type})")
+        return "dinov2", "with registers" if model_type == "dinov2_with_registers" else "native"
     if model_type in ("siglip_vision_model", "siglip_text_model"):
         raise ExportError(f"{src} holds one SigLIP tower ({model_type}); the exporter needs the full SiglipModel")
-    raise ExportError(f"{src}: model_type {model_type!r} is not one this exporter handles (siglip, florence2)")
+    if model_type in ("clip_vision_model", "clip_text_model"):
+        raise ExportError(f"{src} holds one CLIP tower ({model_type}); the exporter needs the full CLIPModel")
+    raise ExportError(f"{src}: model_type {model_type!r} is not one this exporter handles "
+                      f"(siglip, clip, dinov2, dinov2_with_registers, florence2)")
 
 
 def is_gemma_tokenizer(src: Path) -> bool:
@@ -155,6 +174,35 @@ def load_siglip(src: Path):
     if not getattr(model.config.vision_config, "vision_use_head", True):
         raise ExportError("the vision tower has no attention-pooling head (vision_use_head false): no pooler_output to export")
     return model
+
+
+def load_clip(src: Path):
+    """CLIPModel and the two with-projection towers (the layout Xenova/clip-vit-* exports) holding its weights."""
+    from transformers import CLIPModel
+
+    from clip_tiny import towers
+
+    model, loading = CLIPModel.from_pretrained(src, dtype=torch.float32, attn_implementation="eager",
+                                               output_loading_info=True)
+    refuse_missing(loading, allowed=())
+    model.eval()
+    # The towers' projections are projection_dim wide; some configs leave the sub-configs' own
+    # projection_dim at its default (512) while the model's differs.
+    model.config.vision_config.projection_dim = model.config.projection_dim
+    model.config.text_config.projection_dim = model.config.projection_dim
+    vision, text = towers(model)
+    return model, vision, text
+
+
+def load_dinov2(src: Path):
+    from transformers import Dinov2Model, Dinov2WithRegistersModel
+
+    registers = read_json(src / "config.json").get("model_type") == "dinov2_with_registers"
+    model_class = Dinov2WithRegistersModel if registers else Dinov2Model
+    model, loading = model_class.from_pretrained(src, dtype=torch.float32, attn_implementation="eager",
+                                                 output_loading_info=True)
+    refuse_missing(loading, allowed=())
+    return model.eval()
 
 
 def refuse_missing(loading: dict, allowed: tuple[str, ...]) -> None:
@@ -255,6 +303,50 @@ def write_siglip_files(model, src: Path, out: Path, family: str) -> list[str]:
     return notes
 
 
+def copy_tokenizer_files(src: Path, out: Path) -> None:
+    for name in TOKENIZER_FILES:
+        if (src / name).exists():
+            (copy_json if name.endswith(".json") else shutil.copyfile)(src / name, out / name)
+
+
+def write_clip_files(model, src: Path, out: Path) -> list[str]:
+    from transformers import CLIPImageProcessor, CLIPTokenizerFast
+
+    notes = []
+    model.config.save_pretrained(out)
+    if (src / "preprocessor_config.json").exists():
+        copy_json(src / "preprocessor_config.json", out / "preprocessor_config.json")
+    else:
+        size = model.config.vision_config.image_size
+        CLIPImageProcessor(size={"shortest_edge": size}, crop_size={"height": size, "width": size}).save_pretrained(out)
+        notes.append(f"no preprocessor_config.json in the checkpoint: wrote CLIPImageProcessor's defaults ({size}x{size})")
+    copy_tokenizer_files(src, out)
+    if not (out / "tokenizer.json").exists():
+        # emb reads tokenizer.json; the fast tokenizer writes it from vocab.json and merges.txt.
+        tmp = out / ".tokenizer-tmp"
+        CLIPTokenizerFast.from_pretrained(src).save_pretrained(tmp)
+        for path in sorted(tmp.iterdir()):
+            if not (out / path.name).exists():
+                shutil.copyfile(path, out / path.name)
+        shutil.rmtree(tmp)
+        notes.append("tokenizer.json generated with CLIPTokenizerFast from the checkpoint's vocab.json and merges.txt")
+    return notes
+
+
+def write_dinov2_files(model, src: Path, out: Path) -> list[str]:
+    import dinov2_tiny
+
+    notes = []
+    model.config.save_pretrained(out)
+    if (src / "preprocessor_config.json").exists():
+        copy_json(src / "preprocessor_config.json", out / "preprocessor_config.json")
+    else:
+        dinov2_tiny.processor().save_pretrained(out)
+        notes.append("no preprocessor_config.json in the checkpoint: wrote facebook/dinov2-small's (BitImageProcessor: "
+                     "shortest edge 256, bicubic, 224x224 crop, ImageNet mean/std)")
+    return notes
+
+
 def write_florence2_files(model, src: Path, out: Path) -> list[str]:
     from PIL import Image
     from transformers import BartTokenizerFast, CLIPImageProcessor, GenerationConfig
@@ -328,6 +420,52 @@ def export_siglip(model, staging: Path, external: bool) -> None:
     siglip_tiny.export_model(model, staging, pixels, ids, external_data=external, combined=False)
 
 
+def export_clip(vision, text, staging: Path, external: bool, out: Path) -> None:
+    """vision_model.onnx and text_model.onnx as tools/reference/clip_tiny.py exports them (its tower wrappers)."""
+    from transformers import CLIPTokenizerFast
+
+    from clip_tiny import TextTower, VisionTower
+
+    size = vision.config.image_size
+    pixels = torch.zeros(2, 3, size, size)
+    # Traced with real, padded captions so the attention mask takes the path it takes at run time.
+    tokens = CLIPTokenizerFast.from_pretrained(out)(verify.CAPTIONS[:2], padding="max_length", truncation=True,
+                                                     max_length=text.config.max_position_embeddings, return_tensors="pt")
+    onnx_dir = staging / "onnx"
+    onnx_graphs.export(VisionTower(vision), (pixels,), onnx_dir / "vision_model.onnx",
+                       ["pixel_values"], ["image_embeds", "last_hidden_state"],
+                       {"pixel_values": {0: "batch_size"}, "image_embeds": {0: "batch_size"},
+                        "last_hidden_state": {0: "batch_size"}}, external_data=external)
+    onnx_graphs.export(TextTower(text), (tokens["input_ids"], tokens["attention_mask"]), onnx_dir / "text_model.onnx",
+                       ["input_ids", "attention_mask"], ["text_embeds", "last_hidden_state"],
+                       {"input_ids": {0: "batch_size", 1: "sequence_length"},
+                        "attention_mask": {0: "batch_size", 1: "sequence_length"},
+                        "text_embeds": {0: "batch_size"}, "last_hidden_state": {0: "batch_size", 1: "sequence_length"}},
+                       external_data=external)
+
+
+def export_dinov2(model, staging: Path, external: bool, size: tuple[int, int]) -> None:
+    """onnx/model.onnx as tools/reference/dinov2_tiny.py exports it; with registers at opset 18 (antialiased
+    position-embedding resize, onnx_graphs.export_antialiased)."""
+    from dinov2_tiny import Backbone
+
+    config = model.config
+    height, width = size
+    if height == width == config.image_size:
+        # At the checkpoint's own size the position embeddings are not resized, and the trace would
+        # keep only that path: trace one patch smaller so the graph resizes for every size.
+        height = width = config.image_size - config.patch_size
+    pixels = torch.zeros(2, 3, height, width)
+    names = (["pixel_values"], ["last_hidden_state", "pooler_output"],
+             {"pixel_values": {0: "batch_size", 2: "height", 3: "width"},
+              "last_hidden_state": {0: "batch_size", 1: "sequence_length"}, "pooler_output": {0: "batch_size"}})
+    path = staging / "onnx" / "model.onnx"
+    if config.model_type == "dinov2_with_registers":
+        onnx_graphs.export_antialiased(Backbone(model), (pixels,), path, *names, external_data=external)
+    else:
+        onnx_graphs.export(Backbone(model), (pixels,), path, *names, external_data=external)
+
+
 def export_florence2(model, staging: Path, external: bool, image_size: tuple[int, int]) -> None:
     import florence2_tiny
 
@@ -337,7 +475,8 @@ def export_florence2(model, staging: Path, external: bool, image_size: tuple[int
 
 
 def image_size(out: Path) -> tuple[int, int]:
-    size = read_json(out / "preprocessor_config.json").get("size", {})
+    config = read_json(out / "preprocessor_config.json")
+    size = config.get("crop_size") if config.get("do_center_crop") and config.get("crop_size") else config.get("size", {})
     height = size.get("height", size.get("shortest_edge"))
     width = size.get("width", size.get("shortest_edge"))
     if not height or not width:
@@ -419,6 +558,12 @@ def main(argv=None) -> int:
     try:
         src = resolve(args.checkpoint, args.revision)
         family, layout = detect(src, args.family)
+        if family == "dinov2" and layout == "native" and "fp16" in args.dtypes:
+            raise ExportError(
+                "--dtype fp16 is not offered for DINOv2 without registers: onnxruntime (1.23, CPU) moves the float16 "
+                "graph's position-embedding resize (bicubic, shrinking 37x37 to the image's patch grid) to channels-last "
+                "at load and then refuses to run it (cubic downscaling is not supported there). fp32, q8, int8 and "
+                "uint8 work; so does fp16 for DINOv2 with registers (antialiased resize)")
         out = args.out
         if out.exists() and any(out.iterdir()):
             if not args.force:
@@ -436,6 +581,19 @@ def main(argv=None) -> int:
             notes = write_siglip_files(model, src, out, family)
             largest = max(tensor_bytes(model.vision_model), tensor_bytes(model.text_model))
             graphs = SIGLIP_GRAPHS
+        elif family == "clip":
+            model, vision, text = load_clip(src)
+            # CLIP has no bias: softmax over scale * cosine.
+            info = {"classify": {"logit_scale": float(model.logit_scale.exp()), "logit_bias": 0.0}}
+            notes = write_clip_files(model, src, out)
+            largest = max(tensor_bytes(vision), tensor_bytes(text))
+            graphs = CLIP_GRAPHS
+        elif family == "dinov2":
+            model = load_dinov2(src)
+            info = {"num_register_tokens": int(getattr(model.config, "num_register_tokens", 0))}
+            notes = write_dinov2_files(model, src, out)
+            largest = tensor_bytes(model)
+            graphs = DINOV2_GRAPHS
         else:
             model, info = load_florence2(src, layout)
             notes = write_florence2_files(model, src, out)
@@ -451,6 +609,10 @@ def main(argv=None) -> int:
         log(f"exporting {', '.join(graphs)} (weights {'in .onnx_data files' if external else 'inside the graphs'})")
         if family == "florence2":
             export_florence2(model, staging, external, image_size(out))
+        elif family == "clip":
+            export_clip(vision, text, staging, external, out)
+        elif family == "dinov2":
+            export_dinov2(model, staging, external, image_size(out))
         else:
             export_siglip(model, staging, external)
         move_graphs(staging, out / "onnx")
@@ -468,6 +630,10 @@ def main(argv=None) -> int:
             if family == "florence2":
                 report = verify.check_florence2(model, out, images, variants, args.tolerance, args.variant_tolerance,
                                                 args.max_new_tokens)
+            elif family == "clip":
+                report = verify.check_clip(model, vision, text, out, images, variants, args.tolerance, args.variant_tolerance)
+            elif family == "dinov2":
+                report = verify.check_dinov2(model, out, images, variants, args.tolerance, args.variant_tolerance)
             else:
                 report = verify.check_siglip(model, out, images, variants, args.tolerance, args.variant_tolerance)
             print(report.table())
@@ -495,7 +661,7 @@ def main(argv=None) -> int:
                 "images": [n for n, _ in images], "passed": report.ok, "rows": report.to_json()},
             "versions": {"python": platform.python_version(), "torch": torch.__version__,
                          "transformers": transformers.__version__, "onnx": onnx.__version__,
-                         "onnxruntime": onnxruntime.__version__, "opset": onnx_graphs.OPSET},
+                         "onnxruntime": onnxruntime.__version__, "opset": onnx_graphs.ANTIALIAS_OPSET if layout == "with registers" else onnx_graphs.OPSET},
         }, indent=1) + "\n")
         log(f"wrote {out} in {time.time() - started:.0f} s")
         if "classify" in info:

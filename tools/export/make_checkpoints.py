@@ -4,6 +4,13 @@
                                 tokenizer as google ships it (spiece.model, no tokenizer.json)
          siglip2-tiny           SiglipModel (image 224, patch 16) with a Gemma-style tokenizer
                                 (tokenizer.model + tokenizer.json), as SigLIP 2 FixRes checkpoints ship
+         clip-tiny              CLIPModel (tools/reference/clip_tiny.py's sizes: image 224, patch 32, hidden 32,
+                                projection 16) with a 1,000-token CLIP BPE tokenizer learnt as clip_tiny.py
+                                learns it, shipped as vocab.json + merges.txt (no tokenizer.json),
+                                CLIPImageProcessor's defaults
+         dinov2-tiny            Dinov2Model (tools/reference/dinov2_tiny.py's sizes: image 518, patch 14,
+                                hidden 32) with facebook/dinov2-small's BitImageProcessor config
+         dinov2-registers-tiny  Dinov2WithRegistersModel, the same sizes and 4 register tokens
          florence2-tiny         native Florence2ForConditionalGeneration (tools/reference/florence2_tiny.py's
                                 model) with the Florence-2 tokenizer
          florence2-tiny-original the same weights in Microsoft's original (remote-code) layout: config.json
@@ -33,7 +40,10 @@ sys.path[:0] = [str(HERE), str(HERE.parent / "reference")]
 import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 from transformers import (  # noqa: E402
+    CLIPConfig,
     CLIPImageProcessor,
+    CLIPModel,
+    CLIPTokenizer,
     Florence2Config,
     Florence2ForConditionalGeneration,
     GenerationConfig,
@@ -99,6 +109,20 @@ def gemma_tokenizer(out: Path, vocab_size: int) -> None:
         fast.save_pretrained(out)
 
 
+def clip_tokenizer(out: Path) -> tuple[int, int]:
+    """CLIP's slow-tokenizer files (vocab.json, merges.txt, tokenizer_config.json, special_tokens_map.json)
+    for a small BPE vocabulary learnt by tools/reference/clip_tiny.py's trainer; returns (bos, eos) ids."""
+    import clip_tiny
+
+    merges = clip_tiny.learn_merges(clip_tiny.training_corpus(), clip_tiny.VOCAB_SIZE - 512 - 2)
+    with tempfile.TemporaryDirectory() as tmp:
+        vocab_file, merges_file = clip_tiny.write_vocab_merges(Path(tmp), merges)
+        tokenizer = CLIPTokenizer(vocab_file=str(vocab_file), merges_file=str(merges_file),
+                                  model_max_length=clip_tiny.TEXT_LENGTH)
+        tokenizer.save_pretrained(out)
+    return tuple(tokenizer.convert_tokens_to_ids([clip_tiny.BOS, clip_tiny.EOS]))
+
+
 def florence2_tokenizer_files(out: Path, with_added_tokens: bool) -> None:
     if with_added_tokens:
         for name in ("tokenizer.json", "tokenizer_config.json", "vocab.json", "special_tokens_map.json", "added_tokens.json"):
@@ -154,6 +178,26 @@ def tiny(out: Path, only: set[str]) -> None:
         SiglipModel(SiglipConfig(**config)).save_pretrained(target)
         siglip_image_processor(224, Image.BILINEAR).save_pretrained(target)
         gemma_tokenizer(target, 1000)
+    if not only or "clip-tiny" in only:
+        import clip_tiny
+
+        seed_everything()
+        target = fresh(out / "clip-tiny")
+        bos, eos = clip_tokenizer(target)
+        text_config = dict(clip_tiny.TINY_CONFIG["text_config"], bos_token_id=bos, eos_token_id=eos, pad_token_id=eos)
+        config = CLIPConfig(text_config=text_config, vision_config=clip_tiny.TINY_CONFIG["vision_config"],
+                            projection_dim=clip_tiny.TINY_CONFIG["projection_dim"])
+        CLIPModel(config).save_pretrained(target)
+        CLIPImageProcessor().save_pretrained(target)
+    for name, variant in (("dinov2-tiny", "plain"), ("dinov2-registers-tiny", "registers")):
+        if not only or name in only:
+            import dinov2_tiny
+
+            seed_everything()
+            target = fresh(out / name)
+            _, config_class, model_class, extra, _ = dinov2_tiny.VARIANTS[variant]
+            model_class(config_class(**dinov2_tiny.SIZES, **extra)).save_pretrained(target)
+            dinov2_tiny.processor().save_pretrained(target)
     if not only or "florence2-tiny" in only:
         seed_everything()
         target = fresh(out / "florence2-tiny")

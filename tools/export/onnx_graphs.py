@@ -207,15 +207,63 @@ def weight_bytes(graph: onnx.GraphProto) -> int:
     return total
 
 
-def _casts_to_float16(graph: onnx.GraphProto) -> None:
+def _casts_to_float16(graph: onnx.GraphProto, kept: frozenset = frozenset()) -> None:
+    """Retypes the exporter's Cast-to-float nodes to float16; `kept` names the converter's own casts
+    around the ops it leaves in float32 (Resize, ...), which must stay."""
     for node in graph.node:
-        if node.op_type == "Cast":
+        if node.op_type == "Cast" and node.name not in kept:
             for attr in node.attribute:
                 if attr.name == "to" and attr.i == onnx.TensorProto.FLOAT:
                     attr.i = onnx.TensorProto.FLOAT16
         for attr in node.attribute:
             if attr.type == onnx.AttributeProto.GRAPH:
-                _casts_to_float16(attr.g)
+                _casts_to_float16(attr.g, kept)
+
+
+def _prepare_resize_for_float16(model: onnx.ModelProto) -> None:
+    """Two rewrites, equal in meaning, so the converter's handling of the Resize it keeps in float32
+    (DINOv2's position-embedding resize) gives a valid graph: Resize's empty `roi`/`scales`
+    constants become omitted inputs (cast, they would no longer read as absent), and Cast-to-float
+    nodes right after a Resize whose output is float already (the exporter's `.to(dtype)`) are
+    dropped (the converter pairs them with its own cast after the Resize, removes both and joins
+    the float32 Resize output to a float16 consumer)."""
+    graph = model.graph
+    producers = {o: n for n in graph.node for o in n.output}
+    for node in graph.node:
+        if node.op_type != "Resize":
+            continue
+        for k in (1, 2):
+            if k < len(node.input) and node.input[k] in producers:
+                const = producers[node.input[k]]
+                if const.op_type == "Constant" and onnx.numpy_helper.to_array(const.attribute[0].t).size == 0:
+                    node.input[k] = ""
+    inferred = onnx.shape_inference.infer_shapes(model)
+    types = {v.name: v.type.tensor_type.elem_type for v in list(inferred.graph.value_info) + list(graph.input)}
+    outputs = {o.name for o in graph.output}
+    renames, dropped = {}, []
+    for node in graph.node:
+        if (node.op_type == "Cast" and node.attribute[0].i == onnx.TensorProto.FLOAT
+                and types.get(node.input[0]) == onnx.TensorProto.FLOAT and node.output[0] not in outputs
+                and getattr(producers.get(node.input[0]), "op_type", None) == "Resize"):
+            renames[node.output[0]] = renames.get(node.input[0], node.input[0])
+            dropped.append(node)
+    for node in dropped:
+        graph.node.remove(node)
+    for node in graph.node:
+        for k, name in enumerate(node.input):
+            if name in renames:
+                node.input[k] = renames[name]
+
+
+def _cast_names(graph: onnx.GraphProto) -> set[str]:
+    names = set()
+    for node in graph.node:
+        if node.op_type == "Cast":
+            names.add(node.name)
+        for attr in node.attribute:
+            if attr.type == onnx.AttributeProto.GRAPH:
+                names |= _cast_names(attr.g)
+    return names
 
 
 def convert_float16(source: Path, target: Path, external_data: bool | None = None) -> None:
@@ -225,11 +273,17 @@ def convert_float16(source: Path, target: Path, external_data: bool | None = Non
     """
     from onnxconverter_common import float16
 
-    model = float16.convert_float_to_float16(onnx.load(str(source)), keep_io_types=False)
+    original = onnx.load(str(source))
+    if any(node.op_type == "Resize" for node in original.graph.node):
+        _prepare_resize_for_float16(original)
+    exported_casts = _cast_names(original.graph)
+    model = float16.convert_float_to_float16(original, keep_io_types=False)
     # The converter leaves the exporter's Cast-to-float nodes as they are, so their outputs
     # contradict the float16 graph around them; in an all-float16 graph they cast to float16.
-    # If-branches (the merged decoder) hold such casts too.
-    _casts_to_float16(model.graph)
+    # If-branches (the merged decoder) hold such casts too. The casts the converter adds itself
+    # (to float32 before an op it keeps in float32, such as DINOv2's position-embedding Resize)
+    # stay as they are.
+    _casts_to_float16(model.graph, frozenset(_cast_names(model.graph) - exported_casts))
     if external_data is None:
         external_data = weight_bytes(model.graph) > EXTERNAL_DATA_THRESHOLD
     if external_data:

@@ -1,6 +1,8 @@
 """Checks an export against PyTorch with onnxruntime (Python): per output, the largest absolute difference.
 
-SigLIP: both towers' outputs on a few images and captions. Florence-2: every part on its own
+SigLIP: both towers' outputs on a few images and captions. CLIP: both with-projection towers'
+outputs (image_embeds/text_embeds against get_image_features/get_text_features). DINOv2:
+last_hidden_state and pooler_output on the images, and at a second input size. Florence-2: every part on its own
 (image features, token embeddings, encoder states, first-step logits of the merged decoder, all
 fed PyTorch's inputs) and greedy decoding through the exported parts end to end against
 PyTorch's `generate()`, for a couple of tasks per image.
@@ -185,6 +187,66 @@ def check_siglip(model, out: Path, images, variants: dict[str, str], tolerance: 
         t = run(session(graph(out / "onnx", "text_model", suffix)), {"input_ids": ids})
         report.add("text_model.last_hidden_state", variant, t[0], text.last_hidden_state, limit)
         report.add("text_model.pooler_output", variant, t[1], text.pooler_output, limit)
+    return report
+
+
+# --- CLIP ------------------------------------------------------------------------------------
+
+def check_clip(model, vision, text, out: Path, images, variants: dict[str, str], tolerance: float,
+               variant_limit: float | None) -> Report:
+    """The towers against CLIPModel itself: image_embeds = get_image_features, text_embeds =
+    get_text_features (CLIPTokenizerFast, padding="max_length", truncation, with the attention mask)."""
+    from transformers import AutoImageProcessor, CLIPTokenizerFast
+
+    processor = AutoImageProcessor.from_pretrained(out, use_fast=False)
+    tokenizer = CLIPTokenizerFast.from_pretrained(out)
+    length = model.config.text_config.max_position_embeddings
+    pixels = processor(images=[im for _, im in images], return_tensors="pt", input_data_format="channels_last")["pixel_values"]
+    tokens = tokenizer(CAPTIONS, padding="max_length", max_length=length, truncation=True, return_tensors="pt")
+    ids, mask = tokens["input_ids"], tokens["attention_mask"]
+    with torch.no_grad():
+        image_embeds = model.get_image_features(pixel_values=pixels)
+        image_hidden = model.vision_model(pixel_values=pixels).last_hidden_state
+        text_embeds = model.get_text_features(input_ids=ids, attention_mask=mask)
+        text_hidden = model.text_model(input_ids=ids, attention_mask=mask).last_hidden_state
+    report = Report()
+    for variant, suffix in variants.items():
+        limit = tolerance if variant == "fp32" else variant_limit
+        v = run(session(graph(out / "onnx", "vision_model", suffix)), {"pixel_values": pixels})
+        report.add("vision_model.image_embeds", variant, v[0], image_embeds, limit)
+        report.add("vision_model.last_hidden_state", variant, v[1], image_hidden, limit)
+        t = run(session(graph(out / "onnx", "text_model", suffix)), {"input_ids": ids, "attention_mask": mask})
+        report.add("text_model.text_embeds", variant, t[0], text_embeds, limit)
+        report.add("text_model.last_hidden_state", variant, t[1], text_hidden, limit)
+    return report
+
+
+# --- DINOv2 ----------------------------------------------------------------------------------
+
+# A second input size (height, width) the graph is run at: the patch grid follows the input.
+DINOV2_OTHER_SIZE = (280, 196)
+
+
+def check_dinov2(model, out: Path, images, variants: dict[str, str], tolerance: float, variant_limit: float | None) -> Report:
+    from transformers import AutoImageProcessor
+
+    processor = AutoImageProcessor.from_pretrained(out, use_fast=False)
+    pixels = processor(images=[im for _, im in images], return_tensors="pt", input_data_format="channels_last")["pixel_values"]
+    other = torch.randn(2, 3, *DINOV2_OTHER_SIZE, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        want = model(pixel_values=pixels)
+        want_other = model(pixel_values=other)
+    size = "x".join(map(str, DINOV2_OTHER_SIZE))
+    report = Report()
+    for variant, suffix in variants.items():
+        limit = tolerance if variant == "fp32" else variant_limit
+        sess = session(graph(out / "onnx", "model", suffix))
+        got = run(sess, {"pixel_values": pixels})
+        report.add("model.last_hidden_state", variant, got[0], want.last_hidden_state, limit)
+        report.add("model.pooler_output", variant, got[1], want.pooler_output, limit)
+        got = run(sess, {"pixel_values": other})
+        report.add(f"model.last_hidden_state ({size} input)", variant, got[0], want_other.last_hidden_state, limit)
+        report.add(f"model.pooler_output ({size} input)", variant, got[1], want_other.pooler_output, limit)
     return report
 
 
