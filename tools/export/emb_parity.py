@@ -1,8 +1,12 @@
 """Runs emb (./bin/run.js, built with `npm ci`) on an export and compares with PyTorch on the checkpoint.
 
 SigLIP: `emb embed image` and `emb embed text` against the PyTorch towers' pooler_output (images
-decoded as a Python user does, captions through the checkpoint's SiglipTokenizer with
-padding="max_length"). Florence-2: `emb florence` with the checkpoint's generation settings (beam
+decoded as a Python user does, captions through the checkpoint's tokenizer with
+padding="max_length"; lowercased first for SigLIP 2, as its model card and emb do). CLIP: `emb embed image` and `emb embed text` against get_image_features and
+get_text_features (CLIPTokenizerFast, padding="max_length", max_length=77, with the attention
+mask). DINOv2: `emb embed image` (CLS) against pooler_output and `emb embed image --pooling mean`
+against last_hidden_state averaged over the patch tokens (register tokens left out). Embeddings
+must agree to --tolerance (max abs difference) with a cosine of at least 0.9999 per row. Florence-2: `emb florence` with the checkpoint's generation settings (beam
 search) and greedy (`--num-beams 1 --no-repeat-ngram-size 0`) against PyTorch's generate() with
 the same settings, for <CAPTION> and <OD>: the generated text must be equal.
 
@@ -38,7 +42,81 @@ def emb(*args: str) -> None:
                    stdout=subprocess.DEVNULL)
 
 
-def siglip(model, out: Path, images: Path, tolerance: float, work: Path) -> bool:
+MIN_COSINE = 0.9999
+
+
+def compare(label: str, got: np.ndarray, want: np.ndarray, tolerance: float) -> bool:
+    """Prints and judges one command's rows: max abs difference and the lowest per-row cosine."""
+    got, want = np.asarray(got, np.float64), np.asarray(want, np.float64)
+    if got.shape != want.shape:
+        print(f"{label}: shape {got.shape}, PyTorch {want.shape}")
+        return False
+    diff = float(np.abs(got - want).max())
+    cosine = float(((got * want).sum(1) / (np.linalg.norm(got, axis=1) * np.linalg.norm(want, axis=1))).min())
+    ok = diff <= tolerance and cosine >= MIN_COSINE
+    print(f"{label}: {len(got)} rows, max abs diff {diff:.3g}, lowest cosine {cosine:.9f}{'' if ok else '  FAIL'}")
+    return ok
+
+
+def embed_images(out: Path, images: Path, work: Path, name: str, *flags: str) -> tuple[list[dict], np.ndarray]:
+    emb("embed", "image", str(images), "--model", str(out), "--out", str(work / name), *flags)
+    index = [json.loads(line) for line in (work / name / "index.jsonl").read_text().splitlines()]
+    return index, np.load(work / name / "embeddings.npy")
+
+
+def image_files(images: Path) -> list[Path]:
+    return sorted(p for p in images.rglob("*") if p.suffix.lower() in verify.IMAGE_EXTENSIONS)
+
+
+def clip(model, out: Path, images: Path, tolerance: float, work: Path) -> bool:
+    from transformers import AutoImageProcessor, CLIPTokenizerFast
+
+    processor = AutoImageProcessor.from_pretrained(out, use_fast=False)
+    loaded = catalog(images)
+    index, got = embed_images(out, images, work, "image")
+    want = []
+    for row in index:
+        pil = loaded[str(Path(row["path"]).resolve())]
+        pixels = processor(images=pil, return_tensors="pt", input_data_format="channels_last")["pixel_values"]
+        want.append(model.get_image_features(pixel_values=pixels)[0].numpy())
+    ok = len(index) == len(image_files(images))
+    print(f"emb embed image: {len(index)} of {len(image_files(images))} images")
+    ok &= compare("emb embed image vs get_image_features", got[[r["row"] for r in index]], np.stack(want), tolerance)
+
+    captions = work / "captions.txt"
+    captions.write_text("\n".join(verify.CAPTIONS) + "\n")
+    emb("embed", "text", "--file", str(captions), "--model", str(out), "--out", str(work / "text"))
+    tokens = CLIPTokenizerFast.from_pretrained(out)(verify.CAPTIONS, padding="max_length", truncation=True,
+                                                     max_length=model.config.text_config.max_position_embeddings,
+                                                     return_tensors="pt")
+    want = model.get_text_features(input_ids=tokens["input_ids"], attention_mask=tokens["attention_mask"]).numpy()
+    return compare("emb embed text vs get_text_features", np.load(work / "text" / "embeddings.npy"), want, tolerance) and ok
+
+
+def dinov2(model, out: Path, images: Path, tolerance: float, work: Path) -> bool:
+    from transformers import AutoImageProcessor
+
+    processor = AutoImageProcessor.from_pretrained(out, use_fast=False)
+    loaded = catalog(images)
+    skip = 1 + int(getattr(model.config, "num_register_tokens", 0))
+    ok = True
+    for pooling in ("cls", "mean"):
+        index, got = embed_images(out, images, work, pooling, *(["--pooling", "mean"] if pooling == "mean" else []))
+        ok &= len(index) == len(image_files(images))
+        want = []
+        for row in index:
+            pil = loaded[str(Path(row["path"]).resolve())]
+            pixels = processor(images=pil, return_tensors="pt", input_data_format="channels_last")["pixel_values"]
+            result = model(pixel_values=pixels)
+            want.append((result.pooler_output if pooling == "cls" else result.last_hidden_state[:, skip:].mean(1))[0].numpy())
+        label = ("emb embed image vs pooler_output" if pooling == "cls" else
+                 f"emb embed image --pooling mean vs last_hidden_state[:, {skip}:].mean(1)")
+        print(f"{label.split(' vs ')[0]}: {len(index)} of {len(image_files(images))} images")
+        ok &= compare(label, got[[r["row"] for r in index]], np.stack(want), tolerance)
+    return ok
+
+
+def siglip(model, out: Path, images: Path, tolerance: float, work: Path, lowercase: bool) -> bool:
     from transformers import AutoImageProcessor, AutoTokenizer
 
     files = sorted(p for p in images.rglob("*") if p.suffix.lower() in verify.IMAGE_EXTENSIONS)
@@ -46,28 +124,27 @@ def siglip(model, out: Path, images: Path, tolerance: float, work: Path) -> bool
     index = [json.loads(line) for line in (work / "image" / "index.jsonl").read_text().splitlines()]
     got = np.load(work / "image" / "embeddings.npy")
     processor = AutoImageProcessor.from_pretrained(out, use_fast=False)
-    ok = True
-    worst = 0.0
     loaded = catalog(images)
+    want = []
     for row in index:
         pil = loaded[str(Path(row["path"]).resolve())]
         pixels = processor(images=pil, return_tensors="pt", input_data_format="channels_last")["pixel_values"]
-        want = model.vision_model(pixel_values=pixels).pooler_output[0].numpy()
-        worst = max(worst, float(np.abs(got[row["row"]] - want).max()))
-    print(f"emb embed image: {len(index)} of {len(files)} images, max abs diff to PyTorch pooler_output {worst:.3g}")
-    ok &= len(index) == len(files) and worst <= tolerance
+        want.append(model.vision_model(pixel_values=pixels).pooler_output[0].numpy())
+    print(f"emb embed image: {len(index)} of {len(files)} images")
+    ok = len(index) == len(files)
+    ok &= compare("emb embed image vs vision pooler_output", got[[r["row"] for r in index]], np.stack(want), tolerance)
 
     captions = work / "captions.txt"
     captions.write_text("\n".join(verify.CAPTIONS) + "\n")
     emb("embed", "text", "--file", str(captions), "--model", str(out), "--out", str(work / "text"))
     got = np.load(work / "text" / "embeddings.npy")
     tokenizer = AutoTokenizer.from_pretrained(out)
-    ids = tokenizer(verify.CAPTIONS, padding="max_length", max_length=model.config.text_config.max_position_embeddings,
+    # SigLIP 2's model card lowercases the text before tokenising, and emb does so for Gemma tokenizers.
+    texts = [c.lower() for c in verify.CAPTIONS] if lowercase else verify.CAPTIONS
+    ids = tokenizer(texts, padding="max_length", max_length=model.config.text_config.max_position_embeddings,
                     truncation=True, return_tensors="pt")["input_ids"]
     want = model.text_model(input_ids=ids).pooler_output.numpy()
-    diff = float(np.abs(got - want).max())
-    print(f"emb embed text: {len(got)} captions, max abs diff to PyTorch pooler_output {diff:.3g}")
-    return ok and diff <= tolerance
+    return compare("emb embed text vs text pooler_output", got, want, tolerance) and ok
 
 
 def florence2(model, out: Path, images: Path, max_new_tokens: int, work: Path) -> bool:
@@ -123,8 +200,14 @@ def main() -> int:
         if family == "florence2":
             model, _ = export.load_florence2(args.checkpoint, layout)
             ok = florence2(model, args.export, args.images, args.max_new_tokens, Path(tmp))
+        elif family == "clip":
+            model, _, _ = export.load_clip(args.checkpoint)
+            ok = clip(model, args.export, args.images, args.tolerance, Path(tmp))
+        elif family == "dinov2":
+            ok = dinov2(export.load_dinov2(args.checkpoint), args.export, args.images, args.tolerance, Path(tmp))
         else:
-            ok = siglip(export.load_siglip(args.checkpoint), args.export, args.images, args.tolerance, Path(tmp))
+            ok = siglip(export.load_siglip(args.checkpoint), args.export, args.images, args.tolerance, Path(tmp),
+                        lowercase=family == "siglip2")
     print("emb agrees with PyTorch" if ok else "emb DIFFERS from PyTorch")
     return 0 if ok else 1
 

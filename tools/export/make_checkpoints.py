@@ -90,7 +90,7 @@ def siglip_tokenizer_files(out: Path) -> None:
 
 
 def gemma_tokenizer(out: Path, vocab_size: int) -> None:
-    """A small SentencePiece BPE model with Gemma's special ids (pad 0, eos 1, bos 2, unk 3)."""
+    """A small SentencePiece BPE model with Gemma's special ids (pad 0, eos 1, bos 2, unk 3), padding on the right."""
     import sentencepiece as spm
     from transformers import GemmaTokenizer, GemmaTokenizerFast
 
@@ -103,8 +103,11 @@ def gemma_tokenizer(out: Path, vocab_size: int) -> None:
             input=str(corpus), model_prefix=str(Path(tmp) / "tokenizer"), vocab_size=vocab_size, model_type="bpe",
             pad_id=0, eos_id=1, bos_id=2, unk_id=3, pad_piece="<pad>", eos_piece="<eos>", bos_piece="<bos>",
             unk_piece="<unk>", byte_fallback=True, character_coverage=1.0, num_threads=1, minloglevel=2)
-        slow = GemmaTokenizer(vocab_file=str(Path(tmp) / "tokenizer.model"), add_bos_token=False, add_eos_token=True)
-        fast = GemmaTokenizerFast.from_pretrained(tmp, add_bos_token=False, add_eos_token=True, from_slow=True)
+        # google/siglip2-* pad on the right (the text head pools the last position of 64); Gemma's own default is left.
+        slow = GemmaTokenizer(vocab_file=str(Path(tmp) / "tokenizer.model"), add_bos_token=False, add_eos_token=True,
+                              padding_side="right")
+        fast = GemmaTokenizerFast.from_pretrained(tmp, add_bos_token=False, add_eos_token=True, from_slow=True,
+                                                  padding_side="right")
         slow.save_pretrained(out)
         fast.save_pretrained(out)
 
