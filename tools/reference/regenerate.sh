@@ -28,3 +28,4 @@ export PYTHONHASHSEED=0 CUBLAS_WORKSPACE_CONFIG=:4096:8
 "$venv/bin/python" clip_tiny.py
 "$venv/bin/python" dinov2_tiny.py
 "$venv/bin/python" siglip2_tiny.py
+"$venv/bin/python" siglip2_naflex_tiny.py
