@@ -1,15 +1,18 @@
-"""The exporter's proof on tiny random-weight checkpoints (about a minute on 2 cores).
+"""The exporter's proof on tiny random-weight checkpoints (about two minutes on 2 cores).
 
 Builds the tiny checkpoints of make_checkpoints.py in a temporary folder, exports each with
-export.py (fp32, fp16 and q8; the check against PyTorch included), and checks what the per-model
-check cannot see:
+export.py (fp32, fp16 and q8, DINOv2 without registers fp32 and q8; the check against PyTorch
+included), and checks what the per-model check cannot see:
   - the original-layout Florence-2 checkpoint converts to exactly the native one's weights
     (same seed; float16 storage rounding aside) and its export gives the same graphs' outputs;
   - the tokenizer the exporter rebuilds for an original-layout checkpoint (BART + the 1,024 tokens
     the original processor adds) tokenises like the published Florence-2 tokenizer;
   - a hub id resolves through the Hugging Face cache offline;
-  - refusals: a SigLIP 2 NaFlex checkpoint, a wrong --family, a checkpoint missing weights, a
-    non-empty --out without --force.
+  - CLIP: the tokenizer.json written for a checkpoint without one tokenises like the checkpoint's
+    CLIPTokenizer, and exp(logit_scale) is printed and recorded; DINOv2: the processor written for a
+    checkpoint without one is facebook/dinov2-small's, the registers graph is opset 18;
+  - refusals: a SigLIP 2 NaFlex checkpoint, a wrong --family, a checkpoint missing weights (Florence-2
+    original layout, CLIP), fp16 for DINOv2 without registers, a non-empty --out without --force.
 
 Usage: python tools/export/selftest.py [--keep DIR]
 """
@@ -35,7 +38,10 @@ import torch  # noqa: E402
 import export  # noqa: E402
 from common import SHARED_REFERENCE  # noqa: E402
 
-TINY = ["siglip-tiny", "siglip2-tiny", "florence2-tiny", "florence2-tiny-original"]
+TINY = ["siglip-tiny", "siglip2-tiny", "clip-tiny", "dinov2-tiny", "dinov2-registers-tiny", "florence2-tiny",
+        "florence2-tiny-original"]
+# fp16 is refused for DINOv2 without registers (onnxruntime cannot run it, see export.py).
+DTYPES = {"dinov2-tiny": "q8"}
 failures: list[str] = []
 
 
@@ -63,14 +69,14 @@ def main() -> int:
 
     reports = {}
     for name in TINY:
-        code, text = run_export([str(ckpt / name), "--out", str(out / name), "--dtype", "fp16,q8", "--force"])
+        code, text = run_export([str(ckpt / name), "--out", str(out / name), "--dtype", DTYPES.get(name, "fp16,q8"), "--force"])
         print(text.strip())
         expect(code == 0, f"{name}: export and check pass (exit {code})")
         reports[name] = json.loads((out / name / "export_report.json").read_text())
 
     # The check on given images: the 15 test images (1x1, panorama, CMYK, 16-bit, EXIF-rotated, ...).
     images = HERE.parents[1] / "test" / "fixtures" / "images"
-    for name in ("siglip-tiny", "florence2-tiny-original"):
+    for name in ("siglip-tiny", "clip-tiny", "dinov2-registers-tiny", "florence2-tiny-original"):
         code, text = run_export([str(ckpt / name), "--out", str(out / f"{name}-fixture-images"), "--check-images", str(images),
                                  "--check-count", "15", "--force"])
         expect(code == 0 and "tokens equal" in text if "florence2" in name else code == 0,
@@ -122,7 +128,45 @@ def main() -> int:
     code, text = run_export(["acme/absent", "--out", str(out / "absent")], env={"HF_HUB_CACHE": str(cache), "HF_HUB_OFFLINE": "1"})
     expect(code == 2 and "could not get acme/absent" in text, "a hub id neither reachable nor cached: exit 2, one line")
 
+    # CLIP: the generated tokenizer.json, the logit scale.
+    from transformers import CLIPTokenizer, CLIPTokenizerFast
+
+    import verify
+
+    generated = CLIPTokenizerFast.from_pretrained(out / "clip-tiny")
+    slow = CLIPTokenizer.from_pretrained(ckpt / "clip-tiny")
+    texts = verify.CAPTIONS[:3] + ["it's a dog's life: (really) #1 $5", " ".join(["a long caption"] * 40)]
+    same = all(generated(t, padding="max_length", max_length=77, truncation=True)["input_ids"] ==
+               slow(t, padding="max_length", max_length=77, truncation=True)["input_ids"] for t in texts)
+    expect(not (ckpt / "clip-tiny" / "tokenizer.json").exists() and (out / "clip-tiny" / "tokenizer.json").exists() and same,
+           "clip-tiny: tokenizer.json written for a checkpoint without one, tokenising like its CLIPTokenizer")
+    scale = reports["clip-tiny"].get("classify", {}).get("logit_scale")
+    expect(scale is not None and abs(scale - float(np.exp(np.log(1 / 0.07)))) < 1e-3 and reports["clip-tiny"]["classify"]["logit_bias"] == 0,
+           f"clip-tiny: exp(logit_scale) {scale} recorded (CLIP's initial 1/0.07), logit_bias 0")
+    # DINOv2: a checkpoint without preprocessor_config.json gets facebook/dinov2-small's; opsets.
+    import dinov2_tiny
+
+    bare = work / "dinov2-no-processor"
+    shutil.rmtree(bare, ignore_errors=True)
+    shutil.copytree(ckpt / "dinov2-tiny", bare)
+    (bare / "preprocessor_config.json").unlink()
+    code, text = run_export([str(bare), "--out", str(out / "dinov2-no-processor"), "--force"])
+    from transformers import AutoImageProcessor
+
+    written = AutoImageProcessor.from_pretrained(out / "dinov2-no-processor", use_fast=False).to_dict()
+    expect(code == 0 and written == dinov2_tiny.processor().to_dict(),
+           f"dinov2 without preprocessor_config.json: facebook/dinov2-small's BitImageProcessor written, check passes (exit {code})")
+    import onnx
+
+    opsets = {name: onnx.load(str(out / name / "onnx" / "model.onnx"), load_external_data=False).opset_import[0].version
+              for name in ("dinov2-tiny", "dinov2-registers-tiny")}
+    expect(opsets == {"dinov2-tiny": 17, "dinov2-registers-tiny": 18}, f"DINOv2 graph opsets {opsets}")
+
     # Refusals.
+    code, text = run_export([str(ckpt / "dinov2-tiny"), "--out", str(out / "dinov2-fp16"), "--dtype", "fp16"])
+    expect(code == 2 and "fp16 is not offered" in text, "fp16 for DINOv2 without registers: exit 2 with the reason")
+    code, text = run_export([str(ckpt / "dinov2-tiny"), "--out", str(out / "wrong-dinov2"), "--family", "clip"])
+    expect(code == 2 and "--family clip" in text, "--family clip on a DINOv2 checkpoint: exit 2")
     naflex = work / "naflex"
     naflex.mkdir(exist_ok=True)
     (naflex / "config.json").write_text(json.dumps({"model_type": "siglip2", "architectures": ["Siglip2Model"]}))
@@ -142,6 +186,14 @@ def main() -> int:
     save_file(weights, str(broken / "model.safetensors"))
     code, text = run_export([str(broken), "--out", str(out / "broken")])
     expect(code == 2 and "vision_tower.convs.0.conv.weight" in text, "an original-layout checkpoint missing a weight: exit 2")
+    broken = work / "clip-missing-weight"
+    shutil.rmtree(broken, ignore_errors=True)
+    shutil.copytree(ckpt / "clip-tiny", broken)
+    weights = load_file(str(broken / "model.safetensors"))
+    weights.pop("visual_projection.weight")
+    save_file(weights, str(broken / "model.safetensors"), metadata={"format": "pt"})
+    code, text = run_export([str(broken), "--out", str(out / "broken-clip")])
+    expect(code == 2 and "visual_projection.weight" in text, "a CLIP checkpoint missing a weight: exit 2")
 
     print(f"\n{len(failures)} failure(s)" if failures else "\nall checks passed")
     if not args.keep:
