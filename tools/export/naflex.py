@@ -33,11 +33,23 @@ needs one output row per patch: patch p < h * w of an image sits at grid row r =
 c = p % w, so per patch it builds the S weights of row r (from h) and the S weights of column c
 (from w), their outer product (S * S weights) and multiplies it with the position table (S * S,
 hidden). Patches past h * w get the embedding of grid cell (0, 0), as transformers pads them.
-resize_matches_transformers checks this against transformers' loop (max abs diff <= 1e-6).
+One quirk is kept on purpose: torch's CPU kernel, asked for an output one column wide (w = 1) with
+a height other than S, writes its first output row into every row, so every patch of such an image
+gets the embedding of grid row 0 (rows resized to h = S are left alone, and w = 1, h = 1 is row 0
+anyway). That is what transformers computes on CPU, where the references run, so the graph does
+the same. resize_matches_transformers checks the module against transformers' loop (max abs diff
+<= 1e-6; siglip2_naflex_tiny.py sweeps 1,758 grids from 1 x 1 to 1 x 1024 and 1024 x 1).
 
-The rest of the tower is transformers' own code. export_naflex swaps BatchedPositionResize into a
-copy of the model (the caller's model is left as it is) and exports it; check_naflex runs the
-graph against PyTorch on single images, batches of different grids, and less padding.
+The pooling head's nn.MultiheadAttention is written out (NaflexPoolingHead: the same weights and
+order of operations, padding masked with the dtype's lowest value as transformers does): traced,
+nn.MultiheadAttention keeps the sample's number of patches as a constant in its reshapes. The rest
+of the tower (patch embedding, encoder with eager attention and the 4-D padding mask, post
+layernorm) is transformers' own code. export_naflex swaps both modules into a copy of the vision
+transformer (the caller's model is left as it is; the copy runs eager attention) and exports it;
+check_naflex runs the graph against PyTorch on single images, batches of different grids, and less
+padding. The padding after an image's patches is masked out of every attention, so its real
+patches and pooler_output do not depend on how much padding follows (checked: within 2e-6 of the
+image run alone at its own h * w).
 
 Used by tools/reference/siglip2_naflex_tiny.py (the tiny fixture); the checkpoint exporter
 (tools/export/export.py) can call export_naflex and check_naflex the same way.
@@ -171,6 +183,7 @@ class NaflexVisionTower(nn.Module):
     def __init__(self, model: nn.Module):
         super().__init__()
         self.vision = copy.deepcopy(vision_transformer(model))
+        self.vision.config._attn_implementation = "eager"
         self.vision.embeddings = NaflexEmbeddings(self.vision.embeddings)
         if getattr(self.vision, "use_head", False):
             self.vision.head = NaflexPoolingHead(self.vision.head)
