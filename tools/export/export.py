@@ -560,7 +560,7 @@ def main(argv=None) -> int:
         family, layout = detect(src, args.family)
         if family == "dinov2" and layout == "native" and "fp16" in args.dtypes:
             raise ExportError(
-                "--dtype fp16 is not offered for DINOv2 without registers: onnxruntime (1.23, CPU) moves the float16 "
+                "--dtype fp16 is not offered for DINOv2 without registers: onnxruntime's CPU provider moves the float16 "
                 "graph's position-embedding resize (bicubic, shrinking 37x37 to the image's patch grid) to channels-last "
                 "at load and then refuses to run it (cubic downscaling is not supported there). fp32, q8, int8 and "
                 "uint8 work; so does fp16 for DINOv2 with registers (antialiased resize)")
