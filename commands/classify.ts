@@ -1,7 +1,17 @@
 import { Args, Flags } from "@oclif/core";
 import { EmbCommand } from "../src/cli/command.js";
 import { EXIT, runStatus } from "../src/cli/errors.js";
-import { decodeOptions, extensionList, filesFromFlags, imageInputFlags, modelFlags, textFlags, outputFlags, shardFlags } from "../src/cli/flags.js";
+import {
+  decodeOptions,
+  extensionList,
+  filesFromFlags,
+  imageInputFlags,
+  imageModelFlags,
+  modelFlags,
+  textFlags,
+  outputFlags,
+  shardFlags,
+} from "../src/cli/flags.js";
 import { imageSourcesFromFlags } from "../src/cli/inputs.js";
 import { progressBar } from "../src/cli/progress.js";
 import { openMatcherFromFlags } from "../src/cli/run-support.js";
@@ -31,6 +41,7 @@ export default class Classify extends EmbCommand {
   static override flags = {
     ...modelFlags,
     ...textFlags,
+    "max-num-patches": imageModelFlags["max-num-patches"],
     labels: Flags.string({ char: "l", description: "comma-separated labels", exclusive: ["labels-file"] }),
     "labels-file": Flags.string({ description: "labels, one per line", exclusive: ["labels"] }),
     template: Flags.string({ char: "t", description: "prompt for each label; {} stands for the label", default: DEFAULT_TEMPLATE }),

@@ -1,6 +1,6 @@
 import { Flags } from "@oclif/core";
 import { EmbCommand } from "../src/cli/command.js";
-import { generationFlags, imageInputFlags, modelFlags, textFlags } from "../src/cli/flags.js";
+import { generationFlags, imageInputFlags, imageModelFlags, modelFlags, textFlags } from "../src/cli/flags.js";
 import { openFromFlags } from "../src/cli/run-support.js";
 import { serveOptions } from "../src/cli/serve.js";
 import { FAMILIES } from "../src/serve/launch.js";
@@ -23,6 +23,7 @@ export default class Serve extends EmbCommand {
   static override flags = {
     ...modelFlags,
     ...textFlags,
+    ...imageModelFlags,
     model: Flags.string({
       char: "m",
       description: `a model family to load and where from: ${Object.keys(FAMILIES).join(" or ")}, optionally =DIR or =HUB_ID (repeatable); siglip= takes any embedding model (SigLIP, SigLIP 2, CLIP, DINOv2)`,

@@ -12,7 +12,7 @@ import {
   imageInputFlags,
   layoutFlags,
   modelFlags,
-  poolingFlags,
+  imageModelFlags,
   outputFlags,
   shardFlags,
 } from "../../src/cli/flags.js";
@@ -45,7 +45,7 @@ export default class EmbedImage extends EmbCommand {
 
   static override flags = {
     ...modelFlags,
-    ...poolingFlags,
+    ...imageModelFlags,
     ...embeddingsOutFlag("image"),
     ...outputFlags,
     ...layoutFlags,

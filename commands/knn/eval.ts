@@ -3,7 +3,7 @@ import { EmbCommand } from "../../src/cli/command.js";
 import { runStatus } from "../../src/cli/errors.js";
 import { checkEmbeddingFolders } from "../../src/cli/inputs.js";
 import { checkOutputFolder } from "../../src/io/directories.js";
-import { decodeOptions, extensionList, imageInputFlags, modelFlags, poolingFlags, textFlags } from "../../src/cli/flags.js";
+import { decodeOptions, extensionList, imageInputFlags, modelFlags, imageModelFlags, textFlags } from "../../src/cli/flags.js";
 import { jobOutput } from "../../src/cli/job-output.js";
 import { dtypeFromFlags, identifyFromFlags, openFromFlags } from "../../src/cli/run-support.js";
 import { WEIGHTINGS, type Weighting } from "../../src/eval/knn/classifier.js";
@@ -61,7 +61,7 @@ export default class KnnEval extends EmbCommand {
     confusions: Flags.integer({ description: "confused class pairs shown per method", default: 10, min: 0 }),
     ...modelFlags,
     ...textFlags,
-    ...poolingFlags,
+    ...imageModelFlags,
     "batch-size": Flags.integer({ description: "largest batch the model runs", default: 16, min: 1 }),
     ...imageInputFlags,
     progress: Flags.boolean({ description: "show progress bars on stderr", default: true, allowNo: true }),

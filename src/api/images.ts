@@ -1,6 +1,6 @@
 /** Images given to the API, as file paths or encoded bytes, decoded and normalised as the pipelines do. */
 import { decodeAndResize, type ColorManagement } from "../image/decode.js";
-import { normalizePixels, type ImagePreprocessing } from "../image/normalize.js";
+import { modelPixels, type ImagePreprocessing } from "../image/normalize.js";
 import { readImageFile } from "../image/read-image-file.js";
 
 /** A path to an image file, or the file's bytes (JPEG, PNG, WebP, GIF, TIFF, BMP, AVIF). */
@@ -47,7 +47,7 @@ export async function prepareImage(input: ImageInput, index: number, preprocessi
   try {
     const bytes = typeof input === "string" ? await readImageFile(input, decode.maxFileSize) : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
     const decoded = await decodeAndResize(bytes, preprocessing, decode);
-    return { pixels: normalizePixels(decoded.pixels, preprocessing), width: decoded.sourceWidth, height: decoded.sourceHeight };
+    return { pixels: modelPixels(decoded, preprocessing), width: decoded.sourceWidth, height: decoded.sourceHeight };
   } catch (error) {
     throw new ImageInputError(name, (error as Error).message);
   }

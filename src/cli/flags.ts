@@ -28,11 +28,17 @@ export const modelFlags = {
   offline: Flags.boolean({ description: "use only the local Hugging Face cache (also HF_HUB_OFFLINE=1)", default: false }),
 };
 
-/** For commands that embed images: DINOv2's choice of tokens (the flag's options check the value). */
-export const poolingFlags = {
+/** For commands that embed images: the choices some families offer (each refused by the others). */
+export const imageModelFlags = {
   pooling: Flags.string({
     description: "DINOv2 only: embed the CLS token (cls, the default) or the mean of the patch tokens (mean); recorded in run.json",
     options: [...POOLINGS],
+  }),
+  "max-num-patches": Flags.integer({
+    description:
+      "SigLIP 2 NaFlex only: the most 16x16 patches an image becomes, its aspect ratio kept (default: the model's processor config, 256; 576, 784, 1024 are common); recorded in run.json",
+    min: 1,
+    max: 16384,
   }),
 };
 

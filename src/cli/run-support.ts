@@ -27,8 +27,9 @@ export interface ModelFlagValues {
   offline: boolean;
   /** --no-lowercase, for commands that tokenise captions (textFlags). */
   lowercase?: boolean;
-  /** --pooling, for commands that embed images (poolingFlags). */
+  /** --pooling and --max-num-patches, for commands that embed images (imageModelFlags). */
   pooling?: string;
+  "max-num-patches"?: number;
 }
 
 /** `--dtype` for a role's family; a bad value is a usage error naming the valid ones. */
@@ -48,7 +49,12 @@ function dtypeErrorsAsUsage<T>(usageError: (message: string) => never, parse: ()
 /** The registry's options for the model flags, by the translation the API uses; download progress is added per open. */
 function openOptions(role: Role, flags: ModelFlagValues, usageError: (message: string) => never): OpenOptions {
   return dtypeErrorsAsUsage(usageError, () =>
-    registryOptions(role, { ...flags, device: flags.device as Device, pooling: flags.pooling as ModelOptions["pooling"] }),
+    registryOptions(role, {
+      ...flags,
+      device: flags.device as Device,
+      pooling: flags.pooling as ModelOptions["pooling"],
+      maxNumPatches: flags["max-num-patches"],
+    }),
   );
 }
 

@@ -36,6 +36,7 @@ import sharp, { type Metadata, type OutputInfo, type Sharp } from "sharp";
 import { avifStill, isAvifSequence } from "./avif.js";
 import { BmpError, bmpHeader, decodeBmp, isBmp } from "./bmp.js";
 import { centerCrop, shortestEdgeSize } from "./crop.js";
+import { patchGrid, type PatchSpec } from "./patches.js";
 import { checkPngChunks } from "./png-chunks.js";
 import { pngDamage } from "./png-damage.js";
 import { resizeRgb, type ResampleFilter } from "./resample.js";
@@ -48,6 +49,8 @@ export interface ResizeSpec {
   resample?: ResampleFilter;
   /** Resize the shortest edge to this (aspect kept), then center crop to width x height. */
   shortestEdge?: number;
+  /** Resize to the largest grid of whole patches within the budget (aspect kept); width and height unused. */
+  patches?: PatchSpec;
 }
 
 export interface DecodedImage {
@@ -115,21 +118,24 @@ sharp.cache(false); // every image is decoded once: a cache only holds memory
 /** Decodes and resizes to `size` with PIL's filter `size.resample` (bicubic when absent). */
 export async function decodeAndResize(input: Buffer, size: ResizeSpec, options: DecodeOptions = {}): Promise<DecodedImage> {
   const rgb = await decodeImage(input, options);
-  return {
-    pixels: resizeForModel(rgb, size),
-    width: size.width,
-    height: size.height,
-    sourceWidth: rgb.width,
-    sourceHeight: rgb.height,
-  };
+  return { ...resizeForModel(rgb, size), sourceWidth: rgb.width, sourceHeight: rgb.height };
 }
 
 /** RGB resized as the model's processor does: straight to the size, or shortest edge then center crop. */
-export function resizeForModel(rgb: RgbImage, size: ResizeSpec): Uint8Array {
-  if (size.shortestEdge === undefined) return resizeRgb(rgb.pixels, rgb.width, rgb.height, size.width, size.height, size.resample);
-  const resized = shortestEdgeSize(rgb.width, rgb.height, size.shortestEdge);
-  const pixels = resizeRgb(rgb.pixels, rgb.width, rgb.height, resized.width, resized.height, size.resample);
-  return centerCrop(pixels, resized.width, resized.height, size.width, size.height);
+export function resizeForModel(rgb: RgbImage, size: ResizeSpec): RgbImage {
+  const resize = (width: number, height: number): RgbImage => ({
+    pixels: resizeRgb(rgb.pixels, rgb.width, rgb.height, width, height, size.resample),
+    width,
+    height,
+  });
+  if (size.patches) {
+    const target = patchGrid(rgb.width, rgb.height, size.patches.size, size.patches.maxPatches);
+    return resize(target.width, target.height);
+  }
+  if (size.shortestEdge === undefined) return resize(size.width, size.height);
+  const edge = shortestEdgeSize(rgb.width, rgb.height, size.shortestEdge);
+  const resized = resize(edge.width, edge.height);
+  return { pixels: centerCrop(resized.pixels, resized.width, resized.height, size.width, size.height), width: size.width, height: size.height };
 }
 
 /** Decodes to 8-bit RGB as PIL's `exif_transpose(Image.open(f)).convert("RGB")` does. */

@@ -1,5 +1,6 @@
 /** Normalisation: pixels for the image models (HWC uint8 RGB to CHW float32). */
 import { withKernel } from "./pixel-kernel.js";
+import { packPatches, type PatchSpec } from "./patches.js";
 import type { ResampleFilter } from "./resample.js";
 
 export interface ImagePreprocessing {
@@ -22,6 +23,11 @@ export interface ImagePreprocessing {
    * of existing folders keeps.
    */
   rounding?: "processor";
+  /**
+   * A patch model (SigLIP 2 NaFlex): the image keeps its aspect ratio, resized to whole patches
+   * within the budget and cut into patches (patches.ts); width and height are then unused (0).
+   */
+  patches?: PatchSpec;
 }
 
 /** What rescaling and normalising take, per channel. */
@@ -71,4 +77,10 @@ export function normalizePixels(pixels: Uint8Array, p: ImagePreprocessing): Floa
     k.normalize(srcAt, plane, tableAt, outAt);
     return new Float32Array(heap.buffer.slice(outAt, outAt + plane * 12));
   });
+}
+
+/** A resized image as the model takes it: CHW floats, or packed patches for a patch model. */
+export function modelPixels(resized: { pixels: Uint8Array; width: number; height: number }, p: ImagePreprocessing): Float32Array {
+  if (p.patches) return packPatches(resized.pixels, resized.width, resized.height, p.patches.size, pixelTable(p));
+  return normalizePixels(resized.pixels, p);
 }

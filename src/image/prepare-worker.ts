@@ -5,7 +5,7 @@
 import { createHash } from "node:crypto";
 import { parentPort } from "node:worker_threads";
 import { decodeAndResize, ImageDecodeError } from "./decode.js";
-import { normalizePixels } from "./normalize.js";
+import { modelPixels } from "./normalize.js";
 import { PngChunkError } from "./png-chunks.js";
 import { ImageReadError, readImageFile } from "./read-image-file.js";
 import type { PrepareReply, PrepareRequest } from "./prepare-pool.js";
@@ -27,7 +27,7 @@ async function prepare(request: PrepareRequest): Promise<{ reply: PrepareReply; 
     lap("read");
     const decoded = await decodeAndResize(bytes, request.preprocessing, request.decode);
     lap("decode");
-    const pixels = normalizePixels(decoded.pixels, request.preprocessing);
+    const pixels = modelPixels(decoded, request.preprocessing);
     lap("normalize");
     return {
       reply: { id: request.id, ok: true, sha256, bytes: bytes.length, width: decoded.sourceWidth, height: decoded.sourceHeight, pixels, times },

@@ -7,12 +7,14 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { SessionOptions } from "../runtime/session.js";
 import { ModelLayoutError } from "./common/layout.js";
+import { towerFiles } from "./common/towers.js";
 import type { DtypeSpec } from "./common/variants.js";
 import { clipImageFiles, loadClipImage } from "./clip/image.js";
 import { clipTextFiles, loadClipText } from "./clip/text.js";
 import { DINOV2_POOLINGS, type Dinov2Pooling, dinov2ImageFiles, loadDinov2Image } from "./dinov2/image.js";
 import { DEFAULT_SIGLIP_MODEL, SiglipImageModel, siglipImageFiles } from "./siglip/image.js";
 import { SiglipTextModel, siglipTextFiles, type TextOptions } from "./siglip/text.js";
+import { NaflexTower } from "./siglip2/naflex-tower.js";
 import type { ImageEmbedder, TextEmbedder } from "./types.js";
 
 /** The model cannot do what the command or a flag asks of it (text from an image-only model, --pooling on SigLIP). */
@@ -22,6 +24,8 @@ export class ModelCapabilityError extends ModelLayoutError {}
 export interface ImageOptions {
   /** DINOv2: the CLS token ("cls", the default) or the mean of the patch tokens ("mean"). */
   pooling?: Dinov2Pooling;
+  /** SigLIP 2 NaFlex: the most patches an image becomes (default: the processor config's max_num_patches). */
+  maxNumPatches?: number;
 }
 
 export { DINOV2_POOLINGS as POOLINGS };
@@ -43,10 +47,15 @@ export interface EmbeddingFamily {
   text?: Tower<TextEmbedder, TextOptions> & { probabilities: "sigmoid" | "softmax" };
 }
 
-/** --pooling is DINOv2's alone: the other families' graphs pool inside. */
-function noPooling(family: string, options: ImageOptions): void {
-  if (options.pooling !== undefined) {
+/** --pooling is DINOv2's alone (the other families' graphs pool inside), --max-num-patches NaFlex's. */
+function onlyOwnOptions(family: string, options: ImageOptions, own: keyof ImageOptions | undefined): void {
+  if (options.pooling !== undefined && own !== "pooling") {
     throw new ModelCapabilityError(`--pooling ${options.pooling} applies to DINOv2 only; ${family} pools inside its graph (leave --pooling out)`);
+  }
+  if (options.maxNumPatches !== undefined && own !== "maxNumPatches") {
+    throw new ModelCapabilityError(
+      `--max-num-patches ${options.maxNumPatches} applies to SigLIP 2 NaFlex only; ${family} resizes every image to one size (leave --max-num-patches out)`,
+    );
   }
 }
 
@@ -55,7 +64,7 @@ const SIGLIP: EmbeddingFamily = {
   image: {
     files: siglipImageFiles,
     load: (dir, spec, session, options) => {
-      noPooling("SigLIP", options);
+      onlyOwnOptions("SigLIP", options, undefined);
       return SiglipImageModel.load(dir, spec, session);
     },
   },
@@ -67,7 +76,7 @@ const CLIP: EmbeddingFamily = {
   image: {
     files: clipImageFiles,
     load: (dir, spec, session, options) => {
-      noPooling("CLIP", options);
+      onlyOwnOptions("CLIP", options, undefined);
       return loadClipImage(dir, spec, session);
     },
   },
@@ -76,15 +85,35 @@ const CLIP: EmbeddingFamily = {
 
 const DINOV2: EmbeddingFamily = {
   name: "DINOv2",
-  image: { files: dinov2ImageFiles, load: (dir, spec, session, options) => loadDinov2Image(dir, spec, session, options.pooling) },
+  image: {
+    files: dinov2ImageFiles,
+    load: (dir, spec, session, options) => {
+      onlyOwnOptions("DINOv2", options, "pooling");
+      return loadDinov2Image(dir, spec, session, options.pooling);
+    },
+  },
 };
 
-/** config.json's model_type to its family; SigLIP 2's fixed-resolution checkpoints are SigLIP models. */
+const SIGLIP2_NAFLEX: EmbeddingFamily = {
+  name: "SigLIP 2 NaFlex",
+  image: {
+    files: (spec) => (files) => towerFiles(files, "vision", spec, ["preprocessor_config.json"], "SigLIP 2"),
+    load: (dir, spec, session, options) => {
+      onlyOwnOptions("SigLIP 2 NaFlex", options, "maxNumPatches");
+      return NaflexTower.load(dir, spec, session, options.maxNumPatches);
+    },
+  },
+  // the text tower is SigLIP's, with Gemma's tokenizer
+  text: SIGLIP.text,
+};
+
+/** config.json's model_type to its family; SigLIP 2's fixed-resolution checkpoints are SigLIP models, NaFlex ones siglip2. */
 const BY_MODEL_TYPE: Record<string, EmbeddingFamily> = {
   siglip: SIGLIP,
   clip: CLIP,
   dinov2: DINOV2,
   dinov2_with_registers: DINOV2,
+  siglip2: SIGLIP2_NAFLEX,
 };
 
 /**
@@ -102,13 +131,8 @@ export function embeddingFamily(dir: string, model: string): EmbeddingFamily {
   }
   const family = typeof modelType === "string" ? BY_MODEL_TYPE[modelType] : undefined;
   if (family) return family;
-  if (modelType === "siglip2") {
-    throw new ModelLayoutError(
-      `${model} is a SigLIP 2 NaFlex checkpoint (model_type "siglip2"), which emb cannot run yet; the fixed-resolution SigLIP 2 checkpoints (google/siglip2-*-patch16-224/256/384/512, model_type "siglip") work`,
-    );
-  }
   throw new ModelLayoutError(
-    `${model}: config.json names model_type ${JSON.stringify(modelType)}; emb embeds with ${Object.keys(BY_MODEL_TYPE).join(", ")} models (SigLIP, SigLIP 2, CLIP, DINOv2)`,
+    `${model}: config.json names model_type ${JSON.stringify(modelType)}; emb embeds with ${Object.keys(BY_MODEL_TYPE).join(", ")} models (SigLIP, SigLIP 2 fixed resolution and NaFlex, CLIP, DINOv2)`,
   );
 }
 

@@ -26,6 +26,8 @@ export interface ModelOptions {
   lowercase?: boolean;
   /** DINOv2: embed the CLS token ("cls", the default) or the mean of the patch tokens ("mean"). Other families refuse it. */
   pooling?: "cls" | "mean";
+  /** SigLIP 2 NaFlex: the most patches an image becomes (default: the model's processor config). Other families refuse it. */
+  maxNumPatches?: number;
 }
 
 /** The registry's options for opening `role`'s model; a dtype the family lacks throws DtypeSpecError naming the valid ones. */
@@ -37,6 +39,6 @@ export function registryOptions(role: Role, options: ModelOptions): OpenOptions 
     hub: { revision: options.revision ?? "main", offline: options.offline || undefined },
     onDownload: options.onDownload,
     text: { lowercase: options.lowercase },
-    image: { pooling: options.pooling },
+    image: { pooling: options.pooling, maxNumPatches: options.maxNumPatches },
   };
 }

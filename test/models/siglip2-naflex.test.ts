@@ -6,10 +6,12 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { decodeImage } from "../../src/image/decode.js";
+import { decodeAndResize, decodeImage } from "../../src/image/decode.js";
+import { modelPixels } from "../../src/image/normalize.js";
 import { resizeRgb } from "../../src/image/resample.js";
 import { ModelLayoutError } from "../../src/models/common/layout.js";
-import { type NaflexConfig, naflexGrid, naflexPatches, readNaflexConfig } from "../../src/models/siglip2/naflex.js";
+import { patchGrid, unpackPatches } from "../../src/image/patches.js";
+import { type NaflexConfig, naflexPatches, readNaflexConfig } from "../../src/models/siglip2/naflex.js";
 import { fixturePath, maxAbsDiff, readJson, readNpy } from "../helpers/fixtures.js";
 
 const DIR = "goldens/siglip2-naflex";
@@ -36,7 +38,7 @@ interface Manifest {
 
 const sha256 = (bytes: Uint8Array): string => createHash("sha256").update(bytes).digest("hex");
 
-describe("naflexGrid", () => {
+describe("patchGrid", () => {
   const golden = readJson<GridGolden>(DIR, "grid.json");
   const p = golden.patch_size;
 
@@ -46,7 +48,7 @@ describe("naflexGrid", () => {
       const wrong: string[] = [];
       for (const w of golden.sizes) {
         for (const h of golden.sizes) {
-          const got = naflexGrid(w, h, p, Number(mnp));
+          const got = patchGrid(w, h, p, Number(mnp));
           const [gh, gw] = [flat[i++], flat[i++]];
           if (got.height !== gh * p || got.width !== gw * p) wrong.push(`${w}x${h}@${mnp}: ${got.width}x${got.height}, not ${gw * p}x${gh * p}`);
         }
@@ -62,7 +64,7 @@ describe("naflexGrid", () => {
     for (let w = start; w <= stop; w += step) {
       for (let h = start; h <= stop; h += step) {
         for (const mnp of max_num_patches) {
-          const got = naflexGrid(w, h, p, mnp);
+          const got = patchGrid(w, h, p, mnp);
           hash.update(`${w} ${h} ${mnp} ${got.height / p} ${got.width / p}\n`);
         }
       }
@@ -96,6 +98,34 @@ describe("naflexPatches", () => {
           // exact: the same float32 roundings as numpy
           expect(maxAbsDiff(out.pixelValues, expected.data as Float32Array)).toBe(0);
         }
+      }
+    });
+  }
+});
+
+describe("the decode stage's packed patches", () => {
+  const manifest = readJson<Manifest>(DIR, "manifest.json");
+  const config = readNaflexConfig(manifest.processor);
+
+  for (const entry of manifest.images) {
+    it(`gives ${entry.image} the processor's patches and grid, unpadded, through decodeAndResize and modelPixels`, async () => {
+      const bytes = readFileSync(fixturePath("images", entry.image));
+      for (const run of entry.runs.filter((r) => r.pixel_values)) {
+        const preprocessing = {
+          width: 0,
+          height: 0,
+          resample: config.resample,
+          rescale: config.rescale,
+          mean: config.mean,
+          std: config.std,
+          rounding: "processor" as const,
+          patches: { size: 16, maxPatches: run.max_num_patches },
+        };
+        const { gridH, gridW, patches } = unpackPatches(modelPixels(await decodeAndResize(bytes, preprocessing), preprocessing));
+        expect([gridH, gridW]).toEqual(run.spatial_shape);
+        const expected = readNpy(DIR, run.pixel_values as string).data as Float32Array;
+        expect(patches.length).toBe(run.mask_sum * 768);
+        expect(maxAbsDiff(patches, expected.subarray(0, run.mask_sum * 768))).toBe(0);
       }
     });
   }

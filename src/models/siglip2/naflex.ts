@@ -3,6 +3,10 @@
  * keeping the aspect ratio to the largest patch grid within maxNumPatches (PIL filter), rescale,
  * normalise, cut into patches and pad to maxNumPatches, with the attention mask and grid shape.
  */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { ImagePreprocessing } from "../../image/normalize.js";
+import { packPatches, patchGrid, unpackPatches } from "../../image/patches.js";
 import { type ResampleFilter, resizeRgb } from "../../image/resample.js";
 import { ModelLayoutError } from "../common/layout.js";
 import { pixelTable } from "../../image/normalize.js";
@@ -28,46 +32,15 @@ export interface NaflexPatches {
   spatialShape: [number, number];
 }
 
-/**
- * get_image_size_for_max_num_patches: a binary search on the scale in float64, each side
- * rounded up to whole patches; returns the target size in pixels. Same float steps as Python.
- */
-export function naflexGrid(width: number, height: number, patchSize: number, maxNumPatches: number): { width: number; height: number } {
-  const eps = 1e-5;
-  const scaled = (scale: number, size: number): number => Math.max(patchSize, Math.ceil((size * scale) / patchSize) * patchSize);
-  let scaleMin = eps / 10;
-  let scaleMax = 100.0;
-  while (scaleMax - scaleMin >= eps) {
-    const scale = (scaleMin + scaleMax) / 2;
-    const patches = (scaled(scale, height) / patchSize) * (scaled(scale, width) / patchSize);
-    if (patches <= maxNumPatches) scaleMin = scale;
-    else scaleMax = scale;
-  }
-  return { width: scaled(scaleMin, width), height: scaled(scaleMin, height) };
-}
-
 /** Preprocesses decoded RGB (HWC uint8, after orientation) into the NaFlex model inputs. */
 export function naflexPatches(rgb: Uint8Array, width: number, height: number, config: NaflexConfig): NaflexPatches {
   const p = config.patchSize;
-  const target = naflexGrid(width, height, p, config.maxNumPatches);
+  const target = patchGrid(width, height, p, config.maxNumPatches);
   const pixels = resizeRgb(rgb, width, height, target.width, target.height, config.resample);
-  const gridH = target.height / p;
-  const gridW = target.width / p;
-  const patchLength = p * p * 3;
-  const table = pixelTable(config);
-  const pixelValues = new Float32Array(config.maxNumPatches * patchLength);
-  const attentionMask = new Int32Array(config.maxNumPatches);
-  for (let gy = 0; gy < gridH; gy++) {
-    for (let gx = 0; gx < gridW; gx++) {
-      const patch = gy * gridW + gx;
-      attentionMask[patch] = 1;
-      let out = patch * patchLength;
-      for (let y = 0; y < p; y++) {
-        let at = ((gy * p + y) * target.width + gx * p) * 3;
-        for (let i = 0; i < p * 3; i++, at++) pixelValues[out++] = table[(at % 3) * 256 + pixels[at]];
-      }
-    }
-  }
+  const { gridH, gridW, patches } = unpackPatches(packPatches(pixels, target.width, target.height, p, pixelTable(config)));
+  const pixelValues = new Float32Array(config.maxNumPatches * p * p * 3);
+  pixelValues.set(patches);
+  const attentionMask = new Int32Array(config.maxNumPatches).fill(1, 0, gridH * gridW);
   return { pixelValues, attentionMask, spatialShape: [gridH, gridW] };
 }
 
@@ -95,5 +68,31 @@ export function readNaflexConfig(raw: Record<string, unknown>): NaflexConfig {
     patchSize: count("patch_size", 16),
     maxNumPatches: count("max_num_patches", 256),
     ...pixels,
+  };
+}
+
+/**
+ * A NaFlex folder's preprocessor_config.json as the decode stage's ImagePreprocessing (packed
+ * patches); `maxPatches` overrides its max_num_patches (--max-num-patches).
+ */
+export function readNaflexPreprocessing(dir: string, maxPatches?: number): ImagePreprocessing {
+  const path = join(dir, "preprocessor_config.json");
+  let raw: Record<string, unknown>;
+  try {
+    raw = JSON.parse(readFileSync(path, "utf8"));
+  } catch (error) {
+    throw new ModelLayoutError(`cannot read ${path} (${(error as Error).message.split("\n")[0]}); the model's image preprocessing is read from it`);
+  }
+  const config = readNaflexConfig(raw);
+  const { patchSize, resample, rescale, mean, std } = config;
+  return {
+    width: 0,
+    height: 0,
+    resample,
+    rescale,
+    mean,
+    std,
+    rounding: "processor",
+    patches: { size: patchSize, maxPatches: maxPatches ?? config.maxNumPatches },
   };
 }
