@@ -14,7 +14,7 @@ interface Golden {
   text_length: number;
   special_ids: { pad: number; eos: number; bos: number; unk: number };
   python_lower: Record<string, string>;
-  captions: { text: string; lowercased: Expected; as_is: Expected; lowercased_without_flags?: Expected }[];
+  captions: { text: string; lowercased: Expected; as_is: Expected; lowercased_without_flags?: Expected; lowercased_padding_left?: { input_ids: number[] } }[];
 }
 
 const golden = readJson<Golden>("goldens", "siglip2", "tokenizer.json");
@@ -74,6 +74,19 @@ describe("SigLIP 2 tokenizer files", () => {
     for (const { text, lowercased_without_flags: expected } of rows) {
       expect(tokenizer.encode(text), label(text)).toEqual({ ids: expected?.input_ids, truncated: expected?.truncated });
     }
+  });
+
+  it("pads before the caption where tokenizer_config.json says padding_side left, as GemmaTokenizerFast does", () => {
+    const left = join(dir, "left");
+    cpSync(folder, left, { recursive: true });
+    const config = JSON.parse(readFileSync(join(left, "tokenizer_config.json"), "utf8"));
+    writeFileSync(join(left, "tokenizer_config.json"), JSON.stringify({ ...config, padding_side: "left" }));
+    const tokenizer = loadSiglip2Tokenizer(left);
+    const rows = golden.captions.filter((c) => c.lowercased_padding_left);
+    expect(rows.length).toBeGreaterThan(50);
+    for (const { text, lowercased_padding_left: expected } of rows) expect(tokenizer.encode(text).ids, label(text)).toEqual(expected?.input_ids);
+    writeFileSync(join(left, "tokenizer_config.json"), JSON.stringify({ ...config, padding_side: "middle" }));
+    expect(() => loadSiglip2Tokenizer(left)).toThrow('gives padding_side "middle"; transformers takes "right" or "left"');
   });
 
   it("refuses a folder with only tokenizer.model, saying what is needed", () => {

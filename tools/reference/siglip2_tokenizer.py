@@ -188,6 +188,16 @@ def main() -> None:
             ids = flagless(value, padding="max_length", max_length=TEXT_LENGTH, truncation=True)["input_ids"]
             content = flagless(value, add_special_tokens=False)["input_ids"]
             row["lowercased_without_flags"] = {"input_ids": ids, "truncated": len(content) > TEXT_LENGTH - 1}
+    # A folder whose tokenizer_config.json says padding_side "left" is padded before the caption.
+    with tempfile.TemporaryDirectory() as tmp:
+        shutil.copytree(OUT_DIR, tmp, dirs_exist_ok=True)
+        config = json.loads((Path(tmp) / "tokenizer_config.json").read_text())
+        config["padding_side"] = "left"
+        (Path(tmp) / "tokenizer_config.json").write_text(json.dumps(config))
+        left = GemmaTokenizerFast.from_pretrained(tmp)
+        for row in rows[:FLAGLESS_CAPTIONS]:
+            ids = left(row["text"].lower(), padding="max_length", max_length=TEXT_LENGTH, truncation=True)["input_ids"]
+            row["lowercased_padding_left"] = {"input_ids": ids}
     truncated = sum(r["lowercased"]["truncated"] for r in rows)
     GOLDEN.parent.mkdir(parents=True, exist_ok=True)
     GOLDEN.write_text(compact_json({

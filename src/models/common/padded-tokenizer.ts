@@ -147,6 +147,13 @@ export function readTokenizerJson(path: string): any {
   }
 }
 
+/** transformers pads on the right unless tokenizer_config.json says "left". */
+function paddingSide(value: unknown, path: string): boolean {
+  if (value === undefined || value === null || value === "right") return false;
+  if (value === "left") return true;
+  throw new ModelLayoutError(`${path} gives padding_side ${JSON.stringify(value)}; transformers takes "right" or "left"`);
+}
+
 export class PaddedTokenizer {
   private constructor(
     private readonly tokenizer: Tokenizer,
@@ -158,6 +165,8 @@ export class PaddedTokenizer {
     readonly bosId: number | undefined,
     readonly eosId: number | undefined,
     readonly padId: number,
+    /** tokenizer_config.json's padding_side: "left" puts the padding before the caption. */
+    readonly padLeft: boolean,
   ) {}
 
   /**
@@ -205,6 +214,7 @@ export class PaddedTokenizer {
       addBos ? idOf("bos") : undefined,
       addEos ? idOf("eos") : undefined,
       idOf("pad"),
+      paddingSide(config.padding_side, configPath),
     );
   }
 
@@ -221,7 +231,7 @@ export class PaddedTokenizer {
     // transformers truncates the content, keeping room for the special tokens.
     const room = Math.max(0, this.length - prefix.length - suffix.length);
     const ids = [...prefix, ...content.slice(0, room), ...suffix].slice(0, this.length);
-    while (ids.length < this.length) ids.push(this.padId);
-    return { ids, truncated: content.length > room };
+    const padding = new Array<number>(this.length - ids.length).fill(this.padId);
+    return { ids: this.padLeft ? [...padding, ...ids] : [...ids, ...padding], truncated: content.length > room };
   }
 }

@@ -18,7 +18,7 @@ export interface TextTowerInfo {
   vocabSize: number;
   provider: string;
   /** Set where captions are not tokenised as SigLIP's (SigLIP 2's Gemma, CLIP's BPE), so SigLIP's output fingerprints stay as they were. */
-  tokenizer?: { kind: "gemma" | "clip"; lowercase?: boolean };
+  tokenizer?: { kind: "gemma" | "clip"; lowercase?: boolean; padding?: "left" };
 }
 
 export interface CaptionTokenizer {

@@ -55,7 +55,8 @@ export class SiglipTextModel extends TextTower {
         length,
         vocabSize: config.text_config?.vocab_size ?? 32000,
         provider: session.provider,
-        ...(gemma ? { tokenizer: { kind: "gemma" as const, lowercase: gemma.lowercase } } : {}),
+        // padding on the left changes the pooled last token: recorded where it happens
+        ...(gemma ? { tokenizer: { kind: "gemma" as const, lowercase: gemma.lowercase, ...(gemma.padLeft ? { padding: "left" as const } : {}) } } : {}),
       },
       mask: "ones",
       imageSize: config.vision_config?.image_size ?? 384,
