@@ -14,7 +14,7 @@ import { buildPrompt, FLORENCE_TASKS, TaskError } from "./florence2/tasks.js";
 import { combinedGraph, parseTowerDtype } from "./common/towers.js";
 import { type EmbeddingFamily, embeddingFamily, expandAlias, type ImageOptions, ModelCapabilityError } from "./families.js";
 import { DEFAULT_SIGLIP_MODEL } from "./siglip/image.js";
-import { readLogitParameters } from "./common/logits.js";
+import { EXPORT_REPORT, readLogitParameters } from "./common/logits.js";
 import type { TextOptions } from "./siglip/text.js";
 import type { ImageEmbedder, ImageToText, LogitParameters, TextEmbedder } from "./types.js";
 
@@ -149,6 +149,7 @@ export async function openMatcher(
     const wanted = new Set([...family.image.files(spec)(files), ...textTowerOf(family).files(spec)(files)]);
     const combined = given ? undefined : combinedGraph(files, spec);
     if (combined) for (const f of graphWithWeights(files, combined)) wanted.add(f);
+    else if (!given && files.includes(EXPORT_REPORT)) wanted.add(EXPORT_REPORT);
     return [...wanted];
   };
   const { resolved, spec: name, family } = await resolveEmbedder(options, "image-embedder", pick, true);

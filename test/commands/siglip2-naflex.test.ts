@@ -91,6 +91,36 @@ describe("a SigLIP 2 NaFlex model", () => {
     });
   });
 
+  it("classifies with the logit scale and bias the exporter records in export_report.json", () => {
+    const model = join(tmp("model"), "naflex");
+    cpSync(MODEL, model, { recursive: true });
+    const [scale, bias] = [7.5, -1.25];
+    writeFileSync(join(model, "export_report.json"), JSON.stringify({ family: "siglip2-naflex", classify: { logit_scale: scale, logit_bias: bias } }));
+    // labels a labels file keeps as they are: no surrounding whitespace, one line
+    const labels = golden.captions
+      .map((c) => c.text)
+      .filter((t) => t !== "" && t === t.trim() && !/[\r\n]/.test(t))
+      .slice(0, 3);
+    expect(labels).toHaveLength(3);
+    const file = join(tmp("labels"), "labels.txt");
+    writeFileSync(file, `${labels.join("\n")}\n`);
+    const image = golden.images[0].file;
+    const run = runCli(["classify", fixturePath("images", image), "--model", model, "--labels-file", file, "--template", "{}", "--json"]);
+    expect(run.status, run.stderr).toBe(0);
+    const result = JSON.parse(run.stdout);
+    expect(result.logits).toEqual({ scale, bias });
+    // sigmoid(scale * cos + bias) from PyTorch's embeddings
+    const images = readNpy(...DIR, "image_embeds_256.npy");
+    const texts = readNpy(...DIR, "text_embeds.npy");
+    const d = images.shape[1];
+    const imageRow = (images.data as Float32Array).slice(0, d);
+    for (const { label, probability } of result.results[0].labels as { label: string; probability: number }[]) {
+      const j = golden.captions.findIndex((c) => c.text === label);
+      const cos = cosine(imageRow, (texts.data as Float32Array).slice(j * d, (j + 1) * d));
+      expect(probability, label).toBeCloseTo(1 / (1 + Math.exp(-(scale * cos + bias))), 5);
+    }
+  });
+
   it("--max-num-patches is refused for a model that resizes to one size", () => {
     const run = runCli(["embed", "image", fixturePath("images", "photo_500x375.jpg"), "--model", fixturePath("clip-tiny"), "--max-num-patches", "64"]);
     expect(run.status).toBe(2);

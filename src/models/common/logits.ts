@@ -4,6 +4,7 @@
  * they are read back from it: one run on a blank image and two captions gives two logits and two
  * cosines, two equations, two unknowns.
  */
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ModelSession, type SessionOptions } from "../../runtime/session.js";
 import { dot, l2normalize } from "../../runtime/vectors.js";
@@ -12,6 +13,27 @@ import { modelFiles, ModelLayoutError } from "./layout.js";
 import { combinedGraph } from "./towers.js";
 import type { DtypeSpec } from "./variants.js";
 import type { LogitParameters, TextEmbedder } from "../types.js";
+
+/** The file tools/export writes beside a split export, with the constants its graphs do not hold. */
+export const EXPORT_REPORT = "export_report.json";
+
+/** export_report.json's `classify: { logit_scale, logit_bias }` (exp of the scale, as classify takes it), when present. */
+function exportedLogitParameters(dir: string): LogitParameters | undefined {
+  const path = join(dir, EXPORT_REPORT);
+  if (!existsSync(path)) return undefined;
+  let classify: { logit_scale?: unknown; logit_bias?: unknown } | undefined;
+  try {
+    classify = JSON.parse(readFileSync(path, "utf8")).classify;
+  } catch (error) {
+    throw new ModelLayoutError(`${path} is not readable JSON (${(error as Error).message.split("\n")[0]})`);
+  }
+  if (classify === undefined) return undefined;
+  const { logit_scale: scale, logit_bias: bias } = classify;
+  if (typeof scale !== "number" || typeof bias !== "number" || !Number.isFinite(scale) || !Number.isFinite(bias)) {
+    throw new ModelLayoutError(`${path} gives classify ${JSON.stringify(classify)}; it needs a finite logit_scale and logit_bias`);
+  }
+  return { scale, bias };
+}
 
 export async function readLogitParameters(
   dir: string,
@@ -22,8 +44,10 @@ export async function readLogitParameters(
 ): Promise<LogitParameters> {
   const graph = combinedGraph(modelFiles(dir), spec);
   if (!graph) {
+    const exported = exportedLogitParameters(dir);
+    if (exported) return exported;
     throw new ModelLayoutError(
-      `classification needs the model's logit scale (and SigLIP's bias), which only the combined graph (onnx/model.onnx) holds, and ${dir} has none for --dtype ${spec.fallback}; pass --logit-scale and --logit-bias to give them yourself`,
+      `classification needs the model's logit scale (and SigLIP's bias), which only the combined graph (onnx/model.onnx) or tools/export's export_report.json holds, and ${dir} has neither for --dtype ${spec.fallback}; pass --logit-scale and --logit-bias to give them yourself`,
     );
   }
   const length = text.info.length;
