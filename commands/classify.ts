@@ -19,9 +19,9 @@ import { classifyCounts, classifySummary, DEFAULT_TEMPLATE, runClassifyJob, type
 import { readInputFile } from "../src/sources/text.js";
 
 export default class Classify extends EmbCommand {
-  static override summary = "Zero-shot classification: rank labels for each image by SigLIP's sigmoid probability.";
+  static override summary = "Zero-shot classification: rank labels for each image by SigLIP's sigmoid probability or CLIP's softmax.";
   static override description =
-    `Each label becomes a prompt through --template, is embedded once by the text tower, and is scored against every image as sigmoid(exp(logit_scale) * cos + logit_bias), the probability SigLIP was trained to give (labels are independent: probabilities need not sum to 1). The scale and bias are read from the model's combined graph. One image prints a ranked table; several print one JSON line per image. With --out, the labels go to <out>/results.jsonl instead (one record per image: path, bytes, mtime, sha256, size, labels), unreadable images to <out>/errors.jsonl, and re-running the same command resumes: images already classified are skipped. Exit status ${EXIT.someFailed} means some images failed.`;
+    `Each label becomes a prompt through --template, is embedded once by the text tower, and is scored against every image as sigmoid(exp(logit_scale) * cos + logit_bias), the probability SigLIP and SigLIP 2 were trained to give (labels are independent: probabilities need not sum to 1); a CLIP model's scores are the softmax of exp(logit_scale) * cos over the labels. The scale and bias are read from the model's combined graph, else from the export_report.json tools/export writes, else given with --logit-scale and --logit-bias. An image-only model (DINOv2) is refused. One image prints a ranked table; several print one JSON line per image. With --out, the labels go to <out>/results.jsonl instead (one record per image: path, bytes, mtime, sha256, size, labels), unreadable images to <out>/errors.jsonl, and re-running the same command resumes: images already classified are skipped. Exit status ${EXIT.someFailed} means some images failed.`;
 
   static override examples = [
     '<%= config.bin %> <%= command.id %> cat.jpg --labels "cat,dog,a red car"',

@@ -22,9 +22,9 @@ import { openFromFlags } from "../../src/cli/run-support.js";
 import { embedImageSummary, runEmbedImageJob, type EmbedImageOutcome } from "../../src/jobs/embed-image.js";
 
 export default class EmbedImage extends EmbCommand {
-  static override summary = "Embed a folder of images with SigLIP: embeddings.npy + index.jsonl, resumable.";
+  static override summary = "Embed a folder of images (SigLIP, SigLIP 2, CLIP, DINOv2): embeddings.npy + index.jsonl, resumable.";
   static override description =
-    `Walks the given folders (recursively, sorted), files, webdataset .tar shards (each sample's image, recorded as <tar>/<key>) and --files-from lists, optionally one --shard of them, decodes and resizes each image as the Python SigLIP processor does, runs them through the model in dynamic batches and appends one row per image to <out>/embeddings.npy (float32, N x D) with a matching record in <out>/index.jsonl (row, path, bytes, mtime, sha256, size). Files that cannot be read or decoded are listed in <out>/errors.jsonl and the run goes on. Re-running the same command resumes: files already embedded are skipped, changed files are embedded again. Exit status ${EXIT.someFailed} means some files failed.`;
+    `Walks the given folders (recursively, sorted), files, webdataset .tar shards (each sample's image, recorded as <tar>/<key>) and --files-from lists, optionally one --shard of them, decodes and resizes each image as the model's Python processor does (SigLIP: to its size; CLIP and DINOv2: shortest edge, then center crop; SigLIP 2 NaFlex: aspect ratio kept, to whole patches within --max-num-patches), runs them through the model in dynamic batches and appends one row per image to <out>/embeddings.npy (float32, N x D) with a matching record in <out>/index.jsonl (row, path, bytes, mtime, sha256, size). Files that cannot be read or decoded are listed in <out>/errors.jsonl and the run goes on. Re-running the same command resumes: files already embedded are skipped, changed files are embedded again. Exit status ${EXIT.someFailed} means some files failed.`;
 
   static override examples = [
     "<%= config.bin %> <%= command.id %> ./photos --out ./photos-emb",

@@ -20,9 +20,9 @@ import { embedTextSummary, readTextSource, runEmbedTextJob, type TextSource } fr
 import { parseCaptionFile } from "../../src/sources/text.js";
 
 export default class EmbedText extends EmbCommand {
-  static override summary = "Embed captions with SigLIP's text tower, tokenised exactly as SiglipTokenizer does.";
+  static override summary = "Embed captions with the model's text tower, tokenised exactly as its Python tokenizer does.";
   static override description =
-    "Captions come from the arguments, from --file (one per line, or JSON Lines with a text field) or from standard input. Each is lowercased, stripped of ASCII punctuation, whitespace-collapsed, tokenised, ended with </s> and padded to the model's 64 tokens, exactly as the Python SiglipTokenizer does with padding=\"max_length\" (padding to the longest caption instead silently ruins accuracy). A SigLIP 2 model (Gemma's tokenizer) gets its captions as its model card says: lowercased (--no-lowercase keeps their case), tokenised as GemmaTokenizerFast does, ended with <eos> and padded to 64. --ids embeds pre-tokenised rows of 64 ids instead. Rows of <out>/embeddings.npy follow the input order; <out>/index.jsonl holds {row, line, text, sha256, truncated}. Re-running the same command resumes.";
+    "Captions come from the arguments, from --file (one per line, or JSON Lines with a text field) or from standard input. Each is lowercased, stripped of ASCII punctuation, whitespace-collapsed, tokenised, ended with </s> and padded to the model's 64 tokens, exactly as the Python SiglipTokenizer does with padding=\"max_length\" (padding to the longest caption instead silently ruins accuracy). A SigLIP 2 model (Gemma's tokenizer) gets its captions as its model card says: lowercased (--no-lowercase keeps their case), tokenised as GemmaTokenizerFast does, ended with <eos> and padded to 64. A CLIP model's captions are tokenised as CLIPTokenizerFast does: <|startoftext|>, at most 75 pieces, <|endoftext|>, padded to 77. An image-only model (DINOv2) is refused. --ids embeds pre-tokenised rows of 64 ids instead. Rows of <out>/embeddings.npy follow the input order; <out>/index.jsonl holds {row, line, text, sha256, truncated}. Re-running the same command resumes.";
 
   static override examples = [
     '<%= config.bin %> <%= command.id %> "a photo of a cat" "a photo of a dog" --out text-emb',

@@ -12,7 +12,7 @@ import { DEFAULT_HNSW } from "../../src/eval/knn/search.js";
 import { runKnnEvalJob, type KnnEvalJob, type KnnEvalOutcome } from "../../src/jobs/knn-eval.js";
 
 export default class KnnEval extends EmbCommand {
-  static override summary = "Zero-shot and few-shot KNN accuracy (top-1/top-5) of SigLIP embeddings on a folder-per-class dataset.";
+  static override summary = "Zero-shot and few-shot KNN accuracy (top-1/top-5) of image embeddings on a folder-per-class dataset.";
   static override description =
     `Reads <data>/train/<label>/* and <data>/valid/<label>/*, embeds the images (reusing an emb embed image folder given by --embeddings, and a content-addressed cache, so a second run re-embeds nothing), indexes the references in HNSW (or searches exactly with --exact) and classifies each valid image from its k nearest references with scikit-learn's KNeighborsClassifier semantics (metric cosine). Few-shot (--shots N, the default with N=10): the references are the first N train images of each class. Zero-shot (--zero-shot): one text embedding per class, the mean over --template prompts filled with the class's names from the label mapping ({text}) or its label ({label}). Top-1 is the accuracy of sklearn's predict(); top-5 is top_k_accuracy_score over predict_proba(). Writes report.json, per-class.csv and predictions.jsonl to --out.`;
 
