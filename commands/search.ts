@@ -1,0 +1,73 @@
+import { Args, Flags } from "@oclif/core";
+import { EmbCommand } from "../src/cli/command.js";
+import { DEVICES } from "../src/runtime/session.js";
+import { identifyFromFlags, openFromFlags, type ModelFlagValues } from "../src/cli/run-support.js";
+import { type FolderModel, runSearch, type SearchOutcome, type SearchQuery } from "../src/jobs/search.js";
+
+export default class Search extends EmbCommand {
+  static override summary = "Find the images of an emb embed image folder nearest to a text, an image or one of its rows.";
+  static override description =
+    "Each --text is embedded with the model the folder was embedded with (run.json names it; its files must still be the same, checked by content), each --image file is read and embedded as emb embed image does, and each --row takes that row's own vector. Every row of the folder is scored by cosine similarity (exact search: float32 matrix products shortlist, double precision ranks, equal scores go to the lower row) and the -k best are printed per query, or with --json as one document. Shard folders of one job can be given together.";
+
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> photos-emb --text "a red car at night" -k 5',
+    "<%= config.bin %> <%= command.id %> photos-emb --image query.jpg --row 42 --json",
+    '<%= config.bin %> <%= command.id %> emb-shard-0 emb-shard-1 --text "a dog on a beach"',
+  ];
+
+  static override enableJsonFlag = true;
+  static override strict = false;
+
+  static override args = {
+    folders: Args.string({ description: "an emb embed image output folder (or the folders of one job's shards)", required: true }),
+  };
+
+  static override flags = {
+    text: Flags.string({ description: "a text query, embedded with the folder's model (repeatable)", multiple: true }),
+    image: Flags.string({ description: "an image file to query with, embedded with the folder's model (repeatable)", multiple: true }),
+    row: Flags.integer({ description: "a row of the folder (index.jsonl's row) to query with (repeatable)", multiple: true, min: 0 }),
+    k: Flags.integer({ char: "k", description: "results per query", default: 10, min: 1 }),
+    device: Flags.string({ description: "execution provider (auto: CUDA when installed, else CPU)", options: [...DEVICES], default: "auto" }),
+    threads: Flags.integer({ description: "threads per inference (0: all cores)", default: 0, min: 0 }),
+    offline: Flags.boolean({ description: "use only the local Hugging Face cache (also HF_HUB_OFFLINE=1)", default: false }),
+    progress: Flags.boolean({ description: "show download progress on stderr", default: true, allowNo: true }),
+  };
+
+  async run(): Promise<SearchOutcome> {
+    const { argv, flags } = await this.parse(Search);
+    const showProgress = flags.progress && !this.jsonEnabled();
+    const queries: SearchQuery[] = [
+      ...(flags.text ?? []).map((text) => ({ text })),
+      ...(flags.image ?? []).map((image) => ({ image })),
+      ...(flags.row ?? []).map((row) => ({ row })),
+    ];
+    if (queries.length === 0) this.usageError("no query: give --text, --image or --row (each repeatable)");
+    const modelFlags = (m: FolderModel): ModelFlagValues & { "max-num-patches"?: number } => ({
+      model: m.model,
+      revision: m.revision,
+      dtype: m.dtype,
+      device: flags.device,
+      threads: flags.threads,
+      offline: flags.offline,
+      pooling: m.pooling,
+      "max-num-patches": m.maxNumPatches,
+    });
+    const usage = (message: string) => this.usageError(message);
+    const outcome = await runSearch({
+      folders: argv as string[],
+      queries,
+      k: flags.k,
+      openText: async (m) => (await openFromFlags("text-embedder", modelFlags(m), showProgress, usage)).model,
+      openImage: async (m) => (await openFromFlags("image-embedder", modelFlags(m), showProgress, usage)).model,
+      identify: (m) => identifyFromFlags("image-embedder", modelFlags(m), showProgress, usage),
+    });
+    if (!this.jsonEnabled()) {
+      for (const { query, results } of outcome.results) {
+        const named = "text" in query ? `text "${query.text}"` : "image" in query ? `image ${query.image}` : `row ${query.row} (${query.path})`;
+        this.log(named);
+        for (const hit of results) this.log(`  ${String(hit.rank).padStart(3)}  ${hit.score.toFixed(4)}  ${hit.path}`);
+      }
+    }
+    return outcome;
+  }
+}
