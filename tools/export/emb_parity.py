@@ -2,7 +2,11 @@
 
 SigLIP: `emb embed image` and `emb embed text` against the PyTorch towers' pooler_output (images
 decoded as a Python user does, captions through the checkpoint's tokenizer with
-padding="max_length"; lowercased first for SigLIP 2, as its model card and emb do). CLIP: `emb embed image` and `emb embed text` against get_image_features and
+padding="max_length"; lowercased first for SigLIP 2, as its model card and emb do). SigLIP 2
+NaFlex: `emb embed image` (the processor's max_num_patches) and `emb embed image --max-num-patches
+64` against get_image_features of each image alone as Siglip2ImageProcessor returns it at that
+budget, and `emb embed text` against get_text_features of
+GemmaTokenizerFast(text.lower(), padding="max_length", max_length=64, truncation=True). CLIP: `emb embed image` and `emb embed text` against get_image_features and
 get_text_features (CLIPTokenizerFast, padding="max_length", max_length=77, with the attention
 mask). DINOv2: `emb embed image` (CLS) against pooler_output and `emb embed image --pooling mean`
 against last_hidden_state averaged over the patch tokens (register tokens left out). Embeddings
@@ -147,6 +151,32 @@ def siglip(model, out: Path, images: Path, tolerance: float, work: Path, lowerca
     return compare("emb embed text vs text pooler_output", got, want, tolerance) and ok
 
 
+def siglip2_naflex(model, out: Path, images: Path, tolerance: float, work: Path) -> bool:
+    from transformers import Siglip2ImageProcessor
+
+    processor = Siglip2ImageProcessor.from_pretrained(out)
+    loaded = catalog(images)
+    files = image_files(images)
+    ok = True
+    for budget in verify.naflex_budgets(processor):
+        default = budget == int(processor.max_num_patches)
+        flags = [] if default else ["--max-num-patches", str(budget)]
+        index, got = embed_images(out, images, work, f"image-{budget}", *flags)
+        want = [model.get_image_features(**verify.naflex_item(processor, loaded[str(Path(r["path"]).resolve())], budget))[0].numpy()
+                for r in index]
+        command = "emb embed image" + (f" (default, max_num_patches {budget})" if default else f" --max-num-patches {budget}")
+        print(f"{command}: {len(index)} of {len(files)} images")
+        ok &= len(index) == len(files)
+        ok &= compare(f"{command} vs get_image_features", got[[r["row"] for r in index]], np.stack(want), tolerance)
+
+    captions = work / "captions.txt"
+    captions.write_text("\n".join(verify.CAPTIONS) + "\n")
+    emb("embed", "text", "--file", str(captions), "--model", str(out), "--out", str(work / "text"))
+    want = model.get_text_features(input_ids=verify.naflex_captions(out)).numpy()
+    return compare("emb embed text vs get_text_features (lowercased, 64 tokens)", np.load(work / "text" / "embeddings.npy"),
+                   want, tolerance) and ok
+
+
 def florence2(model, out: Path, images: Path, max_new_tokens: int, work: Path) -> bool:
     from transformers import AutoImageProcessor, BartTokenizerFast, GenerationConfig
     from transformers.modeling_outputs import BaseModelOutput
@@ -203,6 +233,8 @@ def main() -> int:
         elif family == "clip":
             model, _, _ = export.load_clip(args.checkpoint)
             ok = clip(model, args.export, args.images, args.tolerance, Path(tmp))
+        elif family == "siglip2-naflex":
+            ok = siglip2_naflex(export.load_siglip2_naflex(args.checkpoint), args.export, args.images, args.tolerance, Path(tmp))
         elif family == "dinov2":
             ok = dinov2(export.load_dinov2(args.checkpoint), args.export, args.images, args.tolerance, Path(tmp))
         else:

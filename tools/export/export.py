@@ -1,7 +1,7 @@
-"""Export a SigLIP, SigLIP 2, CLIP, DINOv2 or Florence-2 PyTorch checkpoint to the ONNX folder layout emb loads,
+"""Export a SigLIP, SigLIP 2 (FixRes or NaFlex), CLIP, DINOv2 or Florence-2 PyTorch checkpoint to the ONNX folder layout emb loads,
 and check it.
 
-  python tools/export/export.py CHECKPOINT --out DIR [--family siglip|siglip2|clip|dinov2|florence2]
+  python tools/export/export.py CHECKPOINT --out DIR [--family siglip|siglip2|siglip2-naflex|clip|dinov2|florence2]
       [--dtype fp32,fp16,q8,int8,uint8] [--check-images DIR] [--check-count 3] [--tolerance 1e-4]
       [--variant-tolerance X] [--max-new-tokens 20] [--external-data auto|yes|no] [--revision REV]
       [--no-check] [--force]
@@ -12,6 +12,9 @@ copy is used offline). Writes:
 
   SigLIP / SigLIP 2: onnx/vision_model.onnx (pixel_values -> last_hidden_state, pooler_output),
                      onnx/text_model.onnx (input_ids -> last_hidden_state, pooler_output),
+                     config.json, preprocessor_config.json, tokenizer files (tokenizer.json always)
+  SigLIP 2 NaFlex:   onnx/vision_model.onnx (pixel_values [batch, patches, 3*p*p], pixel_attention_mask,
+                     spatial_shapes -> last_hidden_state, pooler_output), onnx/text_model.onnx,
                      config.json, preprocessor_config.json, tokenizer files (tokenizer.json always)
   CLIP:              onnx/vision_model.onnx (pixel_values -> image_embeds, last_hidden_state),
                      onnx/text_model.onnx (input_ids, attention_mask -> text_embeds, last_hidden_state),
@@ -52,7 +55,7 @@ import florence2_original  # noqa: E402
 import onnx_graphs  # noqa: E402
 import verify  # noqa: E402
 
-FAMILIES = ("siglip", "siglip2", "clip", "dinov2", "florence2")
+FAMILIES = ("siglip", "siglip2", "siglip2-naflex", "clip", "dinov2", "florence2")
 VARIANTS = {"fp32": "", "fp16": "_fp16", "q8": "_quantized", "int8": "_int8", "uint8": "_uint8"}
 SIGLIP_GRAPHS = ("vision_model", "text_model")
 CLIP_GRAPHS = ("vision_model", "text_model")
@@ -106,12 +109,9 @@ def detect(src: Path, family: str | None) -> tuple[str, str]:
     config = read_json(src / "config.json")
     model_type = config.get("model_type")
     if model_type == "siglip2":
-        raise ExportError(
-            "this is a SigLIP 2 NaFlex checkpoint (Siglip2Model, model_type siglip2): not supported. Its vision tower "
-            "takes patchified pixels with pixel_attention_mask and spatial_shapes and resizes its position "
-            "embeddings to each image's patch grid, which emb's fixed-size preprocessing and vision graph do not "
-            "have. The fixed-resolution SigLIP 2 checkpoints (model_type siglip, e.g. google/siglip2-so400m-patch14-384) "
-            "are supported.")
+        if family and family != "siglip2-naflex":
+            raise ExportError(f"--family {family}, but {src} is a SigLIP 2 NaFlex checkpoint (model_type siglip2)")
+        return "siglip2-naflex", "native"
     if model_type == "siglip":
         detected = "siglip2" if is_gemma_tokenizer(src) else "siglip"
         if family and family not in ("siglip", "siglip2"):
@@ -129,12 +129,12 @@ def detect(src: Path, family: str | None) -> tuple[str, str]:
         if family and family != "dinov2":
             raise ExportError(f"--family {family}, but {src} is a DINOv2 checkpoint (model_type {model_type})")
         return "dinov2", "with registers" if model_type == "dinov2_with_registers" else "native"
-    if model_type in ("siglip_vision_model", "siglip_text_model"):
+    if model_type in ("siglip_vision_model", "siglip_text_model", "siglip2_vision_model", "siglip2_text_model"):
         raise ExportError(f"{src} holds one SigLIP tower ({model_type}); the exporter needs the full SiglipModel")
     if model_type in ("clip_vision_model", "clip_text_model"):
         raise ExportError(f"{src} holds one CLIP tower ({model_type}); the exporter needs the full CLIPModel")
     raise ExportError(f"{src}: model_type {model_type!r} is not one this exporter handles "
-                      f"(siglip, clip, dinov2, dinov2_with_registers, florence2)")
+                      f"(siglip, siglip2, clip, dinov2, dinov2_with_registers, florence2)")
 
 
 def is_gemma_tokenizer(src: Path) -> bool:
@@ -169,6 +169,21 @@ def load_siglip(src: Path):
 
     model, loading = SiglipModel.from_pretrained(src, dtype=torch.float32, attn_implementation="eager",
                                                  output_loading_info=True)
+    refuse_missing(loading, allowed=())
+    model.eval()
+    if not getattr(model.config.vision_config, "vision_use_head", True):
+        raise ExportError("the vision tower has no attention-pooling head (vision_use_head false): no pooler_output to export")
+    return model
+
+
+def load_siglip2_naflex(src: Path):
+    from transformers import Siglip2Model
+
+    try:
+        model, loading = Siglip2Model.from_pretrained(src, dtype=torch.float32, attn_implementation="eager",
+                                                      output_loading_info=True)
+    except OSError as error:  # no weights file at all
+        raise ExportError(f"{src} has no weights transformers can load (*.safetensors or pytorch_model*.bin): {error}") from error
     refuse_missing(loading, allowed=())
     model.eval()
     if not getattr(model.config.vision_config, "vision_use_head", True):
@@ -274,6 +289,12 @@ def write_siglip_files(model, src: Path, out: Path, family: str) -> list[str]:
     model.config.save_pretrained(out)
     if (src / "preprocessor_config.json").exists():
         copy_json(src / "preprocessor_config.json", out / "preprocessor_config.json")
+    elif family == "siglip2-naflex":
+        from transformers import Siglip2ImageProcessor
+
+        Siglip2ImageProcessor(patch_size=model.config.vision_config.patch_size).save_pretrained(out)
+        notes.append("no preprocessor_config.json in the checkpoint: wrote Siglip2ImageProcessor's defaults "
+                     f"(max_num_patches 256, patch {model.config.vision_config.patch_size}, bilinear, mean/std 0.5)")
     else:
         size = model.config.vision_config.image_size
         SiglipImageProcessor(size={"height": size, "width": size}, resample=Image.BICUBIC, image_mean=[0.5] * 3,
@@ -418,6 +439,24 @@ def export_siglip(model, staging: Path, external: bool) -> None:
     pixels = torch.zeros(2, 3, size, size)
     ids = torch.ones(2, length, dtype=torch.long)
     siglip_tiny.export_model(model, staging, pixels, ids, external_data=external, combined=False)
+
+
+def export_siglip2_naflex(model, staging: Path, external: bool, out: Path) -> None:
+    """vision_model.onnx (tools/export/naflex.py: the patch grid and its position-embedding resize are
+    inputs, dynamic batch and number of patches) and text_model.onnx, as tools/reference/siglip2_naflex_tiny.py
+    exports them. Traced on a landscape and a portrait image (different grids) at the processor's budget."""
+    import naflex
+    from transformers import Siglip2ImageProcessor
+
+    processor = Siglip2ImageProcessor.from_pretrained(out)
+    items = [verify.naflex_item(processor, image, processor.max_num_patches)
+             for _, image in verify.synthetic_images()[:2]]
+    sample = naflex.collate(items, processor.max_num_patches)
+    length = model.config.text_config.max_position_embeddings
+    ids = torch.ones(2, length, dtype=torch.long)
+    onnx_dir = staging / "onnx"
+    naflex.export_naflex(model, onnx_dir / "vision_model.onnx", sample, external_data=external)
+    naflex.export_text(model, onnx_dir / "text_model.onnx", ids, external_data=external)
 
 
 def export_clip(vision, text, staging: Path, external: bool, out: Path) -> None:
@@ -574,8 +613,8 @@ def main(argv=None) -> int:
         torch.set_grad_enabled(False)
         log(f"{args.checkpoint}: {family} ({layout} layout)")
 
-        if family in ("siglip", "siglip2"):
-            model = load_siglip(src)
+        if family in ("siglip", "siglip2", "siglip2-naflex"):
+            model = load_siglip2_naflex(src) if family == "siglip2-naflex" else load_siglip(src)
             # The split towers do not hold these; `emb classify` takes them as flags.
             info = {"classify": {"logit_scale": float(model.logit_scale.exp()), "logit_bias": float(model.logit_bias[0])}}
             notes = write_siglip_files(model, src, out, family)
@@ -613,6 +652,8 @@ def main(argv=None) -> int:
             export_clip(vision, text, staging, external, out)
         elif family == "dinov2":
             export_dinov2(model, staging, external, image_size(out))
+        elif family == "siglip2-naflex":
+            export_siglip2_naflex(model, staging, external, out)
         else:
             export_siglip(model, staging, external)
         move_graphs(staging, out / "onnx")
@@ -634,6 +675,8 @@ def main(argv=None) -> int:
                 report = verify.check_clip(model, vision, text, out, images, variants, args.tolerance, args.variant_tolerance)
             elif family == "dinov2":
                 report = verify.check_dinov2(model, out, images, variants, args.tolerance, args.variant_tolerance)
+            elif family == "siglip2-naflex":
+                report = verify.check_siglip2_naflex(model, out, images, variants, args.tolerance, args.variant_tolerance)
             else:
                 report = verify.check_siglip(model, out, images, variants, args.tolerance, args.variant_tolerance)
             print(report.table())

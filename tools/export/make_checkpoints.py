@@ -4,6 +4,9 @@
                                 tokenizer as google ships it (spiece.model, no tokenizer.json)
          siglip2-tiny           SiglipModel (image 224, patch 16) with a Gemma-style tokenizer
                                 (tokenizer.model + tokenizer.json), as SigLIP 2 FixRes checkpoints ship
+         siglip2-naflex-tiny    Siglip2Model (model_type siglip2; tools/reference/siglip2_naflex_tiny.py's sizes:
+                                patch 16, a 16x16 position grid, hidden 32, text 64) with a Gemma-style
+                                tokenizer (padding right), Siglip2ImageProcessor(max_num_patches=256)
          clip-tiny              CLIPModel (tools/reference/clip_tiny.py's sizes: image 224, patch 32, hidden 32,
                                 projection 16) with a 1,000-token CLIP BPE tokenizer learnt as clip_tiny.py
                                 learns it, shipped as vocab.json + merges.txt (no tokenizer.json),
@@ -49,6 +52,8 @@ from transformers import (  # noqa: E402
     GenerationConfig,
     SiglipConfig,
     SiglipImageProcessor,
+    Siglip2ImageProcessor,
+    Siglip2Model,
     SiglipModel,
 )
 
@@ -110,6 +115,22 @@ def gemma_tokenizer(out: Path, vocab_size: int) -> None:
                                                   padding_side="right")
         slow.save_pretrained(out)
         fast.save_pretrained(out)
+
+
+def naflex_tiny_config(vocab_size: int):
+    """tools/reference/siglip2_naflex_tiny.py's Siglip2Config (its sizes, imported; that script builds it inside
+    its main()), with Gemma's special ids (pad 0, eos 1, bos 2) as gemma_tokenizer makes them."""
+    from transformers import Siglip2Config
+
+    from siglip2_naflex_tiny import GRID, PATCH, TEXT_LENGTH
+
+    return Siglip2Config(
+        text_config=dict(vocab_size=vocab_size, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                         num_attention_heads=2, max_position_embeddings=TEXT_LENGTH, pad_token_id=0, eos_token_id=1,
+                         bos_token_id=2),
+        vision_config=dict(patch_size=PATCH, num_patches=GRID * GRID, hidden_size=32, intermediate_size=64,
+                           num_hidden_layers=2, num_attention_heads=2),
+    )
 
 
 def clip_tokenizer(out: Path) -> tuple[int, int]:
@@ -181,6 +202,15 @@ def tiny(out: Path, only: set[str]) -> None:
         SiglipModel(SiglipConfig(**config)).save_pretrained(target)
         siglip_image_processor(224, Image.BILINEAR).save_pretrained(target)
         gemma_tokenizer(target, 1000)
+    if not only or "siglip2-naflex-tiny" in only:
+        import siglip2_naflex_tiny
+
+        seed_everything()
+        target = fresh(out / "siglip2-naflex-tiny")
+        gemma_tokenizer(target, 1000)
+        Siglip2Model(naflex_tiny_config(vocab_size=1000)).save_pretrained(target)
+        Siglip2ImageProcessor(max_num_patches=siglip2_naflex_tiny.PATCH_BUDGETS[0],
+                              patch_size=siglip2_naflex_tiny.PATCH).save_pretrained(target)
     if not only or "clip-tiny" in only:
         import clip_tiny
 

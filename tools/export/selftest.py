@@ -2,7 +2,8 @@
 
 Builds the tiny checkpoints of make_checkpoints.py in a temporary folder, exports each with
 export.py (fp32, fp16 and q8, DINOv2 without registers fp32 and q8; the check against PyTorch
-included), and checks what the per-model check cannot see:
+included; SigLIP 2 NaFlex at two patch budgets, each image alone and in one batch), and checks what
+the per-model check cannot see:
   - the original-layout Florence-2 checkpoint converts to exactly the native one's weights
     (same seed; float16 storage rounding aside) and its export gives the same graphs' outputs;
   - the tokenizer the exporter rebuilds for an original-layout checkpoint (BART + the 1,024 tokens
@@ -11,7 +12,9 @@ included), and checks what the per-model check cannot see:
   - CLIP: the tokenizer.json written for a checkpoint without one tokenises like the checkpoint's
     CLIPTokenizer, and exp(logit_scale) is printed and recorded; DINOv2: the processor written for a
     checkpoint without one is facebook/dinov2-small's, the registers graph is opset 18;
-  - refusals: a SigLIP 2 NaFlex checkpoint, a wrong --family, a checkpoint missing weights (Florence-2
+  - SigLIP 2 NaFlex: detected as siglip2-naflex, graph inputs and outputs as emb expects them,
+    exp(logit_scale) and logit_bias recorded;
+  - refusals: a NaFlex config without weights, a NaFlex checkpoint missing a weight, a wrong --family, a checkpoint missing weights (Florence-2
     original layout, CLIP), fp16 for DINOv2 without registers, a non-empty --out without --force.
 
 Usage: python tools/export/selftest.py [--keep DIR]
@@ -38,7 +41,7 @@ import torch  # noqa: E402
 import export  # noqa: E402
 from common import SHARED_REFERENCE  # noqa: E402
 
-TINY = ["siglip-tiny", "siglip2-tiny", "clip-tiny", "dinov2-tiny", "dinov2-registers-tiny", "florence2-tiny",
+TINY = ["siglip-tiny", "siglip2-tiny", "siglip2-naflex-tiny", "clip-tiny", "dinov2-tiny", "dinov2-registers-tiny", "florence2-tiny",
         "florence2-tiny-original"]
 # fp16 is refused for DINOv2 without registers (onnxruntime cannot run it, see export.py).
 DTYPES = {"dinov2-tiny": "q8"}
@@ -76,7 +79,7 @@ def main() -> int:
 
     # The check on given images: the 15 test images (1x1, panorama, CMYK, 16-bit, EXIF-rotated, ...).
     images = HERE.parents[1] / "test" / "fixtures" / "images"
-    for name in ("siglip-tiny", "clip-tiny", "dinov2-registers-tiny", "florence2-tiny-original"):
+    for name in ("siglip-tiny", "siglip2-naflex-tiny", "clip-tiny", "dinov2-registers-tiny", "florence2-tiny-original"):
         code, text = run_export([str(ckpt / name), "--out", str(out / f"{name}-fixture-images"), "--check-images", str(images),
                                  "--check-count", "15", "--force"])
         expect(code == 0 and "tokens equal" in text if "florence2" in name else code == 0,
@@ -162,16 +165,36 @@ def main() -> int:
               for name in ("dinov2-tiny", "dinov2-registers-tiny")}
     expect(opsets == {"dinov2-tiny": 17, "dinov2-registers-tiny": 18}, f"DINOv2 graph opsets {opsets}")
 
+    # SigLIP 2 NaFlex: what emb loads.
+    report = reports["siglip2-naflex-tiny"]
+    graphs = {}
+    for stem in ("vision_model", "text_model"):
+        model = onnx.load(str(out / "siglip2-naflex-tiny" / "onnx" / f"{stem}.onnx"))
+        graphs[stem] = ([(i.name, [d.dim_param or d.dim_value for d in i.type.tensor_type.shape.dim]) for i in model.graph.input],
+                        [o.name for o in model.graph.output])
+    expected = {"vision_model": ([("pixel_values", ["batch_size", "num_patches", 768]),
+                                  ("pixel_attention_mask", ["batch_size", "num_patches"]),
+                                  ("spatial_shapes", ["batch_size", 2])], ["last_hidden_state", "pooler_output"]),
+                "text_model": ([("input_ids", ["batch_size", 64])], ["last_hidden_state", "pooler_output"])}
+    budgets = sorted({row["output"].split("@")[1].split()[0] for row in report["check"]["rows"] if "@" in row["output"]})
+    expect(report["family"] == "siglip2-naflex" and graphs == expected and budgets == ["256", "64"]
+           and "classify" in report and all((out / "siglip2-naflex-tiny" / f).exists() for f in
+                                            ("tokenizer.json", "preprocessor_config.json", "config.json")),
+           f"siglip2-naflex-tiny: family siglip2-naflex, graphs {graphs}, checked at max_num_patches {budgets}, "
+           f"logit scale/bias recorded {report.get('classify')}")
+
     # Refusals.
     code, text = run_export([str(ckpt / "dinov2-tiny"), "--out", str(out / "dinov2-fp16"), "--dtype", "fp16"])
     expect(code == 2 and "fp16 is not offered" in text, "fp16 for DINOv2 without registers: exit 2 with the reason")
     code, text = run_export([str(ckpt / "dinov2-tiny"), "--out", str(out / "wrong-dinov2"), "--family", "clip"])
     expect(code == 2 and "--family clip" in text, "--family clip on a DINOv2 checkpoint: exit 2")
-    naflex = work / "naflex"
+    naflex = work / "naflex-config-only"
     naflex.mkdir(exist_ok=True)
     (naflex / "config.json").write_text(json.dumps({"model_type": "siglip2", "architectures": ["Siglip2Model"]}))
-    code, text = run_export([str(naflex), "--out", str(out / "naflex")])
-    expect(code == 2 and "NaFlex" in text, "SigLIP 2 NaFlex: exit 2 with the reason")
+    code, text = run_export([str(naflex), "--out", str(out / "naflex-config-only")])
+    expect(code == 2 and "no weights" in text, "a SigLIP 2 NaFlex config.json without weights: exit 2 with the reason")
+    code, text = run_export([str(ckpt / "siglip2-naflex-tiny"), "--out", str(out / "wrong-naflex"), "--family", "siglip"])
+    expect(code == 2 and "--family siglip" in text, "--family siglip on a SigLIP 2 NaFlex checkpoint: exit 2")
     code, text = run_export([str(ckpt / "siglip-tiny"), "--out", str(out / "wrong"), "--family", "florence2"])
     expect(code == 2 and "--family florence2" in text, "a --family that contradicts config.json: exit 2")
     code, text = run_export([str(ckpt / "siglip-tiny"), "--out", str(out / "siglip-tiny")])
@@ -194,6 +217,14 @@ def main() -> int:
     save_file(weights, str(broken / "model.safetensors"), metadata={"format": "pt"})
     code, text = run_export([str(broken), "--out", str(out / "broken-clip")])
     expect(code == 2 and "visual_projection.weight" in text, "a CLIP checkpoint missing a weight: exit 2")
+    broken = work / "naflex-missing-weight"
+    shutil.rmtree(broken, ignore_errors=True)
+    shutil.copytree(ckpt / "siglip2-naflex-tiny", broken)
+    weights = load_file(str(broken / "model.safetensors"))
+    weights.pop("vision_model.head.probe")
+    save_file(weights, str(broken / "model.safetensors"), metadata={"format": "pt"})
+    code, text = run_export([str(broken), "--out", str(out / "broken-naflex")])
+    expect(code == 2 and "vision_model.head.probe" in text, "a SigLIP 2 NaFlex checkpoint missing a weight: exit 2")
 
     print(f"\n{len(failures)} failure(s)" if failures else "\nall checks passed")
     if not args.keep:

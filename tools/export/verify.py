@@ -1,6 +1,8 @@
 """Checks an export against PyTorch with onnxruntime (Python): per output, the largest absolute difference.
 
-SigLIP: both towers' outputs on a few images and captions. CLIP: both with-projection towers'
+SigLIP: both towers' outputs on a few images and captions. SigLIP 2 NaFlex: get_image_features
+at two patch budgets, each image alone and all in one batch padded to its longest image, and
+get_text_features of the lowercased captions. CLIP: both with-projection towers'
 outputs (image_embeds/text_embeds against get_image_features/get_text_features). DINOv2:
 last_hidden_state and pooler_output on the images, and at a second input size. Florence-2: every part on its own
 (image features, token embeddings, encoder states, first-step logits of the merged decoder, all
@@ -187,6 +189,87 @@ def check_siglip(model, out: Path, images, variants: dict[str, str], tolerance: 
         t = run(session(graph(out / "onnx", "text_model", suffix)), {"input_ids": ids})
         report.add("text_model.last_hidden_state", variant, t[0], text.last_hidden_state, limit)
         report.add("text_model.pooler_output", variant, t[1], text.pooler_output, limit)
+    return report
+
+
+# --- SigLIP 2 NaFlex -------------------------------------------------------------------------
+
+# The second patch budget the NaFlex check runs at, besides the processor's max_num_patches.
+NAFLEX_OTHER_BUDGET = 64
+# SigLIP 2 tokenises lowercased text to 64 tokens (its model card; emb does the same).
+NAFLEX_TEXT_LENGTH = 64
+
+
+def naflex_item(processor, image, budget: int) -> dict:
+    """One image through Siglip2ImageProcessor at max_num_patches `budget`: pixel_values [1, budget, 3*p*p],
+    pixel_attention_mask [1, budget], spatial_shapes [1, 2]."""
+    # channels_last stated: the processor guesses channels-first for an image 1 or 3 pixels high.
+    out = processor(images=image, max_num_patches=budget, return_tensors="pt", input_data_format="channels_last")
+    return {"pixel_values": out["pixel_values"].to(torch.float32),
+            "pixel_attention_mask": out["pixel_attention_mask"].to(torch.int64),
+            "spatial_shapes": out["spatial_shapes"].to(torch.int64)}
+
+
+def naflex_budgets(processor) -> list[int]:
+    return list(dict.fromkeys([int(processor.max_num_patches), NAFLEX_OTHER_BUDGET]))
+
+
+def naflex_captions(out: Path):
+    from transformers import GemmaTokenizerFast
+
+    tokenizer = GemmaTokenizerFast.from_pretrained(out)
+    return tokenizer([c.lower() for c in CAPTIONS], padding="max_length", max_length=NAFLEX_TEXT_LENGTH,
+                     truncation=True, return_tensors="pt")["input_ids"]
+
+
+def check_siglip2_naflex(model, out: Path, images, variants: dict[str, str], tolerance: float,
+                         variant_limit: float | None) -> Report:
+    """The NaFlex vision graph against Siglip2Model.get_image_features (and the vision tower's
+    last_hidden_state over each image's real patches) on Siglip2ImageProcessor outputs at the
+    processor's max_num_patches and at 64: each image alone (padded to the budget, as the processor
+    returns it), and all images in one batch padded only to its longest image (compared with each
+    image's own run alone). The text graph against get_text_features on the lowercased captions."""
+    import naflex
+    from transformers import Siglip2ImageProcessor
+
+    processor = Siglip2ImageProcessor.from_pretrained(out)
+    ids = naflex_captions(out)
+    cases = []  # (budget, items, features [n, hidden], real-patch hidden states)
+    with torch.no_grad():
+        for budget in naflex_budgets(processor):
+            items = [naflex_item(processor, image, budget) for _, image in images]
+            features = torch.cat([model.get_image_features(**item) for item in items])
+            hidden = []
+            for item in items:
+                real = int(item["spatial_shapes"][0].prod())
+                state = model.vision_model(pixel_values=item["pixel_values"], attention_mask=item["pixel_attention_mask"],
+                                           spatial_shapes=item["spatial_shapes"]).last_hidden_state
+                hidden.append(state[0, :real])
+            cases.append((budget, items, features, torch.cat(hidden)))
+        text_features = model.get_text_features(input_ids=ids)
+        text_hidden = model.text_model(input_ids=ids).last_hidden_state
+    report = Report()
+    for variant, suffix in variants.items():
+        limit = tolerance if variant == "fp32" else variant_limit
+        sess = session(graph(out / "onnx", "vision_model", suffix))
+        for budget, items, features, hidden in cases:
+            singles = [run(sess, item) for item in items]
+            real = [int(item["spatial_shapes"][0].prod()) for item in items]
+            report.add(f"vision_model.pooler_output @{budget} (each image alone) vs get_image_features", variant,
+                       np.concatenate([s[1] for s in singles]), features, limit)
+            report.add(f"vision_model.last_hidden_state @{budget} (each image alone, real patches)", variant,
+                       np.concatenate([s[0][0, :n] for s, n in zip(singles, real)]), hidden, limit)
+            if len(items) > 1:
+                batch = naflex.collate(items)
+                got = run(sess, batch)
+                length = batch["pixel_values"].shape[1]
+                report.add(f"vision_model.pooler_output @{budget} (one batch padded to {length}) vs get_image_features",
+                           variant, got[1], features, limit)
+                report.add(f"vision_model.last_hidden_state @{budget} (one batch padded to {length}, real patches)", variant,
+                           np.concatenate([got[0][k, :n] for k, n in enumerate(real)]), hidden, limit)
+        t = run(session(graph(out / "onnx", "text_model", suffix)), {"input_ids": ids})
+        report.add("text_model.last_hidden_state", variant, t[0], text_hidden, limit)
+        report.add("text_model.pooler_output vs get_text_features", variant, t[1], text_features, limit)
     return report
 
 
