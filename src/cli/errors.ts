@@ -12,6 +12,7 @@
  *   127 no such command (src/cli/hooks/command-not-found.ts suggests the closest)
  *   130 interrupted (Ctrl-C, SIGTERM); what was done is kept
  */
+import { DedupOptionError } from "../jobs/dedup.js";
 import { SearchQueryError } from "../jobs/search.js";
 import { Errors } from "@oclif/core";
 import { BatcherConfigError } from "../batching/config.js";
@@ -46,6 +47,7 @@ const KNOWN: [ErrorClass, string, number][] = [
   [TaskError, "bad-task", EXIT.usage],
   [TemplateError, "bad-template", EXIT.usage],
   [SearchQueryError, "bad-query", EXIT.usage],
+  [DedupOptionError, "bad-dedup-option", EXIT.usage],
   [DatasetError, "bad-dataset", EXIT.usage],
   [CocoInputError, "bad-coco-input", EXIT.usage],
   [InputError, "bad-input", EXIT.usage],

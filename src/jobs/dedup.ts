@@ -1,0 +1,161 @@
+/**
+ * `emb dedup`: duplicate groups in an `emb embed image` folder. Files with the same content
+ * (index.jsonl's sha256) are exact duplicates; rows whose cosine similarity reaches the threshold
+ * are near-duplicates, grouped as the connected components of that neighbour graph (so a chain
+ * of near copies is one group). Each group gets a suggestion: keep one file (by default the one
+ * with the most pixels, then the most bytes, then the first path), drop the rest.
+ */
+import { BlockedExactIndex } from "../eval/knn/search.js";
+import type { IndexRecord } from "../io/embedding-store.js";
+import { readEmbeddingFolders } from "./embedding-cache.js";
+
+export const KEEP_RULES = ["largest", "smallest", "first"] as const;
+export type KeepRule = (typeof KEEP_RULES)[number];
+
+export interface DedupMember {
+  row: number;
+  path: string;
+  sha256: string;
+  bytes: number;
+  width?: number;
+  height?: number;
+  /** Cosine similarity to the kept file. */
+  score: number;
+}
+
+export interface DedupGroup {
+  group: number;
+  /** "exact": every member has the same content; "near": some only look alike. */
+  kind: "exact" | "near";
+  keep: string;
+  drop: string[];
+  members: DedupMember[];
+}
+
+export interface DedupOutcome {
+  folder: string;
+  rows: number;
+  threshold: number;
+  keep: KeepRule;
+  groups: DedupGroup[];
+  /** Files in some group, and files suggested for dropping. */
+  duplicates: number;
+  toDrop: number;
+}
+
+export class DedupOptionError extends Error {}
+
+/** Union-find over row positions. */
+class Components {
+  private readonly parent: Int32Array;
+  constructor(n: number) {
+    this.parent = Int32Array.from({ length: n }, (_, i) => i);
+  }
+  find(i: number): number {
+    while (this.parent[i] !== i) {
+      this.parent[i] = this.parent[this.parent[i]];
+      i = this.parent[i];
+    }
+    return i;
+  }
+  union(a: number, b: number): void {
+    const [ra, rb] = [this.find(a), this.find(b)];
+    if (ra !== rb) this.parent[Math.max(ra, rb)] = Math.min(ra, rb);
+  }
+}
+
+/** Orders a group's records so the one to keep comes first. */
+function keepOrder(rule: KeepRule): (a: IndexRecord, b: IndexRecord) => number {
+  const pixels = (r: IndexRecord) => (r.width ?? 0) * (r.height ?? 0);
+  const byPath = (a: IndexRecord, b: IndexRecord) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
+  if (rule === "first") return byPath;
+  const sign = rule === "largest" ? -1 : 1;
+  return (a, b) => sign * (pixels(a) - pixels(b)) || sign * (a.bytes - b.bytes) || byPath(a, b);
+}
+
+export async function runDedup(
+  folders: string[],
+  options: { threshold: number; keep: KeepRule; onProgress?: (done: number, total: number) => void },
+): Promise<DedupOutcome> {
+  const { threshold, keep } = options;
+  if (!(threshold > 0 && threshold <= 1)) throw new DedupOptionError(`--threshold ${threshold}: give a cosine similarity above 0 and at most 1 (e.g. 0.95)`);
+  const folder = readEmbeddingFolders(folders);
+  try {
+    const records = folder.records as IndexRecord[];
+    const n = records.length;
+    const vectors = records.map((r) => folder.vector(r.row));
+    const components = new Components(n);
+    // exact duplicates: same content
+    const firstWithSha = new Map<string, number>();
+    records.forEach((r, i) => {
+      const first = firstWithSha.get(r.sha256);
+      if (first === undefined) firstWithSha.set(r.sha256, i);
+      else components.union(first, i);
+    });
+    // near duplicates: every neighbour at or above the threshold, asking for more where the k-th still is
+    const index = new BlockedExactIndex(vectors, folder.dim);
+    let pending = Array.from({ length: n }, (_, i) => i);
+    let k = Math.min(n, 16);
+    let done = 0;
+    while (pending.length > 0) {
+      const found = await index.searchAll(
+        pending.map((i) => vectors[i]),
+        k,
+      );
+      const again: number[] = [];
+      pending.forEach((i, q) => {
+        const { indices, distances } = found[q];
+        for (let j = 0; j < indices.length; j++) if (1 - distances[j] >= threshold) components.union(i, indices[j]);
+        if (indices.length === k && k < n && 1 - distances[k - 1] >= threshold) again.push(i);
+        else options.onProgress?.(++done, n);
+      });
+      pending = again;
+      k = Math.min(n, k * 4);
+    }
+    const byRoot = new Map<number, number[]>();
+    for (let i = 0; i < n; i++) {
+      const root = components.find(i);
+      const members = byRoot.get(root);
+      if (members) members.push(i);
+      else byRoot.set(root, [i]);
+    }
+    const order = keepOrder(keep);
+    const groups: DedupGroup[] = [];
+    for (const members of byRoot.values()) {
+      if (members.length < 2) continue;
+      const sorted = members.map((i) => ({ i, r: records[i] })).sort((a, b) => order(a.r, b.r));
+      const kept = vectors[sorted[0].i];
+      const unit = (v: Float32Array) => Math.sqrt(v.reduce((a, x) => a + x * x, 0)) || 1;
+      const cos = (v: Float32Array) => v.reduce((a, x, d) => a + x * kept[d], 0) / (unit(v) * unit(kept));
+      groups.push({
+        group: 0,
+        kind: sorted.every(({ r }) => r.sha256 === sorted[0].r.sha256) ? "exact" : "near",
+        keep: sorted[0].r.path,
+        drop: sorted.slice(1).map(({ r }) => r.path),
+        members: sorted.map(({ i, r }) => ({
+          row: r.row,
+          path: r.path,
+          sha256: r.sha256,
+          bytes: r.bytes,
+          ...(r.width !== undefined ? { width: r.width, height: r.height } : {}),
+          score: cos(vectors[i]),
+        })),
+      });
+    }
+    // largest groups first, then by the kept file's path: one stable order
+    groups.sort((a, b) => b.members.length - a.members.length || (a.keep < b.keep ? -1 : 1));
+    groups.forEach((g, i) => (g.group = i + 1));
+    const toDrop = groups.reduce((a, g) => a + g.drop.length, 0);
+    return { folder: folder.dir, rows: n, threshold, keep, groups, duplicates: toDrop + groups.length, toDrop };
+  } finally {
+    folder.close?.();
+  }
+}
+
+/** The report's files: one group per line (groups.jsonl) and the paths to drop, one per line, as --files-from reads them. */
+export function dedupFiles(outcome: DedupOutcome): { "groups.jsonl": string; "drop.txt": string } {
+  return {
+    "groups.jsonl": outcome.groups.map((g) => `${JSON.stringify(g)}\n`).join(""),
+    "drop.txt": outcome.groups.flatMap((g) => g.drop.map((p) => `${p}\n`)).join(""),
+  };
+}
