@@ -49,6 +49,20 @@ describe("emb serve with other embedding families", () => {
     }
   }, 120_000);
 
+  it("serves a SigLIP 2 NaFlex model: each uploaded image keeps its aspect ratio, as PyTorch embeds it", async () => {
+    const server = await startServe(["--model", `siglip=${fixturePath("siglip2-naflex-tiny")}`]);
+    try {
+      const golden = readJson("goldens", "siglip2-naflex-model", "goldens.json");
+      for (const file of ["panorama_2400x200.jpg", "portrait_375x500.jpg"]) {
+        const vector = await embedImage(server.url, file);
+        const index = golden.images.findIndex((i: { file: string }) => i.file === file);
+        expect(cosine(vector, goldenRow("siglip2-naflex-model", "image_embeds_256.npy", index)), file).toBeGreaterThan(0.99999);
+      }
+    } finally {
+      await server.stop();
+    }
+  }, 120_000);
+
   it("serves an image-only DINOv2 model's image endpoints, and no text model", async () => {
     const server = await startServe(["--model", `siglip=${fixturePath("dinov2-registers-tiny")}`]);
     try {
