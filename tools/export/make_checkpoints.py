@@ -25,6 +25,9 @@
                                      mrhendrey/Florence-2-large-ft-safetensors stores it)
          florence2-large             the same architecture, native layout (--only florence2-large)
          florence2-base-original     Florence-2-base's architecture, original layout (--only florence2-base-original)
+         siglip2-base-patch16-naflex google/siglip2-base-patch16-naflex's architecture (Siglip2Config's defaults with
+                                     a 256,000-token vocabulary and 64 text positions; 375 M parameters), float32,
+                                     the tiny Gemma-style tokenizer (--only siglip2-base-patch16-naflex)
 
 Usage: python tools/export/make_checkpoints.py {tiny|full} --out DIR [--only NAME[,NAME]]
 """
@@ -52,6 +55,7 @@ from transformers import (  # noqa: E402
     GenerationConfig,
     SiglipConfig,
     SiglipImageProcessor,
+    Siglip2Config,
     Siglip2ImageProcessor,
     Siglip2Model,
     SiglipModel,
@@ -120,8 +124,6 @@ def gemma_tokenizer(out: Path, vocab_size: int) -> None:
 def naflex_tiny_config(vocab_size: int):
     """tools/reference/siglip2_naflex_tiny.py's Siglip2Config (its sizes, imported; that script builds it inside
     its main()), with Gemma's special ids (pad 0, eos 1, bos 2) as gemma_tokenizer makes them."""
-    from transformers import Siglip2Config
-
     from siglip2_naflex_tiny import GRID, PATCH, TEXT_LENGTH
 
     return Siglip2Config(
@@ -261,6 +263,15 @@ def full(out: Path, only: set[str]) -> None:
         siglip_image_processor(384).save_pretrained(target)
         # The tiny tokenizer's ids (< 1,000) are valid for the 32,000-token vocabulary.
         siglip_tokenizer_files(target)
+    if "siglip2-base-patch16-naflex" in only:
+        seed_everything()
+        target = fresh(out / "siglip2-base-patch16-naflex")
+        gemma_tokenizer(target, 1000)  # its ids (< 1,000) are valid for the 256,000-token vocabulary
+        config = Siglip2Config(text_config=dict(vocab_size=256000, max_position_embeddings=64, pad_token_id=0,
+                                                eos_token_id=1, bos_token_id=2),
+                               vision_config=dict(patch_size=16, num_patches=256))
+        Siglip2Model(config).save_pretrained(target)
+        Siglip2ImageProcessor().save_pretrained(target)
     for name, layout, architecture in (("florence2-large-original", "original", FLORENCE2_LARGE),
                                        ("florence2-large", "native", FLORENCE2_LARGE),
                                        ("florence2-base-original", "original", FLORENCE2_BASE)):
