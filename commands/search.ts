@@ -1,6 +1,6 @@
 import { Args, Flags } from "@oclif/core";
 import { EmbCommand } from "../src/cli/command.js";
-import { DEVICES } from "../src/runtime/session.js";
+import { modelFlags } from "../src/cli/flags.js";
 import { identifyFromFlags, openFromFlags, type ModelFlagValues } from "../src/cli/run-support.js";
 import { type FolderModel, runSearch, type SearchOutcome, type SearchQuery } from "../src/jobs/search.js";
 
@@ -27,9 +27,10 @@ export default class Search extends EmbCommand {
     image: Flags.string({ description: "an image file to query with, embedded with the folder's model (repeatable)", multiple: true }),
     row: Flags.integer({ description: "a row of the folder (index.jsonl's row) to query with (repeatable)", multiple: true, min: 0 }),
     k: Flags.integer({ char: "k", description: "results per query", default: 10, min: 1 }),
-    device: Flags.string({ description: "execution provider (auto: CUDA when installed, else CPU)", options: [...DEVICES], default: "auto" }),
-    threads: Flags.integer({ description: "threads per inference (0: all cores)", default: 0, min: 0 }),
-    offline: Flags.boolean({ description: "use only the local Hugging Face cache (also HF_HUB_OFFLINE=1)", default: false }),
+    // the model itself comes from the folder's run.json: only how to run it is a flag
+    device: modelFlags.device,
+    threads: modelFlags.threads,
+    offline: modelFlags.offline,
     progress: Flags.boolean({ description: "show download progress on stderr", default: true, allowNo: true }),
   };
 
@@ -42,7 +43,7 @@ export default class Search extends EmbCommand {
       ...(flags.row ?? []).map((row) => ({ row })),
     ];
     if (queries.length === 0) this.usageError("no query: give --text, --image or --row (each repeatable)");
-    const modelFlags = (m: FolderModel): ModelFlagValues & { "max-num-patches"?: number } => ({
+    const folderModelFlags = (m: FolderModel): ModelFlagValues & { "max-num-patches"?: number } => ({
       model: m.model,
       revision: m.revision,
       dtype: m.dtype,
@@ -57,9 +58,9 @@ export default class Search extends EmbCommand {
       folders: argv as string[],
       queries,
       k: flags.k,
-      openText: async (m) => (await openFromFlags("text-embedder", modelFlags(m), showProgress, usage)).model,
-      openImage: async (m) => (await openFromFlags("image-embedder", modelFlags(m), showProgress, usage)).model,
-      identify: (m) => identifyFromFlags("image-embedder", modelFlags(m), showProgress, usage),
+      openText: async (m) => (await openFromFlags("text-embedder", folderModelFlags(m), showProgress, usage)).model,
+      openImage: async (m) => (await openFromFlags("image-embedder", folderModelFlags(m), showProgress, usage)).model,
+      identify: (m) => identifyFromFlags("image-embedder", folderModelFlags(m), showProgress, usage),
     });
     if (!this.jsonEnabled()) {
       for (const { query, results } of outcome.results) {

@@ -5,6 +5,16 @@ import type { ImagePreprocessing } from "../../image/normalize.js";
 import { PIL_RESAMPLE, type ResampleFilter } from "../../image/resample.js";
 import { ModelLayoutError } from "./layout.js";
 
+/** A model folder's preprocessor_config.json; a missing or unreadable one is named, with what it is for. */
+export function readPreprocessorConfig(dir: string): { path: string; raw: Record<string, unknown> } {
+  const path = join(dir, "preprocessor_config.json");
+  try {
+    return { path, raw: JSON.parse(readFileSync(path, "utf8")) };
+  } catch (error) {
+    throw new ModelLayoutError(`cannot read ${path} (${(error as Error).message.split("\n")[0]}); the model's image preprocessing is read from it`);
+  }
+}
+
 export function readPreprocessing(dir: string): ImagePreprocessing {
   const raw = JSON.parse(readFileSync(join(dir, "preprocessor_config.json"), "utf8"));
   const size = raw.size ?? {};

@@ -4,12 +4,11 @@
  * so the shortest edge is N (PIL filter), center crop (zero padding where the image is smaller),
  * rescale, normalise, channels first.
  */
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { centerCrop, shortestEdgeSize } from "../../image/crop.js";
 import { type ResampleFilter, resizeRgb } from "../../image/resample.js";
 import { ModelLayoutError } from "./layout.js";
-import { type ImagePreprocessing, pixelTable } from "../../image/normalize.js";
+import { type ImagePreprocessing, normalizePixels } from "../../image/normalize.js";
+import { readPreprocessorConfig } from "./preprocessing.js";
 import { readProcessorPixels } from "./processor-pixels.js";
 
 export interface ShortestEdgeCropConfig {
@@ -43,14 +42,15 @@ export function prepareShortestEdgeCrop(rgb: Uint8Array, width: number, height: 
     pixels = centerCrop(pixels, w, h, config.crop.width, config.crop.height);
     ({ width: w, height: h } = config.crop);
   }
-  const table = pixelTable(config);
-  const plane = w * h;
-  const pixelValues = new Float32Array(3 * plane);
-  for (let i = 0; i < plane; i++) {
-    pixelValues[i] = table[pixels[i * 3]];
-    pixelValues[plane + i] = table[256 + pixels[i * 3 + 1]];
-    pixelValues[2 * plane + i] = table[512 + pixels[i * 3 + 2]];
-  }
+  const pixelValues = normalizePixels(pixels, {
+    width: w,
+    height: h,
+    resample: config.resample,
+    rescale: config.rescale,
+    mean: config.mean,
+    std: config.std,
+    rounding: "processor",
+  });
   return { pixelValues, width: w, height: h };
 }
 
@@ -111,13 +111,7 @@ export function readShortestEdgeCropConfig(raw: Record<string, unknown>): Shorte
  * so a processor without a center crop is refused.
  */
 export function shortestEdgePreprocessing(dir: string): ImagePreprocessing {
-  const path = join(dir, "preprocessor_config.json");
-  let raw: Record<string, unknown>;
-  try {
-    raw = JSON.parse(readFileSync(path, "utf8"));
-  } catch (error) {
-    throw new ModelLayoutError(`cannot read ${path} (${(error as Error).message.split("\n")[0]}); the model's image preprocessing is read from it`);
-  }
+  const { path, raw } = readPreprocessorConfig(dir);
   const config = readShortestEdgeCropConfig(raw);
   if (!config.crop) {
     throw new ModelLayoutError(

@@ -3,13 +3,12 @@
  * keeping the aspect ratio to the largest patch grid within maxNumPatches (PIL filter), rescale,
  * normalise, cut into patches and pad to maxNumPatches, with the attention mask and grid shape.
  */
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import type { ImagePreprocessing } from "../../image/normalize.js";
 import { packPatches, patchGrid, unpackPatches } from "../../image/patches.js";
 import { type ResampleFilter, resizeRgb } from "../../image/resample.js";
 import { ModelLayoutError } from "../common/layout.js";
 import { pixelTable } from "../../image/normalize.js";
+import { readPreprocessorConfig } from "../common/preprocessing.js";
 import { readProcessorPixels } from "../common/processor-pixels.js";
 
 export interface NaflexConfig {
@@ -76,14 +75,7 @@ export function readNaflexConfig(raw: Record<string, unknown>): NaflexConfig {
  * patches); `maxPatches` overrides its max_num_patches (--max-num-patches).
  */
 export function readNaflexPreprocessing(dir: string, maxPatches?: number): ImagePreprocessing {
-  const path = join(dir, "preprocessor_config.json");
-  let raw: Record<string, unknown>;
-  try {
-    raw = JSON.parse(readFileSync(path, "utf8"));
-  } catch (error) {
-    throw new ModelLayoutError(`cannot read ${path} (${(error as Error).message.split("\n")[0]}); the model's image preprocessing is read from it`);
-  }
-  const config = readNaflexConfig(raw);
+  const config = readNaflexConfig(readPreprocessorConfig(dir).raw);
   const { patchSize, resample, rescale, mean, std } = config;
   return {
     width: 0,
