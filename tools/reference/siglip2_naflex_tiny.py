@@ -26,26 +26,24 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import shutil
 import sys
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image, ImageOps
-from transformers import GemmaTokenizerFast, Siglip2Config, Siglip2ImageProcessor, Siglip2Model
+from transformers import Siglip2Config, Siglip2ImageProcessor, Siglip2Model
 
 from common import FIXTURES, IMAGES_DIR, SEED, image_manifest, max_abs_diff, ort_session, save_npy, seed_everything
 from clip_tiny import write_compact_json
 from siglip_tiny import CAPTIONS
+from siglip2_tiny import fresh_model_folder
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "export"))
 
 import naflex  # noqa: E402
 
 MODEL_DIR = FIXTURES / "siglip2-naflex-tiny"
-TOKENIZER_DIR = FIXTURES / "siglip2-tokenizer"
-TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "tokenizer.model")
 GOLDEN_DIR = FIXTURES / "goldens" / "siglip2-naflex-model"
 TEXT_LENGTH = 64
 PATCH = 16
@@ -87,13 +85,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.parse_args()
     seed_everything()
-    if MODEL_DIR.exists():
-        shutil.rmtree(MODEL_DIR)
-    MODEL_DIR.mkdir(parents=True)
-    for name in TOKENIZER_FILES:
-        shutil.copy(TOKENIZER_DIR / name, MODEL_DIR / name)
-    tokenizer = GemmaTokenizerFast.from_pretrained(MODEL_DIR)
-    assert (tokenizer.pad_token_id, tokenizer.eos_token_id, tokenizer.bos_token_id) == (0, 1, 2)
+    tokenizer = fresh_model_folder(MODEL_DIR)
 
     config = Siglip2Config(
         text_config=dict(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,

@@ -70,17 +70,23 @@ def check_export(model: SiglipModel, pixel_values: torch.Tensor, ids: dict[str, 
     return checks
 
 
+def fresh_model_folder(model_dir: Path) -> GemmaTokenizerFast:
+    """Empties model_dir and copies the tiny Gemma tokenizer into it; returns that tokenizer (pad 0, eos 1, bos 2)."""
+    if model_dir.exists():
+        shutil.rmtree(model_dir)
+    model_dir.mkdir(parents=True)
+    for name in TOKENIZER_FILES:
+        shutil.copy(TOKENIZER_DIR / name, model_dir / name)
+    tokenizer = GemmaTokenizerFast.from_pretrained(model_dir)
+    assert (tokenizer.pad_token_id, tokenizer.eos_token_id, tokenizer.bos_token_id) == (0, 1, 2)
+    return tokenizer
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.parse_args()
     seed_everything()
-    if MODEL_DIR.exists():
-        shutil.rmtree(MODEL_DIR)
-    MODEL_DIR.mkdir(parents=True)
-    for name in TOKENIZER_FILES:
-        shutil.copy(TOKENIZER_DIR / name, MODEL_DIR / name)
-    tokenizer = GemmaTokenizerFast.from_pretrained(MODEL_DIR)
-    assert (tokenizer.pad_token_id, tokenizer.eos_token_id, tokenizer.bos_token_id) == (0, 1, 2)
+    tokenizer = fresh_model_folder(MODEL_DIR)
 
     config = SiglipConfig(
         text_config=dict(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
