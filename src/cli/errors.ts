@@ -18,6 +18,8 @@ import { Errors } from "@oclif/core";
 import { BatcherConfigError } from "../batching/config.js";
 import { CocoInputError } from "../eval/coco/annotations.js";
 import { DatasetError } from "../eval/knn/dataset.js";
+import { RetrievalDatasetError } from "../eval/retrieval/dataset.js";
+import { RetrievalInputError } from "../eval/retrieval/recall.js";
 import { TemplateError } from "../eval/knn/prompts.js";
 import { OutputMismatchError } from "../io/embedding-store.js";
 import { FolderNotWritableError, OutputFolderError, unwritableReason } from "../io/directories.js";
@@ -49,6 +51,8 @@ const KNOWN: [ErrorClass, string, number][] = [
   [SearchQueryError, "bad-query", EXIT.usage],
   [DedupOptionError, "bad-dedup-option", EXIT.usage],
   [DatasetError, "bad-dataset", EXIT.usage],
+  [RetrievalDatasetError, "bad-dataset", EXIT.usage],
+  [RetrievalInputError, "bad-retrieval-input", EXIT.usage],
   [CocoInputError, "bad-coco-input", EXIT.usage],
   [InputError, "bad-input", EXIT.usage],
   [SourceError, "missing-input", EXIT.usage],

@@ -5,12 +5,11 @@
  */
 import { join } from "node:path";
 import type { BatcherOptions } from "../batching/batcher.js";
-import { OutputMismatchError } from "../io/output-folder.js";
 import type { ModelSource, Opened, RoleModel } from "../models/registry.js";
 import type { ImageEmbedder, TextEmbedder } from "../models/types.js";
 import { defaultCacheDir } from "../io/cache-dir.js";
 import { packageRoot } from "../package-root.js";
-import { cacheFolder, cachedImageEmbeddings, cachedTextEmbeddings, embeddingsFromFolder, readEmbeddingFolders, type FileFailure } from "./embedding-cache.js";
+import { imageEmbeddings, listSome, textEmbeddings, type LoadedModel } from "./eval-embeddings.js";
 import { knnEvalSummary, writeKnnReports, type KnnRunOutput, type KnnRunResult } from "./knn-report.js";
 import type { JobOutput, Phase } from "./job-output.js";
 import { interruptible } from "./run-record.js";
@@ -20,12 +19,6 @@ import { evaluateKnn, type LabelledVectors, type SearchKind } from "../eval/knn/
 import { meanOfUnitVectors, promptsByClass, type NamesMode } from "../eval/knn/prompts.js";
 import type { HnswOptions } from "../eval/knn/search.js";
 import { decodeFingerprint, type DecodeOptions } from "../image/decode.js";
-
-export interface LoadedModel<M> {
-  model: M;
-  /** What made its embeddings: model, commit, graph, preprocessing. */
-  fingerprint: Record<string, unknown>;
-}
 
 export interface KnnRunOptions {
   data: string;
@@ -80,7 +73,12 @@ export async function runKnnEval(options: KnnRunOptions): Promise<KnnRunOutput> 
 
   const validFiles = [...dataset.valid].flatMap(([label, files]) => files.map((file) => ({ file, label })));
   const trainFiles = references ? [...references].flatMap(([label, files]) => files.map((file) => ({ file, label }))) : [];
-  const images = await imageEmbeddings([...new Set([...validFiles, ...trainFiles].map((f) => f.file))], options, notes, dataset.bytes);
+  const images = await imageEmbeddings(
+    [...new Set([...validFiles, ...trainFiles].map((f) => f.file))],
+    { ...options, sameModelAs: options.zeroShot ? "--zero-shot embeds the prompts" : undefined },
+    notes,
+    dataset.bytes,
+  );
   const failures = [...images.failed].map(([path, f]) => ({ path, ...f }));
   if (failures.length > 0) notes.push(`${failures.length} image(s) could not be embedded and are left out (see failures)`);
 
@@ -151,6 +149,8 @@ export async function runKnnEval(options: KnnRunOptions): Promise<KnnRunOutput> 
     const texts = await textEmbeddings(
       prompts.flatMap((p) => [...p.values()].flat()),
       options,
+      "embedding prompts",
+      "prompts",
     );
     if (texts.interrupted) {
       result.interrupted = true;
@@ -222,87 +222,4 @@ export async function runKnnEvalJob(job: KnnEvalJob, hooks: JobOutput): Promise<
   for (const note of output.result.notes) hooks.note(`note: ${note}`);
   for (const line of knnEvalSummary(output, job.out, job.confusions, hooks.color)) hooks.log(line);
   return { ...output.result, out: job.out };
-}
-
-/** `fileBytes`: the bytes of the files whose names are not UTF-8, which the file system calls take. */
-async function imageEmbeddings(files: string[], options: KnnRunOptions, notes: string[], fileBytes?: ReadonlyMap<string, Buffer>) {
-  let vectors = new Map<string, Float32Array>();
-  let pending = files;
-  let fromFolder = 0;
-  let external;
-  if (options.embeddingsDirs?.length) {
-    external = readEmbeddingFolders(options.embeddingsDirs);
-    if (options.zeroShot) await checkSameModel(external.dir, external.fingerprint, await options.identifyImageModel());
-    const found = await embeddingsFromFolder(external, files).finally(() => external!.close?.());
-    vectors = found.vectors;
-    pending = found.missing;
-    fromFolder = vectors.size;
-  }
-  const outcome = { vectors, failed: new Map<string, FileFailure>(), fromFolder, reused: 0, embedded: 0, interrupted: false };
-  if (pending.length === 0) return outcome;
-
-  const { model, fingerprint } = await options.loadImageModel();
-  if (external && !sameEmbeddingSpace(external.fingerprint, fingerprint)) {
-    notes.push(
-      `${pending.length} image(s) are not in ${external.dir}, which was made ${external.fingerprint ? `with another model (${String(external.fingerprint.model)})` : "by a run that left no run.json"}; ` +
-        `they are left out rather than mixed: embed them there with emb embed image, or drop --embeddings`,
-    );
-    for (const file of pending) outcome.failed.set(file, { reason: "not-in-embeddings", error: `not in ${external.dir}` });
-    return outcome;
-  }
-  const bar = options.phase("embedding images", "img");
-  const cached = await cachedImageEmbeddings(model, pending, {
-    fileBytes,
-    dir: cacheFolder(options.cacheDir, "images", fingerprint),
-    fingerprint,
-    workers: options.workers,
-    decode: options.decode,
-    batcher: options.batcher,
-    signal: options.signal,
-    onStart: (n) => bar.start(n),
-    onProgress: () => bar.tick(),
-  });
-  bar.stop();
-  for (const [file, vector] of cached.vectors) outcome.vectors.set(file, vector);
-  return { ...outcome, failed: cached.failed, reused: cached.reused, embedded: cached.embedded, interrupted: cached.interrupted };
-}
-
-async function textEmbeddings(texts: string[], options: KnnRunOptions) {
-  const { model, fingerprint } = await options.loadTextModel();
-  const bar = options.phase("embedding prompts", "prompts");
-  const out = await cachedTextEmbeddings(model, texts, {
-    dir: cacheFolder(options.cacheDir, "texts", fingerprint),
-    fingerprint,
-    batcher: options.batcher,
-    signal: options.signal,
-    onStart: (n) => bar.start(n),
-    onProgress: () => bar.tick(),
-  });
-  bar.stop();
-  return { ...out, model: fingerprint.model };
-}
-
-/** Whether two fingerprints describe the same image embeddings: same model, weights, graph and preprocessing. */
-function sameEmbeddingSpace(a: Record<string, unknown> | undefined, b: Record<string, unknown>): boolean {
-  return ["model", "commit", "weights", "graph", "preprocessing", "colorManagement"].every((key) => JSON.stringify(a?.[key]) === JSON.stringify(b[key]));
-}
-
-/** The prompts (embedded with `model`) and an --embeddings folder's image vectors must come from one model, or zero-shot scores mean nothing. */
-async function checkSameModel(dir: string, folder: Record<string, unknown> | undefined, model: ModelSource): Promise<void> {
-  const fix = `pass the --model (and --dtype) that folder was embedded with, or drop --embeddings to embed the images with ${model.model}`;
-  if (typeof folder?.weights !== "string") {
-    const why = folder ? "by an earlier emb, which did not record the content of its model's files" : "by a run that left no run.json";
-    throw new OutputMismatchError(`${dir} was made ${why}, so its image vectors cannot be proven to match the prompts' model; ${fix}`);
-  }
-  if (folder.weights !== model.weights || folder.model !== model.model || (folder.commit ?? null) !== model.commit) {
-    throw new OutputMismatchError(
-      `${dir} was made with ${String(folder.model)} (weights ${folder.weights.slice(0, 19)}), but --zero-shot embeds the prompts with ` +
-        `${model.model} (its image tower's weights ${model.weights.slice(0, 19)}): image and text vectors of different models cannot be compared; ${fix}`,
-    );
-  }
-}
-
-/** The first few items of a long list, and how many more. */
-function listSome(items: string[], shown = 8): string {
-  return items.length <= shown ? items.join(", ") : `${items.slice(0, shown).join(", ")} and ${items.length - shown} more`;
 }

@@ -19,7 +19,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ["io"],
   ["models"],
   ["pipeline"],
-  ["eval/coco", "eval/knn"],
+  ["eval/coco", "eval/knn", "eval/retrieval"],
   ["jobs", "serve"],
   ["perf"],
   ["api", "cli"],

@@ -8,6 +8,8 @@ if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
   "$venv/bin/pip" install -q -r "$here/requirements.txt"
 fi
+# CLIP_benchmark's recall@k code, without the model zoo it depends on (see requirements.txt)
+"$venv/bin/python" -c "import clip_benchmark" 2>/dev/null || "$venv/bin/pip" install -q --no-deps clip_benchmark==1.6.2
 cd "$here"
 export PYTHONHASHSEED=0 CUBLAS_WORKSPACE_CONFIG=:4096:8
 "$venv/bin/python" make_images.py
@@ -19,6 +21,7 @@ export PYTHONHASHSEED=0 CUBLAS_WORKSPACE_CONFIG=:4096:8
 "$venv/bin/python" florence2_postprocess_goldens.py
 "$venv/bin/python" layout_fixtures.py
 "$venv/bin/python" knn_goldens.py
+"$venv/bin/python" retrieval_goldens.py
 "$venv/bin/python" coco_goldens.py
 "$venv/bin/python" meteor_goldens.py
 "$venv/bin/python" siglip_tokenizer_variants.py
