@@ -25,7 +25,8 @@ export default class RetrievalEval extends EmbCommand {
   static override flags = {
     annotations: Flags.string({
       char: "a",
-      description: "the caption annotations: Karpathy's dataset_*.json, BLIP's list, COCO's captions_*.json (CLIP_benchmark's coco_test_karpathy.json) or CLIP_benchmark's flickr30k_test_karpathy.txt",
+      description:
+        "the caption annotations: Karpathy's dataset_*.json, BLIP's list, COCO's captions_*.json (CLIP_benchmark's coco_test_karpathy.json) or CLIP_benchmark's flickr30k_test_karpathy.txt",
       required: true,
     }),
     images: Flags.string({ char: "i", description: "the folder the annotations' image paths are relative to", required: true }),
