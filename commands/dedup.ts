@@ -2,7 +2,9 @@ import { Args, Flags } from "@oclif/core";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { EmbCommand } from "../src/cli/command.js";
+import { progressBar } from "../src/cli/progress.js";
 import { dedupFiles, type DedupOutcome, KEEP_RULES, type KeepRule, runDedup } from "../src/jobs/dedup.js";
+import { dedupPage, PAGE_GROUPS } from "../src/jobs/dedup-page.js";
 
 export default class Dedup extends EmbCommand {
   static override summary = "Group the exact and near-duplicate images of an emb embed image folder, with a keep/drop suggestion per group.";
@@ -26,6 +28,10 @@ export default class Dedup extends EmbCommand {
     threshold: Flags.string({ description: "cosine similarity at or above which two images are near-duplicates (0 to 1)", default: "0.95" }),
     keep: Flags.string({ description: "which file of a group to keep", options: [...KEEP_RULES], default: "largest" }),
     out: Flags.string({ char: "o", description: "write groups.jsonl and drop.txt to this folder" }),
+    html: Flags.string({
+      description: `also write a contact sheet of the groups (thumbnails, keep/drop, similarity, size; the ${PAGE_GROUPS} largest groups) as a self-contained HTML page to this file`,
+    }),
+    progress: Flags.boolean({ description: "show progress on stderr", default: true, allowNo: true }),
   };
 
   async run(): Promise<DedupOutcome> {
@@ -33,18 +39,30 @@ export default class Dedup extends EmbCommand {
     const threshold = Number(flags.threshold);
     if (flags.threshold.trim() === "" || Number.isNaN(threshold))
       this.usageError(`--threshold ${flags.threshold} is not a number: give a cosine similarity such as 0.95`);
-    const outcome = await runDedup(argv as string[], { threshold, keep: flags.keep as KeepRule });
+    const bar = progressBar("finding near-duplicates", "rows", flags.progress && !this.jsonEnabled());
+    let started = false;
+    const outcome = await runDedup(argv as string[], {
+      threshold,
+      keep: flags.keep as KeepRule,
+      onProgress: (_done, total) => {
+        if (!started) bar.start(total);
+        started = true;
+        bar.tick();
+      },
+    });
+    if (started) bar.stop();
     if (flags.out) {
       mkdirSync(flags.out, { recursive: true });
       for (const [name, text] of Object.entries(dedupFiles(outcome))) writeFileSync(join(flags.out, name), text);
     }
+    if (flags.html) writeFileSync(flags.html, await dedupPage(outcome));
     if (!this.jsonEnabled()) {
       for (const g of outcome.groups) {
         this.log(`group ${g.group} (${g.kind}, ${g.members.length} files)`);
         for (const m of g.members) this.log(`  ${m.path === g.keep ? "keep" : "drop"}  ${m.score.toFixed(4)}  ${m.path}`);
       }
       this.log(
-        `${outcome.groups.length} groups: ${outcome.duplicates} of ${outcome.rows} images are duplicates, ${outcome.toDrop} suggested to drop (threshold ${threshold}, keep ${flags.keep})${flags.out ? `; written to ${flags.out}` : ""}`,
+        `${outcome.groups.length} groups: ${outcome.duplicates} of ${outcome.rows} images are duplicates, ${outcome.toDrop} suggested to drop (threshold ${threshold}, keep ${flags.keep})${flags.out ? `; written to ${flags.out}` : ""}${flags.html ? `; page: ${flags.html}` : ""}`,
       );
     }
     return outcome;

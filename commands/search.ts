@@ -2,7 +2,9 @@ import { Args, Flags } from "@oclif/core";
 import { EmbCommand } from "../src/cli/command.js";
 import { modelFlags } from "../src/cli/flags.js";
 import { identifyFromFlags, openFromFlags, type ModelFlagValues } from "../src/cli/run-support.js";
+import { writeFileSync } from "node:fs";
 import { type FolderModel, runSearch, type SearchOutcome, type SearchQuery } from "../src/jobs/search.js";
+import { queryLabel, searchPage } from "../src/jobs/search-page.js";
 
 export default class Search extends EmbCommand {
   static override summary = "Find the images of an emb embed image folder nearest to a text, an image or one of its rows.";
@@ -27,6 +29,7 @@ export default class Search extends EmbCommand {
     image: Flags.string({ description: "an image file to query with, embedded with the folder's model (repeatable)", multiple: true }),
     row: Flags.integer({ description: "a row of the folder (index.jsonl's row) to query with (repeatable)", multiple: true, min: 0 }),
     k: Flags.integer({ char: "k", description: "results per query", default: 10, min: 1 }),
+    html: Flags.string({ description: "also write the results as a self-contained HTML page (thumbnails, scores, paths; one section per query) to this file" }),
     // the model itself comes from the folder's run.json: only how to run it is a flag
     device: modelFlags.device,
     threads: modelFlags.threads,
@@ -62,12 +65,13 @@ export default class Search extends EmbCommand {
       openImage: async (m) => (await openFromFlags("image-embedder", folderModelFlags(m), showProgress, usage)).model,
       identify: (m) => identifyFromFlags("image-embedder", folderModelFlags(m), showProgress, usage),
     });
+    if (flags.html) writeFileSync(flags.html, await searchPage(outcome));
     if (!this.jsonEnabled()) {
       for (const { query, results } of outcome.results) {
-        const named = "text" in query ? `text "${query.text}"` : "image" in query ? `image ${query.image}` : `row ${query.row} (${query.path})`;
-        this.log(named);
+        this.log(queryLabel(query));
         for (const hit of results) this.log(`  ${String(hit.rank).padStart(3)}  ${hit.score.toFixed(4)}  ${hit.path}`);
       }
+      if (flags.html) this.log(`page: ${flags.html}`);
     }
     return outcome;
   }

@@ -16,7 +16,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ["package-root"],
   ["version", "runtime", "batching", "generation", "eval"],
   ["image", "sources"],
-  ["io"],
+  ["io", "pages"],
   ["models"],
   ["pipeline"],
   ["eval/coco", "eval/knn", "eval/retrieval"],
