@@ -1,7 +1,7 @@
 import { Args, Flags } from "@oclif/core";
 import { EmbCommand } from "../src/cli/command.js";
 import { modelFlags } from "../src/cli/flags.js";
-import { identifyFromFlags, openFromFlags, type ModelFlagValues } from "../src/cli/run-support.js";
+import { folderModelFlags, identifyFromFlags, openFromFlags } from "../src/cli/run-support.js";
 import { writeFileSync } from "node:fs";
 import { type FolderModel, runSearch, type SearchOutcome, type SearchQuery } from "../src/jobs/search.js";
 import { queryLabel, searchPage } from "../src/jobs/search-page.js";
@@ -46,24 +46,15 @@ export default class Search extends EmbCommand {
       ...(flags.row ?? []).map((row) => ({ row })),
     ];
     if (queries.length === 0) this.usageError("no query: give --text, --image or --row (each repeatable)");
-    const folderModelFlags = (m: FolderModel): ModelFlagValues & { "max-num-patches"?: number } => ({
-      model: m.model,
-      revision: m.revision,
-      dtype: m.dtype,
-      device: flags.device,
-      threads: flags.threads,
-      offline: flags.offline,
-      pooling: m.pooling,
-      "max-num-patches": m.maxNumPatches,
-    });
+    const folderFlags = (m: FolderModel) => folderModelFlags(m, flags);
     const usage = (message: string) => this.usageError(message);
     const outcome = await runSearch({
       folders: argv as string[],
       queries,
       k: flags.k,
-      openText: async (m) => (await openFromFlags("text-embedder", folderModelFlags(m), showProgress, usage)).model,
-      openImage: async (m) => (await openFromFlags("image-embedder", folderModelFlags(m), showProgress, usage)).model,
-      identify: (m) => identifyFromFlags("image-embedder", folderModelFlags(m), showProgress, usage),
+      openText: async (m) => (await openFromFlags("text-embedder", folderFlags(m), showProgress, usage)).model,
+      openImage: async (m) => (await openFromFlags("image-embedder", folderFlags(m), showProgress, usage)).model,
+      identify: (m) => identifyFromFlags("image-embedder", folderFlags(m), showProgress, usage),
     });
     if (flags.html) writeFileSync(flags.html, await searchPage(outcome));
     if (!this.jsonEnabled()) {

@@ -1,7 +1,8 @@
 import { Flags } from "@oclif/core";
 import { EmbCommand } from "../src/cli/command.js";
 import { generationFlags, imageInputFlags, imageModelFlags, modelFlags, textFlags } from "../src/cli/flags.js";
-import { openFromFlags } from "../src/cli/run-support.js";
+import { folderModelFlags, identifyFromFlags, openFromFlags } from "../src/cli/run-support.js";
+import { ModelCapabilityError } from "../src/models/families.js";
 import { serveOptions } from "../src/cli/serve.js";
 import { FAMILIES } from "../src/serve/launch.js";
 import { runServe } from "../src/serve/lifecycle.js";
@@ -26,9 +27,13 @@ export default class Serve extends EmbCommand {
     ...imageModelFlags,
     model: Flags.string({
       char: "m",
-      description: `a model family to load and where from: ${Object.keys(FAMILIES).join(" or ")}, optionally =DIR or =HUB_ID (repeatable); siglip= takes any embedding model (SigLIP, SigLIP 2, CLIP, DINOv2)`,
+      description: `a model family to load and where from: ${Object.keys(FAMILIES).join(" or ")}, optionally =DIR or =HUB_ID (repeatable); siglip= takes any embedding model (SigLIP, SigLIP 2, CLIP, DINOv2); default siglip, none when --index is given alone`,
       multiple: true,
-      default: ["siglip"],
+    }),
+    index: Flags.string({
+      description:
+        "an emb embed image output folder to search (repeat for one job's shards): POST /v1/search answers text, image and row queries with its own model, GET /search is a search page; alone, it serves search only",
+      multiple: true,
     }),
     dtype: Flags.string({ description: "weight variant of the ONNX graphs, as for the other commands (applies to every loaded model)", default: "fp32" }),
     host: Flags.string({ description: "address to listen on (0.0.0.0 for every interface)", default: "127.0.0.1" }),
@@ -72,6 +77,18 @@ export default class Serve extends EmbCommand {
       log: (m) => this.logToStderr(m),
       warn: (m) => this.warn(m),
       cannotListen: (error) => this.error(`${error.message} (--port 0 or --grpc-port 0 takes any free port; --no-grpc serves HTTP only)`, { exit: 1 }),
+      index: {
+        openImage: async (m) => (await openFromFlags("image-embedder", folderModelFlags(m, flags), flags.progress, usage)).model,
+        openText: async (m) => {
+          try {
+            return (await openFromFlags("text-embedder", folderModelFlags(m, flags), flags.progress, usage)).model;
+          } catch (error) {
+            if (error instanceof ModelCapabilityError) return undefined; // an image-only model answers image and row queries
+            throw error;
+          }
+        },
+        identify: (m) => identifyFromFlags("image-embedder", folderModelFlags(m, flags), flags.progress, usage),
+      },
     });
   }
 }

@@ -15,6 +15,7 @@ import {
 } from "../models/registry.js";
 import type { LogitParameters } from "../models/types.js";
 import type { Device } from "../runtime/session.js";
+import type { FolderModel } from "../jobs/search.js";
 import { downloadBars } from "./progress.js";
 
 /** The model flags' values (modelFlags in flags.ts). */
@@ -76,6 +77,20 @@ export async function openFromFlags<R extends Role>(
 ): Promise<Opened<RoleModel[R]>> {
   const options = openOptions(role, flags, usageError);
   return withDownloadBars(showProgress, (onDownload) => openModel(role, { ...options, onDownload }));
+}
+
+/** The model flags opening an embeddings folder's own model (as its run.json records it), run on `run`'s device and threads. */
+export function folderModelFlags(model: FolderModel, run: { device: string; threads: number; offline: boolean }): ModelFlagValues {
+  return {
+    model: model.model,
+    revision: model.revision,
+    dtype: model.dtype,
+    device: run.device,
+    threads: run.threads,
+    offline: run.offline,
+    pooling: model.pooling,
+    "max-num-patches": model.maxNumPatches,
+  };
 }
 
 /** What identifies the model filling `role` as the model flags say, without loading it. */

@@ -8,7 +8,8 @@ import { readBearerToken } from "./run-support.js";
 
 export type ServeFlagValues = Parameters<typeof generationOverrides>[0] &
   Parameters<typeof decodeOptions>[0] & {
-    model: string[];
+    model?: string[];
+    index?: string[];
     "batcher-config": string[];
     "batch-size"?: number;
     "max-queue-delay-us": number;
@@ -29,7 +30,8 @@ const INFLIGHT_BODIES = 4;
 export function serveOptions(flags: ServeFlagValues): ServeOptions {
   let models, batching;
   try {
-    models = parseModelSpecs(flags.model);
+    // --index alone serves search only; otherwise the default is the SigLIP endpoints
+    models = parseModelSpecs(flags.model ?? (flags.index ? [] : ["siglip"]));
     batching = batcherSettingsFor(flags["batcher-config"], { batchSize: flags["batch-size"], maxQueueDelayUs: flags["max-queue-delay-us"] });
   } catch (error) {
     if (error instanceof ServeSetupError) throw new UsageError(error.message);
@@ -56,5 +58,6 @@ export function serveOptions(flags: ServeFlagValues): ServeOptions {
     maxBytes: flags["max-body-mb"] * 1024 * 1024,
     maxInflightBytes: inflight * 1024 * 1024,
     token,
+    index: flags.index,
   };
 }

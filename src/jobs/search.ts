@@ -77,7 +77,7 @@ export function folderModel(folder: EmbeddingFolder, runJson: string): FolderMod
 }
 
 /** The query model must be the folder's: same repository, commit and image tower content. */
-function checkSameModel(folder: EmbeddingFolder, model: ModelSource): void {
+export function checkSameModel(folder: EmbeddingFolder, model: ModelSource): void {
   const recorded = folder.fingerprint ?? {};
   if (recorded.weights !== model.weights || recorded.model !== model.model || (recorded.commit ?? null) !== model.commit) {
     throw new OutputMismatchError(

@@ -15,6 +15,7 @@ import { versions } from "../version.js";
 import { ByteBudget } from "./budget.js";
 import { GrpcInferenceServer } from "./grpc.js";
 import { buildEndpoints, loadedModels, type BatcherName, type Family, type OpenedModels } from "./launch.js";
+import { FolderSearch, type IndexHooks } from "./search.js";
 import { InferenceServer } from "./server.js";
 
 export interface ServeOptions {
@@ -36,6 +37,8 @@ export interface ServeOptions {
   maxInflightBytes: number;
   /** The bearer token every request but the health probes must carry. */
   token?: string;
+  /** An `emb embed image` folder (or one job's shards) to search at /v1/search, with a page at /search. */
+  index?: string[];
 }
 
 export interface ServeHooks {
@@ -47,6 +50,8 @@ export interface ServeHooks {
   warn(message: string): void;
   /** A port could not be bound; does not return. */
   cannotListen(error: Error): never;
+  /** Opens an --index folder's own model. */
+  index: IndexHooks;
 }
 
 const hostPort = (host: string, port: number) => `${host.includes(":") ? `[${host}]` : host}:${port}`;
@@ -54,11 +59,12 @@ const hostPort = (host: string, port: number) => `${host.includes(":") ? `[${hos
 /** Serves until SIGTERM or SIGINT, then answers the requests in flight and releases everything. */
 export async function runServe(options: ServeOptions, hooks: ServeHooks): Promise<void> {
   const opened = await openModels(options, hooks);
+  const search = options.index ? await FolderSearch.open(options.index, hooks.index, options.decode) : undefined;
   const pool = new PreparePool(options.workers);
   const endpoints = buildEndpoints(opened, options.batchers, { pool, workers: options.workers, decode: options.decode });
   const budget = new ByteBudget(options.maxInflightBytes);
   const service = { token: options.token, version: versions().emb, budget, onError: (m: string) => hooks.warn(m) };
-  const server = new InferenceServer(endpoints, { ...service, maxBodyBytes: options.maxBytes });
+  const server = new InferenceServer(endpoints, { ...service, maxBodyBytes: options.maxBytes, search });
   const grpcPort = options.grpcPort;
   const grpc = grpcPort === undefined ? undefined : new GrpcInferenceServer(endpoints, { ...service, maxMessageBytes: options.maxBytes });
   let address: AddressInfo;
@@ -73,7 +79,12 @@ export async function runServe(options: ServeOptions, hooks: ServeHooks): Promis
       `--host ${options.host} without a token lets anyone who can reach this machine run the models; set one with --token-file FILE or EMB_SERVE_TOKEN`,
     );
   }
-  hooks.log(`emb serve: listening on http://${hostPort(address.address, address.port)} (models: ${endpoints.map((e) => e.name).join(", ")})`);
+  const url = `http://${hostPort(address.address, address.port)}`;
+  if (search) {
+    const { rows, folder } = search.info();
+    hooks.log(`emb serve: searching ${rows} images of ${folder}: page ${url}/search, API POST ${url}/v1/search`);
+  }
+  hooks.log(`emb serve: listening on ${url} (models: ${endpoints.map((e) => e.name).join(", ") || "none"})`);
 
   const signal = await new Promise<string>((resolve) => {
     process.once("SIGTERM", () => resolve("SIGTERM"));
@@ -83,6 +94,7 @@ export async function runServe(options: ServeOptions, hooks: ServeHooks): Promis
   await Promise.all([server.drain(), grpc?.drain()]);
   await pool.close();
   for (const model of loadedModels(opened)) await model.release();
+  await search?.release();
   hooks.log("emb serve: stopped");
 }
 

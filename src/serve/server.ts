@@ -12,12 +12,18 @@ import { BusyError, RETRY_AFTER_S, type Lease } from "./budget.js";
 import { InFlight, shuttingDown } from "./drain.js";
 import type { ServedEndpoint } from "./endpoint.js";
 import { encodeInferResponse, parseInferRequest, ProtocolError } from "./protocol.js";
+import { parseSearchRequest, type FolderSearch } from "./search.js";
+import { searchPageHtml } from "./search-page.js";
 import { checkBearer, ServedModels, serverMetadata, type ServiceOptions } from "./service.js";
 
 export interface ServerOptions extends ServiceOptions {
   /** Largest request body accepted, in bytes. */
   maxBodyBytes: number;
+  /** The embeddings folder of --index, searched at /v1/search with its page at /search. */
+  search?: FolderSearch;
 }
+
+const THUMBNAIL_ROUTE = /^\/v1\/search\/thumbnail\/(\d+)$/;
 
 /** What a request's handlers share: the budget lease its body counts in, and whether its client has gone. */
 interface RequestContext {
@@ -112,7 +118,10 @@ export class InferenceServer {
     }
     if (path === "/v2/health/live") return this.status(req, res, lease);
     if (path === "/v2/health/ready") return this.status(req, res, lease);
+    // The page holds no data: it asks for the token before its first search when there is one.
+    if (path === "/search" && this.options.search) return this.send(res, 200, "text/html; charset=utf-8", Buffer.from(searchPageHtml("emb search")));
     checkBearer(req.headers.authorization, this.options.token);
+    if (path === "/v1/search" || path.startsWith("/v1/search/")) return this.searchRoute(req, res, path, lease);
     if (path === "/v2") return this.reply(res, 200, serverMetadata(this.options.version));
     if (path === "/v2/models/stats") return this.reply(res, 200, { model_stats: this.models.statistics() });
     if (path === "/v2/repository/index") {
@@ -142,6 +151,27 @@ export class InferenceServer {
         expect("POST");
         return this.infer(req, res, endpoint, { lease, signal });
     }
+  }
+
+  private async searchRoute(req: IncomingMessage, res: ServerResponse, path: string, lease: Lease): Promise<void> {
+    const search = this.options.search;
+    if (!search) throw new ProtocolError(`no route ${req.method} ${path}: this server has no index (start it with --index FOLDER)`, 404);
+    const expect = (method: string) => {
+      if (req.method !== method) throw new ProtocolError(`${path} takes ${method}, not ${req.method}`, 405);
+    };
+    if (path === "/v1/search/info") {
+      expect("GET");
+      return this.reply(res, 200, search.info());
+    }
+    if (path === "/v1/search") {
+      expect("POST");
+      const { query, k } = parseSearchRequest(await this.readBody(req, res, lease));
+      return this.reply(res, 200, await search.search(query, k));
+    }
+    const thumbnail = THUMBNAIL_ROUTE.exec(path);
+    if (!thumbnail) throw new ProtocolError(`no route ${req.method} ${path}`, 404);
+    expect("GET");
+    return this.send(res, 200, "image/jpeg", await search.thumbnail(Number(thumbnail[1])));
   }
 
   private async infer(req: IncomingMessage, res: ServerResponse, endpoint: ServedEndpoint, { lease, signal }: RequestContext): Promise<void> {
@@ -221,9 +251,12 @@ export class InferenceServer {
   }
 
   private reply(res: ServerResponse, code: number, body: unknown): void {
+    this.send(res, code, "application/json", Buffer.from(JSON.stringify(body)));
+  }
+
+  private send(res: ServerResponse, code: number, type: string, data: Buffer): void {
     if (res.headersSent || res.destroyed) return;
-    const data = Buffer.from(JSON.stringify(body));
-    res.writeHead(code, { "Content-Type": "application/json", "Content-Length": data.length });
+    res.writeHead(code, { "Content-Type": type, "Content-Length": data.length });
     res.end(data);
   }
 }
