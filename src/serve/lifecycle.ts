@@ -14,7 +14,9 @@ import type { TextEmbedder } from "../models/types.js";
 import { versions } from "../version.js";
 import { ByteBudget } from "./budget.js";
 import { GrpcInferenceServer } from "./grpc.js";
+import type { ServedEndpoint } from "./endpoint.js";
 import { buildEndpoints, loadedModels, type BatcherName, type Family, type OpenedModels } from "./launch.js";
+import { OpenAiEmbeddings } from "./openai.js";
 import { FolderSearch, type IndexHooks } from "./search.js";
 import { InferenceServer } from "./server.js";
 
@@ -64,7 +66,8 @@ export async function runServe(options: ServeOptions, hooks: ServeHooks): Promis
   const endpoints = buildEndpoints(opened, options.batchers, { pool, workers: options.workers, decode: options.decode });
   const budget = new ByteBudget(options.maxInflightBytes);
   const service = { token: options.token, version: versions().emb, budget, onError: (m: string) => hooks.warn(m) };
-  const server = new InferenceServer(endpoints, { ...service, maxBodyBytes: options.maxBytes, search });
+  const openai = openAiApi(options, opened, endpoints);
+  const server = new InferenceServer(endpoints, { ...service, maxBodyBytes: options.maxBytes, search, openai });
   const grpcPort = options.grpcPort;
   const grpc = grpcPort === undefined ? undefined : new GrpcInferenceServer(endpoints, { ...service, maxMessageBytes: options.maxBytes });
   let address: AddressInfo;
@@ -96,6 +99,20 @@ export async function runServe(options: ServeOptions, hooks: ServeHooks): Promis
   for (const model of loadedModels(opened)) await model.release();
   await search?.release();
   hooks.log("emb serve: stopped");
+}
+
+/** The OpenAI-compatible API over the embedding model's embed_text and embed_image endpoints, when one is served. */
+function openAiApi(options: ServeOptions, opened: OpenedModels, endpoints: ServedEndpoint[]): OpenAiEmbeddings | undefined {
+  const spec = options.models.get("siglip");
+  if (!spec || !opened.siglip) return undefined;
+  const named = (name: string) => endpoints.find((e) => e.name === name)!;
+  const { text, image } = opened.siglip;
+  return new OpenAiEmbeddings({
+    spec,
+    text: text && { endpoint: named("embed_text"), model: text },
+    image: named("embed_image"),
+    dim: image.dim,
+  });
 }
 
 /** 127.0.0.0/8 and ::1 (IPv4-mapped too): addresses only this machine reaches. */

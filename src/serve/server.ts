@@ -12,6 +12,7 @@ import { BusyError, RETRY_AFTER_S, type Lease } from "./budget.js";
 import { InFlight, shuttingDown } from "./drain.js";
 import type { ServedEndpoint } from "./endpoint.js";
 import { encodeInferResponse, parseInferRequest, ProtocolError } from "./protocol.js";
+import { openAiError, type OpenAiEmbeddings } from "./openai.js";
 import { parseSearchRequest, type FolderSearch } from "./search.js";
 import { searchPageHtml } from "./search-page.js";
 import { checkBearer, ServedModels, serverMetadata, type ServiceOptions } from "./service.js";
@@ -21,6 +22,8 @@ export interface ServerOptions extends ServiceOptions {
   maxBodyBytes: number;
   /** The embeddings folder of --index, searched at /v1/search with its page at /search. */
   search?: FolderSearch;
+  /** The OpenAI-compatible API over the embedding model's endpoints (/v1/embeddings, /v1/models). */
+  openai?: OpenAiEmbeddings;
 }
 
 const THUMBNAIL_ROUTE = /^\/v1\/search\/thumbnail\/(\d+)$/;
@@ -120,6 +123,7 @@ export class InferenceServer {
     if (path === "/v2/health/ready") return this.status(req, res, lease);
     // The page holds no data: it asks for the token before its first search when there is one.
     if (path === "/search" && this.options.search) return this.send(res, 200, "text/html; charset=utf-8", Buffer.from(searchPageHtml("emb search")));
+    if (path === "/v1/embeddings" || path === "/v1/models" || path.startsWith("/v1/models/")) return this.openAiRoute(req, res, path, { lease, signal });
     checkBearer(req.headers.authorization, this.options.token);
     if (path === "/v1/search" || path.startsWith("/v1/search/")) return this.searchRoute(req, res, path, lease);
     if (path === "/v2") return this.reply(res, 200, serverMetadata(this.options.version));
@@ -150,6 +154,31 @@ export class InferenceServer {
       case "infer":
         expect("POST");
         return this.infer(req, res, endpoint, { lease, signal });
+    }
+  }
+
+  /** The OpenAI-compatible routes, answering every failure (the token's included) with OpenAI's error object. */
+  private async openAiRoute(req: IncomingMessage, res: ServerResponse, path: string, { lease, signal }: RequestContext): Promise<void> {
+    try {
+      checkBearer(req.headers.authorization, this.options.token);
+      const openai = this.options.openai;
+      if (!openai) throw new ProtocolError(`no route ${req.method} ${path}: this server has no embedding model (start it with --model siglip=...)`, 404);
+      if (path === "/v1/embeddings") {
+        if (req.method !== "POST") throw new ProtocolError(`${path} takes POST, not ${req.method}`, 405);
+        return this.reply(res, 200, await openai.embeddings(await this.readBody(req, res, lease), signal));
+      }
+      if (req.method !== "GET") throw new ProtocolError(`${path} takes GET, not ${req.method}`, 405);
+      const { data } = openai.models();
+      if (path === "/v1/models") return this.reply(res, 200, openai.models());
+      const wanted = decodeURIComponent(path.slice("/v1/models/".length));
+      const model = data.find((m) => m.id === wanted);
+      if (!model) throw new ProtocolError(`The model \`${wanted}\` does not exist on this server; it serves ${data[0].id}`, 404);
+      return this.reply(res, 200, model);
+    } catch (error) {
+      if (error instanceof BusyError) throw error;
+      const failure = openAiError(error);
+      if (failure.status >= 500) this.options.onError?.(`${req.method} ${req.url}: ${failure.message}`);
+      return this.reply(res, failure.status, failure.body());
     }
   }
 
