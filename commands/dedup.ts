@@ -2,7 +2,9 @@ import { Args, Flags } from "@oclif/core";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { EmbCommand } from "../src/cli/command.js";
+import { indexEvents, indexFlag } from "../src/cli/search-index.js";
 import { dedupFiles, type DedupOutcome, KEEP_RULES, type KeepRule, runDedup } from "../src/jobs/dedup.js";
+import type { IndexKind } from "../src/jobs/search-index.js";
 
 export default class Dedup extends EmbCommand {
   static override summary = "Group the exact and near-duplicate images of an emb embed image folder, with a keep/drop suggestion per group.";
@@ -26,6 +28,8 @@ export default class Dedup extends EmbCommand {
     threshold: Flags.string({ description: "cosine similarity at or above which two images are near-duplicates (0 to 1)", default: "0.95" }),
     keep: Flags.string({ description: "which file of a group to keep", options: [...KEEP_RULES], default: "largest" }),
     out: Flags.string({ char: "o", description: "write groups.jsonl and drop.txt to this folder" }),
+    index: indexFlag("which may miss near-duplicate pairs (a group then splits or loses a member)"),
+    progress: Flags.boolean({ description: "show the HNSW build's progress on stderr", default: true, allowNo: true }),
   };
 
   async run(): Promise<DedupOutcome> {
@@ -33,7 +37,12 @@ export default class Dedup extends EmbCommand {
     const threshold = Number(flags.threshold);
     if (flags.threshold.trim() === "" || Number.isNaN(threshold))
       this.usageError(`--threshold ${flags.threshold} is not a number: give a cosine similarity such as 0.95`);
-    const outcome = await runDedup(argv as string[], { threshold, keep: flags.keep as KeepRule });
+    const outcome = await runDedup(argv as string[], {
+      threshold,
+      keep: flags.keep as KeepRule,
+      index: flags.index as IndexKind,
+      indexEvents: indexEvents(flags.progress && !this.jsonEnabled()),
+    });
     if (flags.out) {
       mkdirSync(flags.out, { recursive: true });
       for (const [name, text] of Object.entries(dedupFiles(outcome))) writeFileSync(join(flags.out, name), text);

@@ -1,8 +1,10 @@
 import { Args, Flags } from "@oclif/core";
 import { EmbCommand } from "../src/cli/command.js";
 import { modelFlags } from "../src/cli/flags.js";
+import { indexEvents, indexFlag } from "../src/cli/search-index.js";
 import { identifyFromFlags, openFromFlags, type ModelFlagValues } from "../src/cli/run-support.js";
 import { type FolderModel, runSearch, type SearchOutcome, type SearchQuery } from "../src/jobs/search.js";
+import type { IndexKind } from "../src/jobs/search-index.js";
 
 export default class Search extends EmbCommand {
   static override summary = "Find the images of an emb embed image folder nearest to a text, an image or one of its rows.";
@@ -27,6 +29,7 @@ export default class Search extends EmbCommand {
     image: Flags.string({ description: "an image file to query with, embedded with the folder's model (repeatable)", multiple: true }),
     row: Flags.integer({ description: "a row of the folder (index.jsonl's row) to query with (repeatable)", multiple: true, min: 0 }),
     k: Flags.integer({ char: "k", description: "results per query", default: 10, min: 1 }),
+    index: indexFlag("whose results may miss a true neighbour"),
     // the model itself comes from the folder's run.json: only how to run it is a flag
     device: modelFlags.device,
     threads: modelFlags.threads,
@@ -58,6 +61,8 @@ export default class Search extends EmbCommand {
       folders: argv as string[],
       queries,
       k: flags.k,
+      index: flags.index as IndexKind,
+      indexEvents: indexEvents(showProgress),
       openText: async (m) => (await openFromFlags("text-embedder", folderModelFlags(m), showProgress, usage)).model,
       openImage: async (m) => (await openFromFlags("image-embedder", folderModelFlags(m), showProgress, usage)).model,
       identify: (m) => identifyFromFlags("image-embedder", folderModelFlags(m), showProgress, usage),
