@@ -3,8 +3,10 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { EmbCommand } from "../src/cli/command.js";
 import { progressBar } from "../src/cli/progress.js";
+import { indexEvents, indexFlag } from "../src/cli/search-index.js";
 import { dedupFiles, type DedupOutcome, KEEP_RULES, type KeepRule, runDedup } from "../src/jobs/dedup.js";
 import { dedupPage, PAGE_GROUPS } from "../src/jobs/dedup-page.js";
+import type { IndexKind } from "../src/jobs/search-index.js";
 
 export default class Dedup extends EmbCommand {
   static override summary = "Group the exact and near-duplicate images of an emb embed image folder, with a keep/drop suggestion per group.";
@@ -31,7 +33,8 @@ export default class Dedup extends EmbCommand {
     html: Flags.string({
       description: `also write a contact sheet of the groups (thumbnails, keep/drop, similarity, size; the ${PAGE_GROUPS} largest groups) as a self-contained HTML page to this file`,
     }),
-    progress: Flags.boolean({ description: "show progress on stderr", default: true, allowNo: true }),
+    index: indexFlag("which may miss near-duplicate pairs (a group then splits or loses a member)"),
+    progress: Flags.boolean({ description: "show progress (the neighbour search, an HNSW build) on stderr", default: true, allowNo: true }),
   };
 
   async run(): Promise<DedupOutcome> {
@@ -39,11 +42,14 @@ export default class Dedup extends EmbCommand {
     const threshold = Number(flags.threshold);
     if (flags.threshold.trim() === "" || Number.isNaN(threshold))
       this.usageError(`--threshold ${flags.threshold} is not a number: give a cosine similarity such as 0.95`);
-    const bar = progressBar("finding near-duplicates", "rows", flags.progress && !this.jsonEnabled());
+    const showProgress = flags.progress && !this.jsonEnabled();
+    const bar = progressBar("finding near-duplicates", "rows", showProgress);
     let started = false;
     const outcome = await runDedup(argv as string[], {
       threshold,
       keep: flags.keep as KeepRule,
+      index: flags.index as IndexKind,
+      indexEvents: indexEvents(showProgress),
       onProgress: (_done, total) => {
         if (!started) bar.start(total);
         started = true;

@@ -2,9 +2,11 @@ import { Args, Flags } from "@oclif/core";
 import { EmbCommand } from "../src/cli/command.js";
 import { modelFlags } from "../src/cli/flags.js";
 import { folderModelFlags, identifyFromFlags, openFromFlags } from "../src/cli/run-support.js";
+import { indexEvents, indexFlag } from "../src/cli/search-index.js";
 import { writeFileSync } from "node:fs";
 import { type FolderModel, runSearch, type SearchOutcome, type SearchQuery } from "../src/jobs/search.js";
 import { queryLabel, searchPage } from "../src/jobs/search-page.js";
+import type { IndexKind } from "../src/jobs/search-index.js";
 
 export default class Search extends EmbCommand {
   static override summary = "Find the images of an emb embed image folder nearest to a text, an image or one of its rows.";
@@ -30,6 +32,7 @@ export default class Search extends EmbCommand {
     row: Flags.integer({ description: "a row of the folder (index.jsonl's row) to query with (repeatable)", multiple: true, min: 0 }),
     k: Flags.integer({ char: "k", description: "results per query", default: 10, min: 1 }),
     html: Flags.string({ description: "also write the results as a self-contained HTML page (thumbnails, scores, paths; one section per query) to this file" }),
+    index: indexFlag("whose results may miss a true neighbour"),
     // the model itself comes from the folder's run.json: only how to run it is a flag
     device: modelFlags.device,
     threads: modelFlags.threads,
@@ -52,6 +55,8 @@ export default class Search extends EmbCommand {
       folders: argv as string[],
       queries,
       k: flags.k,
+      index: flags.index as IndexKind,
+      indexEvents: indexEvents(showProgress),
       openText: async (m) => (await openFromFlags("text-embedder", folderFlags(m), showProgress, usage)).model,
       openImage: async (m) => (await openFromFlags("image-embedder", folderFlags(m), showProgress, usage)).model,
       identify: (m) => identifyFromFlags("image-embedder", folderFlags(m), showProgress, usage),

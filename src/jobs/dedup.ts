@@ -4,10 +4,13 @@
  * are near-duplicates, grouped as the connected components of that neighbour graph (so a chain
  * of near copies is one group). Each group gets a suggestion: keep one file (by default the one
  * with the most pixels, then the most bytes, then the first path), drop the rest.
+ *
+ * The neighbours come from exact search, or for large folders from an HNSW graph (cached as emb
+ * search caches it), which may miss a pair: a group then splits, or loses a member.
  */
-import { BlockedExactIndex } from "../eval/knn/search.js";
 import type { IndexRecord } from "../io/embedding-store.js";
 import { readEmbeddingFolders } from "./embedding-cache.js";
+import { type IndexEvents, type IndexKind, openNeighbourIndex, SEARCH_HNSW } from "./search-index.js";
 
 export const KEEP_RULES = ["largest", "smallest", "first"] as const;
 export type KeepRule = (typeof KEEP_RULES)[number];
@@ -37,6 +40,8 @@ export interface DedupOutcome {
   rows: number;
   threshold: number;
   keep: KeepRule;
+  /** The search that found the pairs: exact, or approximate through the HNSW graph. */
+  index: "exact" | "hnsw";
   groups: DedupGroup[];
   /** Files in some group, and files suggested for dropping. */
   duplicates: number;
@@ -44,6 +49,15 @@ export interface DedupOutcome {
 }
 
 export class DedupOptionError extends Error {}
+
+/**
+ * HNSW's candidate list for dedup's queries (search's is 128): a near-copy is by far a row's
+ * nearest neighbour, which a short list finds, and a million queries cost a quarter as much.
+ */
+const DEDUP_EF_SEARCH = 32;
+
+/** Queries per search call: bounds the query rows and neighbour lists held at once, whatever the folder's size. */
+const QUERY_CHUNK = 8192;
 
 /** Union-find over row positions. */
 class Components {
@@ -75,15 +89,23 @@ function keepOrder(rule: KeepRule): (a: IndexRecord, b: IndexRecord) => number {
 
 export async function runDedup(
   folders: string[],
-  options: { threshold: number; keep: KeepRule; onProgress?: (done: number, total: number) => void },
+  options: {
+    threshold: number;
+    keep: KeepRule;
+    /** Exact, HNSW, or by the folder's size (the default). */
+    index?: IndexKind;
+    indexEvents?: IndexEvents;
+    onProgress?: (done: number, total: number) => void;
+  },
 ): Promise<DedupOutcome> {
   const { threshold, keep } = options;
   if (!(threshold > 0 && threshold <= 1)) throw new DedupOptionError(`--threshold ${threshold}: give a cosine similarity above 0 and at most 1 (e.g. 0.95)`);
-  const folder = readEmbeddingFolders(folders);
+  // Rows are read as needed (a chunk of queries, a shortlist, a group), never all copied at once.
+  const folder = readEmbeddingFolders(folders, { onDemand: true });
   try {
     const records = folder.records as IndexRecord[];
     const n = records.length;
-    const vectors = records.map((r) => folder.vector(r.row));
+    const vector = (i: number) => folder.vector(records[i].row);
     const components = new Components(n);
     // exact duplicates: same content
     const firstWithSha = new Map<string, number>();
@@ -93,22 +115,25 @@ export async function runDedup(
       else components.union(first, i);
     });
     // near duplicates: every neighbour at or above the threshold, asking for more where the k-th still is
-    const index = new BlockedExactIndex(vectors, folder.dim);
+    const { index, kind } = openNeighbourIndex(folders, { count: n, row: vector }, folder.dim, options.index ?? "auto", options.indexEvents, {
+      ...SEARCH_HNSW,
+      efSearch: DEDUP_EF_SEARCH,
+    });
     let pending = Array.from({ length: n }, (_, i) => i);
     let k = Math.min(n, 16);
     let done = 0;
     while (pending.length > 0) {
-      const found = await index.searchAll(
-        pending.map((i) => vectors[i]),
-        k,
-      );
       const again: number[] = [];
-      pending.forEach((i, q) => {
-        const { indices, distances } = found[q];
-        for (let j = 0; j < indices.length; j++) if (1 - distances[j] >= threshold) components.union(i, indices[j]);
-        if (indices.length === k && k < n && 1 - distances[k - 1] >= threshold) again.push(i);
-        else options.onProgress?.(++done, n);
-      });
+      for (let c = 0; c < pending.length; c += QUERY_CHUNK) {
+        const chunk = pending.slice(c, c + QUERY_CHUNK);
+        const found = await index.searchAll(chunk.map(vector), k);
+        chunk.forEach((i, q) => {
+          const { indices, distances } = found[q];
+          for (let j = 0; j < indices.length; j++) if (1 - distances[j] >= threshold) components.union(i, indices[j]);
+          if (indices.length === k && k < n && 1 - distances[k - 1] >= threshold) again.push(i);
+          else options.onProgress?.(++done, n);
+        });
+      }
       pending = again;
       k = Math.min(n, k * 4);
     }
@@ -124,7 +149,7 @@ export async function runDedup(
     for (const members of byRoot.values()) {
       if (members.length < 2) continue;
       const sorted = members.map((i) => ({ i, r: records[i] })).sort((a, b) => order(a.r, b.r));
-      const kept = vectors[sorted[0].i];
+      const kept = vector(sorted[0].i);
       const unit = (v: Float32Array) => Math.sqrt(v.reduce((a, x) => a + x * x, 0)) || 1;
       const cos = (v: Float32Array) => v.reduce((a, x, d) => a + x * kept[d], 0) / (unit(v) * unit(kept));
       groups.push({
@@ -138,7 +163,7 @@ export async function runDedup(
           sha256: r.sha256,
           bytes: r.bytes,
           ...(r.width !== undefined ? { width: r.width, height: r.height } : {}),
-          score: cos(vectors[i]),
+          score: cos(vector(i)),
         })),
       });
     }
@@ -146,7 +171,7 @@ export async function runDedup(
     groups.sort((a, b) => b.members.length - a.members.length || (a.keep < b.keep ? -1 : 1));
     groups.forEach((g, i) => (g.group = i + 1));
     const toDrop = groups.reduce((a, g) => a + g.drop.length, 0);
-    return { folder: folder.dir, rows: n, threshold, keep, groups, duplicates: toDrop + groups.length, toDrop };
+    return { folder: folder.dir, rows: n, threshold, keep, index: kind, groups, duplicates: toDrop + groups.length, toDrop };
   } finally {
     folder.close?.();
   }

@@ -15,7 +15,7 @@ import type { BatcherOptions } from "../batching/batcher.js";
 import { EmbeddingStore, type IndexRecord, type StoredRecord } from "../io/embedding-store.js";
 import { readJsonl } from "../io/jsonl.js";
 import { jobFingerprint, readShardedEmbeddings } from "../io/shards.js";
-import { parseNpy } from "../io/npy.js";
+import { NpyRowReader, parseNpy } from "../io/npy.js";
 import type { ImageEmbedder, TextEmbedder } from "../models/types.js";
 import { embedImages, type ProgressEvent } from "./embed-image.js";
 import { embedTexts, textKey, type TextRecord } from "./embed-text.js";
@@ -57,11 +57,31 @@ export function readEmbeddingFolder<R extends StoredRecord = IndexRecord>(dir: s
 }
 
 /**
+ * A folder whose rows are read from embeddings.npy when asked for (one pread each), as shard
+ * folders are: a million rows of 1,152 float32 (4.6 GB) are never held whole, nor twice.
+ */
+function openEmbeddingFolder(dir: string): EmbeddingFolder {
+  const npyPath = join(dir, "embeddings.npy");
+  if (!existsSync(npyPath)) throw new Error(`${dir} has no embeddings.npy: give a folder written by emb embed image`);
+  const reader = NpyRowReader.open(npyPath);
+  try {
+    const records = readJsonl<IndexRecord>(join(dir, "index.jsonl")).filter((r) => r.row < reader.rows);
+    const runPath = join(dir, "run.json");
+    const fingerprint = existsSync(runPath) ? JSON.parse(readFileSync(runPath, "utf8")).fingerprint : undefined;
+    return { dir, dim: reader.dim, records, fingerprint, vector: (row) => reader.row(row), close: () => reader.close() };
+  } catch (error) {
+    reader.close();
+    throw error;
+  }
+}
+
+/**
  * One `emb embed image` folder, or the folders of one job's shards read as one (checked as emb
  * merge checks them: same model and settings, every shard finished, no input with two contents).
+ * `onDemand`: one folder's rows too are read when asked for, not loaded whole (close() lets go).
  */
-export function readEmbeddingFolders(dirs: string[]): EmbeddingFolder {
-  if (dirs.length === 1) return readEmbeddingFolder(dirs[0]);
+export function readEmbeddingFolders(dirs: string[], options: { onDemand?: boolean } = {}): EmbeddingFolder {
+  if (dirs.length === 1) return options.onDemand ? openEmbeddingFolder(dirs[0]) : readEmbeddingFolder(dirs[0]);
   const shards = readShardedEmbeddings(dirs, false);
   return { ...shards, dir: dirs.join(", "), fingerprint: jobFingerprint(shards.folders[0].run) };
 }

@@ -3,18 +3,19 @@
  * image file or as one of the folder's rows. Queries are embedded with the model the folder
  * records in run.json (proven the same by its weights' content hash) and searched exactly: every
  * row is scored, the float32 products only shortlisting and the shortlist ranked in double
- * precision (BlockedExactIndex), ties to the lower row.
+ * precision (BlockedExactIndex), ties to the lower row; or, for large folders, through an HNSW
+ * graph cached beside the embeddings (see search-index.ts), its candidates ranked the same way.
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { decodeAndResize, type DecodeOptions } from "../image/decode.js";
 import { modelPixels } from "../image/normalize.js";
 import { readImageFile } from "../image/read-image-file.js";
-import { BlockedExactIndex } from "../eval/knn/search.js";
 import { OutputMismatchError } from "../io/output-folder.js";
 import type { ModelSource } from "../models/registry.js";
 import type { ImageEmbedder, TextEmbedder } from "../models/types.js";
 import { readEmbeddingFolders, type EmbeddingFolder } from "./embedding-cache.js";
+import { type IndexEvents, type IndexKind, openNeighbourIndex } from "./search-index.js";
 
 export type SearchQuery = { text: string } | { image: string } | { row: number };
 
@@ -52,6 +53,9 @@ export interface SearchJob {
   openImage: (model: FolderModel) => Promise<ImageEmbedder>;
   /** What the folder's model is now: its image tower's identity. */
   identify: (model: FolderModel) => Promise<ModelSource>;
+  /** Exact, HNSW, or by the folder's size (the default). */
+  index?: IndexKind;
+  indexEvents?: IndexEvents;
 }
 
 export class SearchQueryError extends Error {}
@@ -91,13 +95,15 @@ export interface SearchOutcome {
   folder: string;
   rows: number;
   k: number;
+  /** The search that answered: exact, or approximate through the HNSW graph. */
+  index: "exact" | "hnsw";
   results: SearchResult[];
 }
 
 export async function runSearch(job: SearchJob): Promise<SearchOutcome> {
   if (!Number.isInteger(job.k) || job.k < 1) throw new SearchQueryError(`-k ${job.k}: give a whole number of at least 1`);
   if (job.queries.length === 0) throw new SearchQueryError("no query: give --text, --image or --row (each repeatable)");
-  const folder = readEmbeddingFolders(job.folders);
+  const folder = readEmbeddingFolders(job.folders, { onDemand: true });
   try {
     const rows = folder.records.length;
     const byRow = new Map(folder.records.map((r) => [r.row, r]));
@@ -109,8 +115,8 @@ export async function runSearch(job: SearchJob): Promise<SearchOutcome> {
     const model = needsModel ? folderModel(folder, join(job.folders[0], "run.json")) : undefined;
     if (model) checkSameModel(folder, await job.identify(model));
     const vectors = await queryVectors(job, folder, model);
-    const references = folder.records.map((r) => folder.vector(r.row));
-    const index = new BlockedExactIndex(references, folder.dim);
+    const references = { count: rows, row: (i: number) => folder.vector(folder.records[i].row) };
+    const { index, kind } = openNeighbourIndex(job.folders, references, folder.dim, job.index ?? "auto", job.indexEvents);
     const found = await index.searchAll(vectors, job.k);
     const results = job.queries.map((query, i): SearchResult => {
       const { indices, distances } = found[i];
@@ -123,7 +129,7 @@ export async function runSearch(job: SearchJob): Promise<SearchOutcome> {
       const shown = "row" in query ? { ...query, path: byRow.get(query.row)?.path } : query;
       return { query: shown, results: hits };
     });
-    return { folder: folder.dir, rows, k: job.k, results };
+    return { folder: folder.dir, rows, k: job.k, index: kind, results };
   } finally {
     folder.close?.();
   }

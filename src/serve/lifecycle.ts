@@ -61,7 +61,9 @@ const hostPort = (host: string, port: number) => `${host.includes(":") ? `[${hos
 /** Serves until SIGTERM or SIGINT, then answers the requests in flight and releases everything. */
 export async function runServe(options: ServeOptions, hooks: ServeHooks): Promise<void> {
   const opened = await openModels(options, hooks);
-  const search = options.index ? await FolderSearch.open(options.index, hooks.index, options.decode) : undefined;
+  const search = options.index
+    ? await FolderSearch.open(options.index, hooks.index, options.decode, "auto", { onNotice: (line) => hooks.log(`emb serve: ${line}`) })
+    : undefined;
   const pool = new PreparePool(options.workers);
   const endpoints = buildEndpoints(opened, options.batchers, { pool, workers: options.workers, decode: options.decode });
   const budget = new ByteBudget(options.maxInflightBytes);

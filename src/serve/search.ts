@@ -6,11 +6,12 @@
  */
 import { decodeAndResize, type DecodeOptions } from "../image/decode.js";
 import { modelPixels } from "../image/normalize.js";
-import { BlockedExactIndex } from "../eval/knn/search.js";
+import type { NeighbourIndex } from "../eval/knn/search.js";
 import type { ModelSource } from "../models/registry.js";
 import type { ImageEmbedder, TextEmbedder } from "../models/types.js";
 import { readEmbeddingFolders, type EmbeddingFolder } from "../jobs/embedding-cache.js";
 import { checkSameModel, folderModel, type FolderModel, type SearchHit } from "../jobs/search.js";
+import { type IndexEvents, type IndexKind, openNeighbourIndex } from "../jobs/search-index.js";
 import { thumbnail } from "../pages/html.js";
 import { ProtocolError } from "./protocol.js";
 
@@ -32,7 +33,7 @@ export class FolderSearch {
 
   private constructor(
     private readonly folder: EmbeddingFolder,
-    private readonly index: BlockedExactIndex,
+    private readonly index: NeighbourIndex,
     private readonly model: FolderModel | undefined,
     private readonly image: ImageEmbedder | undefined,
     private readonly text: TextEmbedder | undefined,
@@ -41,9 +42,13 @@ export class FolderSearch {
     this.byRow = new Map(folder.records.map((r) => [r.row, r]));
   }
 
-  /** Reads the folder (or one job's shard folders) and opens its model; a folder without run.json answers row queries only. */
-  static async open(folders: string[], hooks: IndexHooks, decode: DecodeOptions): Promise<FolderSearch> {
-    const folder = readEmbeddingFolders(folders);
+  /**
+   * Reads the folder (or one job's shard folders), opens its model, and indexes its rows as
+   * `emb search --index` does (HNSW from its cache or built into it for large folders); a folder
+   * without run.json answers row queries only.
+   */
+  static async open(folders: string[], hooks: IndexHooks, decode: DecodeOptions, kind: IndexKind = "auto", events?: IndexEvents): Promise<FolderSearch> {
+    const folder = readEmbeddingFolders(folders, { onDemand: true });
     const model = folder.fingerprint && typeof folder.fingerprint.model === "string" ? folderModel(folder, `${folders[0]}/run.json`) : undefined;
     let image: ImageEmbedder | undefined;
     let text: TextEmbedder | undefined;
@@ -52,8 +57,9 @@ export class FolderSearch {
       image = await hooks.openImage(model);
       text = await hooks.openText(model);
     }
-    const vectors = folder.records.map((r) => folder.vector(r.row));
-    return new FolderSearch(folder, new BlockedExactIndex(vectors, folder.dim), model, image, text, { ...model?.decode, ...decode });
+    const references = { count: folder.records.length, row: (i: number) => folder.vector(folder.records[i].row) };
+    const { index } = openNeighbourIndex(folders, references, folder.dim, kind, events);
+    return new FolderSearch(folder, index, model, image, text, { ...model?.decode, ...decode });
   }
 
   /** What the page shows about the index, and which queries it takes. */

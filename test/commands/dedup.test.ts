@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import sharp from "sharp";
 import { beforeAll, describe, expect, it } from "vitest";
+import { loadHnsw } from "../../src/eval/knn/search.js";
 import { readJsonl } from "../../src/io/jsonl.js";
 import { parseNpy } from "../../src/io/npy.js";
 import { runCli } from "../helpers/cli.js";
@@ -106,6 +107,25 @@ describe("emb dedup", () => {
     const drop = readFileSync(join(out, "drop.txt"), "utf8").trim().split("\n");
     expect(drop).toEqual(outcome.groups.flatMap((g: { drop: string[] }) => g.drop));
     expect(readJsonl(join(out, "groups.jsonl"))).toEqual(outcome.groups);
+  });
+
+  it.skipIf(!("module" in loadHnsw()))("finds the same groups through the HNSW graph as by exact search (--index hnsw)", () => {
+    for (const threshold of ["0.999", "0.99"]) {
+      const exact = runCli(["dedup", folder, "--threshold", threshold, "--index", "exact", "--json"]);
+      const hnsw = runCli(["dedup", folder, "--threshold", threshold, "--index", "hnsw", "--json"]);
+      expect(hnsw.status, hnsw.stderr).toBe(0);
+      const [e, h] = [JSON.parse(exact.stdout), JSON.parse(hnsw.stdout)];
+      expect([e.index, h.index]).toEqual(["exact", "hnsw"]);
+      expect(h.groups).toEqual(e.groups);
+    }
+    // the second run read the graph the first built (emb search builds the same one)
+    expect(runCli(["dedup", folder, "--index", "hnsw", "--json"]).stderr).toContain("reusing the HNSW index");
+  });
+
+  it("says in --help that HNSW may miss pairs and that exact is the default on smaller folders", () => {
+    const help = runCli(["dedup", "--help"]).stdout.replace(/\s+/g, " ");
+    expect(help).toContain("may miss near-duplicate pairs");
+    expect(help).toContain("auto: exact below 200,000 rows");
   });
 
   it("refuses a threshold outside (0, 1] and a keep rule it does not know", () => {

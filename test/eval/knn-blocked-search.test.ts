@@ -1,6 +1,9 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { mulberry32 } from "../../src/eval/random.js";
-import { BlockedExactIndex, ExactIndex, productErrorBound, unitRows, type NeighbourList } from "../../src/eval/knn/search.js";
+import { BlockedExactIndex, ExactIndex, HnswIndex, loadHnsw, productErrorBound, unitRows, type NeighbourList } from "../../src/eval/knn/search.js";
 import { TransposedProduct } from "../../src/runtime/matmul.js";
 import { readJson } from "../helpers/fixtures.js";
 
@@ -107,6 +110,29 @@ describe("blocked exact search (matrix products) equals the scalar scan", () => 
     }
   });
 
+  it("takes the references as arrays, as one row-major buffer or as rows read on demand, with the same results", async () => {
+    const dim = 24;
+    const references = gaussianRows(500, dim, 11);
+    const queries = gaussianRows(40, dim, 12);
+    const flat = new Float32Array(500 * dim);
+    references.forEach((r, i) => flat.set(r, i * dim));
+    let reads = 0;
+    const onDemand = {
+      count: 500,
+      row: (i: number) => {
+        reads++;
+        return Float32Array.from(references[i]);
+      },
+    };
+    const expected = plain(await scan(references, queries, 7));
+    expect(plain(await new BlockedExactIndex(flat, dim).searchAll(queries, 7))).toEqual(expected);
+    expect(plain(await new BlockedExactIndex(onDemand, dim).searchAll(queries, 7))).toEqual(expected);
+    // every row once for the products, then only the shortlisted ones again
+    expect(reads).toBeGreaterThan(500);
+    expect(reads).toBeLessThan(500 + 40 * 50);
+    expect(() => new BlockedExactIndex(flat.subarray(1), dim)).toThrow(`a buffer of ${500 * dim - 1} values is not rows of ${dim} dimensions`);
+  });
+
   it("returns every reference when k exceeds their number, and refuses k below 1 and queries of another size", async () => {
     const references = gaussianRows(3, 4, 8);
     const index = new BlockedExactIndex(references, 4);
@@ -115,6 +141,24 @@ describe("blocked exact search (matrix products) equals the scalar scan", () => 
     expect(found.indices[0]).toBe(1);
     await expect(index.searchAll([references[0]], 0)).rejects.toThrow("k must be a whole number of at least 1, not 0");
     await expect(index.searchAll([references[0], new Float32Array(5)], 2)).rejects.toThrow("query 1 has 5 dimensions, the references 4");
+  });
+});
+
+describe.skipIf(!("module" in loadHnsw()))("HNSW search", () => {
+  it("equals exact search where its candidate list covers every reference, and reads back the graph it saved", async () => {
+    const dim = 32;
+    const references = gaussianRows(300, dim, 13);
+    const queries = gaussianRows(30, dim, 14);
+    const options = { m: 16, efConstruction: 300, efSearch: 300, seed: 100 };
+    let added = 0;
+    const built = new HnswIndex(references, dim, options, { onAdded: () => added++ });
+    expect(added).toBe(300);
+    const expected = plain(await scan(references, queries, 10));
+    expect(plain(await built.searchAll(queries, 10))).toEqual(expected);
+    const file = join(mkdtempSync(join(tmpdir(), "emb-hnsw-")), "graph.bin");
+    built.save(file);
+    expect(plain(await new HnswIndex(references, dim, options, { from: file }).searchAll(queries, 10))).toEqual(expected);
+    expect(() => new HnswIndex(references.slice(1), dim, options, { from: file })).toThrow("holds a graph of 300 vectors, not of the 299 references");
   });
 });
 

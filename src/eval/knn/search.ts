@@ -20,6 +20,10 @@ interface HnswGraph {
   addPoint(point: number[], label: number): void;
   setEf(ef: number): void;
   searchKnn(query: number[], k: number): { neighbors: number[]; distances: number[] };
+  /** Replaces the graph by one writeIndexSync wrote (no initIndex needed first). */
+  readIndexSync(filename: string): void;
+  writeIndexSync(filename: string): void;
+  getCurrentCount(): number;
 }
 export interface HnswModule {
   HierarchicalNSW: new (space: "cosine", dim: number) => HnswGraph;
@@ -86,14 +90,39 @@ async function eachQuery(
   });
 }
 
+/**
+ * Reference vectors, in reference order: one array per row, one row-major buffer of n x dim
+ * (each row a view of it, never a copy), or rows read on demand (a folder too large to hold twice).
+ */
+export type References = Float32Array[] | Float32Array | RowSource;
+
+/** Rows given one at a time; a row returned is read, never modified. */
+export interface RowSource {
+  readonly count: number;
+  row(index: number): Float32Array;
+}
+
+/** Any References as a RowSource. */
+export function rowSource(references: References, dim: number): RowSource {
+  if (Array.isArray(references)) return { count: references.length, row: (i) => references[i] };
+  if (!(references instanceof Float32Array)) return references;
+  if (references.length % dim !== 0) throw new Error(`a buffer of ${references.length} values is not rows of ${dim} dimensions`);
+  return { count: references.length / dim, row: (i) => references.subarray(i * dim, (i + 1) * dim) };
+}
+
+/** The length unitRows divides a row by: computed the same way wherever a row is normalised, so distances agree to the bit. */
+function rowNorm(v: Float32Array, dim: number): number {
+  let norm = 0;
+  for (let i = 0; i < dim; i++) norm += v[i] * v[i];
+  return Math.sqrt(norm) || 1;
+}
+
 /** Rows scaled to unit length in double precision; a zero row stays zero, as sklearn's normalize leaves it. */
 export function unitRows(vectors: Float32Array[], dim: number): Float64Array {
   const out = new Float64Array(vectors.length * dim);
   vectors.forEach((v, r) => {
     if (v.length !== dim) throw new Error(`vector ${r} has ${v.length} dimensions, not ${dim}`);
-    let norm = 0;
-    for (let i = 0; i < dim; i++) norm += v[i] * v[i];
-    norm = Math.sqrt(norm) || 1;
+    const norm = rowNorm(v, dim);
     for (let i = 0; i < dim; i++) out[r * dim + i] = v[i] / norm;
   });
   return out;
@@ -151,6 +180,42 @@ class CosineTable {
 }
 
 const clipDistance = (dot: number) => Math.min(2, Math.max(0, 1 - dot));
+
+/**
+ * The scan's double-precision distance to references kept as they were given (float32, a quarter
+ * of CosineTable's memory): a row is normalised in double when it is scored, dividing as
+ * unitRows does, so each distance equals CosineTable's to the bit. Only shortlisted rows are
+ * scored, so normalising each again costs little.
+ */
+class RowScorer {
+  constructor(
+    readonly rows: RowSource,
+    readonly dim: number,
+  ) {}
+
+  get size(): number {
+    return this.rows.count;
+  }
+
+  distance(unitQuery: Float64Array, index: number): number {
+    const { dim } = this;
+    const v = this.rows.row(index);
+    if (v.length !== dim) throw new Error(`vector ${index} has ${v.length} dimensions, not ${dim}`);
+    const norm = rowNorm(v, dim);
+    let dot = 0;
+    for (let i = 0; i < dim; i++) dot += unitQuery[i] * (v[i] / norm);
+    return clipDistance(dot);
+  }
+
+  /** Each candidate's distance, nearest k kept (ties to the lower index). */
+  nearest(unitQuery: Float64Array, candidates: number[], k: number): NeighbourList {
+    return nearest(
+      candidates,
+      candidates.map((r) => this.distance(unitQuery, r)),
+      k,
+    );
+  }
+}
 
 /** Sorts candidates by distance, then by reference index, and keeps k. */
 function nearest(candidates: number[], distances: number[], k: number): NeighbourList {
@@ -291,18 +356,29 @@ class Shortlist {
  * near-ties and exact duplicates are ordered as the scan orders them.
  */
 export class BlockedExactIndex implements NeighbourIndex {
-  private readonly table: CosineTable;
-  /** The unit references rounded to float32, the right-hand side of the products. */
+  private readonly table: RowScorer;
+  /**
+   * The unit references rounded to float32 (unitRows' values, rounded once), the right-hand side
+   * of the products: the only copy of the references this index holds, 4 bytes a value.
+   */
   private readonly units32: Float32Array;
 
   /** `threads` for the products; 0 or undefined: every core. */
   constructor(
-    references: Float32Array[],
+    references: References,
     dim: number,
     private readonly threads?: number,
   ) {
-    this.table = new CosineTable(references, dim);
-    this.units32 = Float32Array.from(this.table.units);
+    this.table = new RowScorer(rowSource(references, dim), dim);
+    const n = this.table.size;
+    this.units32 = new Float32Array(n * dim);
+    for (let r = 0; r < n; r++) {
+      const v = this.table.rows.row(r);
+      if (v.length !== dim) throw new Error(`vector ${r} has ${v.length} dimensions, not ${dim}`);
+      const norm = rowNorm(v, dim);
+      const base = r * dim;
+      for (let i = 0; i < dim; i++) this.units32[base + i] = v[i] / norm;
+    }
   }
 
   get size(): number {
@@ -334,15 +410,7 @@ export class BlockedExactIndex implements NeighbourIndex {
           shortlists.forEach((s, i) => s.add(products, i * (r1 - r0), r1 - r0, r0));
         }
         shortlists.forEach((s, i) => {
-          const unit = units.subarray(i * dim, (i + 1) * dim);
-          const candidates = s.candidates();
-          found.push(
-            nearest(
-              candidates,
-              candidates.map((r) => this.table.distance(unit, r)),
-              keep,
-            ),
-          );
+          found.push(this.table.nearest(units.subarray(i * dim, (i + 1) * dim), s.candidates(), keep));
           onQuery?.();
         });
       }
@@ -364,38 +432,57 @@ export interface HnswOptions {
 
 export const DEFAULT_HNSW: HnswOptions = { m: 16, efConstruction: 200, efSearch: 128, seed: 100 };
 
+/** Where an HnswIndex's graph comes from. */
+export interface HnswBuild {
+  /** A file HnswIndex.save wrote for the same references and options: read instead of built. */
+  from?: string;
+  /** After each reference added while building (building takes minutes at a million rows). */
+  onAdded?: (done: number, total: number) => void;
+}
+
 export class HnswIndex implements NeighbourIndex {
-  private readonly table: CosineTable;
+  private readonly table: RowScorer;
   private readonly graph: HnswGraph;
 
   /** Throws where hnswlib-node cannot be loaded (see loadHnsw). */
   constructor(
-    references: Float32Array[],
+    references: References,
     dim: number,
     private readonly options: HnswOptions = DEFAULT_HNSW,
+    build: HnswBuild = {},
   ) {
     const hnsw = loadHnsw();
     if ("error" in hnsw) throw new Error(hnswUnavailableNotice(hnsw.error));
-    this.table = new CosineTable(references, dim);
+    this.table = new RowScorer(rowSource(references, dim), dim);
     this.graph = new hnsw.module.HierarchicalNSW("cosine", dim);
-    this.graph.initIndex(Math.max(1, references.length), options.m, options.efConstruction, options.seed);
-    references.forEach((v, i) => this.graph.addPoint(Array.from(v), i));
+    const n = this.table.size;
+    if (build.from) {
+      this.graph.readIndexSync(build.from);
+      const count = this.graph.getCurrentCount();
+      if (count !== n) throw new Error(`${build.from} holds a graph of ${count} vectors, not of the ${n} references`);
+      return;
+    }
+    this.graph.initIndex(Math.max(1, n), options.m, options.efConstruction, options.seed);
+    for (let i = 0; i < n; i++) {
+      this.graph.addPoint(Array.from(this.table.rows.row(i)), i);
+      build.onAdded?.(i + 1, n);
+    }
   }
 
   get size(): number {
     return this.table.size;
   }
 
+  /** Writes the graph (hnswlib's own format: the unit vectors and the links) for `from` to read. */
+  save(file: string): void {
+    this.graph.writeIndexSync(file);
+  }
+
   search(query: Float32Array, k: number): NeighbourList {
     const wanted = Math.min(k, this.size);
     this.graph.setEf(Math.max(this.options.efSearch, wanted));
     const found = this.graph.searchKnn(Array.from(query), wanted).neighbors;
-    const unit = unitRows([query], this.table.dim);
-    return nearest(
-      found,
-      found.map((r) => this.table.distance(unit, r)),
-      wanted,
-    );
+    return this.table.nearest(unitRows([query], this.table.dim), found, wanted);
   }
 
   searchAll(queries: Float32Array[], k: number, onQuery?: () => void): Promise<NeighbourList[]> {
