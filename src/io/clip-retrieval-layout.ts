@@ -13,11 +13,12 @@
  * It is a view of embeddings.npy and index.jsonl, which stay the resume manifest: it is
  * rewritten whole at the end of every run, so it is current when run.json says the run ended.
  */
-import { readdirSync, renameSync, rmSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { parquetReadObjects } from "hyparquet";
 import { join } from "node:path";
 import { makeFolder } from "./directories.js";
 import { writeMetadataParquet, type MetadataColumn } from "./metadata-parquet.js";
-import { NpyRowReader } from "./npy.js";
+import { NpyRowReader, parseNpy } from "./npy.js";
 import { writeFloat16Npy } from "./npy-writer.js";
 import { l2normalize } from "../runtime/vectors.js";
 
@@ -67,4 +68,69 @@ export function writeClipRetrievalLayout(dir: string, records: object[], columns
   for (const sub of [folder, "metadata"]) {
     for (const file of readdirSync(join(dir, sub))) if (!written.has(`${sub}/${file}`)) rmSync(join(dir, sub, file), { force: true });
   }
+}
+
+/** A folder in the layout, read back: its rows' metadata (image_path as path) and vectors, parts in order. */
+export interface ClipRetrievalFolder {
+  dim: number;
+  /** One per row: the metadata columns, image_path renamed path. */
+  records: (Record<string, unknown> & { row: number; path: string })[];
+  vector(row: number): Float32Array;
+}
+
+/** Whether `dir` holds an image layout without emb's own files (as clip-retrieval's inference writes it). */
+export function isClipRetrievalImageFolder(dir: string): boolean {
+  return !existsSync(join(dir, "embeddings.npy")) && existsSync(join(dir, "img_emb")) && existsSync(join(dir, "metadata"));
+}
+
+/**
+ * Reads img_emb/img_emb_<i>.npy (float16 or float32) and metadata/metadata_<i>.parquet, part by
+ * part in number order, rows numbered across the parts; each part's metadata must have as many
+ * rows as its embeddings.
+ */
+export async function readClipRetrievalImageFolder(dir: string): Promise<ClipRetrievalFolder> {
+  const partNumber = (file: string) => Number(/_(\d+)\.[a-z]+$/.exec(file)?.[1]);
+  const parts = (sub: string, ext: string) =>
+    readdirSync(join(dir, sub))
+      .filter((f) => f.endsWith(ext) && Number.isInteger(partNumber(f)))
+      .sort((a, b) => partNumber(a) - partNumber(b));
+  const npys = parts("img_emb", ".npy");
+  const parquets = parts("metadata", ".parquet");
+  if (npys.length === 0) throw new Error(`${dir}/img_emb has no img_emb_<n>.npy parts`);
+  if (npys.map(partNumber).join() !== parquets.map(partNumber).join()) {
+    throw new Error(`${dir}: the parts of img_emb/ (${npys.join(", ")}) and metadata/ (${parquets.join(", ") || "none"}) do not pair up`);
+  }
+  const records: ClipRetrievalFolder["records"] = [];
+  const blocks: { first: number; data: Float32Array }[] = [];
+  let dim = 0;
+  for (const [i, npy] of npys.entries()) {
+    const array = parseNpy(readFileSync(join(dir, "img_emb", npy)));
+    if (array.shape.length !== 2 || (array.dtype !== "float16" && array.dtype !== "float32"))
+      throw new Error(`${dir}/img_emb/${npy} is not a float16 or float32 matrix`);
+    const [rows, width] = array.shape;
+    if (dim && width !== dim) throw new Error(`${dir}/img_emb/${npy} has ${width} dimensions, the parts before it ${dim}`);
+    dim = width;
+    const bytes = readFileSync(join(dir, "metadata", parquets[i]));
+    const rowsMeta = (await parquetReadObjects({ file: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) })) as Record<
+      string,
+      unknown
+    >[];
+    if (rowsMeta.length !== rows) throw new Error(`${dir}/metadata/${parquets[i]} has ${rowsMeta.length} rows, img_emb/${npy} ${rows}`);
+    const first = records.length;
+    blocks.push({ first, data: array.data as Float32Array });
+    rowsMeta.forEach((meta, j) => {
+      const { image_path, ...rest } = meta;
+      if (typeof image_path !== "string") throw new Error(`${dir}/metadata/${parquets[i]} has no image_path column (row ${j})`);
+      // numbers stored as INT64 come back as bigint
+      const fields = Object.fromEntries(Object.entries(rest).map(([k, v]) => [k, typeof v === "bigint" ? Number(v) : v]));
+      records.push({ ...fields, row: first + j, path: image_path });
+    });
+  }
+  const vector = (row: number) => {
+    let b = blocks.length - 1;
+    while (blocks[b].first > row) b--;
+    const at = row - blocks[b].first;
+    return blocks[b].data.slice(at * dim, (at + 1) * dim);
+  };
+  return { dim, records, vector };
 }

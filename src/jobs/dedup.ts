@@ -9,7 +9,7 @@
  * search caches it), which may miss a pair: a group then splits, or loses a member.
  */
 import type { IndexRecord } from "../io/embedding-store.js";
-import { readEmbeddingFolders } from "./embedding-cache.js";
+import { openEmbeddingFolders } from "./embedding-cache.js";
 import { type IndexEvents, type IndexKind, openNeighbourIndex, SEARCH_HNSW } from "./search-index.js";
 
 export const KEEP_RULES = ["largest", "smallest", "first"] as const;
@@ -101,15 +101,16 @@ export async function runDedup(
   const { threshold, keep } = options;
   if (!(threshold > 0 && threshold <= 1)) throw new DedupOptionError(`--threshold ${threshold}: give a cosine similarity above 0 and at most 1 (e.g. 0.95)`);
   // Rows are read as needed (a chunk of queries, a shortlist, a group), never all copied at once.
-  const folder = readEmbeddingFolders(folders, { onDemand: true });
+  const folder = await openEmbeddingFolders(folders, { onDemand: true });
   try {
     const records = folder.records as IndexRecord[];
     const n = records.length;
     const vector = (i: number) => folder.vector(records[i].row);
     const components = new Components(n);
-    // exact duplicates: same content
+    // exact duplicates: same content (a clip-retrieval layout records none: "" is unknown)
     const firstWithSha = new Map<string, number>();
     records.forEach((r, i) => {
+      if (!r.sha256) return;
       const first = firstWithSha.get(r.sha256);
       if (first === undefined) firstWithSha.set(r.sha256, i);
       else components.union(first, i);
@@ -154,7 +155,7 @@ export async function runDedup(
       const cos = (v: Float32Array) => v.reduce((a, x, d) => a + x * kept[d], 0) / (unit(v) * unit(kept));
       groups.push({
         group: 0,
-        kind: sorted.every(({ r }) => r.sha256 === sorted[0].r.sha256) ? "exact" : "near",
+        kind: sorted[0].r.sha256 && sorted.every(({ r }) => r.sha256 === sorted[0].r.sha256) ? "exact" : "near",
         keep: sorted[0].r.path,
         drop: sorted.slice(1).map(({ r }) => r.path),
         members: sorted.map(({ i, r }) => ({

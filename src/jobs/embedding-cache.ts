@@ -13,6 +13,7 @@ import { stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { BatcherOptions } from "../batching/batcher.js";
 import { EmbeddingStore, type IndexRecord, type StoredRecord } from "../io/embedding-store.js";
+import { isClipRetrievalImageFolder, readClipRetrievalImageFolder } from "../io/clip-retrieval-layout.js";
 import { readJsonl } from "../io/jsonl.js";
 import { jobFingerprint, readShardedEmbeddings } from "../io/shards.js";
 import { NpyRowReader, parseNpy } from "../io/npy.js";
@@ -84,6 +85,19 @@ export function readEmbeddingFolders(dirs: string[], options: { onDemand?: boole
   if (dirs.length === 1) return options.onDemand ? openEmbeddingFolder(dirs[0]) : readEmbeddingFolder(dirs[0]);
   const shards = readShardedEmbeddings(dirs, false);
   return { ...shards, dir: dirs.join(", "), fingerprint: jobFingerprint(shards.folders[0].run) };
+}
+
+/**
+ * As readEmbeddingFolders, and also a folder in clip-retrieval's layout alone (img_emb/ and
+ * metadata/, as its inference writes them; no run.json, so no model to embed queries with).
+ */
+export async function openEmbeddingFolders(dirs: string[], options: { onDemand?: boolean } = {}): Promise<EmbeddingFolder> {
+  const layouts = dirs.filter(isClipRetrievalImageFolder);
+  if (layouts.length === 0) return readEmbeddingFolders(dirs, options);
+  if (dirs.length > 1) throw new Error(`${layouts[0]} is in clip-retrieval's layout: give it alone (shards are read together from emb's own folders)`);
+  const folder = await readClipRetrievalImageFolder(dirs[0]);
+  const records = folder.records.map((r) => ({ sha256: "", bytes: 0, mtimeMs: 0, ...r }) as IndexRecord);
+  return { dir: dirs[0], dim: folder.dim, records, vector: folder.vector };
 }
 
 /**

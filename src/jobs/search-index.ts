@@ -12,8 +12,9 @@
  * cache cannot be written the graph is built in memory, and stderr says so.
  */
 import { createHash } from "node:crypto";
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { isClipRetrievalImageFolder } from "../io/clip-retrieval-layout.js";
 import {
   BlockedExactIndex,
   DEFAULT_HNSW,
@@ -63,12 +64,8 @@ export function chooseIndex(kind: IndexKind, rows: number): "exact" | "hnsw" {
   return kind === "auto" ? (rows >= HNSW_FROM_ROWS ? "hnsw" : "exact") : kind;
 }
 
-/** What a cached graph was built from, per folder. */
-interface FolderState {
-  indexSha256: string;
-  npyBytes: number;
-  npyMtimeMs: number;
-}
+/** What a cached graph was built from, per folder: emb's files, or a clip-retrieval layout's parts. */
+type FolderState = { indexSha256: string; npyBytes: number; npyMtimeMs: number } | { parts: { file: string; sha256: string }[] };
 
 interface CacheRecord {
   format: 1;
@@ -94,6 +91,10 @@ function fileSha256(path: string): string {
 }
 
 function folderState(dir: string): FolderState {
+  if (isClipRetrievalImageFolder(dir)) {
+    const files = ["img_emb", "metadata"].flatMap((sub) => readdirSync(join(dir, sub)).map((f) => join(sub, f)));
+    return { parts: files.sort().map((file) => ({ file, sha256: fileSha256(join(dir, file)) })) };
+  }
   const npy = statSync(join(dir, "embeddings.npy"));
   return { indexSha256: fileSha256(join(dir, "index.jsonl")), npyBytes: npy.size, npyMtimeMs: npy.mtimeMs };
 }

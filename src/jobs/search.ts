@@ -14,7 +14,7 @@ import { readImageFile } from "../image/read-image-file.js";
 import { OutputMismatchError } from "../io/output-folder.js";
 import type { ModelSource } from "../models/registry.js";
 import type { ImageEmbedder, TextEmbedder } from "../models/types.js";
-import { readEmbeddingFolders, type EmbeddingFolder } from "./embedding-cache.js";
+import { openEmbeddingFolders, type EmbeddingFolder } from "./embedding-cache.js";
 import { type IndexEvents, type IndexKind, openNeighbourIndex } from "./search-index.js";
 
 export type SearchQuery = { text: string } | { image: string } | { row: number };
@@ -103,7 +103,7 @@ export interface SearchOutcome {
 export async function runSearch(job: SearchJob): Promise<SearchOutcome> {
   if (!Number.isInteger(job.k) || job.k < 1) throw new SearchQueryError(`-k ${job.k}: give a whole number of at least 1`);
   if (job.queries.length === 0) throw new SearchQueryError("no query: give --text, --image or --row (each repeatable)");
-  const folder = readEmbeddingFolders(job.folders, { onDemand: true });
+  const folder = await openEmbeddingFolders(job.folders, { onDemand: true });
   try {
     const rows = folder.records.length;
     const byRow = new Map(folder.records.map((r) => [r.row, r]));

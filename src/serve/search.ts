@@ -9,7 +9,7 @@ import { modelPixels } from "../image/normalize.js";
 import type { NeighbourIndex } from "../eval/knn/search.js";
 import type { ModelSource } from "../models/registry.js";
 import type { ImageEmbedder, TextEmbedder } from "../models/types.js";
-import { readEmbeddingFolders, type EmbeddingFolder } from "../jobs/embedding-cache.js";
+import { openEmbeddingFolders, type EmbeddingFolder } from "../jobs/embedding-cache.js";
 import { checkSameModel, folderModel, type FolderModel, type SearchHit } from "../jobs/search.js";
 import { type IndexEvents, type IndexKind, openNeighbourIndex } from "../jobs/search-index.js";
 import { thumbnail } from "../pages/html.js";
@@ -48,7 +48,7 @@ export class FolderSearch {
    * without run.json answers row queries only.
    */
   static async open(folders: string[], hooks: IndexHooks, decode: DecodeOptions, kind: IndexKind = "auto", events?: IndexEvents): Promise<FolderSearch> {
-    const folder = readEmbeddingFolders(folders, { onDemand: true });
+    const folder = await openEmbeddingFolders(folders, { onDemand: true });
     const model = folder.fingerprint && typeof folder.fingerprint.model === "string" ? folderModel(folder, `${folders[0]}/run.json`) : undefined;
     let image: ImageEmbedder | undefined;
     let text: TextEmbedder | undefined;
