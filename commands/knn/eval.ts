@@ -3,7 +3,7 @@ import { EmbCommand } from "../../src/cli/command.js";
 import { runStatus } from "../../src/cli/errors.js";
 import { checkEmbeddingFolders } from "../../src/cli/inputs.js";
 import { checkOutputFolder } from "../../src/io/directories.js";
-import { decodeOptions, extensionList, imageInputFlags, modelFlags, imageModelFlags, textFlags } from "../../src/cli/flags.js";
+import { decodeOptions, evaluationFlags, extensionList } from "../../src/cli/flags.js";
 import { jobOutput } from "../../src/cli/job-output.js";
 import { dtypeFromFlags, identifyFromFlags, openFromFlags } from "../../src/cli/run-support.js";
 import { WEIGHTINGS, type Weighting } from "../../src/eval/knn/classifier.js";
@@ -51,20 +51,9 @@ export default class KnnEval extends EmbCommand {
     exact: Flags.boolean({ description: "search exactly instead of through the HNSW index", default: false }),
     "ef-search": Flags.integer({ description: "HNSW candidate list size at query time", default: DEFAULT_HNSW.efSearch, min: 1 }),
     "agreement-sample": Flags.integer({ description: "queries also searched exactly to report how often HNSW agrees (0: skip)", default: 1000, min: 0 }),
-    embeddings: Flags.string({
-      char: "e",
-      description: "an emb embed image output folder to take image embeddings from; repeat for the shards of one job (read as one)",
-      multiple: true,
-    }),
-    "cache-dir": Flags.string({ description: "embedding cache (default $EMB_CACHE_DIR, else $XDG_CACHE_HOME/emb, else ~/.cache/emb)" }),
     out: Flags.string({ char: "o", description: "folder for report.json, per-class.csv and predictions.jsonl", default: "knn-eval" }),
     confusions: Flags.integer({ description: "confused class pairs shown per method", default: 10, min: 0 }),
-    ...modelFlags,
-    ...textFlags,
-    ...imageModelFlags,
-    "batch-size": Flags.integer({ description: "largest batch the model runs", default: 16, min: 1 }),
-    ...imageInputFlags,
-    progress: Flags.boolean({ description: "show progress bars on stderr", default: true, allowNo: true }),
+    ...evaluationFlags,
   };
 
   async run(): Promise<KnnEvalOutcome> {

@@ -2,7 +2,7 @@ import { Flags } from "@oclif/core";
 import { EmbCommand } from "../../src/cli/command.js";
 import { runStatus } from "../../src/cli/errors.js";
 import { checkEmbeddingFolders } from "../../src/cli/inputs.js";
-import { decodeOptions, imageInputFlags, imageModelFlags, modelFlags, textFlags } from "../../src/cli/flags.js";
+import { decodeOptions, evaluationFlags } from "../../src/cli/flags.js";
 import { jobOutput } from "../../src/cli/job-output.js";
 import { dtypeFromFlags, identifyFromFlags, openFromFlags } from "../../src/cli/run-support.js";
 import { DEFAULT_RECALL_K } from "../../src/eval/retrieval/recall.js";
@@ -35,23 +35,12 @@ export default class RetrievalEval extends EmbCommand {
       default: "test",
     }),
     k: Flags.integer({ char: "k", description: "recall@k to report (repeatable)", multiple: true, default: [...DEFAULT_RECALL_K], min: 1 }),
-    embeddings: Flags.string({
-      char: "e",
-      description: "an emb embed image output folder to take image vectors from; repeat for the shards of one job (read as one)",
-      multiple: true,
-    }),
     "text-embeddings": Flags.string({
       description: "an emb embed text output folder holding every caption (matched by content) to take caption vectors from; repeat for shards",
       multiple: true,
     }),
-    "cache-dir": Flags.string({ description: "embedding cache (default $EMB_CACHE_DIR, else $XDG_CACHE_HOME/emb, else ~/.cache/emb)" }),
     out: Flags.string({ char: "o", description: "folder for report.json and queries.jsonl", default: "retrieval-eval" }),
-    ...modelFlags,
-    ...textFlags,
-    ...imageModelFlags,
-    "batch-size": Flags.integer({ description: "largest batch the model runs", default: 16, min: 1 }),
-    ...imageInputFlags,
-    progress: Flags.boolean({ description: "show progress bars on stderr", default: true, allowNo: true }),
+    ...evaluationFlags,
   };
 
   async run(): Promise<RetrievalEvalOutcome> {

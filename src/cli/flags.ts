@@ -130,6 +130,25 @@ export const imageInputFlags = {
   }),
 };
 
+/**
+ * Flags of the evaluations (emb knn eval, emb retrieval eval): where embeddings come from (an
+ * emb embed image folder, the cache, the model) and how the model runs.
+ */
+export const evaluationFlags = {
+  embeddings: Flags.string({
+    char: "e",
+    description: "an emb embed image output folder to take image embeddings from; repeat for the shards of one job (read as one)",
+    multiple: true,
+  }),
+  "cache-dir": Flags.string({ description: "embedding cache (default $EMB_CACHE_DIR, else $XDG_CACHE_HOME/emb, else ~/.cache/emb)" }),
+  ...modelFlags,
+  ...textFlags,
+  ...imageModelFlags,
+  "batch-size": Flags.integer({ description: "largest batch the model runs", default: 16, min: 1 }),
+  ...imageInputFlags,
+  progress: Flags.boolean({ description: "show progress bars on stderr", default: true, allowNo: true }),
+};
+
 /** Which part of the inputs a run takes, for the commands that walk inputs. */
 export const shardFlags = {
   shard: Flags.string({

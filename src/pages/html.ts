@@ -77,27 +77,30 @@ figcaption { font-size: 12px; margin-top: 4px; overflow-wrap: anywhere; }
 .drop img { opacity: 0.75; }
 `;
 
-/**
- * The page: a title, a line about what it shows, the body, and the data it was made from as JSON
- * (in a script element browsers do not run) so scripts and tests can read the same numbers.
- */
-export function htmlPage(title: string, meta: string, body: string, data: unknown): string {
-  // "<" escaped so no string in the data can close the script element
-  const json = JSON.stringify(data).replace(/</g, "\\u003c");
+/** An HTML document: the head every emb page has, its own style, and a body. */
+export function htmlDocument(title: string, style: string, body: string): string {
   return `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(title)}</title>
-<style>${STYLE}</style>
+<style>${style}</style>
 </head>
 <body>
 <h1>${escapeHtml(title)}</h1>
-<p class="meta">${meta}</p>
 ${body}
-<script type="application/json" id="emb-data">${json}</script>
 </body>
 </html>
 `;
+}
+
+/**
+ * A results page: a line about what it shows, the body, and the data it was made from as JSON
+ * (in a script element browsers do not run) so scripts and tests can read the same numbers.
+ */
+export function htmlPage(title: string, meta: string, body: string, data: unknown): string {
+  // "<" escaped so no string in the data can close the script element
+  const json = JSON.stringify(data).replace(/</g, "\\u003c");
+  return htmlDocument(title, STYLE, `<p class="meta">${meta}</p>\n${body}\n<script type="application/json" id="emb-data">${json}</script>`);
 }

@@ -4,7 +4,7 @@
  * /v1/search/thumbnail/<row>. Plain DOM and fetch, no library; results are put in with
  * textContent, never as HTML. A server with a token asks for it once per tab.
  */
-import { escapeHtml } from "../pages/html.js";
+import { htmlDocument } from "../pages/html.js";
 
 const SCRIPT = `
 const $ = (id) => document.getElementById(id);
@@ -89,17 +89,7 @@ figcaption { font-size: 12px; margin-top: 4px; overflow-wrap: anywhere; }
 `;
 
 export function searchPageHtml(title: string): string {
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(title)}</title>
-<style>${STYLE}</style>
-</head>
-<body>
-<h1>${escapeHtml(title)}</h1>
-<p id="about"></p>
+  const body = `<p id="about"></p>
 <form id="auth" hidden><label>Token <input id="token" type="password" autocomplete="off"></label><button>Use</button></form>
 <div>
 <form id="text-form"><input id="text" type="search" placeholder="describe what you are looking for" aria-label="text query"><button>Search</button></form>
@@ -110,8 +100,6 @@ export function searchPageHtml(title: string): string {
 <p id="status"></p>
 <h2 id="query"></h2>
 <div id="results"></div>
-<script>${SCRIPT}</script>
-</body>
-</html>
-`;
+<script>${SCRIPT}</script>`;
+  return htmlDocument(title, STYLE, body);
 }

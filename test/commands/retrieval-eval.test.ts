@@ -124,6 +124,16 @@ describe("emb retrieval eval", () => {
     expected = referenceRecall(vectors(imageFolder), vectors(textFolder), textImage, ks);
   });
 
+  /** The evaluation from precomputed image folders and the caption folder: every vector from them, the same numbers. */
+  function fromFolders(images: string[]) {
+    const args = ["--annotations", annotations, "--images", root, ...images.flatMap((d) => ["--embeddings", d]), "--text-embeddings", textFolder];
+    const run = evaluate([...args, "--cache-dir", tmp("cache"), "--out", join(tmp("out"), "r"), ...ks.flatMap((k) => ["-k", String(k)])]);
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.json.images).toMatchObject({ fromEmbeddingsFolder: 7, embedded: 0 });
+    for (const [name, value] of Object.entries(expected)) expect(run.json.metrics[name], name).toBeCloseTo(value, 12);
+    return run;
+  }
+
   it("equals recall computed from emb embed image and emb embed text vectors, on the test split only", () => {
     const out = join(tmp("out"), "r");
     const run = evaluate(["--annotations", annotations, "--images", root, "--cache-dir", tmp("cache"), "--out", out, ...ks.flatMap((k) => ["-k", String(k)])]);
@@ -147,25 +157,18 @@ describe("emb retrieval eval", () => {
   });
 
   it("takes precomputed image and caption folders and gives the same numbers without loading the model", () => {
-    const run = evaluate([
-      "--annotations",
-      annotations,
-      "--images",
-      root,
-      "--embeddings",
-      imageFolder,
-      "--text-embeddings",
-      textFolder,
-      "--cache-dir",
-      tmp("cache"),
-      "--out",
-      join(tmp("out"), "r"),
-      ...ks.flatMap((k) => ["-k", String(k)]),
-    ]);
-    expect(run.status, run.stderr).toBe(0);
-    expect(run.json.images).toMatchObject({ fromEmbeddingsFolder: 7, embedded: 0 });
+    const run = fromFolders([imageFolder]);
     expect(run.json.captions.fromTextEmbeddingsFolder).toBe(17);
-    for (const [name, value] of Object.entries(expected)) expect(run.json.metrics[name], name).toBeCloseTo(value, 12);
+  });
+
+  it("reads the image vectors from the shard folders of one job together", () => {
+    const shards = [0, 1].map((i) => {
+      const out = join(tmp(`shard-${i}`), "emb");
+      const run = runCli(["embed", "image", join(root, "val"), "--model", model, "--out", out, "--shard", `${i}/2`, "--no-progress"]);
+      expect(run.status, run.stderr).toBe(0);
+      return out;
+    });
+    fromFolders(shards);
   });
 
   it("reads BLIP's [{image, caption}] list and COCO's captions file to the same numbers", () => {
