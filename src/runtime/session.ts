@@ -19,6 +19,8 @@ export interface SessionOptions {
   threads?: number;
   /** How onnxruntime holds memory for this graph; adapters choose per graph. */
   memory?: MemoryOptions;
+  /** Record every kernel run (onnxruntime's profiler) into a JSON file named from this prefix, written at release. */
+  profilePrefix?: string;
 }
 
 export interface MemoryOptions {
@@ -95,7 +97,9 @@ export class ModelSession {
     const failures: string[] = [];
     for (const provider of candidates) {
       try {
-        const session = await ort.InferenceSession.create(path, sessionOptions(provider, options.threads, options.memory));
+        const settings = sessionOptions(provider, options.threads, options.memory);
+        if (options.profilePrefix) Object.assign(settings, { enableProfiling: true, profileFilePrefix: options.profilePrefix });
+        const session = await ort.InferenceSession.create(path, settings);
         return new ModelSession(session, provider, path);
       } catch (error) {
         const message = error instanceof Error ? error.message.split("\n")[0] : String(error);
