@@ -31,6 +31,11 @@ export default class Search extends EmbCommand {
     image: Flags.string({ description: "an image file to query with, embedded with the folder's model (repeatable)", multiple: true }),
     row: Flags.integer({ description: "a row of the folder (index.jsonl's row) to query with (repeatable)", multiple: true, min: 0 }),
     k: Flags.integer({ char: "k", description: "results per query", default: 10, min: 1 }),
+    jsonl: Flags.boolean({
+      description: "print one JSON line per result ({query, rank, row, path, score}) instead of the table, for scripts and jq",
+      default: false,
+      exclusive: ["json"],
+    }),
     html: Flags.string({ description: "also write the results as a self-contained HTML page (thumbnails, scores, paths; one section per query) to this file" }),
     index: indexFlag("whose results may miss a true neighbour"),
     // the model itself comes from the folder's run.json: only how to run it is a flag
@@ -62,7 +67,9 @@ export default class Search extends EmbCommand {
       identify: (m) => identifyFromFlags("image-embedder", folderFlags(m), showProgress, usage),
     });
     if (flags.html) writeFileSync(flags.html, await searchPage(outcome));
-    if (!this.jsonEnabled()) {
+    if (flags.jsonl) {
+      for (const { query, results } of outcome.results) for (const hit of results) this.log(JSON.stringify({ query, ...hit }));
+    } else if (!this.jsonEnabled()) {
       for (const { query, results } of outcome.results) {
         this.log(queryLabel(query));
         for (const hit of results) this.log(`  ${String(hit.rank).padStart(3)}  ${hit.score.toFixed(4)}  ${hit.path}`);

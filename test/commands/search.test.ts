@@ -67,6 +67,17 @@ describe("emb search", () => {
     expect(run.status, run.stderr).toBe(0);
   });
 
+  it("--jsonl prints one line per result, the --json document's hits in its order", () => {
+    const json = search([folder], ["--row", "2", "--text", "a photo", "-k", "3"]).json;
+    const run = runCli(["search", folder, "--row", "2", "--text", "a photo", "-k", "3", "--jsonl"]);
+    expect(run.status, run.stderr).toBe(0);
+    const lines = run.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(lines).toEqual(json.results.flatMap((r: { query: unknown; results: object[] }) => r.results.map((hit) => ({ query: r.query, ...hit }))));
+  });
+
   it("by row: the row itself first, then the rest as brute force ranks them", () => {
     const all = rows(folder);
     for (const row of [0, 6, all.length - 1]) {
