@@ -29,10 +29,12 @@ export const INDEX_KINDS = ["auto", "exact", "hnsw"] as const;
 export type IndexKind = (typeof INDEX_KINDS)[number];
 
 /**
- * Rows from which --index auto uses HNSW. Measured on 2 cores at 1,152 dimensions (bench/RESULTS.md,
- * "emb search and emb dedup at scale"): at 100k rows exact search answers a query in about half a
- * second and dedup's all-pairs search takes minutes; from about 200k rows exact dedup runs past
- * ten minutes and each query past a second, while a cached graph answers in milliseconds.
+ * Rows from which --index auto uses HNSW: about where dedup's two ways cost the same on 2 cores
+ * at 1,152 dimensions (bench/RESULTS.md, "emb search and emb dedup at scale"). Exact all-pairs
+ * grows with the square of the rows (342 s at 100k, so about 23 minutes at 200k and 9.5 hours at
+ * a million); HNSW grows about linearly, building the graph and querying it each at some 4 ms a
+ * row (about 25 minutes at 200k, 2.5 hours at a million). Below it exact search also answers a
+ * run of queries in a few seconds, with no graph to build first.
  */
 export const HNSW_FROM_ROWS = 200_000;
 
@@ -40,8 +42,8 @@ export const SEARCH_INDEX_DIR = "search-index";
 
 /**
  * The graph's parameters: knn eval's, but efConstruction 100, not 200: building costs about
- * 1.6x less (20,000 random rows of 1,152: 36 s against 58 s on one core), which at a million rows
- * is the difference between about 45 minutes and over an hour on 2 cores.
+ * 1.6x less (20,000 random rows of 1,152: 36 s against 58 s; hnswlib-node adds one row at a time,
+ * on one core), which at a million rows saves the better part of an hour.
  */
 export const SEARCH_HNSW: HnswOptions = { ...DEFAULT_HNSW, efConstruction: 100 };
 
