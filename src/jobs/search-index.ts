@@ -12,8 +12,8 @@
  * cache cannot be written the graph is built in memory, and stderr says so.
  */
 import { createHash } from "node:crypto";
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
 import {
   BlockedExactIndex,
   DEFAULT_HNSW,
@@ -121,6 +121,25 @@ function readRecord(path: string): CacheRecord | undefined {
   }
 }
 
+/** Whether process `pid` is running (on this machine). */
+function running(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** Removes what a killed build left (a graph is as large as embeddings.npy); another run's build in progress is left alone. */
+function removeStalePartials(file: string): void {
+  const prefix = `${basename(file)}.partial-`;
+  for (const name of readdirSync(dirname(file))) {
+    const pid = Number(name.slice(prefix.length));
+    if (name.startsWith(prefix) && Number.isInteger(pid) && !running(pid)) rmSync(join(dirname(file), name), { force: true });
+  }
+}
+
 const reason = (error: unknown) => (error instanceof Error ? error.message.split("\n")[0] : String(error));
 
 /**
@@ -172,6 +191,7 @@ export function openNeighbourIndex(
   try {
     mkdirSync(join(folders[0], SEARCH_INDEX_DIR), { recursive: true });
     rmSync(recordFile, { force: true });
+    removeStalePartials(file);
   } catch (error) {
     writable = reason(error);
     events.onNotice?.(`cannot write ${join(folders[0], SEARCH_INDEX_DIR)} (${writable}): building the HNSW index in memory, it will be built again next run`);
