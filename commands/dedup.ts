@@ -2,7 +2,7 @@ import { Args, Flags } from "@oclif/core";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { EmbCommand } from "../src/cli/command.js";
-import { indexEvents, indexFlag } from "../src/cli/search-index.js";
+import { dedupProgress, indexEvents, indexFlag } from "../src/cli/search-index.js";
 import { dedupFiles, type DedupOutcome, KEEP_RULES, type KeepRule, runDedup } from "../src/jobs/dedup.js";
 import type { IndexKind } from "../src/jobs/search-index.js";
 
@@ -29,7 +29,7 @@ export default class Dedup extends EmbCommand {
     keep: Flags.string({ description: "which file of a group to keep", options: [...KEEP_RULES], default: "largest" }),
     out: Flags.string({ char: "o", description: "write groups.jsonl and drop.txt to this folder" }),
     index: indexFlag("which may miss near-duplicate pairs (a group then splits or loses a member)"),
-    progress: Flags.boolean({ description: "show the HNSW build's progress on stderr", default: true, allowNo: true }),
+    progress: Flags.boolean({ description: "show progress on stderr (the search, and the HNSW build)", default: true, allowNo: true }),
   };
 
   async run(): Promise<DedupOutcome> {
@@ -42,6 +42,7 @@ export default class Dedup extends EmbCommand {
       keep: flags.keep as KeepRule,
       index: flags.index as IndexKind,
       indexEvents: indexEvents(flags.progress && !this.jsonEnabled()),
+      onProgress: dedupProgress(flags.progress && !this.jsonEnabled()),
     });
     if (flags.out) {
       mkdirSync(flags.out, { recursive: true });
