@@ -2,8 +2,7 @@ import { Args, Flags } from "@oclif/core";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { EmbCommand } from "../src/cli/command.js";
-import { progressBar } from "../src/cli/progress.js";
-import { indexEvents, indexFlag } from "../src/cli/search-index.js";
+import { dedupProgress, indexEvents, indexFlag } from "../src/cli/search-index.js";
 import { dedupFiles, type DedupOutcome, KEEP_RULES, type KeepRule, runDedup } from "../src/jobs/dedup.js";
 import { dedupPage, PAGE_GROUPS } from "../src/jobs/dedup-page.js";
 import type { IndexKind } from "../src/jobs/search-index.js";
@@ -11,7 +10,7 @@ import type { IndexKind } from "../src/jobs/search-index.js";
 export default class Dedup extends EmbCommand {
   static override summary = "Group the exact and near-duplicate images of an emb embed image folder, with a keep/drop suggestion per group.";
   static override description =
-    "Files with the same content (index.jsonl's sha256) are exact duplicates; images whose embeddings' cosine similarity reaches --threshold are near-duplicates (resized, re-encoded, lightly edited copies), grouped as the connected components of that neighbour graph, found by exact search. Each group suggests one file to keep (--keep largest: the most pixels, then the most bytes, then the first path; smallest; first: the first path) and the others to drop. Prints a summary and the groups, or with --json one document; --out DIR writes groups.jsonl (one group per line) and drop.txt (the files to drop, one per line, ready for --files-from or xargs). What counts as near depends on the model: check a threshold on a sample of groups before deleting anything. Shard folders of one job can be given together.";
+    "Files with the same content (index.jsonl's sha256) are exact duplicates; images whose embeddings' cosine similarity reaches --threshold are near-duplicates (resized, re-encoded, lightly edited copies), grouped as the connected components of that neighbour graph, found by exact search (or through an HNSW graph: see --index). Each group suggests one file to keep (--keep largest: the most pixels, then the most bytes, then the first path; smallest; first: the first path) and the others to drop. Prints a summary and the groups, or with --json one document; --out DIR writes groups.jsonl (one group per line) and drop.txt (the files to drop, one per line, ready for --files-from or xargs). What counts as near depends on the model: check a threshold on a sample of groups before deleting anything. Shard folders of one job can be given together.";
 
   static override examples = [
     "<%= config.bin %> <%= command.id %> photos-emb",
@@ -43,20 +42,13 @@ export default class Dedup extends EmbCommand {
     if (flags.threshold.trim() === "" || Number.isNaN(threshold))
       this.usageError(`--threshold ${flags.threshold} is not a number: give a cosine similarity such as 0.95`);
     const showProgress = flags.progress && !this.jsonEnabled();
-    const bar = progressBar("finding near-duplicates", "rows", showProgress);
-    let started = false;
     const outcome = await runDedup(argv as string[], {
       threshold,
       keep: flags.keep as KeepRule,
       index: flags.index as IndexKind,
       indexEvents: indexEvents(showProgress),
-      onProgress: (_done, total) => {
-        if (!started) bar.start(total);
-        started = true;
-        bar.tick();
-      },
+      onProgress: dedupProgress(showProgress),
     });
-    if (started) bar.stop();
     if (flags.out) {
       mkdirSync(flags.out, { recursive: true });
       for (const [name, text] of Object.entries(dedupFiles(outcome))) writeFileSync(join(flags.out, name), text);

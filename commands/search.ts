@@ -42,7 +42,7 @@ export default class Search extends EmbCommand {
     device: modelFlags.device,
     threads: modelFlags.threads,
     offline: modelFlags.offline,
-    progress: Flags.boolean({ description: "show download progress on stderr", default: true, allowNo: true }),
+    progress: Flags.boolean({ description: "show download and HNSW build progress on stderr", default: true, allowNo: true }),
   };
 
   async run(): Promise<SearchOutcome> {

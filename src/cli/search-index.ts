@@ -22,3 +22,13 @@ export function indexEvents(showProgress: boolean): IndexEvents {
     onBuildEnd: () => bar.stop(),
   };
 }
+
+/** emb dedup's progress: rows whose near-duplicates are all found (an hour's work at a million rows). */
+export function dedupProgress(showProgress: boolean): (done: number, total: number) => void {
+  const bar = progressBar("finding near-duplicates", "rows", showProgress);
+  return (done, total) => {
+    if (done === 1) bar.start(total);
+    bar.tick();
+    if (done === total) bar.stop();
+  };
+}

@@ -13,7 +13,7 @@
  */
 import { createHash } from "node:crypto";
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { isClipRetrievalImageFolder } from "../io/clip-retrieval-layout.js";
 import {
   BlockedExactIndex,
@@ -30,10 +30,12 @@ export const INDEX_KINDS = ["auto", "exact", "hnsw"] as const;
 export type IndexKind = (typeof INDEX_KINDS)[number];
 
 /**
- * Rows from which --index auto uses HNSW. Measured on 2 cores at 1,152 dimensions (bench/RESULTS.md,
- * "emb search and emb dedup at scale"): at 100k rows exact search answers a query in about half a
- * second and dedup's all-pairs search takes minutes; from about 200k rows exact dedup runs past
- * ten minutes and each query past a second, while a cached graph answers in milliseconds.
+ * Rows from which --index auto uses HNSW: about where dedup's two ways cost the same on 2 cores
+ * at 1,152 dimensions (bench/RESULTS.md, "emb search and emb dedup at scale"). Exact all-pairs
+ * grows with the square of the rows (342 s at 100k, so about 23 minutes at 200k and 9.5 hours at
+ * a million); HNSW grows about linearly, building the graph and querying it each at some 4 ms a
+ * row (about 25 minutes at 200k, 2.5 hours at a million). Below it exact search also answers a
+ * run of queries in a few seconds, with no graph to build first.
  */
 export const HNSW_FROM_ROWS = 200_000;
 
@@ -41,8 +43,8 @@ export const SEARCH_INDEX_DIR = "search-index";
 
 /**
  * The graph's parameters: knn eval's, but efConstruction 100, not 200: building costs about
- * 1.6x less (20,000 random rows of 1,152: 36 s against 58 s on one core), which at a million rows
- * is the difference between about 45 minutes and over an hour on 2 cores.
+ * 1.6x less (20,000 random rows of 1,152: 36 s against 58 s; hnswlib-node adds one row at a time,
+ * on one core), which at a million rows saves the better part of an hour.
  */
 export const SEARCH_HNSW: HnswOptions = { ...DEFAULT_HNSW, efConstruction: 100 };
 
@@ -120,6 +122,25 @@ function readRecord(path: string): CacheRecord | undefined {
   }
 }
 
+/** Whether process `pid` is running (on this machine). */
+function running(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** Removes what a killed build left (a graph is as large as embeddings.npy); another run's build in progress is left alone. */
+function removeStalePartials(file: string): void {
+  const prefix = `${basename(file)}.partial-`;
+  for (const name of readdirSync(dirname(file))) {
+    const pid = Number(name.slice(prefix.length));
+    if (name.startsWith(prefix) && Number.isInteger(pid) && !running(pid)) rmSync(join(dirname(file), name), { force: true });
+  }
+}
+
 const reason = (error: unknown) => (error instanceof Error ? error.message.split("\n")[0] : String(error));
 
 /**
@@ -171,6 +192,7 @@ export function openNeighbourIndex(
   try {
     mkdirSync(join(folders[0], SEARCH_INDEX_DIR), { recursive: true });
     rmSync(recordFile, { force: true });
+    removeStalePartials(file);
   } catch (error) {
     writable = reason(error);
     events.onNotice?.(`cannot write ${join(folders[0], SEARCH_INDEX_DIR)} (${writable}): building the HNSW index in memory, it will be built again next run`);

@@ -118,8 +118,11 @@ describe("emb dedup", () => {
       expect([e.index, h.index]).toEqual(["exact", "hnsw"]);
       expect(h.groups).toEqual(e.groups);
     }
-    // the second run read the graph the first built (emb search builds the same one)
-    expect(runCli(["dedup", folder, "--index", "hnsw", "--json"]).stderr).toContain("reusing the HNSW index");
+    // the second run read the graph the first built (emb search builds the same one); without
+    // --json, stderr also has the search's progress
+    const again = runCli(["dedup", folder, "--index", "hnsw"]);
+    expect(again.stderr).toContain("reusing the HNSW index");
+    expect(again.stderr).toMatch(/finding near-duplicates: (\d+)\/\1 rows \(100\.0%\).*done in/);
   });
 
   it("says in --help that HNSW may miss pairs and that exact is the default on smaller folders", () => {

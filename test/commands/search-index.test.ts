@@ -5,7 +5,7 @@
  * (and said so) where the cache cannot be written, and kept apart for shard folders given
  * together. --index auto stays exact on small folders.
  */
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -62,9 +62,14 @@ describe.skipIf(!("module" in loadHnsw()))("emb search --index hnsw and its cach
 
   it("builds the graph once and reuses it on the next run", () => {
     const dir = copy("reuse");
+    // what a killed build would have left
+    mkdirSync(join(dir, "search-index"));
+    const stale = join(dir, `${GRAPH}.partial-999999`);
+    writeFileSync(stale, "half a graph");
     const first = search([dir], ["--row", "3", "--index", "hnsw"]);
     expect(first.status, first.stderr).toBe(0);
     expect(first.stderr).toContain("built the HNSW index of");
+    expect(existsSync(stale)).toBe(false);
     const graph = join(dir, GRAPH);
     const built = statSync(graph).mtimeMs;
     const record = JSON.parse(readFileSync(graph.replace(/\.bin$/, ".json"), "utf8"));
