@@ -202,7 +202,8 @@ function collectMetrics(server: ServerTarget, serverUrl: string, load: (shape: L
       measurements.forEach((m, i) => {
         const measured = spans[i].slice(-m.measuredWindows);
         const samples = poller.between(measured[0].startMs, measured[measured.length - 1].endMs);
-        if (samples.length === 0)
+        // A server that never answered was warned about once already.
+        if (samples.length === 0 && poller.scraped > 0)
           hooks.warn(`--collect-metrics: no scrape of ${at.href} fell in the measured windows; give a --metrics-interval below --measurement-interval`);
         rows[i].serverMetrics = summarizeMetrics(samples);
         hooks.progress(metricsText(rows[i].serverMetrics!));

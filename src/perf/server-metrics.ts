@@ -108,6 +108,11 @@ export class MetricsPoller {
     this.client.close();
   }
 
+  /** Scrapes that succeeded so far. */
+  get scraped(): number {
+    return this.samples.length;
+  }
+
   /** The samples taken from `fromMs` to `toMs` (Date.now() times). */
   between(fromMs: number, toMs: number): MetricsSample[] {
     return this.samples.filter((s) => s.atMs >= fromMs && s.atMs <= toMs);
