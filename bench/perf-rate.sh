@@ -36,7 +36,7 @@ node -e '
   });
   require("fs").writeFileSync(out, JSON.stringify({ data }));' "$vocab" "$work/input_ids.json"
 
-node bin/run.js serve --model "siglip=$model" --port "$port" --grpc-port $((port + 1)) --no-progress > "$work/serve.log" 2>&1 &
+node bin/run.js serve --model "siglip=$model" --port "$port" --grpc-port $((port + 1)) --metrics-port $((port + 2)) --no-progress > "$work/serve.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 1 600); do
   grep -q "listening on" "$work/serve.log" && break

@@ -208,7 +208,7 @@ row() {
   local target=$1 window=$2 triton emb
   triton=$(measure triton "$target" "$window" "$triton_python" bench/triton/serve_siglip.py --model-dir "$model" \
     --http-port "$port" --max-batch-size "$batch" --max-queue-delay-us "$delay_us")
-  emb=$(measure emb "$target" "$window" node bin/run.js serve --model "siglip=$model" --port "$port" --grpc-port $((port + 1)) \
+  emb=$(measure emb "$target" "$window" node bin/run.js serve --model "siglip=$model" --port "$port" --grpc-port $((port + 1)) --metrics-port $((port + 2)) \
     --batch-size "$batch" --max-queue-delay-us "$delay_us" --no-progress)
   log "$target: Triton (infer/s p99_ms rss_mib load_s) $triton | emb $emb"
   node -e '

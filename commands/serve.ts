@@ -17,7 +17,8 @@ export default class Serve extends EmbCommand {
     "<%= config.bin %> <%= command.id %>",
     "<%= config.bin %> <%= command.id %> --model siglip=./siglip-onnx --model florence2 --port 8000",
     "<%= config.bin %> <%= command.id %> --model siglip --batcher-config siglip_vision=vision-batcher.json --host 0.0.0.0 --token-file token.txt",
-    "<%= config.bin %> <%= command.id %> --port 0 --grpc-port 0",
+    "<%= config.bin %> <%= command.id %> --port 0 --grpc-port 0 --metrics-port 0",
+    "<%= config.bin %> <%= command.id %> --host 0.0.0.0 --token-file token.txt --no-metrics-port",
     "<%= config.bin %> <%= command.id %> --no-grpc",
   ];
 
@@ -40,6 +41,17 @@ export default class Serve extends EmbCommand {
     port: Flags.integer({ char: "p", description: "HTTP port (0: any free port)", default: 8000, min: 0, max: 65535 }),
     "grpc-port": Flags.integer({ description: "gRPC port (0: any free port)", default: 8001, min: 0, max: 65535 }),
     grpc: Flags.boolean({ description: "also serve the gRPC protocol (--no-grpc: HTTP only)", default: true, allowNo: true }),
+    "metrics-port": Flags.integer({
+      description:
+        "port of the Prometheus metrics alone (GET /metrics; 0: any free port), on by default at 8002 as Triton's so scrapers and perf_analyzer --collect-metrics set up for Triton work unchanged; like Triton's it takes no token (counts and timings, no request data: keep it on a private network), while /metrics on --port is behind --token-file",
+      default: 8002,
+      min: 0,
+      max: 65535,
+    }),
+    "no-metrics-port": Flags.boolean({
+      description: "no separate metrics port: /metrics on --port only, behind the token when there is one",
+      default: false,
+    }),
     "batch-size": Flags.integer({ description: "largest batch each model runs (default: siglip_text 32, siglip_vision 16, florence2 4)", min: 1 }),
     "max-queue-delay-us": Flags.integer({
       description: "how long a request may wait for a fuller batch, in microseconds (0: as Triton's dynamic_batching {})",
@@ -76,7 +88,11 @@ export default class Serve extends EmbCommand {
       open: async (role, model) => (await openFromFlags(role, { ...flags, model }, flags.progress, usage)).model,
       log: (m) => this.logToStderr(m),
       warn: (m) => this.warn(m),
-      cannotListen: (error) => this.error(`${error.message} (--port 0 or --grpc-port 0 takes any free port; --no-grpc serves HTTP only)`, { exit: 1 }),
+      cannotListen: (error) =>
+        this.error(
+          `${error.message} (--port 0, --grpc-port 0 or --metrics-port 0 takes any free port; --no-grpc serves HTTP only, --no-metrics-port serves /metrics on --port only)`,
+          { exit: 1 },
+        ),
       index: {
         openImage: async (m) => (await openFromFlags("image-embedder", folderModelFlags(m, flags), flags.progress, usage)).model,
         openText: async (m) => {

@@ -53,9 +53,12 @@ export abstract class EmbCommand extends Command {
     return super.catch(mapped);
   }
 
-  /** Warnings as one unwrapped line on stderr, as errors are printed. */
+  /**
+   * Warnings as one unwrapped line on stderr, as errors are printed; also under --json, where
+   * oclif's logToStderr is silent but stdout alone carries the document.
+   */
   override warn(input: string | Error): string | Error {
-    this.logToStderr(`Warning: ${input instanceof Error ? input.message : input}`);
+    process.stderr.write(`Warning: ${input instanceof Error ? input.message : input}\n`);
     return input;
   }
 

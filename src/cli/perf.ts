@@ -9,6 +9,7 @@ import { PERF_TARGETS, perfTarget } from "../models/registry.js";
 import { DEFAULT_MAX_IN_FLIGHT, loadPlan, MEASUREMENT_MODES } from "../perf/load-flags.js";
 import { flagsRefusedWithUrl, refusedMessage, REMOTE_ONLY_FLAGS } from "../perf/remote-setup.js";
 import type { PerfOptions } from "../perf/run-perf.js";
+import { metricsUrl } from "../perf/server-metrics.js";
 import { numberList } from "../perf/run.js";
 import { REQUEST_DISTRIBUTIONS } from "../perf/schedule.js";
 import type { LatencyPercentile } from "../perf/sweep.js";
@@ -92,6 +93,13 @@ export const perfFlags = {
   "token-file": Flags.string({
     description: "with --url: send Authorization: Bearer <token> with the token in this file (default: EMB_SERVE_TOKEN when set)",
   }),
+  "collect-metrics": Flags.boolean({
+    description:
+      "with --url: read the server's Prometheus metrics while measuring, as perf_analyzer --collect-metrics does, and add its CPU utilization and memory (emb serve runs on the CPU: no GPU columns) to the table, CSV and JSON",
+    default: false,
+  }),
+  "metrics-url": Flags.string({ description: "with --collect-metrics: where the metrics are (default: port 8002 of the --url host, /metrics)" }),
+  "metrics-interval": Flags.integer({ description: "with --collect-metrics: how often to read them, ms", default: 1000, min: 10 }),
   progress: Flags.boolean({ description: "show download bars and each measurement window on stderr", default: true, allowNo: true }),
 };
 
@@ -133,7 +141,13 @@ export function perfOptions(flags: PerfFlagValues, raw: Interfaces.ParserOutput[
   });
   if (flags.url) {
     const token = readBearerToken(flags["token-file"]);
-    return { ...common(imageSize(flags["image-size"])), where: { kind: "server", url: flags.url, token, modelName: flags["model-name"] } };
+    // perf_analyzer too refuses its metrics flags without --collect-metrics.
+    const metricsFlags = ["metrics-url", "metrics-interval"].filter((f) => given.has(f));
+    if (!flags["collect-metrics"] && metricsFlags.length > 0)
+      throw new UsageError(`${metricsFlags.map((f) => `--${f}`).join(", ")} ${metricsFlags.length === 1 ? "needs" : "need"} --collect-metrics`);
+    if (flags["metrics-url"] !== undefined) metricsUrl(flags["metrics-url"], flags.url);
+    const metrics = flags["collect-metrics"] ? { url: flags["metrics-url"], intervalMs: flags["metrics-interval"] } : undefined;
+    return { ...common(imageSize(flags["image-size"])), where: { kind: "server", url: flags.url, token, modelName: flags["model-name"], metrics } };
   }
   const settings = batcherSettings(flags);
   const grid = flags.sweep && {

@@ -19,6 +19,8 @@ export type ServeFlagValues = Parameters<typeof generationOverrides>[0] &
     port: number;
     "grpc-port": number;
     grpc: boolean;
+    "metrics-port": number;
+    "no-metrics-port"?: boolean;
     "max-body-mb": number;
     "max-inflight-mb"?: number;
   };
@@ -55,6 +57,7 @@ export function serveOptions(flags: ServeFlagValues): ServeOptions {
     host: flags.host,
     port: flags.port,
     grpcPort: flags.grpc ? flags["grpc-port"] : undefined,
+    metricsPort: flags["no-metrics-port"] ? undefined : flags["metrics-port"],
     maxBytes: flags["max-body-mb"] * 1024 * 1024,
     maxInflightBytes: inflight * 1024 * 1024,
     token,

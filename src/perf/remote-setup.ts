@@ -51,7 +51,7 @@ const SWEEP_FLAGS = ["sweep", "sweep-batch-sizes", "sweep-queue-delays-us", "swe
 /** The local model flags; with --url they only pick the tokenizer of siglip-text captions. */
 const MODEL_FLAGS = ["model", "revision", "offline"];
 /** Flags that only mean something with --url. */
-export const REMOTE_ONLY_FLAGS = ["model-name", "token-file"];
+export const REMOTE_ONLY_FLAGS = ["model-name", "token-file", "collect-metrics", "metrics-url", "metrics-interval"];
 
 /** The flags given that make no sense with --url: a server's batcher, workers, model and generation settings are its own. */
 export function flagsRefusedWithUrl(given: ReadonlySet<string>, target: string): string[] {

@@ -1,6 +1,7 @@
 /** What `emb perf` prints and writes: the results table and perf_analyzer's CSV (`-f`). */
 import Table from "cli-table3";
 import { stringify } from "csv-stringify/sync";
+import type { ServerMetricsSummary } from "./server-metrics.js";
 import type { LatencySummary, StageBreakdownUs } from "./stats.js";
 
 export interface PerfRow {
@@ -24,6 +25,8 @@ export interface PerfRow {
   maxBatchSize?: number;
   maxQueueDelayUs?: number;
   workers?: number;
+  /** --collect-metrics: the server's CPU metrics over the measured windows. */
+  serverMetrics?: ServerMetricsSummary;
 }
 
 /** Milliseconds from microseconds, with as many decimals as a latency needs to be read. */
@@ -161,6 +164,12 @@ export const EMB_CSV_COLUMNS = [
 /** emb's columns of request-rate mode, last: the measured requests, those sent late, the rate they were sent at. */
 export const EMB_RATE_CSV_COLUMNS = ["Request Count", "Delayed Request Count", "Avg Send Request Rate"] as const;
 
+/**
+ * With --collect-metrics, last: perf_analyzer's GPU metric columns (Avg GPU Utilization, Max GPU
+ * Memory Usage, Total GPU Memory) as their CPU counterparts, for emb serve's CPU; utilization 0 to 1, memory in bytes.
+ */
+export const METRICS_CSV_COLUMNS = ["Avg CPU Utilization", "Max CPU Memory Usage", "Total CPU Memory"] as const;
+
 /** Whole microseconds, truncated as perf_analyzer's `ns / 1000` is. */
 const us = (x: number) => (Number.isFinite(x) ? Math.trunc(x) : "");
 
@@ -198,6 +207,7 @@ const sixDigits = (x: number) => String(Number(x.toPrecision(6)));
  */
 export function perfCsv(rows: PerfRow[]): string {
   const rate = rateMode(rows);
+  const metrics = rows.some((r) => r.serverMetrics);
   const sorted = [...rows].sort((a, b) => a.throughput - b.throughput);
   const records = sorted.map((r) => {
     const b = r.breakdownUs;
@@ -230,9 +240,15 @@ export function perfCsv(rows: PerfRow[]): string {
       r.maxQueueDelayUs ?? "",
       r.workers ?? "",
       ...(rate ? [r.requestCount ?? "", r.delayedRequests ?? "", r.sendRate === undefined ? "" : sixDigits(r.sendRate)] : []),
+      ...(metrics ? metricsCells(r.serverMetrics) : []),
     ];
   });
   const [, ...perfAnalyzer] = PERF_ANALYZER_CSV_COLUMNS;
   const columns = rate ? ["Request Rate", ...perfAnalyzer, ...EMB_CSV_COLUMNS, ...EMB_RATE_CSV_COLUMNS] : [...PERF_ANALYZER_CSV_COLUMNS, ...EMB_CSV_COLUMNS];
-  return stringify(records, { header: true, columns });
+  return stringify(records, { header: true, columns: metrics ? [...columns, ...METRICS_CSV_COLUMNS] : columns });
+}
+
+function metricsCells(m: ServerMetricsSummary | undefined): (string | number)[] {
+  const cell = (x: number | null | undefined) => (x === null || x === undefined ? "" : x);
+  return [m?.avgCpuUtilization == null ? "" : sixDigits(m.avgCpuUtilization), cell(m?.maxCpuMemoryUsedBytes), cell(m?.totalCpuMemoryBytes)];
 }

@@ -12,6 +12,7 @@ import type { LoadOptions, LoadShape, Measurement } from "./load.js";
 import type { LoadPlan } from "./load-flags.js";
 import { remoteTargets } from "./remote-setup.js";
 import { perfCsv, perfTable, type PerfRow } from "./report.js";
+import { MetricsPoller, metricsText, metricsUrl, summarizeMetrics } from "./server-metrics.js";
 import { measureRange, sweepAndSave, toRow, type Reporter } from "./run.js";
 import { imageEmbedderFactory, imageInputs, imageToTextFactory, textEmbedderFactory, type TargetFactory } from "./setup.js";
 import type { LatencyPercentile, SweepGrid } from "./sweep.js";
@@ -49,6 +50,8 @@ export interface ServerTarget {
   token?: string;
   /** The server's model; default: the Triton deployment's model of the target. */
   modelName?: string;
+  /** --collect-metrics: scrape the server's Prometheus metrics (default URL: port 8002 of --url's host) every intervalMs. */
+  metrics?: { url?: string; intervalMs: number };
 }
 
 export interface InProcessTarget {
@@ -94,7 +97,16 @@ async function measureServer(options: PerfOptions, server: ServerTarget, hooks: 
   });
   // One connection per request in flight.
   const make = (shape: LoadShape) => remote.make(shape.kind === "concurrency" ? shape.concurrency : shape.maxInFlight);
-  const { rows, measurements } = await measureRange(make, undefined, options.levels, loadOptions(options, hooks), rangeOptions(options), hooks);
+  const collect = server.metrics && collectMetrics(server, remote.url, loadOptions(options, hooks), hooks);
+  collect?.poller.start();
+  let range;
+  try {
+    range = await measureRange(make, undefined, options.levels, collect?.load ?? loadOptions(options, hooks), rangeOptions(options), hooks);
+  } finally {
+    await collect?.poller.stop();
+  }
+  const { rows, measurements } = range;
+  collect?.addTo(rows, measurements, hooks);
   const chart = await reportRange(rows, options, hooks);
   return { target: options.target, url: remote.url, model: remote.model, results: results(rows, measurements), chart };
 }
@@ -159,6 +171,45 @@ function loadOptions(options: PerfOptions, hooks: PerfHooks): (shape: LoadShape)
     maxWindows: options.maxTrials,
     onWindow: (w, i) => hooks.progress(`  Pass [${i + 1}] throughput: ${w.throughput.toFixed(2)} infer/sec. Avg latency: ${Math.round(w.avgLatencyUs)} usec`),
   });
+}
+
+/**
+ * The server's metrics over each level's measured windows: a poller scraping through the whole
+ * range, and the levels' load options wrapped to note when each window began and ended.
+ */
+function collectMetrics(server: ServerTarget, serverUrl: string, load: (shape: LoadShape) => LoadOptions, hooks: PerfHooks) {
+  const { url, intervalMs } = server.metrics!;
+  const at = metricsUrl(url, serverUrl);
+  const token = at.origin === new URL(serverUrl).origin ? server.token : undefined;
+  const poller = new MetricsPoller(at, token, intervalMs, (m) => hooks.warn(m));
+  const spans: { startMs: number; endMs: number }[][] = [];
+  return {
+    poller,
+    load: (shape: LoadShape): LoadOptions => {
+      const options = load(shape);
+      const windows: { startMs: number; endMs: number }[] = [];
+      spans.push(windows);
+      return {
+        ...options,
+        onWindow: (w, i) => {
+          const endMs = Date.now();
+          windows.push({ startMs: endMs - w.seconds * 1000, endMs });
+          options.onWindow?.(w, i);
+        },
+      };
+    },
+    addTo(rows: PerfRow[], measurements: Measurement[], hooks: PerfHooks) {
+      measurements.forEach((m, i) => {
+        const measured = spans[i].slice(-m.measuredWindows);
+        const samples = poller.between(measured[0].startMs, measured[measured.length - 1].endMs);
+        // A server that never answered was warned about once already.
+        if (samples.length === 0 && poller.scraped > 0)
+          hooks.warn(`--collect-metrics: no scrape of ${at.href} fell in the measured windows; give a --metrics-interval below --measurement-interval`);
+        rows[i].serverMetrics = summarizeMetrics(samples);
+        hooks.progress(metricsText(rows[i].serverMetrics!));
+      });
+    },
+  };
 }
 
 const rangeOptions = (options: PerfOptions) => ({ percentile: options.percentile, thresholdMs: options.thresholdMs, maxTrials: options.maxTrials });

@@ -107,11 +107,12 @@ export class Endpoint<Row extends object, Res> implements ServedEndpoint {
   /** Runs one request; ProtocolError for a bad one, other errors for the server's own failures. */
   async infer(request: InferRequest, signal: AbortSignal): Promise<OutputTensor[]> {
     const started = nowNs();
+    for (const s of this.counts) s.started();
     try {
       const rows = this.check(request);
       const outcomes = await Promise.all(this.rowsOf(request, rows).map((row) => this.runRow(row, signal)));
       const results: Res[] = [];
-      let times = { queueNs: 0, inputNs: 0, inferNs: 0, outputNs: 0 };
+      let times = { queueNs: 0, inputNs: 0, inferNs: 0, outputNs: 0, prepareNs: 0 };
       for (const [i, outcome] of outcomes.entries()) {
         if (outcome.kind === "failed") {
           const where = rows > 1 ? `row ${i}: ` : "";
@@ -127,6 +128,7 @@ export class Endpoint<Row extends object, Res> implements ServedEndpoint {
           inputNs: Math.max(times.inputNs, t.prepareUs * 1000),
           inferNs: Math.max(times.inferNs, t.inferenceUs * 1000),
           outputNs: Math.max(times.outputNs, t.postprocessUs * 1000),
+          prepareNs: times.prepareNs + t.prepareUs * 1000,
         };
       }
       const outputs = this.outputsOf(results);
@@ -135,6 +137,8 @@ export class Endpoint<Row extends object, Res> implements ServedEndpoint {
     } catch (error) {
       this.statistics.requestFailed(Number(nowNs() - started));
       throw error;
+    } finally {
+      for (const s of this.counts) s.ended();
     }
   }
 

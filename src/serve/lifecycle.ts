@@ -16,6 +16,7 @@ import { ByteBudget } from "./budget.js";
 import { GrpcInferenceServer } from "./grpc.js";
 import type { ServedEndpoint } from "./endpoint.js";
 import { buildEndpoints, loadedModels, type BatcherName, type Family, type OpenedModels } from "./launch.js";
+import { MetricsServer, ServeMetrics } from "./metrics.js";
 import { OpenAiEmbeddings } from "./openai.js";
 import { FolderSearch, type IndexHooks } from "./search.js";
 import { InferenceServer } from "./server.js";
@@ -33,6 +34,8 @@ export interface ServeOptions {
   port: number;
   /** The gRPC port; undefined serves HTTP only. */
   grpcPort?: number;
+  /** Triton's separate metrics port (unauthenticated, GET /metrics only); undefined serves /metrics on the HTTP port alone. */
+  metricsPort?: number;
   /** Largest HTTP request body or gRPC message, in bytes. */
   maxBytes: number;
   /** Request bytes all requests together may hold at once (HTTP bodies and gRPC messages); at least maxBytes. */
@@ -69,12 +72,18 @@ export async function runServe(options: ServeOptions, hooks: ServeHooks): Promis
   const budget = new ByteBudget(options.maxInflightBytes);
   const service = { token: options.token, version: versions().emb, budget, onError: (m: string) => hooks.warn(m) };
   const openai = openAiApi(options, opened, endpoints);
-  const server = new InferenceServer(endpoints, { ...service, maxBodyBytes: options.maxBytes, search, openai });
+  const metrics = new ServeMetrics(endpoints);
+  const server = new InferenceServer(endpoints, { ...service, maxBodyBytes: options.maxBytes, search, openai, metrics });
+  const metricsServer = options.metricsPort === undefined ? undefined : new MetricsServer(metrics);
   const grpcPort = options.grpcPort;
   const grpc = grpcPort === undefined ? undefined : new GrpcInferenceServer(endpoints, { ...service, maxMessageBytes: options.maxBytes });
   let address: AddressInfo;
   try {
     if (grpc) hooks.log(`emb serve: gRPC on ${hostPort(options.host, await grpc.listen(grpcPort!, options.host))}`);
+    if (metricsServer) {
+      const at = await metricsServer.listen(options.metricsPort!, options.host);
+      hooks.log(`emb serve: metrics on http://${hostPort(at.address, at.port)}/metrics (no token)`);
+    }
     address = await server.listen(options.port, options.host);
   } catch (error) {
     hooks.cannotListen(error as Error);
@@ -96,7 +105,7 @@ export async function runServe(options: ServeOptions, hooks: ServeHooks): Promis
     process.once("SIGINT", () => resolve("SIGINT"));
   });
   hooks.log(`emb serve: ${signal}: answering the requests in flight, then stopping`);
-  await Promise.all([server.drain(), grpc?.drain()]);
+  await Promise.all([server.drain(), grpc?.drain(), metricsServer?.close()]);
   await pool.close();
   for (const model of loadedModels(opened)) await model.release();
   await search?.release();

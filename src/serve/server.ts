@@ -11,6 +11,7 @@ import type { AddressInfo } from "node:net";
 import { BusyError, RETRY_AFTER_S, type Lease } from "./budget.js";
 import { InFlight, shuttingDown } from "./drain.js";
 import type { ServedEndpoint } from "./endpoint.js";
+import type { ServeMetrics } from "./metrics.js";
 import { encodeInferResponse, parseInferRequest, ProtocolError } from "./protocol.js";
 import { openAiError, type OpenAiEmbeddings } from "./openai.js";
 import { parseSearchRequest, type FolderSearch } from "./search.js";
@@ -24,6 +25,8 @@ export interface ServerOptions extends ServiceOptions {
   search?: FolderSearch;
   /** The OpenAI-compatible API over the embedding model's endpoints (/v1/embeddings, /v1/models). */
   openai?: OpenAiEmbeddings;
+  /** Prometheus metrics at GET /metrics, behind the token like the statistics they are read from. */
+  metrics?: ServeMetrics;
 }
 
 const THUMBNAIL_ROUTE = /^\/v1\/search\/thumbnail\/(\d+)$/;
@@ -127,6 +130,7 @@ export class InferenceServer {
     checkBearer(req.headers.authorization, this.options.token);
     if (path === "/v1/search" || path.startsWith("/v1/search/")) return this.searchRoute(req, res, path, lease);
     if (path === "/v2") return this.reply(res, 200, serverMetadata(this.options.version));
+    if (path === "/metrics" && this.options.metrics) return this.metricsRoute(req, res, this.options.metrics);
     if (path === "/v2/models/stats") return this.reply(res, 200, { model_stats: this.models.statistics() });
     if (path === "/v2/repository/index") {
       await this.readBody(req, res, lease);
@@ -180,6 +184,11 @@ export class InferenceServer {
       if (failure.status >= 500) this.options.onError?.(`${req.method} ${req.url}: ${failure.message}`);
       return this.reply(res, failure.status, failure.body());
     }
+  }
+
+  private async metricsRoute(req: IncomingMessage, res: ServerResponse, metrics: ServeMetrics): Promise<void> {
+    if (req.method !== "GET") throw new ProtocolError(`/metrics takes GET, not ${req.method}`, 405);
+    return this.send(res, 200, metrics.contentType, Buffer.from(await metrics.text()));
   }
 
   private async searchRoute(req: IncomingMessage, res: ServerResponse, path: string, lease: Lease): Promise<void> {

@@ -26,6 +26,8 @@ export interface RequestTimes {
   outputNs: number;
   /** Rows in the request: Triton counts inferences, not requests. */
   rows: number;
+  /** Preparing every row (decode and resize, or tokenising), summed: inputNs is only the slowest row's. */
+  prepareNs?: number;
 }
 
 export class ModelStatistics {
@@ -39,6 +41,27 @@ export class ModelStatistics {
   private executions = 0;
   private lastInferenceMs = 0;
   private readonly batches = new Map<number, Duration>();
+  private readonly prepare = zero();
+  private pendingRequests = 0;
+
+  /** A request arrived and is not answered yet (Triton's pending count, for /metrics). */
+  started(): void {
+    this.pendingRequests++;
+  }
+
+  /** A request was answered or failed. */
+  ended(): void {
+    this.pendingRequests--;
+  }
+
+  get pending(): number {
+    return this.pendingRequests;
+  }
+
+  /** Rows prepared and their summed preparation time, for emb's own metrics beside Triton's. */
+  get preparation(): Readonly<Duration> {
+    return this.prepare;
+  }
 
   requestSucceeded(t: RequestTimes): void {
     add(this.success, t.totalNs);
@@ -47,6 +70,8 @@ export class ModelStatistics {
     add(this.computeInfer, t.inferNs);
     add(this.computeOutput, t.outputNs);
     this.inferences += t.rows;
+    this.prepare.count += t.rows;
+    this.prepare.ns += Math.round(t.prepareNs ?? 0);
     this.lastInferenceMs = Date.now();
   }
 

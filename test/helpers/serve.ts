@@ -22,6 +22,8 @@ export interface RunningServer {
   url: string;
   /** The gRPC host:port; undefined with --no-grpc. */
   grpc?: string;
+  /** The separate metrics port's /metrics URL; undefined with --no-metrics-port. */
+  metrics?: string;
   child: ChildProcess;
   /** Everything the server wrote to stderr so far. */
   stderr(): string;
@@ -30,7 +32,9 @@ export interface RunningServer {
 }
 
 export function startServe(args: string[], env: Record<string, string> = {}): Promise<RunningServer> {
-  const child = startCli(["serve", "--port", "0", "--grpc-port", "0", "--no-progress", ...args], env);
+  // A separate metrics port unless the test turns it off: a free one, as the others.
+  const metricsPort = args.includes("--no-metrics-port") ? [] : ["--metrics-port", "0"];
+  const child = startCli(["serve", "--port", "0", "--grpc-port", "0", ...metricsPort, "--no-progress", ...args], env);
   let stderr = "";
   const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
   return new Promise((resolve, reject) => {
@@ -44,6 +48,7 @@ export function startServe(args: string[], env: Record<string, string> = {}): Pr
           url,
           // Printed before the HTTP line.
           grpc: /gRPC on (\S+)/.exec(stderr)?.[1],
+          metrics: /metrics on (http:\/\/\S+)/.exec(stderr)?.[1],
           child,
           stderr: () => stderr,
           stop: async () => {
