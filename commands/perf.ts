@@ -26,7 +26,7 @@ export default class Perf extends EmbCommand {
 
   async run(): Promise<Record<string, unknown>> {
     const { flags, raw } = await this.parse(Perf);
-    const options = perfOptions(flags, raw);
+    const options = perfOptions(flags, raw, this.argv);
     // --json prints the result as JSON instead of tables; --no-progress hides only the progress.
     const showProgress = !this.jsonEnabled() && flags.progress;
     return runPerf(options, {

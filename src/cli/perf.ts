@@ -100,13 +100,25 @@ export const perfFlags = {
   }),
   "metrics-url": Flags.string({ description: "with --collect-metrics: where the metrics are (default: port 8002 of the --url host, /metrics)" }),
   "metrics-interval": Flags.integer({ description: "with --collect-metrics: how often to read them, ms", default: 1000, min: 10 }),
+  "profile-export-file": Flags.string({
+    description: "write every request's send and answer times in perf_analyzer's profile export JSON (for genai-perf / AIPerf-style analysis)",
+  }),
+  report: Flags.string({
+    description:
+      "write a self-contained HTML report into this folder (index.html, report.json): machine, best configuration, throughput-latency charts, stages, memory, the command",
+  }),
+  "latency-budget-ms": Flags.integer({
+    description:
+      "with --report: the best configuration is the fastest whose --percentile latency stays within this many ms (default: --latency-limit, else the fastest)",
+    min: 1,
+  }),
   progress: Flags.boolean({ description: "show download bars and each measurement window on stderr", default: true, allowNo: true }),
 };
 
 export type PerfFlagValues = Interfaces.InferredFlags<typeof perfFlags>;
 
 /** The options the flags ask for; `raw` (the parser's tokens) tells which flags were typed rather than defaulted. */
-export function perfOptions(flags: PerfFlagValues, raw: Interfaces.ParserOutput["raw"]): PerfOptions {
+export function perfOptions(flags: PerfFlagValues, raw: Interfaces.ParserOutput["raw"], argv: string[] = []): PerfOptions {
   const given = new Set(raw.flatMap((token) => (token.type === "flag" ? [token.flag] : [])));
   if (flags.url) {
     const refused = flagsRefusedWithUrl(given, flags.target);
@@ -118,6 +130,7 @@ export function perfOptions(flags: PerfFlagValues, raw: Interfaces.ParserOutput[
         `${remoteOnly.map((f) => `--${f}`).join(", ")} ${remoteOnly.length === 1 ? "applies" : "apply"} only to a server: add --url http://host:port`,
       );
   }
+  if (given.has("latency-budget-ms") && !flags.report) throw new UsageError("--latency-budget-ms picks the report's best configuration: add --report DIR");
   const plan = loadPlan(flags, given);
   if (flags.sweep && plan.levels[0].kind === "rate") {
     throw new UsageError(
@@ -138,6 +151,8 @@ export function perfOptions(flags: PerfFlagValues, raw: Interfaces.ParserOutput[
     field: flags.field,
     text: flags.text,
     imageSize: size,
+    profileExportFile: flags["profile-export-file"],
+    report: flags.report ? { dir: flags.report, latencyBudgetMs: flags["latency-budget-ms"] ?? flags["latency-limit"], argv } : undefined,
   });
   if (flags.url) {
     const token = readBearerToken(flags["token-file"]);

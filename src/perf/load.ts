@@ -12,6 +12,7 @@
 import type { BatchStats } from "../batching/batcher.js";
 import type { StageSummary } from "../pipeline/timing.js";
 import { OpenLoop, type Clock } from "./open-loop.js";
+import { wallClockNs, type ProfileRecord, type RequestRecord } from "./profile-export.js";
 import type { SendTimes } from "./schedule.js";
 import { histogram, summarizeLatencies, type LatencySummary } from "./stats.js";
 import { countWindowComplete, settledWindows, stableWindows } from "./stability.js";
@@ -101,9 +102,11 @@ export interface Measurement {
   errors: number;
   firstError?: string;
   peakRssBytes: number;
+  /** Every window's requests and the windows' edges, for --profile-export-file. */
+  profile: ProfileRecord;
 }
 
-interface Completed {
+interface Completed extends RequestRecord {
   latencyUs: number;
   /** Sent later than its time (rate mode). */
   delayed: boolean;
@@ -150,9 +153,10 @@ export async function measure(target: PerfTarget, options: LoadOptions): Promise
   /** Runs request `i`, timed from when it is sent, into the current window. */
   const request = async (i: number, delayed: boolean) => {
     const start = nowUs();
+    const sentNs = wallClockNs();
     try {
       const timing = await (target.kind === "local" ? target.run(i, ending.signal) : target.run(i));
-      bucket.push({ latencyUs: nowUs() - start, delayed, timing: timing ?? undefined });
+      bucket.push({ latencyUs: nowUs() - start, delayed, timing: timing ?? undefined, sentNs, answeredNs: wallClockNs() });
       succeeded++;
     } catch (error) {
       if (ending.signal.aborted && error === ending.signal.reason) return;
@@ -190,9 +194,11 @@ export async function measure(target: PerfTarget, options: LoadOptions): Promise
     let finishedBefore = completed;
     let sentBefore = generator.sent();
     let started = nowUs();
+    const windowBoundariesNs = [wallClockNs()];
     while (windows.length < options.maxWindows) {
       await windowEnd(options.window, started, () => completed - finishedBefore);
       const ended = nowUs();
+      windowBoundariesNs.push(wallClockNs());
       const requests = bucket;
       bucket = [];
       finishedBefore = completed;
@@ -276,6 +282,10 @@ export async function measure(target: PerfTarget, options: LoadOptions): Promise
       errors,
       firstError: firstError === undefined ? undefined : message(firstError),
       peakRssBytes: peakRss,
+      profile: {
+        requests: contents.flatMap((c) => c.requests.map(({ sentNs, answeredNs }) => ({ sentNs, answeredNs }))),
+        windowBoundariesNs,
+      },
     };
   } finally {
     await drain();

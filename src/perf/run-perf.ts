@@ -11,9 +11,11 @@ import { writeThroughputLatencyChart } from "./chart.js";
 import type { LoadOptions, LoadShape, Measurement } from "./load.js";
 import type { LoadPlan } from "./load-flags.js";
 import { remoteTargets } from "./remote-setup.js";
+import type { ReportRequest } from "./perf-report.js";
 import { perfCsv, perfTable, type PerfRow } from "./report.js";
 import { MetricsPoller, metricsText, metricsUrl, summarizeMetrics } from "./server-metrics.js";
 import { measureRange, sweepAndSave, toRow, type Reporter } from "./run.js";
+import { writeRunOutputs } from "./run-outputs.js";
 import { imageEmbedderFactory, imageInputs, imageToTextFactory, textEmbedderFactory, type TargetFactory } from "./setup.js";
 import type { LatencyPercentile, SweepGrid } from "./sweep.js";
 import type { TargetSettings } from "./targets.js";
@@ -42,6 +44,10 @@ export interface PerfOptions extends LoadPlan {
   imageSize: { width: number; height: number };
   /** Where the requests go. */
   where: ServerTarget | InProcessTarget;
+  /** Where to write perf_analyzer's profile export (profile-export.ts). */
+  profileExportFile?: string;
+  /** Where to write the HTML report and report.json (perf-report.ts). */
+  report?: ReportRequest;
 }
 
 export interface ServerTarget {
@@ -108,6 +114,7 @@ async function measureServer(options: PerfOptions, server: ServerTarget, hooks: 
   const { rows, measurements } = range;
   collect?.addTo(rows, measurements, hooks);
   const chart = await reportRange(rows, options, hooks);
+  await writeRunOutputs(options, { rows, measurements }, hooks);
   return { target: options.target, url: remote.url, model: remote.model, results: results(rows, measurements), chart };
 }
 
@@ -120,7 +127,7 @@ async function measureInProcess(options: PerfOptions, local: InProcessTarget, ho
   try {
     if (local.sweep) {
       const { grid, limitMs, saveConfig } = local.sweep;
-      const { table, best } = await sweepAndSave(factory, grid, load(options.levels[0]), { percentile, limitMs, saveConfig, target }, hooks);
+      const { table, best, measurements } = await sweepAndSave(factory, grid, load(options.levels[0]), { percentile, limitMs, saveConfig, target }, hooks);
       if (options.csv) writeFileSync(options.csv, perfCsv(table));
       hooks.log(perfTable(table, options.color));
       hooks.log(
@@ -128,11 +135,13 @@ async function measureInProcess(options: PerfOptions, local: InProcessTarget, ho
           ? `best: batch ${best.settings.maxBatchSize}, delay ${best.settings.maxQueueDelayUs} us, workers ${best.settings.workers} (${best.throughput.toFixed(2)} infer/sec); saved to ${saveConfig}`
           : `no configuration kept ${percentile} latency under ${limitMs} ms`,
       );
+      await writeRunOutputs(options, { rows: table, measurements, sweep: true }, hooks);
       return { target, cpu, sweep: table, best: best ? toRow(best, best.settings) : null };
     }
     const { settings } = local;
     const { rows, measurements } = await measureRange(() => factory(settings), settings, options.levels, load, rangeOptions(options), hooks);
     const chart = await reportRange(rows, options, hooks);
+    await writeRunOutputs(options, { rows, measurements }, hooks);
     return { target, cpu, settings, results: results(rows, measurements), chart };
   } finally {
     await release();

@@ -99,7 +99,7 @@ export async function sweepAndSave(
   load: LoadOptions,
   options: { percentile: LatencyPercentile; limitMs?: number; saveConfig: string; target: string },
   report: Reporter,
-): Promise<{ table: PerfRow[]; best?: SweepRow }> {
+): Promise<{ table: PerfRow[]; best?: SweepRow; measurements: SweepRow[] }> {
   const { percentile } = options;
   const rows = await sweep(factory, grid, load, (row, i, total) =>
     report.progress(
@@ -120,7 +120,7 @@ export async function sweepAndSave(
       },
     });
   }
-  return { table: rows.map((r) => toRow(r, r.settings)), best };
+  return { table: rows.map((r) => toRow(r, r.settings)), best, measurements: rows };
 }
 
 export function toRow(m: Measurement, settings?: TargetSettings): PerfRow {
