@@ -6,6 +6,8 @@
 # Usage: bash bench/perf-rate.sh [MODEL_DIR]   (default: the tiny test model)
 #   RATES="50 100 200"  WINDOW_MS=3000  STABILITY=25  PORT=18100
 #   PERF_ANALYZER=tools/serve/perf_analyzer   (made by: bash tools/serve/setup.sh)
+#   BUSY=N: N processes spinning on the CPU for the whole run, a loaded machine on purpose
+#   EMB_PERF=path of the emb that runs `emb perf` (default: this checkout's bin/run.js), to compare builds
 #   needs: npm run build
 # perf_analyzer runs with --async (open loop, as emb's), --request-distribution=poisson and the
 # same windows and stability bound as emb perf. Prints one Markdown row per rate.
@@ -18,9 +20,12 @@ stability=${STABILITY:-25}
 port=${PORT:-18100}
 perf_analyzer=${PERF_ANALYZER:-tools/serve/perf_analyzer}
 work=$(mktemp -d)
+emb_perf=${EMB_PERF:-bin/run.js}
 server_pid=""
+busy_pids=()
 cleanup() {
   if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+  for pid in "${busy_pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -44,6 +49,11 @@ for _ in $(seq 1 600); do
   sleep 0.1
 done
 log "emb serve up on $port ($model)"
+for _ in $(seq 1 "${BUSY:-0}"); do
+  node -e 'for (;;);' &
+  busy_pids+=($!)
+done
+log "${#busy_pids[@]} spinning processes; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 echo "| rate/s | perf_analyzer infer/s | p50 ms | p99 ms | delayed | emb perf infer/s | p50 ms | p99 ms | delayed |"
 echo "|---|---|---|---|---|---|---|---|---|"
@@ -51,7 +61,7 @@ for rate in "${rates[@]}"; do
   "$perf_analyzer" -m siglip_text -u "127.0.0.1:$port" --input-data "$work/input_ids.json" --async \
     --request-rate-range="$rate" --request-distribution=poisson --measurement-interval="$window" \
     --stability-percentage="$stability" -f "$work/pa.csv" > "$work/pa.log" 2>&1 || { tail -n 20 "$work/pa.log" >&2; continue; }
-  node bin/run.js perf --url "http://127.0.0.1:$port" --target siglip-text --input "$work/input_ids.json" \
+  node "$emb_perf" perf --url "http://127.0.0.1:$port" --target siglip-text --input "$work/input_ids.json" \
     --request-rate-range "$rate" --request-distribution poisson --measurement-interval "$window" \
     --stability-percentage "$stability" --json > "$work/emb.json" 2> "$work/emb.log" || { tail -n 20 "$work/emb.log" >&2; continue; }
   node -e '

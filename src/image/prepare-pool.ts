@@ -6,7 +6,8 @@
  * thread, and a worker holding only one request would sit idle until the main thread is free.
  */
 import { availableParallelism } from "node:os";
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
+import { moduleWorker } from "../worker-thread.js";
 import type { ImagePreprocessing } from "./normalize.js";
 import type { ImageReadOptions } from "./read-image-file.js";
 
@@ -34,15 +35,8 @@ export type PrepareReply =
     }
   | { id: number; ok: false; reason: string; error: string; times: Record<string, number> };
 
-// Built code runs prepare-worker.js. Run from the TypeScript sources (tests, bin/dev.js), the
-// worker loads the .ts beside this file through tsx, which worker threads do not inherit.
-const FROM_SOURCE = import.meta.url.endsWith(".ts");
-const WORKER_URL = new URL(`./prepare-worker${FROM_SOURCE ? ".ts" : ".js"}`, import.meta.url);
-
 function startWorker(): Worker {
-  if (!FROM_SOURCE) return new Worker(WORKER_URL);
-  const bootstrap = `import("tsx/esm/api").then((tsx) => { tsx.register(); return import(${JSON.stringify(WORKER_URL.href)}); });`;
-  return new Worker(bootstrap, { eval: true });
+  return moduleWorker(import.meta.url, "prepare-worker");
 }
 
 /** Requests queued in each worker. */

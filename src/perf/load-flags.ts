@@ -7,13 +7,13 @@
 import { parseRange } from "./run.js";
 import type { LoadShape, WindowMode } from "./load.js";
 import {
-  intervalSendTimes,
   intervalsRate,
   MAX_RATE_LEVELS,
   parseRateRange,
-  rateSendTimes,
   readRequestIntervals,
   type RequestDistribution,
+  type Schedule,
+  scheduleSendTimes,
 } from "./schedule.js";
 
 export const MEASUREMENT_MODES = ["time_windows", "count_windows"] as const;
@@ -66,7 +66,8 @@ export function loadPlan(flags: LoadFlags, given: ReadonlySet<string>): LoadPlan
   const maxInFlight = flags["max-in-flight"];
   if (flags["request-intervals"]) {
     const intervals = readRequestIntervals(flags["request-intervals"]);
-    return { levels: [{ kind: "rate", rate: intervalsRate(intervals), sendTimes: () => intervalSendTimes(intervals), maxInFlight }], window };
+    const schedule: Schedule = { kind: "intervals", intervalsUs: intervals };
+    return { levels: [{ kind: "rate", rate: intervalsRate(intervals), sendTimes: () => scheduleSendTimes(schedule), schedule, maxInFlight }], window };
   }
   const rangeText = flags["request-rate-range"];
   if (rangeText !== undefined) {
@@ -77,7 +78,13 @@ export function loadPlan(flags: LoadFlags, given: ReadonlySet<string>): LoadPlan
       );
     }
     const distribution = flags["request-distribution"] as RequestDistribution;
-    return { levels: rates.map((rate) => ({ kind: "rate", rate, sendTimes: () => rateSendTimes(rate, distribution, flags.seed), maxInFlight })), window };
+    return {
+      levels: rates.map((rate) => {
+        const schedule: Schedule = { kind: "rate", rate, distribution, seed: flags.seed };
+        return { kind: "rate", rate, sendTimes: () => scheduleSendTimes(schedule), schedule, maxInFlight };
+      }),
+      window,
+    };
   }
   const concurrencies = parseRange(flags.concurrency);
   if (!concurrencies) throw new RangeError(`--concurrency ${flags.concurrency}: give N or start:end:step (e.g. 1:64:8)`);

@@ -13,7 +13,8 @@ import type { BatchStats } from "../batching/batcher.js";
 import type { StageSummary } from "../pipeline/timing.js";
 import { OpenLoop, type Clock } from "./open-loop.js";
 import { wallClockNs, type ProfileRecord, type RequestRecord } from "./profile-export.js";
-import type { SendTimes } from "./schedule.js";
+import type { Schedule, SendTimes } from "./schedule.js";
+import { answerError, type SenderAnswer, SenderThread } from "./sender-thread.js";
 import { histogram, summarizeLatencies, type LatencySummary } from "./stats.js";
 import { countWindowComplete, settledWindows, stableWindows } from "./stability.js";
 import { serverStatsDifference, serverStatsSum, summarizeServer, type ServerStatistics, type ServerSummary } from "./server-stats.js";
@@ -28,6 +29,8 @@ export type LoadShape =
       rate: number;
       /** A fresh schedule for each measurement. */
       sendTimes: () => SendTimes;
+      /** The same schedule as data, for a sender in another thread (set by the flags). */
+      schedule?: Schedule;
       /** The most requests outstanding at once. */
       maxInFlight: number;
       clock?: Clock;
@@ -150,22 +153,37 @@ export async function measure(target: PerfTarget, options: LoadOptions): Promise
   // At the end, requests still waiting for admission in process leave unrun: under an overload
   // (a rate above what the target can do) thousands may wait, and none of them is measured.
   const ending = new AbortController();
-  /** Runs request `i`, timed from when it is sent, into the current window. */
+  /** Counts an answered request into the current window, or a failure. */
+  const record = (outcome: { ok: true; done: Completed } | { ok: false; error: unknown }) => {
+    if (outcome.ok) {
+      bucket.push(outcome.done);
+      succeeded++;
+    } else {
+      if (ending.signal.aborted && outcome.error === ending.signal.reason) return;
+      errors++;
+      firstError ??= outcome.error;
+    }
+    completed++;
+  };
+  /** Runs request `i` here, timed from when it is sent. */
   const request = async (i: number, delayed: boolean) => {
     const start = nowUs();
     const sentNs = wallClockNs();
     try {
       const timing = await (target.kind === "local" ? target.run(i, ending.signal) : target.run(i));
-      bucket.push({ latencyUs: nowUs() - start, delayed, timing: timing ?? undefined, sentNs, answeredNs: wallClockNs() });
-      succeeded++;
+      record({ ok: true, done: { latencyUs: nowUs() - start, delayed, timing: timing ?? undefined, sentNs, answeredNs: wallClockNs() } });
     } catch (error) {
-      if (ending.signal.aborted && error === ending.signal.reason) return;
-      errors++;
-      firstError ??= error;
+      record({ ok: false, error });
     }
-    completed++;
   };
-  const generator = startLoad(load, request);
+  /** An answer the sender thread heard. */
+  const answered = (answer: SenderAnswer) =>
+    record(
+      answer.ok
+        ? { ok: true, done: { latencyUs: answer.latencyUs, delayed: answer.delayed, sentNs: answer.sentNs, answeredNs: answer.answeredNs } }
+        : { ok: false, error: answerError(answer) },
+    );
+  const generator = startLoad(load, target, request, answered);
   // Stops the load and waits for the requests in flight, so their counts are final.
   const drain = async () => {
     ending.abort();
@@ -306,8 +324,21 @@ async function windowEnd(window: WindowMode, startedUs: number, completedInWindo
   while (!countWindowComplete((nowUs() - startedUs) / 1000, completedInWindow(), window)) await sleep(COUNT_POLL_MS);
 }
 
-/** Starts the load: `concurrency` closed-loop clients, or the open loop of a schedule. */
-function startLoad(load: LoadShape, request: (i: number, delayed: boolean) => Promise<void>): { sent: () => number; stop: () => Promise<void> } {
+/**
+ * Starts the load: `concurrency` closed-loop clients, or the open loop of a schedule, sent from
+ * a thread of its own when the target is a server (sender-thread.ts) and here otherwise (a
+ * model in this process runs here; a test's clock is this thread's).
+ */
+function startLoad(
+  load: LoadShape,
+  target: PerfTarget,
+  request: (i: number, delayed: boolean) => Promise<void>,
+  answered: (answer: SenderAnswer) => void,
+): { sent: () => number; stop: () => Promise<void> } {
+  if (load.kind === "rate" && target.kind === "remote" && load.schedule && !load.clock) {
+    const thread = new SenderThread(target.sender, load.schedule, load.maxInFlight, answered);
+    return { sent: () => thread.sent, stop: () => thread.stop() };
+  }
   if (load.kind === "rate") {
     const loop = new OpenLoop({ sendTimes: load.sendTimes(), maxInFlight: load.maxInFlight, clock: load.clock }, (r) => request(r.index, r.delayed));
     return { sent: () => loop.sent, stop: () => loop.stop() };

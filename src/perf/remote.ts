@@ -9,7 +9,7 @@
 import http from "node:http";
 import https from "node:https";
 import { parseModelStatistics, ServerStatsError, type ServerStatistics } from "./server-stats.js";
-import type { RemoteTarget } from "./targets.js";
+import type { RemoteSender, RemoteTarget } from "./targets.js";
 
 /** The server could not be reached, or answered with an error. */
 export class RemoteError extends Error {
@@ -104,6 +104,11 @@ export class RemoteClient {
   /** The server's address as the user gave it, for messages. */
   get url(): string {
     return `${this.base.protocol}//${this.base.host}${this.prefix}`;
+  }
+
+  /** The token sent, for a client of the same server in another thread. */
+  get bearerToken(): string | undefined {
+    return this.token;
   }
 
   /** The same server and token over connections of its own, `maxSockets` of them. */
@@ -238,6 +243,10 @@ class ServerModel implements RemoteTarget {
 
   run(i: number): Promise<void> {
     return this.load.infer(this.model, this.requests[i % this.requests.length]);
+  }
+
+  get sender(): RemoteSender {
+    return { url: this.load.url, token: this.load.bearerToken, model: this.model, requests: this.requests };
   }
 
   serverStats(): Promise<ServerStatistics> {

@@ -117,3 +117,11 @@ export function parseRateRange(text: string): number[] | undefined {
   }
   return out;
 }
+
+/** A schedule as data, so that another thread can draw the same send times. */
+export type Schedule = { kind: "rate"; rate: number; distribution: RequestDistribution; seed: number } | { kind: "intervals"; intervalsUs: number[] };
+
+/** The send times of a schedule, fresh from its start. */
+export function scheduleSendTimes(schedule: Schedule): SendTimes {
+  return schedule.kind === "rate" ? rateSendTimes(schedule.rate, schedule.distribution, schedule.seed) : intervalSendTimes(schedule.intervalsUs);
+}

@@ -47,6 +47,16 @@ export interface LocalTarget extends TargetBase {
   readonly stages: Record<string, StageSummary>;
 }
 
+/** What a sender in another thread needs to send a remote target's requests itself. */
+export interface RemoteSender {
+  url: string;
+  token?: string;
+  /** The server's model name. */
+  model: string;
+  /** Triton binary-extension requests (remote.ts's EncodedRequest), sent round-robin. */
+  requests: { body: Buffer; headerLength: number }[];
+}
+
 /**
  * A model on a running server (`emb perf --url`): the client sees only each request's latency;
  * the server-side breakdown, inferences, executions and batch sizes come from the server's
@@ -56,6 +66,8 @@ export interface RemoteTarget extends TargetBase {
   readonly kind: "remote";
   /** Sends request number `i` (inputs round-robin); resolves when its answer has been read. */
   run(i: number): Promise<void>;
+  /** The same requests, for the open loop's sender thread. */
+  readonly sender: RemoteSender;
   serverStats(): Promise<ServerStatistics>;
 }
 

@@ -13,7 +13,7 @@ import { fileURLToPath } from "node:url";
 
 /** Rooms from the bottom layer up. A room is a folder under src/ (eval/ counts per subfolder), a top-level file of src/, or commands/. */
 export const LAYERS: readonly (readonly string[])[] = [
-  ["package-root"],
+  ["package-root", "worker-thread"],
   ["version", "runtime", "batching", "generation", "eval"],
   ["image", "sources"],
   ["io", "pages"],
