@@ -112,6 +112,12 @@ export const perfFlags = {
       "with --report: the best configuration is the fastest whose --percentile latency stays within this many ms (default: --latency-limit, else the fastest)",
     min: 1,
   }),
+  arithmetic: Flags.boolean({
+    description:
+      "count the model's operations per item from onnxruntime's profile of one batch (a second, profiled load after the measurement) and report the GFLOP/s each throughput makes and its share of the CPU's estimated fp32 peak; --no-arithmetic skips it. Not with --url: no model is loaded here",
+    default: true,
+    allowNo: true,
+  }),
   progress: Flags.boolean({ description: "show download bars and each measurement window on stderr", default: true, allowNo: true }),
 };
 
@@ -182,6 +188,7 @@ export function perfOptions(flags: PerfFlagValues, raw: Interfaces.ParserOutput[
       // Only florence targets generate: the generation flags mean nothing to the others.
       generation: target.role === "image-to-text" ? generationOverrides(flags) : undefined,
       sweep: grid ? { grid, limitMs: flags["latency-limit"], saveConfig: flags["save-config"] } : undefined,
+      arithmetic: flags.arithmetic,
     },
   };
 }

@@ -14,7 +14,7 @@ import {
   type RoleModel,
 } from "../models/registry.js";
 import type { LogitParameters } from "../models/types.js";
-import type { Device } from "../runtime/session.js";
+import type { Device, SessionOptions } from "../runtime/session.js";
 import type { FolderModel } from "../jobs/search.js";
 import { downloadBars } from "./progress.js";
 
@@ -68,15 +68,16 @@ async function withDownloadBars<T>(showProgress: boolean, open: (onDownload: Ope
   }
 }
 
-/** Opens the model filling `role` as the model flags say, showing download progress. */
+/** Opens the model filling `role` as the model flags say, showing download progress; `session` adds to the flags' session options (e.g. a profile). */
 export async function openFromFlags<R extends Role>(
   role: R,
   flags: ModelFlagValues,
   showProgress: boolean,
   usageError: (message: string) => never,
+  session: Partial<SessionOptions> = {},
 ): Promise<Opened<RoleModel[R]>> {
   const options = openOptions(role, flags, usageError);
-  return withDownloadBars(showProgress, (onDownload) => openModel(role, { ...options, onDownload }));
+  return withDownloadBars(showProgress, (onDownload) => openModel(role, { ...options, session: { ...options.session, ...session }, onDownload }));
 }
 
 /** The model flags opening an embeddings folder's own model (as its run.json records it), run on `run`'s device and threads. */

@@ -218,6 +218,24 @@ function rowLabel(report: PerfReport, r: ReportRow, i: number): string {
   return report.kind === "sweep" ? `${i + 1}. ${r.configuration}` : `${level}`;
 }
 
+/** A row's achieved GFLOP/s and share of the CPU's peak, where the arithmetic was counted. */
+function arithmeticCells(report: PerfReport, r: ReportRow, i: number): string {
+  if (!report.arithmetic) return "";
+  const cell = (value: number | null, digits: number, field: string) => `<td class="n">${value === null ? "-" : num(value, digits, `rows.${i}.${field}`)}</td>`;
+  return cell(r.gflops, 3, "gflops") + cell(r.peakPercent, 1, "peakPercent");
+}
+
+/** What the arithmetic columns mean: the count per item and how the peak is estimated. */
+function arithmeticNote(report: PerfReport): string {
+  const a = report.arithmetic;
+  if (!a) return "";
+  const peak =
+    a.peakGflops === null
+      ? "no share of the CPU's peak is given (the model did not run on the CPU, or its clock is unknown)"
+      : `the CPU's fp32 peak is estimated at ${num(a.peakGflops, 1, "arithmetic.peakGflops")} GFLOP/s = ${escapeHtml(a.peakBasis)}`;
+  return `<p class="note" id="arithmetic">The model does ${num(a.gflopPerItem, 3, "arithmetic.gflopPerItem")} GFLOP per item (matrix products and convolutions, counted from onnxruntime's profile of one batch${a.lowerBound ? "; a lower bound, as some kernels' arithmetic cannot be counted" : ""}); GFLOP/s is that times the throughput, and ${peak}.</p>`;
+}
+
 export async function renderReportHtml(report: PerfReport): Promise<string> {
   const [curves, stages] = await Promise.all([svgOf(curvesSpec(report)), svgOf(stagesSpec(report))]);
   const best = report.best === null ? undefined : report.rows[report.best];
@@ -241,7 +259,7 @@ export async function renderReportHtml(report: PerfReport): Promise<string> {
         <td class="n">${num(r.latencyMs.p90, 2, f("latencyMs.p90"))}</td><td class="n">${num(r.latencyMs.p99, 2, f("latencyMs.p99"))}</td>
         ${STAGES.map((s) => `<td class="n">${num(r.breakdownMs[s], 2, f(`breakdownMs.${s}`))}</td>`).join("")}
         <td class="n">${num(r.meanBatchSize, 2, f("meanBatchSize"))}</td><td class="n">${num(r.peakRssMiB, 1, f("peakRssMiB"))}</td>
-        <td class="n">${r.requestCount}</td><td class="n">${r.errors}</td></tr>`;
+        ${arithmeticCells(report, r, i)}<td class="n">${r.requestCount}</td><td class="n">${r.errors}</td></tr>`;
     })
     .join("");
   // Without a best (none met the budget), the fastest row's stages.
@@ -301,7 +319,7 @@ export async function renderReportHtml(report: PerfReport): Promise<string> {
 <section><h2>Throughput vs. ${p} latency${report.kind === "sweep" ? ", per batcher configuration" : ""}</h2><div class="chart" id="curves">${curves}</div></section>
 <section><h2>Time per request by stage</h2><div class="chart" id="stages">${stages}</div>
 <p class="note">Queue: waiting for admission and in the batcher; preprocess: read, decode, resize, normalise or tokenise; inference: the model run of the request's batch; postprocess: turning outputs into answers.</p></section>
-<section><h2>All measurements</h2><p class="note">Latencies and stage times in ms, peak RSS in MiB.</p><div class="scroll"><table id="results"><thead><tr>${report.kind === "sweep" ? "<th>configuration</th>" : ""}<th class="n">${levelName(report)}</th><th class="n">infer/s</th><th class="n">avg ms</th><th class="n">p50 ms</th><th class="n">p90 ms</th><th class="n">p99 ms</th>${STAGES.map((s) => `<th class="n">${s}</th>`).join("")}<th class="n">mean batch</th><th class="n">peak RSS</th><th class="n">requests</th><th class="n">errors</th></tr></thead><tbody>${rows}</tbody></table></div></section>
+<section><h2>All measurements</h2><p class="note">Latencies and stage times in ms, peak RSS in MiB.</p>${arithmeticNote(report)}<div class="scroll"><table id="results"><thead><tr>${report.kind === "sweep" ? "<th>configuration</th>" : ""}<th class="n">${levelName(report)}</th><th class="n">infer/s</th><th class="n">avg ms</th><th class="n">p50 ms</th><th class="n">p90 ms</th><th class="n">p99 ms</th>${STAGES.map((s) => `<th class="n">${s}</th>`).join("")}<th class="n">mean batch</th><th class="n">peak RSS</th>${report.arithmetic ? `<th class="n">GFLOP/s</th><th class="n">% fp32 peak</th>` : ""}<th class="n">requests</th><th class="n">errors</th></tr></thead><tbody>${rows}</tbody></table></div></section>
 <div class="grid2">
 <section><h2>Runner stages: ${escapeHtml(rowLabel(report, report.rows[stagesOf], stagesOf))}${report.best === null ? " (fastest)" : " (best)"}</h2><p class="note">The runner's wall time per stage at this level, warm-up included.</p>${stageTable}</section>
 <section><h2>Machine and software</h2><table class="kv" id="machine"><tbody>

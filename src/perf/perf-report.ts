@@ -7,6 +7,7 @@
 import { cpus, platform, release, totalmem, arch } from "node:os";
 import type { StageSummary } from "../pipeline/timing.js";
 import { versions } from "../version.js";
+import { peakBasis, type ModelArithmetic } from "./arithmetic.js";
 import type { Measurement } from "./load.js";
 import { levelOf, meanBatchSize, rateMode, type PerfRow } from "./report.js";
 import type { LatencyPercentile } from "./sweep.js";
@@ -33,6 +34,8 @@ export interface RunResults {
   measurements: Measurement[];
   /** Rows are batcher configurations under one load rather than load levels. */
   sweep?: boolean;
+  /** The model's arithmetic, in process (null or absent: not counted). */
+  arithmetic?: ModelArithmetic | null;
 }
 
 export interface ReportRow {
@@ -54,6 +57,9 @@ export interface ReportRow {
   stages: Record<string, StageSummary>;
   meanBatchSize: number;
   peakRssMiB: number;
+  /** The model's operations per item times the throughput, GFLOP/s, and their share of the CPU's estimated fp32 peak (%); null where not counted. */
+  gflops: number | null;
+  peakPercent: number | null;
 }
 
 export interface PerfReport {
@@ -74,6 +80,15 @@ export interface PerfReport {
   /** Index into rows of the best configuration; null when none meets the budget. */
   best: number | null;
   peakRssMiB: number;
+  /** The model's operations per item and the CPU's estimated fp32 peak; null where not counted (--url, --no-arithmetic). */
+  arithmetic: {
+    gflopPerItem: number;
+    /** Some kernels' arithmetic could not be counted: the count is a lower bound. */
+    lowerBound: boolean;
+    peakGflops: number | null;
+    /** How the peak is estimated, in words. */
+    peakBasis: string;
+  } | null;
   rows: ReportRow[];
 }
 
@@ -108,6 +123,7 @@ export function buildReport(options: RunOutputOptions, request: ReportRequest, r
         : `the highest throughput without errors whose ${percentile} latency is at most ${budget} ms`,
     best,
     peakRssMiB: Math.max(0, ...rows.map((r) => r.peakRssMiB)),
+    arithmetic: run.arithmetic ? reportArithmetic(run.arithmetic) : null,
     rows,
   };
 }
@@ -133,7 +149,14 @@ function reportRow(r: PerfRow, m: Measurement): ReportRow {
     stages: m.stages,
     meanBatchSize: round(meanBatchSize(r), 2),
     peakRssMiB: round(r.peakRssBytes / (1024 * 1024), 1),
+    gflops: r.arithmetic ? round(r.arithmetic.gflops) : null,
+    peakPercent: typeof r.arithmetic?.peakShare === "number" ? round(100 * r.arithmetic.peakShare, 1) : null,
   };
+}
+
+function reportArithmetic(a: ModelArithmetic): PerfReport["arithmetic"] {
+  const peak = a.provider === "cpu" ? a.peak.gflops : undefined;
+  return { gflopPerItem: a.opsPerItem / 1e9, lowerBound: a.lowerBound, peakGflops: peak === undefined ? null : round(peak, 1), peakBasis: peakBasis(a.peak) };
 }
 
 function machine(): PerfReport["machine"] {

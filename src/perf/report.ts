@@ -1,6 +1,7 @@
 /** What `emb perf` prints and writes: the results table and perf_analyzer's CSV (`-f`). */
 import Table from "cli-table3";
 import { stringify } from "csv-stringify/sync";
+import type { RowArithmetic } from "./arithmetic.js";
 import type { ServerMetricsSummary } from "./server-metrics.js";
 import type { LatencySummary, StageBreakdownUs } from "./stats.js";
 
@@ -27,6 +28,8 @@ export interface PerfRow {
   workers?: number;
   /** --collect-metrics: the server's CPU metrics over the measured windows. */
   serverMetrics?: ServerMetricsSummary;
+  /** In process: the model's operations per item, the GFLOP/s they make at this throughput, the share of the CPU's peak. */
+  arithmetic?: RowArithmetic;
 }
 
 /** Milliseconds from microseconds, with as many decimals as a latency needs to be read. */
@@ -70,6 +73,7 @@ export function perfTable(rows: PerfRow[], color: boolean): string {
   const withBatch = rows.some((r) => r.maxBatchSize !== undefined);
   const withDelay = rows.some((r) => r.maxQueueDelayUs !== undefined);
   const withWorkers = rows.some((r) => r.workers !== undefined);
+  const withArithmetic = rows.some((r) => r.arithmetic);
   const head = [
     rate ? "request rate/s" : "concurrency",
     ...(withBatch ? ["max batch"] : []),
@@ -91,6 +95,7 @@ export function perfTable(rows: PerfRow[], color: boolean): string {
     "mean batch",
     "batch sizes",
     "peak RSS MiB",
+    ...(withArithmetic ? ["GFLOP/s", "% fp32 peak"] : []),
   ];
   const table = new Table({ head, style: color ? {} : { head: [], border: [] } });
   for (const r of rows) {
@@ -116,9 +121,15 @@ export function perfTable(rows: PerfRow[], color: boolean): string {
       meanBatchSize(r).toFixed(2),
       batchSizeText(r.batchSizes),
       mib(r.peakRssBytes),
+      ...(withArithmetic ? arithmeticCells(r.arithmetic) : []),
     ]);
   }
   return table.toString();
+}
+
+function arithmeticCells(a: RowArithmetic | undefined): string[] {
+  if (!a) return ["-", "-"];
+  return [a.gflops.toPrecision(3), a.peakShare === null ? "-" : (100 * a.peakShare).toFixed(1)];
 }
 
 /**
@@ -170,6 +181,12 @@ export const EMB_RATE_CSV_COLUMNS = ["Request Count", "Delayed Request Count", "
  */
 export const METRICS_CSV_COLUMNS = ["Avg CPU Utilization", "Max CPU Memory Usage", "Total CPU Memory"] as const;
 
+/**
+ * In process unless --no-arithmetic, last: the model's operations per item (two per multiply-add),
+ * the GFLOP/s they make at the row's throughput, and their share of the CPU's estimated fp32 peak (0 to 1).
+ */
+export const ARITHMETIC_CSV_COLUMNS = ["Ops Per Item", "Achieved GFLOPS", "Share of FP32 Peak"] as const;
+
 /** Whole microseconds, truncated as perf_analyzer's `ns / 1000` is. */
 const us = (x: number) => (Number.isFinite(x) ? Math.trunc(x) : "");
 
@@ -196,7 +213,8 @@ const sixDigits = (x: number) => String(Number(x.toPrecision(6)));
  *
  * The emb columns that follow: latency std/min/max (µs), inferences and batch executions of the
  * merged windows, mean batch size, the batch-size histogram as "size:executions" pairs, peak
- * RSS, and the batcher settings and worker count when known (empty otherwise).
+ * RSS, and the batcher settings and worker count when known (empty otherwise). In process,
+ * the arithmetic columns (ARITHMETIC_CSV_COLUMNS) end the row.
  *
  * With `--url` (a server measured over HTTP) the server columns, inferences, executions and batch
  * sizes are the server's statistics over the measured windows, as perf_analyzer fills them:
@@ -208,6 +226,7 @@ const sixDigits = (x: number) => String(Number(x.toPrecision(6)));
 export function perfCsv(rows: PerfRow[]): string {
   const rate = rateMode(rows);
   const metrics = rows.some((r) => r.serverMetrics);
+  const arithmetic = rows.some((r) => r.arithmetic);
   const sorted = [...rows].sort((a, b) => a.throughput - b.throughput);
   const records = sorted.map((r) => {
     const b = r.breakdownUs;
@@ -241,11 +260,18 @@ export function perfCsv(rows: PerfRow[]): string {
       r.workers ?? "",
       ...(rate ? [r.requestCount ?? "", r.delayedRequests ?? "", r.sendRate === undefined ? "" : sixDigits(r.sendRate)] : []),
       ...(metrics ? metricsCells(r.serverMetrics) : []),
+      ...(arithmetic ? arithmeticCsvCells(r.arithmetic) : []),
     ];
   });
   const [, ...perfAnalyzer] = PERF_ANALYZER_CSV_COLUMNS;
   const columns = rate ? ["Request Rate", ...perfAnalyzer, ...EMB_CSV_COLUMNS, ...EMB_RATE_CSV_COLUMNS] : [...PERF_ANALYZER_CSV_COLUMNS, ...EMB_CSV_COLUMNS];
-  return stringify(records, { header: true, columns: metrics ? [...columns, ...METRICS_CSV_COLUMNS] : columns });
+  const header = [...columns, ...(metrics ? METRICS_CSV_COLUMNS : []), ...(arithmetic ? ARITHMETIC_CSV_COLUMNS : [])];
+  return stringify(records, { header: true, columns: header });
+}
+
+function arithmeticCsvCells(a: RowArithmetic | undefined): (string | number)[] {
+  if (!a) return ["", "", ""];
+  return [Math.round(a.opsPerItem), sixDigits(a.gflops), a.peakShare === null ? "" : sixDigits(a.peakShare)];
 }
 
 function metricsCells(m: ServerMetricsSummary | undefined): (string | number)[] {

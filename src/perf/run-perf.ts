@@ -7,6 +7,8 @@ import { writeFileSync } from "node:fs";
 import type { GenerationOverrides } from "../generation/settings.js";
 import { imageToTextTasks, type Role, type RoleModel } from "../models/registry.js";
 import { cpuKernels, describeCpuKernels } from "../runtime/cpu-kernels.js";
+import type { SessionOptions } from "../runtime/session.js";
+import { arithmeticLines, profileArithmetic, withArithmetic, type ModelArithmetic } from "./arithmetic.js";
 import { writeThroughputLatencyChart } from "./chart.js";
 import type { LoadOptions, LoadShape, Measurement } from "./load.js";
 import type { LoadPlan } from "./load-flags.js";
@@ -71,13 +73,15 @@ export interface InProcessTarget {
   generation?: GenerationOverrides;
   /** Sweep these batcher settings instead of measuring a range; keep the best under `limitMs`. */
   sweep?: { grid: SweepGrid; limitMs?: number; saveConfig: string };
+  /** Count the model's arithmetic (a second, profiled load; see countArithmetic). */
+  arithmetic: boolean;
 }
 
 export interface PerfHooks extends Reporter {
   /** A line of the report for stdout: a table, the chart's paths, the sweep's best. */
   log(line: string): void;
-  /** Opens the model filling `role` (the one the model flags name). */
-  open<R extends Role>(role: R): Promise<RoleModel[R]>;
+  /** Opens the model filling `role` (the one the model flags name); `session` adds session options (a profile prefix). */
+  open<R extends Role>(role: R, session?: Pick<SessionOptions, "profilePrefix">): Promise<RoleModel[R]>;
 }
 
 /** Measures as the options say; the result is what --json prints. */
@@ -115,60 +119,129 @@ async function measureServer(options: PerfOptions, server: ServerTarget, hooks: 
   collect?.addTo(rows, measurements, hooks);
   const chart = await reportRange(rows, options, hooks);
   await writeRunOutputs(options, { rows, measurements }, hooks);
-  return { target: options.target, url: remote.url, model: remote.model, results: results(rows, measurements), chart };
+  // No model here to count the arithmetic of.
+  return { target: options.target, url: remote.url, model: remote.model, arithmetic: null, results: results(rows, measurements), chart };
 }
 
 async function measureInProcess(options: PerfOptions, local: InProcessTarget, hooks: PerfHooks): Promise<Record<string, unknown>> {
-  const { factory, release, cleanup } = await targetFactory(options, local, hooks);
+  const paths = local.role === "text-embedder" ? { paths: [], cleanup: () => {} } : await imageInputs(options.input, options.imageSize, 1000);
+  try {
+    return await measureLocal(options, local, paths.paths, hooks);
+  } finally {
+    paths.cleanup();
+  }
+}
+
+async function measureLocal(options: PerfOptions, local: InProcessTarget, paths: string[], hooks: PerfHooks): Promise<Record<string, unknown>> {
   const cpu = cpuKernels() ?? null;
   hooks.progress(describeCpuKernels(cpu ?? undefined));
   const load = loadOptions(options, hooks);
   const { target, percentile } = options;
+  const { settings } = local;
+  if (local.sweep) {
+    const { grid, limitMs, saveConfig } = local.sweep;
+    const swept = await withTargets(options, local, paths, hooks, (factory) =>
+      sweepAndSave(factory, grid, load(options.levels[0]), { percentile, limitMs, saveConfig, target }, hooks),
+    );
+    const arithmetic = await countArithmetic(options, local, paths, hooks);
+    const table = arithmetic ? withArithmetic(swept.table, arithmetic) : swept.table;
+    const best = swept.best && (arithmetic ? withArithmetic([toRow(swept.best, swept.best.settings)], arithmetic)[0] : toRow(swept.best, swept.best.settings));
+    if (options.csv) writeFileSync(options.csv, perfCsv(table));
+    hooks.log(perfTable(table, options.color));
+    if (arithmetic) for (const line of arithmeticLines(arithmetic)) hooks.log(line);
+    hooks.log(
+      swept.best
+        ? `best: batch ${swept.best.settings.maxBatchSize}, delay ${swept.best.settings.maxQueueDelayUs} us, workers ${swept.best.settings.workers} (${swept.best.throughput.toFixed(2)} infer/sec); saved to ${saveConfig}`
+        : `no configuration kept ${percentile} latency under ${limitMs} ms`,
+    );
+    await writeRunOutputs(options, { rows: table, measurements: swept.measurements, sweep: true, arithmetic }, hooks);
+    return { target, cpu, arithmetic, sweep: table, best };
+  }
+  const measured = await withTargets(options, local, paths, hooks, (factory) =>
+    measureRange(() => factory(settings), settings, options.levels, load, rangeOptions(options), hooks),
+  );
+  const arithmetic = await countArithmetic(options, local, paths, hooks);
+  const rows = arithmetic ? withArithmetic(measured.rows, arithmetic) : measured.rows;
+  const chart = await reportRange(rows, options, hooks);
+  if (arithmetic) for (const line of arithmeticLines(arithmetic)) hooks.log(line);
+  await writeRunOutputs(options, { rows, measurements: measured.measurements, arithmetic }, hooks);
+  return { target, cpu, settings, arithmetic, results: results(rows, measured.measurements), chart };
+}
+
+/** Opens the target's model, hands `use` a factory of targets on it, and releases the model. */
+async function withTargets<T>(
+  options: PerfOptions,
+  local: InProcessTarget,
+  paths: string[],
+  hooks: PerfHooks,
+  use: (factory: TargetFactory) => Promise<T>,
+): Promise<T> {
+  const { factory, release } = await targetFactory(options, local, paths, (role) => hooks.open(role));
   try {
-    if (local.sweep) {
-      const { grid, limitMs, saveConfig } = local.sweep;
-      const { table, best, measurements } = await sweepAndSave(factory, grid, load(options.levels[0]), { percentile, limitMs, saveConfig, target }, hooks);
-      if (options.csv) writeFileSync(options.csv, perfCsv(table));
-      hooks.log(perfTable(table, options.color));
-      hooks.log(
-        best
-          ? `best: batch ${best.settings.maxBatchSize}, delay ${best.settings.maxQueueDelayUs} us, workers ${best.settings.workers} (${best.throughput.toFixed(2)} infer/sec); saved to ${saveConfig}`
-          : `no configuration kept ${percentile} latency under ${limitMs} ms`,
-      );
-      await writeRunOutputs(options, { rows: table, measurements, sweep: true }, hooks);
-      return { target, cpu, sweep: table, best: best ? toRow(best, best.settings) : null };
-    }
-    const { settings } = local;
-    const { rows, measurements } = await measureRange(() => factory(settings), settings, options.levels, load, rangeOptions(options), hooks);
-    const chart = await reportRange(rows, options, hooks);
-    await writeRunOutputs(options, { rows, measurements }, hooks);
-    return { target, cpu, settings, results: results(rows, measurements), chart };
+    return await use(factory);
   } finally {
     await release();
-    cleanup();
   }
 }
 
-/** Loads the target's model once and returns a factory of targets for given batcher settings. */
+/**
+ * The model's arithmetic, after the measurement so its second load costs the measurement nothing:
+ * the model opened again with onnxruntime's profiler on, one batch of --batch-size requests (the
+ * target's own inputs) through the same runner, then counted (arithmetic.ts). Null with
+ * --no-arithmetic, or with a warning where it cannot be counted: the measurement stands alone.
+ */
+async function countArithmetic(options: PerfOptions, local: InProcessTarget, paths: string[], hooks: PerfHooks): Promise<ModelArithmetic | null> {
+  if (!local.arithmetic) return null;
+  const items = local.settings.maxBatchSize;
+  hooks.progress(`Counting the model's arithmetic: one profiled batch of ${items}`);
+  try {
+    return await profileArithmetic(async (profilePrefix) => {
+      const { factory, release, provider } = await targetFactory(options, local, paths, (role) => hooks.open(role, { profilePrefix }));
+      try {
+        // A queue delay long enough that the batcher waits for the whole batch.
+        const target = factory({ ...local.settings, maxQueueDelayUs: PROFILE_QUEUE_DELAY_US });
+        let runs: PromiseSettledResult<unknown>[];
+        try {
+          runs = await Promise.allSettled(Array.from({ length: items }, (_, i) => target.run(i)));
+        } finally {
+          await target.close();
+        }
+        const failed = runs.find((r): r is PromiseRejectedResult => r.status === "rejected");
+        if (failed) throw failed.reason;
+        return { items, batches: target.kind === "local" ? target.stats.executions : 1, provider };
+      } finally {
+        await release();
+      }
+    });
+  } catch (error) {
+    hooks.warn(`could not count the model's arithmetic: ${error instanceof Error ? error.message : String(error)}`);
+    return null;
+  }
+}
+
+/** How long the profiled batch may wait to fill: past it a slow preparation splits the batch (the count per item stays right for a batch-independent model). */
+const PROFILE_QUEUE_DELAY_US = 10_000_000;
+
+/** Opens the target's model with `open` and returns a factory of targets for given batcher settings. */
 async function targetFactory(
   options: PerfOptions,
   local: InProcessTarget,
-  hooks: PerfHooks,
-): Promise<{ factory: TargetFactory; release: () => Promise<void>; cleanup: () => void }> {
+  paths: string[],
+  open: <R extends Role>(role: R) => Promise<RoleModel[R]>,
+): Promise<{ factory: TargetFactory; release: () => Promise<void>; provider: string }> {
   const { target } = options;
   if (local.role === "text-embedder") {
-    const model = await hooks.open("text-embedder");
-    return { factory: textEmbedderFactory(target, model, options.input, options.field), release: () => model.release(), cleanup: () => {} };
+    const model = await open("text-embedder");
+    return { factory: textEmbedderFactory(target, model, options.input, options.field), release: () => model.release(), provider: model.info.provider };
+  }
+  if (local.role === "image-embedder") {
+    const model = await open("image-embedder");
+    return { factory: imageEmbedderFactory(target, model, paths), release: () => model.release(), provider: model.info.provider };
   }
   const prompt = local.task ? imageToTextTasks.prompt(local.task, options.text) : "";
-  const inputs = await imageInputs(options.input, options.imageSize, 1000);
-  if (local.role === "image-embedder") {
-    const model = await hooks.open("image-embedder");
-    return { factory: imageEmbedderFactory(target, model, inputs.paths), release: () => model.release(), cleanup: inputs.cleanup };
-  }
-  const model = await hooks.open("image-to-text");
-  const factory = imageToTextFactory(target, model, local.task!, model.encodePrompt(prompt), model.settings(local.generation), inputs.paths);
-  return { factory, release: () => model.release(), cleanup: inputs.cleanup };
+  const model = await open("image-to-text");
+  const factory = imageToTextFactory(target, model, local.task!, model.encodePrompt(prompt), model.settings(local.generation), paths);
+  return { factory, release: () => model.release(), provider: model.info.provider };
 }
 
 /** How each level is measured: the window mode, the stability bound, a progress line per window. */

@@ -113,7 +113,11 @@ describe("emb perf", () => {
       ...fast,
     ]);
     expect(run.status, run.stderr).toBe(0);
-    checkConsistent(JSON.parse(run.stdout).results[0], 16);
+    const json = JSON.parse(run.stdout);
+    checkConsistent(json.results[0], 16);
+    // The whole generate call is counted: the encoder's graphs and every decoder step, each session's profile.
+    expect(json.arithmetic.opsPerItem).toBeGreaterThan(0);
+    expect(json.results[0].arithmetic.opsPerItem).toBe(json.arithmetic.opsPerItem);
   });
 
   it("sweeps batcher settings, saves the best, and --batcher-config reads it back", () => {
@@ -168,9 +172,10 @@ describe("emb perf", () => {
       6,
     );
     const csv = readFileSync(join(out, "rate.csv"), "utf8").trim().split("\n");
-    expect(csv[0]).toMatch(/^Request Rate,Inferences\/Second,.*,Request Count,Delayed Request Count,Avg Send Request Rate$/);
+    // The arithmetic columns (perf-arithmetic.test.ts) follow the rate columns.
+    expect(csv[0]).toMatch(/^Request Rate,Inferences\/Second,.*,Request Count,Delayed Request Count,Avg Send Request Rate,Ops Per Item,/);
     expect(csv[1].split(",")[0]).toBe(String(rate));
-    expect(csv[1].split(",").at(-3)).toBe(String(r.requestCount));
+    expect(csv[1].split(",")[csv[0].split(",").indexOf("Request Count")]).toBe(String(r.requestCount));
   });
 
   it("--no-progress hides only the progress: the result table, chart line and sweep result still print", () => {

@@ -112,5 +112,8 @@ describe.skipIf(!browserFound)("emb perf --report in a browser", () => {
     expect(report.rows.map((r) => r.level)).toEqual([1, 3, 5]);
     expect(report.best).not.toBeNull();
     expect(Object.keys(report.rows[0].stages)).toEqual(expect.arrayContaining(["tokenize", "inference", "postprocess"]));
+    // In process, the model's arithmetic: GFLOP per item, and each row's GFLOP/s (their digits on the page checked above).
+    expect(report.arithmetic?.gflopPerItem).toBeGreaterThan(0);
+    expect(report.rows.every((r) => r.gflops !== null && r.gflops > 0)).toBe(true);
   });
 });

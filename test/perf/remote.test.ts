@@ -58,7 +58,10 @@ async function measureAgainstServer(model: string, args: string[], env: Record<s
   const json = JSON.parse(run.stdout);
   expect(json).toMatchObject({ url: server.url, model });
   expect(json.settings).toBeUndefined();
+  // No model here to count the arithmetic of.
+  expect(json.arithmetic).toBeNull();
   const [r] = json.results as Result[];
+  expect(r).not.toHaveProperty("arithmetic");
   expect(r.concurrency).toBe(2);
   expect(r.errors).toBe(0);
   expect(r.throughput).toBeGreaterThan(0);

@@ -50,6 +50,16 @@ describe("arithmetic of a model run", () => {
     expect(counted.uncounted).toEqual({});
   });
 
+  it("sessions opened with one profile prefix each write a profile of their own", async () => {
+    // emb perf counts a model of several graphs (Florence-2) from one prefix: each graph's kernels must be in a file.
+    const dir = mkdtempSync(join(tmpdir(), "emb-profile-"));
+    const open = (graph: string) =>
+      ModelSession.open(fixturePath("siglip-tiny", "onnx", graph), { device: "cpu", threads: 1, profilePrefix: join(dir, "model") });
+    const sessions = [await open("vision_model.onnx"), await open("text_model.onnx")];
+    for (const session of sessions) await session.release();
+    expect(readdirSync(dir)).toHaveLength(2);
+  });
+
   it("estimates the peak from vendor, family, flags, cores and clock", () => {
     const zen4 = `vendor_id\t: AuthenticAMD\ncpu family\t: 25\nmodel name\t: AMD EPYC\ncpu MHz\t\t: 2596.142\ncpu cores\t: 2\nphysical id\t: 0\nflags\t\t: fpu sse avx avx2 fma avx512f avx512_bf16\n`;
     const peak = cpuPeakFrom(zen4, undefined, 2);
