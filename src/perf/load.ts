@@ -66,6 +66,8 @@ export interface WindowResult {
   sent?: number;
   /** Requests completed in the window that had been sent late (rate mode). */
   delayed?: number;
+  /** Of those, requests sent more than 1 ms after their time (rate mode). */
+  late?: number;
 }
 
 export interface Measurement {
@@ -81,8 +83,10 @@ export interface Measurement {
   measuredWindows: number;
   /** Requests completed in the measured windows (perf_analyzer's client "Request count"). */
   requestCount: number;
-  /** Of those, requests sent later than their time (rate mode; perf_analyzer's "Delayed Request Count"). */
+  /** Of those, requests whose time had passed by over 1 ms when the client came to them (rate mode; perf_analyzer's "Delayed Request Count", by its rule). */
   delayedRequests?: number;
+  /** Of those, requests sent more than 1 ms after their time, late wake-ups included (rate mode; perf_analyzer does not count these). */
+  lateRequests?: number;
   /** Requests sent per second over the measured windows (rate mode; perf_analyzer's "Avg send request rate"). */
   sendRate?: number;
   throughput: number;
@@ -111,8 +115,9 @@ export interface Measurement {
 
 interface Completed extends RequestRecord {
   latencyUs: number;
-  /** Sent later than its time (rate mode). */
+  /** Behind the schedule when the client came to it, and sent over 1 ms late (rate mode; open-loop.ts). */
   delayed: boolean;
+  late: boolean;
   /** The request's own stages (in process only). */
   timing?: RequestTiming;
 }
@@ -166,12 +171,12 @@ export async function measure(target: PerfTarget, options: LoadOptions): Promise
     completed++;
   };
   /** Runs request `i` here, timed from when it is sent. */
-  const request = async (i: number, delayed: boolean) => {
+  const request = async (i: number, delayed = false, late = false) => {
     const start = nowUs();
     const sentNs = wallClockNs();
     try {
       const timing = await (target.kind === "local" ? target.run(i, ending.signal) : target.run(i));
-      record({ ok: true, done: { latencyUs: nowUs() - start, delayed, timing: timing ?? undefined, sentNs, answeredNs: wallClockNs() } });
+      record({ ok: true, done: { latencyUs: nowUs() - start, delayed, late, timing: timing ?? undefined, sentNs, answeredNs: wallClockNs() } });
     } catch (error) {
       record({ ok: false, error });
     }
@@ -180,7 +185,7 @@ export async function measure(target: PerfTarget, options: LoadOptions): Promise
   const answered = (answer: SenderAnswer) =>
     record(
       answer.ok
-        ? { ok: true, done: { latencyUs: answer.latencyUs, delayed: answer.delayed, sentNs: answer.sentNs, answeredNs: answer.answeredNs } }
+        ? { ok: true, done: { latencyUs: answer.latencyUs, delayed: answer.delayed, late: answer.late, sentNs: answer.sentNs, answeredNs: answer.answeredNs } }
         : { ok: false, error: answerError(answer) },
     );
   const generator = startLoad(load, target, request, answered);
@@ -229,7 +234,9 @@ export async function measure(target: PerfTarget, options: LoadOptions): Promise
         avgLatencyUs: requests.reduce((s, r) => s + r.latencyUs, 0) / Math.max(requests.length, 1),
         requests: requests.length,
         seconds,
-        ...(load.kind === "rate" ? { sent: sent - sentBefore, delayed: requests.filter((r) => r.delayed).length } : {}),
+        ...(load.kind === "rate"
+          ? { sent: sent - sentBefore, delayed: requests.filter((r) => r.delayed).length, late: requests.filter((r) => r.late).length }
+          : {}),
       };
       sentBefore = sent;
       windows.push(window);
@@ -280,6 +287,7 @@ export async function measure(target: PerfTarget, options: LoadOptions): Promise
         ? {
             latencyUnsettled,
             delayedRequests: requests.filter((r) => r.delayed).length,
+            lateRequests: requests.filter((r) => r.late).length,
             sendRate: windows.slice(from).reduce((s, w) => s + (w.sent ?? 0), 0) / seconds,
           }
         : {};
@@ -332,7 +340,7 @@ async function windowEnd(window: WindowMode, startedUs: number, completedInWindo
 function startLoad(
   load: LoadShape,
   target: PerfTarget,
-  request: (i: number, delayed: boolean) => Promise<void>,
+  request: (i: number, delayed?: boolean, late?: boolean) => Promise<void>,
   answered: (answer: SenderAnswer) => void,
 ): { sent: () => number; stop: () => Promise<void> } {
   if (load.kind === "rate" && target.kind === "remote" && load.schedule && !load.clock) {
@@ -340,13 +348,13 @@ function startLoad(
     return { sent: () => thread.sent, stop: () => thread.stop() };
   }
   if (load.kind === "rate") {
-    const loop = new OpenLoop({ sendTimes: load.sendTimes(), maxInFlight: load.maxInFlight, clock: load.clock }, (r) => request(r.index, r.delayed));
+    const loop = new OpenLoop({ sendTimes: load.sendTimes(), maxInFlight: load.maxInFlight, clock: load.clock }, (r) => request(r.index, r.delayed, r.late));
     return { sent: () => loop.sent, stop: () => loop.stop() };
   }
   let stop = false;
   let next = 0;
   const client = async () => {
-    while (!stop) await request(next++, false);
+    while (!stop) await request(next++);
   };
   const clients = Array.from({ length: load.concurrency }, client);
   return {

@@ -1,10 +1,14 @@
 /**
  * Open-loop issuing for request-rate mode: each request is sent at its scheduled time whether or
  * not earlier ones have finished, as perf_analyzer's request-rate workers send them
- * (src/request_rate_worker.cc, `SleepIfNecessary`). A request sent more than DELAY_TOLERANCE_US
- * after its time is "delayed": the client could not keep up with the schedule (here: the event
- * loop was busy, or `maxInFlight` requests were outstanding). A delayed request is still sent, at
- * once, and the schedule is not shifted, so later requests catch up.
+ * (src/request_rate_worker.cc, `SleepIfNecessary`). Two counts of lateness:
+ * - "delayed", perf_analyzer's rule: when the loop comes to a request (a free slot found), its time
+ *   had already passed by more than DELAY_TOLERANCE_US: the client had fallen behind its schedule
+ *   (a busy thread, or `maxInFlight` requests outstanding). A sleep that wakes late is not counted.
+ * - "late", stricter: the request went out more than DELAY_TOLERANCE_US after its time, for
+ *   whatever reason, a late wake-up on a loaded machine included.
+ * A delayed request is still sent, at once, and the schedule is not shifted, so later requests
+ * catch up.
  *
  * The clock is injectable so that the delay rule can be checked on hand-worked timelines.
  */
@@ -45,8 +49,10 @@ export interface IssuedRequest {
   /** When it was due and when it was sent, on the loop's clock, microseconds. */
   dueUs: number;
   sentUs: number;
-  /** Sent later than DELAY_TOLERANCE_US after it was due. */
+  /** Already more than DELAY_TOLERANCE_US overdue when the loop came to it (perf_analyzer's "delayed"). */
   delayed: boolean;
+  /** Sent more than DELAY_TOLERANCE_US after it was due. */
+  late: boolean;
 }
 
 export interface OpenLoopOptions {
@@ -86,12 +92,13 @@ export class OpenLoop {
     for (let index = 0; index < limit && !signal.aborted; index++) {
       const dueUs = start + options.sendTimes();
       while (this.inFlight >= options.maxInFlight && !signal.aborted) await new Promise<void>((resolve) => (this.slotFreed = resolve));
+      const delayed = clock.nowUs() - dueUs > DELAY_TOLERANCE_US;
       await clock.sleepUntilUs(dueUs, signal);
       if (signal.aborted) break;
       const sentUs = clock.nowUs();
       this.inFlight++;
       this.sent++;
-      const request = send({ index, dueUs, sentUs, delayed: sentUs - dueUs > DELAY_TOLERANCE_US }).finally(() => {
+      const request = send({ index, dueUs, sentUs, delayed, late: sentUs - dueUs > DELAY_TOLERANCE_US }).finally(() => {
         this.inFlight--;
         this.outstanding.delete(request);
         this.slotFreed?.();

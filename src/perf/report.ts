@@ -13,6 +13,7 @@ export interface PerfRow {
   requestCount?: number;
   /** Rate mode: how many of them were sent late, and the rate they were sent at. */
   delayedRequests?: number;
+  lateRequests?: number;
   sendRate?: number;
   /** Inferences per second. */
   throughput: number;
@@ -80,7 +81,7 @@ export function perfTable(rows: PerfRow[], color: boolean): string {
     ...(withDelay ? ["queue delay ms"] : []),
     ...(withWorkers ? ["workers"] : []),
     "infer/s",
-    ...(rate ? ["delayed"] : []),
+    ...(rate ? ["delayed", "late"] : []),
     "avg ms",
     "std ms",
     "p50 ms",
@@ -106,7 +107,7 @@ export function perfTable(rows: PerfRow[], color: boolean): string {
       ...(withDelay ? [r.maxQueueDelayUs === undefined ? "-" : formatMs(r.maxQueueDelayUs)] : []),
       ...(withWorkers ? [r.workers ?? "-"] : []),
       r.throughput.toFixed(1),
-      ...(rate ? [`${r.delayedRequests ?? 0}/${r.requestCount ?? 0}`] : []),
+      ...(rate ? [`${r.delayedRequests ?? 0}/${r.requestCount ?? 0}`, `${r.lateRequests ?? 0}/${r.requestCount ?? 0}`] : []),
       formatMs(l.avgUs),
       formatMs(l.stdUs),
       formatMs(l.p50Us),

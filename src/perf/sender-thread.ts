@@ -22,7 +22,7 @@ export interface SenderStart {
 
 /** One answered (or failed) request, as the sender thread posts it. */
 export type SenderAnswer =
-  | { ok: true; latencyUs: number; delayed: boolean; sentNs: bigint; answeredNs: bigint }
+  | { ok: true; latencyUs: number; delayed: boolean; late: boolean; sentNs: bigint; answeredNs: bigint }
   | { ok: false; message: string; remote?: { status?: number; serverMessage?: string } };
 
 /** The request a failed answer stands for, as an error of the class the CLI maps (a server's error or another). */

@@ -1,6 +1,7 @@
 /**
  * The open loop on a hand-driven clock: when each request is sent, which ones count as delayed
- * (more than 1 ms late, perf_analyzer's tolerance), and that the schedule never waits for
+ * (over 1 ms overdue when the loop comes to them, perf_analyzer's rule) and late (sent over 1 ms
+ * after their time), and that the schedule never waits for
  * answers unless --max-in-flight requests are outstanding. No real time is measured.
  */
 import { describe, expect, it } from "vitest";
@@ -62,6 +63,29 @@ describe("OpenLoop", () => {
       { index: 4, due: 5000, sent: 5500, delayed: false },
       { index: 5, due: 6000, sent: 6000, delayed: false },
       { index: 6, due: 7000, sent: 7000, delayed: false },
+    ]);
+  });
+
+  it("a sleep that wakes late makes a request late but not delayed (perf_analyzer counts only a client behind its schedule)", async () => {
+    // 100 requests a second, due at 10, 20 and 30 ms. The sleep before request 1 wakes 1.5 ms
+    // after its time; sending request 0 takes 12 ms, so the loop comes to request 1 at 22 ms,
+    // already 2 ms overdue: delayed and late. Request 2's sleep wakes on time.
+    class LateWaker extends FakeClock {
+      override async sleepUntilUs(timeUs: number): Promise<void> {
+        this.now = Math.max(this.now, timeUs + (timeUs === 10_000 ? 1500 : 0));
+      }
+    }
+    const clock = new LateWaker();
+    const issued: IssuedRequest[] = [];
+    const loop = new OpenLoop({ sendTimes: rateSendTimes(100, "constant"), maxInFlight: 10, clock, maxRequests: 3 }, async (r) => {
+      issued.push(r);
+      if (r.index === 0) clock.now += 10_500;
+    });
+    await loop.finished();
+    expect(issued.map((r) => ({ index: r.index, sent: r.sentUs, delayed: r.delayed, late: r.late }))).toEqual([
+      { index: 0, sent: 11_500, delayed: false, late: true },
+      { index: 1, sent: 22_000, delayed: true, late: true },
+      { index: 2, sent: 30_000, delayed: false, late: false },
     ]);
   });
 
