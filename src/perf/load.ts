@@ -14,7 +14,7 @@ import type { StageSummary } from "../pipeline/timing.js";
 import { OpenLoop, type Clock } from "./open-loop.js";
 import { wallClockNs, type ProfileRecord, type RequestRecord } from "./profile-export.js";
 import type { Schedule, SendTimes } from "./schedule.js";
-import { answerError, type SenderAnswer, SenderThread } from "./sender-thread.js";
+import { answerError, type SenderAnswer, SenderThreads } from "./sender-thread.js";
 import { histogram, summarizeLatencies, type LatencySummary } from "./stats.js";
 import { countWindowComplete, settledWindows, stableWindows } from "./stability.js";
 import { serverStatsDifference, serverStatsSum, summarizeServer, type ServerStatistics, type ServerSummary } from "./server-stats.js";
@@ -344,7 +344,7 @@ function startLoad(
   answered: (answer: SenderAnswer) => void,
 ): { sent: () => number; stop: () => Promise<void> } {
   if (load.kind === "rate" && target.kind === "remote" && load.schedule && !load.clock) {
-    const thread = new SenderThread(target.sender, load.schedule, load.maxInFlight, answered);
+    const thread = new SenderThreads(target.sender, load.schedule, load.maxInFlight, answered);
     return { sent: () => thread.sent, stop: () => thread.stop() };
   }
   if (load.kind === "rate") {

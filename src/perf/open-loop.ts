@@ -60,6 +60,8 @@ export interface OpenLoopOptions {
   /** The most requests outstanding at once; one due while they are waits (and is then delayed). */
   maxInFlight: number;
   clock?: Clock;
+  /** When the schedule starts, on the clock (default: now); several loops sharing one schedule share it. */
+  startUs?: number;
   /** Stop after this many requests (default: run until stop()). */
   maxRequests?: number;
 }
@@ -87,7 +89,7 @@ export class OpenLoop {
   private async run(options: OpenLoopOptions, send: (request: IssuedRequest) => Promise<void>): Promise<void> {
     const clock = options.clock ?? systemClock;
     const { signal } = this.abort;
-    const start = clock.nowUs();
+    const start = options.startUs ?? clock.nowUs();
     const limit = options.maxRequests ?? Infinity;
     for (let index = 0; index < limit && !signal.aborted; index++) {
       const dueUs = start + options.sendTimes();

@@ -125,3 +125,14 @@ export type Schedule = { kind: "rate"; rate: number; distribution: RequestDistri
 export function scheduleSendTimes(schedule: Schedule): SendTimes {
   return schedule.kind === "rate" ? rateSendTimes(schedule.rate, schedule.distribution, schedule.seed) : intervalSendTimes(schedule.intervalsUs);
 }
+
+/** The times of every `of`-th request from `index` on: one sender's share when several send one schedule. */
+export function shareOf(times: SendTimes, index: number, of: number): SendTimes {
+  let next = 0;
+  return () => {
+    let t: number;
+    do t = times();
+    while (next++ % of !== index);
+    return t;
+  };
+}

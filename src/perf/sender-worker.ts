@@ -1,20 +1,21 @@
 /**
- * The open loop's sender thread (sender-thread.ts starts it): sends a remote target's requests on
- * the schedule with a client of its own and reads their answers, so that the main thread's work
+ * One of the open loop's sender threads (sender-thread.ts starts them): sends its share of a
+ * remote target's requests (every n-th of the schedule) with a client of its own and reads their answers, so that the main thread's work
  * (windows, statistics, progress, the garbage it makes) never makes a send late. Each answer is
  * posted to the main thread as it comes; the count of requests sent is shared memory.
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { setTimeout as sleepMs } from "node:timers/promises";
-import { type Clock, OpenLoop } from "./open-loop.js";
+import { type Clock, type IssuedRequest, OpenLoop } from "./open-loop.js";
 import { wallClockNs } from "./profile-export.js";
 import { RemoteClient, RemoteError } from "./remote.js";
-import { scheduleSendTimes } from "./schedule.js";
-import type { SenderAnswer, SenderStart } from "./sender-thread.js";
+import { scheduleSendTimes, shareOf } from "./schedule.js";
+import type { SenderAnswer, SenderCommand, SenderStart } from "./sender-thread.js";
 
 const start = workerData as SenderStart;
 const sent = new Int32Array(start.sentCounter);
 const client = new RemoteClient(start.sender.url, start.sender.token, start.maxInFlight);
+const { index: share, of: senders } = start.share;
 const { model, requests } = start.sender;
 const nowUs = () => Number(process.hrtime.bigint() / 1000n);
 const hrNowUs = () => Number(process.hrtime.bigint()) / 1000;
@@ -42,21 +43,30 @@ const sleeperClock: Clock = {
 };
 const post = (answer: SenderAnswer) => parentPort!.postMessage(answer);
 
-const loop = new OpenLoop({ sendTimes: scheduleSendTimes(start.schedule), maxInFlight: start.maxInFlight, clock: sleeperClock }, async (r) => {
+/** Sends request `r` of this thread's share and posts its answer. */
+async function send(r: IssuedRequest): Promise<void> {
   Atomics.add(sent, 0, 1);
   const startUs = nowUs();
   const sentNs = wallClockNs();
   try {
-    await client.infer(model, requests[r.index % requests.length]);
+    await client.infer(model, requests[(r.index * senders + share) % requests.length]);
     post({ ok: true, latencyUs: nowUs() - startUs, delayed: r.delayed, late: r.late, sentNs, answeredNs: wallClockNs() });
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     post(error instanceof RemoteError ? { ok: false, message, remote: { status: error.status, serverMessage: error.serverMessage } } : { ok: false, message });
   }
-});
+}
 
-parentPort!.once("message", async () => {
-  await loop.stop();
+let loop: OpenLoop | undefined;
+// The threads start one schedule together: the main thread sends its start time once all are ready.
+parentPort!.on("message", async (message: SenderCommand) => {
+  if (message.kind === "start") {
+    const sendTimes = shareOf(scheduleSendTimes(start.schedule), share, senders);
+    loop = new OpenLoop({ sendTimes, maxInFlight: start.maxInFlight, clock: sleeperClock, startUs: message.startUs }, send);
+    return;
+  }
+  await loop?.stop();
   client.close();
   parentPort!.postMessage("stopped");
 });
+parentPort!.postMessage("ready");

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { DELAY_TOLERANCE_US, OpenLoop, type Clock, type IssuedRequest } from "../../src/perf/open-loop.js";
-import { rateSendTimes } from "../../src/perf/schedule.js";
+import { rateSendTimes, shareOf } from "../../src/perf/schedule.js";
 
 /** A clock that moves only when told to: sleeping to a time jumps there at once. */
 class FakeClock implements Clock {
@@ -87,6 +87,20 @@ describe("OpenLoop", () => {
       { index: 1, sent: 22_000, delayed: true, late: true },
       { index: 2, sent: 30_000, delayed: false, late: false },
     ]);
+  });
+
+  it("loops given one start and shares of one schedule send it together, each request once", async () => {
+    // Two senders of 100 a second started at 50 ms, though the second comes up 7 ms later.
+    const clock = new FakeClock(50_000);
+    const sent: number[] = [];
+    const loops = [0, 1].map((k) => {
+      if (k === 1) clock.now += 7000;
+      return new OpenLoop({ sendTimes: shareOf(rateSendTimes(100, "constant"), k, 2), maxInFlight: 10, clock, startUs: 50_000, maxRequests: 2 }, async (r) => {
+        sent.push(r.dueUs);
+      });
+    });
+    await Promise.all(loops.map((l) => l.finished()));
+    expect(sent.sort((a, b) => a - b)).toEqual([60_000, 70_000, 80_000, 90_000]);
   });
 
   it("the tolerance is exclusive: exactly 1 ms late is on time", async () => {

@@ -10,6 +10,7 @@ import {
   parseRequestIntervals,
   rateSendTimes,
   readRequestIntervals,
+  shareOf,
 } from "../../src/perf/schedule.js";
 
 const take = (next: () => number, n: number) => Array.from({ length: n }, next);
@@ -89,6 +90,16 @@ describe("--request-intervals", () => {
     writeFileSync(join(dir, "i.txt"), "5000\n");
     expect(readRequestIntervals(join(dir, "i.txt"))).toEqual([5000]);
     expect(() => readRequestIntervals(join(dir, "missing.txt"))).toThrow(/missing.txt: cannot read it \(ENOENT\)/);
+  });
+});
+
+describe("shareOf", () => {
+  it("gives each of n senders every n-th time of one schedule, together all of them once", () => {
+    // 4 a second: due at 0.25, 0.5, 0.75, ... s
+    const shares = [0, 1, 2].map((k) => shareOf(rateSendTimes(4, "constant"), k, 3));
+    const drawn = shares.map((times) => [times(), times(), times()]);
+    expect(drawn[1]).toEqual([500_000, 1_250_000, 2_000_000]);
+    expect(drawn.flat().sort((a, b) => a - b)).toEqual(Array.from({ length: 9 }, (_, i) => (i + 1) * 250_000));
   });
 });
 
