@@ -283,7 +283,7 @@ export async function renderReportHtml(report: PerfReport): Promise<string> {
   header { background: #1d2a3a; color: #fff; padding: 22px 36px 18px; }
   header h1 { margin: 0 0 4px; font-size: 22px; font-weight: 600; }
   header .meta { color: #b8c4d3; font-size: 13px; }
-  main { max-width: 1100px; margin: 0 auto; padding: 20px 36px 40px; }
+  main { max-width: 1240px; margin: 0 auto; padding: 20px 36px 40px; }
   section { background: #fff; border: 1px solid #e2e6eb; border-radius: 8px; padding: 16px 20px; margin: 16px 0; }
   h2 { font-size: 16px; margin: 0 0 12px; }
   .cards { display: grid; grid-template-columns: 2fr 1fr 1fr 1fr; gap: 12px; margin-top: 16px; }
@@ -297,7 +297,8 @@ export async function renderReportHtml(report: PerfReport): Promise<string> {
   .rule { font-size: 13px; color: #4a5560; margin: 10px 0 0; }
   .grid2 { display: grid; grid-template-columns: 1fr 1fr; gap: 16px; }
   table { border-collapse: collapse; width: 100%; font-size: 13px; }
-  #results { font-size: 12px; }
+  #results { font-size: 11px; }
+  #results th, #results td { padding: 4px 5px; }
   .scroll { overflow-x: auto; }
   th, td { padding: 5px 8px; border-bottom: 1px solid #eef0f3; text-align: left; }
   thead th { font-weight: 600; color: #4a5560; background: #fafbfc; }
