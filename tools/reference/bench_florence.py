@@ -1,6 +1,7 @@
 """The Python reference for `emb florence`'s benchmark: HF Florence2Processor (slow, PIL
-CLIPImageProcessor + BART tokenizer) and Florence2ForConditionalGeneration.generate() on torch CPU,
-batched, over a folder of images.
+CLIPImageProcessor + BART tokenizer) and Florence2ForConditionalGeneration.generate() on torch CPU
+(or CUDA with --device cuda; preprocessing and post-processing stay on the CPU), batched, over a
+folder of images.
 
 The model is built from the export's config.json with random weights and eager attention, as
 export_full.py and florence2_tiny.py export it: the same architecture and cost as the ONNX graphs
@@ -12,7 +13,7 @@ Timing covers decoding, preprocessing, vision encoder, encoder and generation, n
 Prints one JSON line.
 
 Usage: python bench_florence.py --model-dir DIR --images DIR [--task "<CAPTION>"] [--batch-size 4]
-         [--max-new-tokens 20] [--num-beams 3] [--threads N]
+         [--max-new-tokens 20] [--num-beams 3] [--threads N] [--device cpu|cuda]
 """
 from __future__ import annotations
 
@@ -64,13 +65,16 @@ def main() -> None:
     parser.add_argument("--max-new-tokens", type=int, default=20)
     parser.add_argument("--num-beams", type=int, default=3)
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.device == "cuda" and not torch.cuda.is_available():
+        parser.error("--device cuda: this torch sees no CUDA GPU (torch.cuda.is_available() is False)")
     # The tokenizer's "Truncation was not explicitly activated" notice: prompts are far shorter.
     transformers.logging.set_verbosity_error()
 
-    model = build_model(args.model_dir)
+    model = build_model(args.model_dir).to(args.device)
     processor = load_processor(args.model_dir)
     image_token_id = processor.tokenizer.image_token_id
     generation = GenerationConfig.from_pretrained(args.model_dir)
@@ -87,12 +91,12 @@ def main() -> None:
             inputs = processor(text=[args.task] * len(images), images=images, return_tensors="pt")
             ids = inputs["input_ids"]
             # <s> prompt </s> per row (every row has the same prompt, so no padding).
-            prompt = ids[ids != image_token_id].view(ids.shape[0], -1)
-            features = model.get_image_features(inputs["pixel_values"])
+            prompt = ids[ids != image_token_id].view(ids.shape[0], -1).to(args.device)
+            features = model.get_image_features(inputs["pixel_values"].to(args.device))
             inputs_embeds = torch.cat([features, model.get_input_embeddings()(prompt)], dim=1)
-            mask = torch.ones(inputs_embeds.shape[:2], dtype=torch.long)
+            mask = torch.ones(inputs_embeds.shape[:2], dtype=torch.long, device=args.device)
             encoded = model.get_encoder()(inputs_embeds=inputs_embeds, attention_mask=mask)
-            sequences = model.generate(encoder_outputs=encoded, attention_mask=mask, generation_config=generation)
+            sequences = model.generate(encoder_outputs=encoded, attention_mask=mask, generation_config=generation).cpu()
             texts = processor.batch_decode(sequences, skip_special_tokens=False)
             for text, image in zip(texts, images):
                 processor.post_process_generation(text, task=args.task, image_size=image.size)
@@ -101,9 +105,11 @@ def main() -> None:
             for row in sequences.tolist():
                 ends = [j for j, t in enumerate(row) if j > 0 and t == generation.eos_token_id]
                 new_tokens.append(ends[0] if ends else len(row) - 1)
+    if args.device == "cuda":
+        torch.cuda.synchronize()
     seconds = time.perf_counter() - started
     print(json.dumps({"images": rows, "seconds": seconds, "images_per_s": rows / seconds,
-                      "task": args.task, "batch_size": args.batch_size, "num_beams": args.num_beams,
+                      "task": args.task, "device": args.device, "batch_size": args.batch_size, "num_beams": args.num_beams,
                       "new_tokens_per_image": sorted(set(new_tokens)),
                       "torch": torch.__version__, "transformers": transformers.__version__,
                       "threads": torch.get_num_threads()}))
