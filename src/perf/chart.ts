@@ -7,7 +7,7 @@
  */
 import { writeFile } from "node:fs/promises";
 import sharp from "sharp";
-import { parse, View, type Spec } from "vega";
+import { type Mark, parse, View, type Spec } from "vega";
 import { levelOf, rateMode, type PerfRow } from "./report.js";
 
 export interface ChartOptions {
@@ -74,37 +74,7 @@ export function chartSpec(rows: PerfRow[], options: ChartOptions = {}): Spec {
     ],
     legends: [{ fill: "color", stroke: "color", orient: "top-left", title: "latency", symbolType: "circle" }],
     marks: [
-      {
-        type: "group",
-        from: { facet: { name: "series", data: "points", groupby: "series" } },
-        marks: [
-          {
-            type: "line",
-            from: { data: "series" },
-            sort: { field: "datum.level" },
-            encode: {
-              enter: {
-                x: { scale: "x", field: "throughput" },
-                y: { scale: "y", field: "latencyMs" },
-                stroke: { scale: "color", field: "series" },
-                strokeWidth: { value: 2 },
-              },
-            },
-          },
-        ],
-      },
-      {
-        type: "symbol",
-        from: { data: "points" },
-        encode: {
-          enter: {
-            x: { scale: "x", field: "throughput" },
-            y: { scale: "y", field: "latencyMs" },
-            fill: { scale: "color", field: "series" },
-            size: { value: 40 },
-          },
-        },
-      },
+      ...curveMarks({ latency: "latencyMs", series: "series", dotSize: 40 }),
       {
         type: "text",
         from: { data: "labels" },
@@ -150,4 +120,27 @@ export async function writeThroughputLatencyChart(rows: PerfRow[], basePath: str
     .png()
     .toFile(png);
   return { svg, png };
+}
+
+/**
+ * The marks of throughput-latency curves over a "points" dataset (x scale "x", y scale "y",
+ * colour scale "color"): per series a line through its points in load order, and a dot per point.
+ */
+export function curveMarks(fields: { latency: string; series: string; dotSize: number }): Mark[] {
+  const at = { x: { scale: "x", field: "throughput" }, y: { scale: "y", field: fields.latency } };
+  return [
+    {
+      type: "group",
+      from: { facet: { name: "series", data: "points", groupby: fields.series } },
+      marks: [
+        {
+          type: "line",
+          from: { data: "series" },
+          sort: { field: "datum.level" },
+          encode: { enter: { ...at, stroke: { scale: "color", field: fields.series }, strokeWidth: { value: 2 } } },
+        },
+      ],
+    },
+    { type: "symbol", from: { data: "points" }, encode: { enter: { ...at, fill: { scale: "color", field: fields.series }, size: { value: fields.dotSize } } } },
+  ];
 }

@@ -6,6 +6,7 @@
  */
 import { parse, View, type Spec } from "vega";
 import { escapeHtml } from "../pages/html.js";
+import { curveMarks } from "./chart.js";
 import type { PerfReport, ReportRow } from "./perf-report.js";
 
 const STAGES = ["queue", "preprocess", "inference", "postprocess"] as const;
@@ -107,37 +108,7 @@ export function curvesSpec(report: PerfReport): Spec {
           },
         },
       },
-      {
-        type: "group",
-        from: { facet: { name: "series", data: "points", groupby: "configuration" } },
-        marks: [
-          {
-            type: "line",
-            from: { data: "series" },
-            sort: { field: "datum.level" },
-            encode: {
-              enter: {
-                x: { scale: "x", field: "throughput" },
-                y: { scale: "y", field: "latency" },
-                stroke: { scale: "color", field: "configuration" },
-                strokeWidth: { value: 2 },
-              },
-            },
-          },
-        ],
-      },
-      {
-        type: "symbol",
-        from: { data: "points" },
-        encode: {
-          enter: {
-            x: { scale: "x", field: "throughput" },
-            y: { scale: "y", field: "latency" },
-            fill: { scale: "color", field: "configuration" },
-            size: { value: 50 },
-          },
-        },
-      },
+      ...curveMarks({ latency: "latency", series: "configuration", dotSize: 50 }),
       {
         type: "symbol",
         from: { data: "best" },
