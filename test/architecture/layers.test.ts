@@ -37,6 +37,6 @@ describe("the layers", () => {
     expect(graph.get("src/image/resample.ts")).toContain("src/image/pixel-kernel.ts");
     expect(roomOf("src/eval/coco/meteor/align.ts")).toBe("eval/coco");
     expect(roomOf("src/index.ts")).toBe("index");
-    expect(LAYERS[0]).toEqual(["package-root"]);
+    expect(LAYERS[0]).toEqual(["package-root", "worker-thread"]);
   });
 });

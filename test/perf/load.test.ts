@@ -52,18 +52,26 @@ const rate = (lateUs: number, maxInFlight = 4): LoadShape => ({
 });
 
 describe("measure in request-rate mode", () => {
-  it("reports every request sent more than 1 ms late as delayed, and none within the tolerance", async () => {
-    for (const [lateUs, allDelayed] of [
-      [1500, true],
-      [500, false],
+  it("counts sends over 1 ms after their time as late, and as delayed only those already overdue when the client came to them", async () => {
+    // 200 a second: due every 5 ms. A sleep that wakes 1.5 ms late makes every send late, but the
+    // client is never behind when it comes to the next one (3.5 ms early); waking 7 ms late, it
+    // comes to each next request 2 ms after its time: delayed too (perf_analyzer's rule).
+    for (const [lateUs, late, delayed] of [
+      [500, false, false],
+      [1500, true, false],
+      [7000, true, true],
     ] as const) {
       const target = standIn();
       const m = await measure(target, { load: rate(lateUs), window: { mode: "count", requests: 20, minMs: 0 }, stabilityPercent: 1000, maxWindows: 3 });
       expect(m.requestRate).toBe(200);
       expect(m.concurrency).toBeUndefined();
       expect(m.requestCount).toBe(m.windows.slice(-m.measuredWindows).reduce((s, w) => s + w.requests, 0));
-      expect(m.delayedRequests).toBe(allDelayed ? m.requestCount : 0);
-      for (const w of m.windows) expect(w.delayed).toBe(allDelayed ? w.requests : 0);
+      expect(m.lateRequests, `late by ${lateUs} us`).toBe(late ? m.requestCount : 0);
+      expect(m.delayedRequests, `late by ${lateUs} us`).toBe(delayed ? m.requestCount : 0);
+      for (const w of m.windows) {
+        expect(w.late).toBe(late ? w.requests : 0);
+        expect(w.delayed).toBe(delayed ? w.requests : 0);
+      }
       expect(m.sendRate).toBeGreaterThan(0);
       expect(m.errors).toBe(0);
     }
