@@ -32,7 +32,7 @@ export default class Dedup extends EmbCommand {
     html: Flags.string({
       description: `also write a contact sheet of the groups (thumbnails, keep/drop, similarity, size; the ${PAGE_GROUPS} largest groups) as a self-contained HTML page to this file`,
     }),
-    index: indexFlag("which may miss near-duplicate pairs (a group then splits or loses a member)"),
+    index: indexFlag("which may miss near-duplicate pairs (a group then splits or loses a member)", "auto"),
     progress: Flags.boolean({ description: "show progress (the neighbour search, an HNSW build) on stderr", default: true, allowNo: true }),
   };
 

@@ -1,15 +1,15 @@
 /** --index, shared by emb search and emb dedup, and what building an HNSW graph shows on stderr. */
 import { Flags } from "@oclif/core";
-import { HNSW_FROM_ROWS, INDEX_KINDS, type IndexEvents } from "../jobs/search-index.js";
+import { HNSW_FROM_ROWS, INDEX_KINDS, type IndexEvents, type IndexKind } from "../jobs/search-index.js";
 import { progressBar } from "./progress.js";
 
 const cutoff = HNSW_FROM_ROWS.toLocaleString("en-US");
 
-export const indexFlag = (approximate: string) =>
+export const indexFlag = (approximate: string, byDefault: IndexKind) =>
   Flags.string({
     description: `exact: score every row; hnsw: an approximate HNSW graph, built once and cached in the folder's search-index/ (rebuilt when its rows change), ${approximate}; auto: exact below ${cutoff} rows, hnsw from there`,
     options: [...INDEX_KINDS],
-    default: "auto",
+    default: byDefault,
   });
 
 /** Notices as lines on stderr (never stdout, so --json is untouched); the build's progress as a bar or plain lines. */

@@ -53,7 +53,7 @@ export interface SearchJob {
   openImage: (model: FolderModel) => Promise<ImageEmbedder>;
   /** What the folder's model is now: its image tower's identity. */
   identify: (model: FolderModel) => Promise<ModelSource>;
-  /** Exact, HNSW, or by the folder's size (the default). */
+  /** Exact (the default), HNSW, or by the folder's size. */
   index?: IndexKind;
   indexEvents?: IndexEvents;
 }
@@ -116,7 +116,7 @@ export async function runSearch(job: SearchJob): Promise<SearchOutcome> {
     if (model) checkSameModel(folder, await job.identify(model));
     const vectors = await queryVectors(job, folder, model);
     const references = { count: rows, row: (i: number) => folder.vector(folder.records[i].row) };
-    const { index, kind } = openNeighbourIndex(job.folders, references, folder.dim, job.index ?? "auto", job.indexEvents);
+    const { index, kind } = openNeighbourIndex(job.folders, references, folder.dim, job.index ?? "exact", job.indexEvents);
     const found = await index.searchAll(vectors, job.k);
     const results = job.queries.map((query, i): SearchResult => {
       const { indices, distances } = found[i];

@@ -65,7 +65,7 @@ const hostPort = (host: string, port: number) => `${host.includes(":") ? `[${hos
 export async function runServe(options: ServeOptions, hooks: ServeHooks): Promise<void> {
   const opened = await openModels(options, hooks);
   const search = options.index
-    ? await FolderSearch.open(options.index, hooks.index, options.decode, "auto", { onNotice: (line) => hooks.log(`emb serve: ${line}`) })
+    ? await FolderSearch.open(options.index, hooks.index, options.decode, "exact", { onNotice: (line) => hooks.log(`emb serve: ${line}`) })
     : undefined;
   const pool = new PreparePool(options.workers);
   const endpoints = buildEndpoints(opened, options.batchers, { pool, workers: options.workers, decode: options.decode });

@@ -44,10 +44,10 @@ export class FolderSearch {
 
   /**
    * Reads the folder (or one job's shard folders), opens its model, and indexes its rows as
-   * `emb search --index` does (HNSW from its cache or built into it for large folders); a folder
-   * without run.json answers row queries only.
+   * `emb search --index` does (exact by default, as emb search); a folder without run.json
+   * answers row queries only.
    */
-  static async open(folders: string[], hooks: IndexHooks, decode: DecodeOptions, kind: IndexKind = "auto", events?: IndexEvents): Promise<FolderSearch> {
+  static async open(folders: string[], hooks: IndexHooks, decode: DecodeOptions, kind: IndexKind = "exact", events?: IndexEvents): Promise<FolderSearch> {
     const folder = await openEmbeddingFolders(folders, { onDemand: true });
     const model = folder.fingerprint && typeof folder.fingerprint.model === "string" ? folderModel(folder, `${folders[0]}/run.json`) : undefined;
     let image: ImageEmbedder | undefined;
