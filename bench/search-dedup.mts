@@ -1,10 +1,14 @@
 /**
  * Helper of bench/search-dedup.sh.
  *
- *   make DIR ROWS [SEED]          a synthetic emb embed image folder: ROWS random unit vectors of
+ *   make DIR ROWS [SEED] [CLUSTERS]
+ *                                 a synthetic emb embed image folder: ROWS random unit vectors of
  *                                 1,152 dimensions (embeddings.npy, index.jsonl, run.json written
  *                                 by emb's own writers), 1% of them planted near-copies (cosine
- *                                 0.97 to 0.999) of another row; DIR.planted.json lists the pairs
+ *                                 0.97 to 0.999) of another row; DIR.planted.json lists the pairs.
+ *                                 With CLUSTERS, rows lie around that many random centres (cosine
+ *                                 about 0.7 to their centre, 0.5 to each other), as embeddings of
+ *                                 real images group by what they show, instead of uniformly
  *   queries ROWS COUNT [SEED]     COUNT distinct rows to query with, one per line
  *   recall EXACT.json HNSW.json   recall@k of emb search --json results against exact ones
  *   groups A.json [B.json]        emb dedup --json groups; with B, whether they are the same
@@ -19,7 +23,7 @@ import { appendRows, NpyAppendWriter } from "../src/io/npy-writer.js";
 const DIM = 1152;
 const [command, ...args] = process.argv.slice(2);
 
-function make(dir: string, rows: number, seed: number): void {
+function make(dir: string, rows: number, seed: number, clusters: number): void {
   mkdirSync(dir, { recursive: true });
   const random = mulberry32(seed);
   const normal = () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
@@ -33,9 +37,17 @@ function make(dir: string, rows: number, seed: number): void {
   const planted: { row: number; of: number; cosine: number }[] = [];
   // Rows are made in blocks (a copy needs its original, so it points back into the block).
   const BLOCK = 4096;
+  const centres = Array.from({ length: clusters }, () => unit(Float32Array.from({ length: DIM }, normal)));
+  // A centre plus noise of the same length: cosine about 1 / sqrt(2) to the centre.
+  const draw = () => {
+    const g = unit(Float32Array.from({ length: DIM }, normal));
+    if (clusters === 0) return g;
+    const c = centres[Math.floor(random() * clusters)];
+    return unit(c.map((x, i) => x + g[i]));
+  };
   for (let first = 0; first < rows; first += BLOCK) {
     const count = Math.min(BLOCK, rows - first);
-    const block = Array.from({ length: count }, () => unit(Float32Array.from({ length: DIM }, normal)));
+    const block = Array.from({ length: count }, draw);
     for (let j = 1; j < count; j++) {
       if (random() >= 0.01) continue;
       // a copy of a copy is a chain: one group all the same
@@ -60,7 +72,7 @@ function make(dir: string, rows: number, seed: number): void {
   const fingerprint = { model: "synthetic", commit: null, weights: "synthetic", preprocessing: {}, normalize: false };
   writeFileSync(join(dir, "run.json"), `${JSON.stringify({ command: "bench synthetic", fingerprint, status: "complete" }, null, 2)}\n`);
   writeFileSync(`${dir}.planted.json`, JSON.stringify(planted));
-  console.log(JSON.stringify({ rows, dim: DIM, planted: planted.length }));
+  console.log(JSON.stringify({ rows, dim: DIM, clusters, planted: planted.length }));
 }
 
 interface SearchJson {
@@ -77,7 +89,7 @@ const groupKeys = (d: DedupJson) => d.groups.map((g) => g.members.map((m) => m.r
 
 switch (command) {
   case "make":
-    make(args[0], Number(args[1]), Number(args[2] ?? 1));
+    make(args[0], Number(args[1]), Number(args[2] ?? 1), Number(args[3] ?? 0));
     break;
   case "queries": {
     const random = mulberry32(Number(args[2] ?? 7));

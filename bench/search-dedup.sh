@@ -10,6 +10,8 @@
 #   EMB: the emb to run (default ./bin/run.js: npm run build first)
 #   BENCH_DIR: where the folders are made and kept between runs (default /tmp/emb-bench-search)
 #   QUERIES: rows queried per search run (default 100); DEDUP_EXACT_MAX (default 100000)
+#   CLUSTERS: rows around that many random centres instead of uniform (default 0: uniform)
+#   SKIP_DEDUP=1: search rows only
 set -euo pipefail
 cd "$(dirname "$0")/.."
 emb=${EMB:-./bin/run.js}
@@ -41,10 +43,10 @@ timed() {
 helper() { node --import tsx bench/search-dedup.mts "$@"; }
 
 for rows in "${sizes[@]}"; do
-  dir="$base/synthetic-$rows"
+  dir="$base/synthetic-$rows${CLUSTERS:+-c$CLUSTERS}"
   if [[ ! -f "$dir/run.json" ]]; then
     rm -rf "$dir"
-    timed make "$rows" node --import tsx bench/search-dedup.mts make "$dir" "$rows" 1
+    timed make "$rows" node --import tsx bench/search-dedup.mts make "$dir" "$rows" 1 "${CLUSTERS:-0}"
   fi
   rm -rf "$dir/search-index"
   mapfile -t picked < <(helper queries "$rows" "$queries" 7)
@@ -63,6 +65,7 @@ for rows in "${sizes[@]}"; do
   cp "$base/search-hnsw-$queries-$rows.out" "$base/hnsw-$rows.json"
   echo "{\"step\":\"recall@10\",\"rows\":$rows,\"result\":$(helper recall "$base/exact-$rows.json" "$base/hnsw-$rows.json")}"
 
+  [ -n "${SKIP_DEDUP:-}" ] && continue
   if ((rows <= dedup_exact_max)); then
     timed dedup-exact "$rows" "$emb" dedup "$dir" --index exact --json --no-progress
     echo "{\"step\":\"dedup-exact-groups\",\"rows\":$rows,\"result\":$(helper groups "$base/dedup-exact-$rows.out"),\"planted\":$(helper planted "$dir" "$base/dedup-exact-$rows.out")}"
