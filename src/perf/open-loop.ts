@@ -24,19 +24,25 @@ export interface Clock {
   sleepUntilUs(timeUs: number, signal: AbortSignal): Promise<void>;
 }
 
-const hrNowUs = () => Number(process.hrtime.bigint()) / 1000;
+/** The process's monotonic clock, microseconds. */
+export const hrNowUs = () => Number(process.hrtime.bigint()) / 1000;
 /** How early a timer is asked to fire: Node's timers are late by a millisecond or so. */
 const TIMER_MARGIN_US = 2000;
+
+/** Sleeps on the event loop's timer until `marginUs` before `timeUs` (not at all if that is under 1 ms away), or until `signal` aborts. */
+export async function sleepShortOf(timeUs: number, marginUs: number, signal: AbortSignal): Promise<void> {
+  const coarseMs = (timeUs - hrNowUs() - marginUs) / 1000;
+  if (coarseMs >= 1)
+    await sleepMs(coarseMs, undefined, { signal }).catch((error) => {
+      if (!signal.aborted) throw error;
+    });
+}
 
 /** The process's monotonic clock: a timer to just short of the time, then event-loop turns until it comes. */
 export const systemClock: Clock = {
   nowUs: hrNowUs,
   async sleepUntilUs(timeUs, signal) {
-    const coarseMs = (timeUs - hrNowUs() - TIMER_MARGIN_US) / 1000;
-    if (coarseMs >= 1)
-      await sleepMs(coarseMs, undefined, { signal }).catch((error) => {
-        if (!signal.aborted) throw error;
-      });
+    await sleepShortOf(timeUs, TIMER_MARGIN_US, signal);
     // Each turn lets I/O and timers run, so requests in flight are answered meanwhile.
     while (!signal.aborted && hrNowUs() < timeUs) await nextTurn();
   },

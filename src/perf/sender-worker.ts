@@ -5,8 +5,7 @@
  * posted to the main thread as it comes; the count of requests sent is shared memory.
  */
 import { parentPort, workerData } from "node:worker_threads";
-import { setTimeout as sleepMs } from "node:timers/promises";
-import { type Clock, type IssuedRequest, OpenLoop } from "./open-loop.js";
+import { type Clock, hrNowUs, type IssuedRequest, OpenLoop, sleepShortOf } from "./open-loop.js";
 import { wallClockNs } from "./profile-export.js";
 import { RemoteClient, RemoteError } from "./remote.js";
 import { scheduleSendTimes, shareOf } from "./schedule.js";
@@ -18,7 +17,6 @@ const client = new RemoteClient(start.sender.url, start.sender.token, start.maxI
 const { index: share, of: senders } = start.share;
 const { model, requests } = start.sender;
 const nowUs = () => Number(process.hrtime.bigint() / 1000n);
-const hrNowUs = () => Number(process.hrtime.bigint()) / 1000;
 /** How early the event loop's timer is asked to end: Node's timers fire a millisecond or so late. */
 const TIMER_MARGIN_US = 1500;
 const waitCell = new Int32Array(new SharedArrayBuffer(4));
@@ -32,11 +30,7 @@ const waitCell = new Int32Array(new SharedArrayBuffer(4));
 const sleeperClock: Clock = {
   nowUs: hrNowUs,
   async sleepUntilUs(timeUs, signal) {
-    const coarseMs = (timeUs - hrNowUs() - TIMER_MARGIN_US) / 1000;
-    if (coarseMs >= 1)
-      await sleepMs(coarseMs, undefined, { signal }).catch((error) => {
-        if (!signal.aborted) throw error;
-      });
+    await sleepShortOf(timeUs, TIMER_MARGIN_US, signal);
     const restMs = (timeUs - hrNowUs()) / 1000;
     if (restMs > 0 && !signal.aborted) Atomics.wait(waitCell, 0, 0, restMs);
   },
