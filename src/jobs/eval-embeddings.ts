@@ -4,8 +4,8 @@
  * `emb knn eval` and `emb retrieval eval`.
  */
 import type { BatcherOptions } from "../batching/batcher.js";
-import type { DecodeOptions } from "../image/decode.js";
-import type { ModelSource } from "../models/registry.js";
+import { decodeFingerprint, type DecodeOptions } from "../image/decode.js";
+import type { ModelSource, Opened, RoleModel } from "../models/registry.js";
 import type { ImageEmbedder, TextEmbedder } from "../models/types.js";
 import { OutputMismatchError } from "../io/output-folder.js";
 import { cacheFolder, cachedImageEmbeddings, cachedTextEmbeddings, embeddingsFromFolder, readEmbeddingFolders, type FileFailure } from "./embedding-cache.js";
@@ -15,6 +15,37 @@ export interface LoadedModel<M> {
   model: M;
   /** What made its embeddings: model, commit, graph, preprocessing. */
   fingerprint: Record<string, unknown>;
+}
+
+/** The roles an evaluation opens models for. */
+export type EmbedderRole = "image-embedder" | "text-embedder";
+
+/**
+ * The two towers an evaluation may open, each with the fingerprint its embeddings are cached
+ * under; `releaseAll` releases what was opened.
+ */
+export function evaluationModels(open: <R extends EmbedderRole>(role: R) => Promise<Opened<RoleModel[R]>>, decode: DecodeOptions | undefined) {
+  const releases: (() => Promise<void>)[] = [];
+  const load = async <R extends EmbedderRole>(role: R, describe: (m: RoleModel[R]) => Record<string, unknown>): Promise<LoadedModel<RoleModel[R]>> => {
+    const { model, source } = await open(role);
+    releases.push(() => model.release());
+    return { model, fingerprint: { ...source, ...describe(model) } };
+  };
+  const decoded = decodeFingerprint(decode);
+  return {
+    loadImageModel: () =>
+      load("image-embedder", (m) => ({
+        graph: m.info.graph,
+        ...(m.info.pooling ? { pooling: m.info.pooling } : {}),
+        preprocessing: m.preprocessing,
+        ...decoded,
+      })),
+    loadTextModel: () =>
+      load("text-embedder", (m) => ({ graph: m.info.graph, length: m.info.length, ...(m.info.tokenizer ? { tokenizer: m.info.tokenizer } : {}) })),
+    releaseAll: async () => {
+      for (const release of releases) await release();
+    },
+  };
 }
 
 export interface TextEmbeddingOptions {

@@ -9,7 +9,7 @@ import type { ModelSource, Opened, RoleModel } from "../models/registry.js";
 import type { ImageEmbedder, TextEmbedder } from "../models/types.js";
 import { defaultCacheDir } from "../io/cache-dir.js";
 import { packageRoot } from "../package-root.js";
-import { imageEmbeddings, listSome, textEmbeddings, type LoadedModel } from "./eval-embeddings.js";
+import { type EmbedderRole, evaluationModels, imageEmbeddings, type LoadedModel, listSome, textEmbeddings } from "./eval-embeddings.js";
 import { knnEvalSummary, writeKnnReports, type KnnRunOutput, type KnnRunResult } from "./knn-report.js";
 import type { JobOutput, Phase } from "./job-output.js";
 import { interruptible } from "./run-record.js";
@@ -18,7 +18,7 @@ import { chooseLabelMapping, chooseShots, DatasetError, readFolderDataset, type 
 import { evaluateKnn, type LabelledVectors, type SearchKind } from "../eval/knn/evaluate.js";
 import { meanOfUnitVectors, promptsByClass, type NamesMode } from "../eval/knn/prompts.js";
 import type { HnswOptions } from "../eval/knn/search.js";
-import { decodeFingerprint, type DecodeOptions } from "../image/decode.js";
+import type { DecodeOptions } from "../image/decode.js";
 
 export interface KnnRunOptions {
   data: string;
@@ -165,8 +165,6 @@ export async function runKnnEval(options: KnnRunOptions): Promise<KnnRunOutput> 
   return { result, predictions, mapping };
 }
 
-type EmbedderRole = "image-embedder" | "text-embedder";
-
 /** Everything `emb knn eval` runs with, flags already read; the models open only when needed. */
 export interface KnnEvalJob
   extends Omit<KnnRunOptions, "imagenetMapping" | "cacheDir" | "loadImageModel" | "loadTextModel" | "identifyImageModel" | "phase" | "warn" | "signal"> {
@@ -186,13 +184,7 @@ export type KnnEvalOutcome = KnnRunResult & { out: string };
 
 /** Runs the evaluation (Ctrl-C stops it after the work in flight), writes the reports and prints the summary. */
 export async function runKnnEvalJob(job: KnnEvalJob, hooks: JobOutput): Promise<KnnEvalOutcome> {
-  const releases: (() => Promise<void>)[] = [];
-  const load = async <R extends EmbedderRole>(role: R, describe: (m: RoleModel[R]) => Record<string, unknown>): Promise<LoadedModel<RoleModel[R]>> => {
-    const { model, source } = await job.open(role);
-    releases.push(() => model.release());
-    return { model, fingerprint: { ...source, ...describe(model) } };
-  };
-  const decoded = decodeFingerprint(job.decode);
+  const models = evaluationModels(job.open, job.decode);
   const interrupt = interruptible(hooks.warn);
   let output: KnnRunOutput;
   try {
@@ -200,15 +192,8 @@ export async function runKnnEvalJob(job: KnnEvalJob, hooks: JobOutput): Promise<
       ...job,
       imagenetMapping: join(packageRoot(), "data", "LOC_synset_mapping.txt"),
       cacheDir: job.cacheDir ?? defaultCacheDir(),
-      loadImageModel: () =>
-        load("image-embedder", (m) => ({
-          graph: m.info.graph,
-          ...(m.info.pooling ? { pooling: m.info.pooling } : {}),
-          preprocessing: m.preprocessing,
-          ...decoded,
-        })),
-      loadTextModel: () =>
-        load("text-embedder", (m) => ({ graph: m.info.graph, length: m.info.length, ...(m.info.tokenizer ? { tokenizer: m.info.tokenizer } : {}) })),
+      loadImageModel: models.loadImageModel,
+      loadTextModel: models.loadTextModel,
       identifyImageModel: () => job.identify("image-embedder"),
       phase: hooks.phase,
       warn: hooks.warn,
@@ -216,7 +201,7 @@ export async function runKnnEvalJob(job: KnnEvalJob, hooks: JobOutput): Promise<
     });
   } finally {
     interrupt.dispose();
-    for (const release of releases) await release();
+    await models.releaseAll();
   }
   writeKnnReports(job.out, output);
   for (const note of output.result.notes) hooks.note(`note: ${note}`);

@@ -11,18 +11,16 @@ import Table from "cli-table3";
 import type { BatcherOptions } from "../batching/batcher.js";
 import { readCaptionDataset, type AnnotationFormat } from "../eval/retrieval/dataset.js";
 import { recallAt, retrievalRanks } from "../eval/retrieval/recall.js";
-import { decodeFingerprint, type DecodeOptions } from "../image/decode.js";
+import type { DecodeOptions } from "../image/decode.js";
 import { defaultCacheDir } from "../io/cache-dir.js";
 import { makeFolder } from "../io/directories.js";
 import { OutputMismatchError } from "../io/output-folder.js";
 import type { ModelSource, Opened, RoleModel } from "../models/registry.js";
 import type { TextRecord } from "./embed-text.js";
 import { readEmbeddingFolders } from "./embedding-cache.js";
-import { imageEmbeddings, type LoadedModel, textEmbeddings } from "./eval-embeddings.js";
+import { type EmbedderRole, evaluationModels, imageEmbeddings, textEmbeddings } from "./eval-embeddings.js";
 import type { JobOutput } from "./job-output.js";
 import { interruptible } from "./run-record.js";
-
-type EmbedderRole = "image-embedder" | "text-embedder";
 
 export interface RetrievalEvalJob {
   /** The annotation file and the folder its image paths are relative to. */
@@ -106,14 +104,8 @@ async function checkCaptionModel(job: RetrievalEvalJob, captions: Record<string,
 export async function runRetrievalEvalJob(job: RetrievalEvalJob, hooks: JobOutput): Promise<RetrievalEvalOutcome> {
   const dataset = readCaptionDataset(job.annotations, job.images, job.split);
   const notes: string[] = [];
-  const releases: (() => Promise<void>)[] = [];
-  const load = async <R extends EmbedderRole>(role: R, describe: (m: RoleModel[R]) => Record<string, unknown>): Promise<LoadedModel<RoleModel[R]>> => {
-    const { model, source } = await job.open(role);
-    releases.push(() => model.release());
-    return { model, fingerprint: { ...source, ...describe(model) } };
-  };
+  const models = evaluationModels(job.open, job.decode);
   const cacheDir = job.cacheDir ?? defaultCacheDir();
-  const decoded = decodeFingerprint(job.decode);
   const interrupt = interruptible(hooks.warn);
   const texts = dataset.captions.map((c) => c.text);
   let report: RetrievalReport;
@@ -139,13 +131,7 @@ export async function runRetrievalEvalJob(job: RetrievalEvalJob, hooks: JobOutpu
         workers: job.workers,
         decode: job.decode,
         batcher: job.batcher,
-        loadImageModel: () =>
-          load("image-embedder", (m) => ({
-            graph: m.info.graph,
-            ...(m.info.pooling ? { pooling: m.info.pooling } : {}),
-            preprocessing: m.preprocessing,
-            ...decoded,
-          })),
+        loadImageModel: models.loadImageModel,
         identifyImageModel: () => job.identify("image-embedder"),
         phase: hooks.phase,
         signal: interrupt.signal,
@@ -160,8 +146,7 @@ export async function runRetrievalEvalJob(job: RetrievalEvalJob, hooks: JobOutpu
         {
           cacheDir,
           batcher: job.batcher,
-          loadTextModel: () =>
-            load("text-embedder", (m) => ({ graph: m.info.graph, length: m.info.length, ...(m.info.tokenizer ? { tokenizer: m.info.tokenizer } : {}) })),
+          loadTextModel: models.loadTextModel,
           phase: hooks.phase,
           signal: interrupt.signal,
         },
@@ -224,7 +209,7 @@ export async function runRetrievalEvalJob(job: RetrievalEvalJob, hooks: JobOutpu
     }
   } finally {
     interrupt.dispose();
-    for (const release of releases) await release();
+    await models.releaseAll();
   }
   writeRetrievalReports(job.out, report, dataset, kept, ranks);
   for (const note of report.notes) hooks.note(`note: ${note}`);
