@@ -10,7 +10,7 @@ import type { IndexKind } from "../src/jobs/search-index.js";
 export default class Dedup extends EmbCommand {
   static override summary = "Group the exact and near-duplicate images of an emb embed image folder, with a keep/drop suggestion per group.";
   static override description =
-    "Files with the same content (index.jsonl's sha256) are exact duplicates; images whose embeddings' cosine similarity reaches --threshold are near-duplicates (resized, re-encoded, lightly edited copies), grouped as the connected components of that neighbour graph, found by exact search (or through an HNSW graph: see --index). Each group suggests one file to keep (--keep largest: the most pixels, then the most bytes, then the first path; smallest; first: the first path) and the others to drop. Prints a summary and the groups, or with --json one document; --out DIR writes groups.jsonl (one group per line) and drop.txt (the files to drop, one per line, ready for --files-from or xargs). What counts as near depends on the model: check a threshold on a sample of groups before deleting anything. Shard folders of one job can be given together.";
+    "Files with the same content (index.jsonl's sha256) are exact duplicates; images whose embeddings' cosine similarity reaches --threshold are near-duplicates (resized, re-encoded, lightly edited copies), grouped as the connected components of that neighbour graph, found exactly (rows are split into lists around k-means centres, and only pairs the triangle inequality cannot rule out are scored; an HNSW graph is the approximate alternative: see --index). Each group suggests one file to keep (--keep largest: the most pixels, then the most bytes, then the first path; smallest; first: the first path) and the others to drop. Prints a summary and the groups, or with --json one document; --out DIR writes groups.jsonl (one group per line) and drop.txt (the files to drop, one per line, ready for --files-from or xargs). What counts as near depends on the model: check a threshold on a sample of groups before deleting anything. Shard folders of one job can be given together.";
 
   static override examples = [
     "<%= config.bin %> <%= command.id %> photos-emb",
@@ -32,7 +32,7 @@ export default class Dedup extends EmbCommand {
     html: Flags.string({
       description: `also write a contact sheet of the groups (thumbnails, keep/drop, similarity, size; the ${PAGE_GROUPS} largest groups) as a self-contained HTML page to this file`,
     }),
-    index: indexFlag("which may miss near-duplicate pairs (a group then splits or loses a member)", "auto"),
+    index: indexFlag("which may miss near-duplicate pairs (a group then splits or loses a member)", "exact"),
     progress: Flags.boolean({ description: "show progress (the neighbour search, an HNSW build) on stderr", default: true, allowNo: true }),
   };
 

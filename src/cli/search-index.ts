@@ -23,7 +23,7 @@ export function indexEvents(showProgress: boolean): IndexEvents {
   };
 }
 
-/** emb dedup's progress: rows whose near-duplicates are all found (an hour's work at a million rows). */
+/** emb dedup's progress: rows whose near-duplicates are all found. */
 export function dedupProgress(showProgress: boolean): (done: number, total: number) => void {
   const bar = progressBar("finding near-duplicates", "rows", showProgress);
   return (done, total) => {

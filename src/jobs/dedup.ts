@@ -5,12 +5,14 @@
  * of near copies is one group). Each group gets a suggestion: keep one file (by default the one
  * with the most pixels, then the most bytes, then the first path), drop the rest.
  *
- * The neighbours come from exact search, or for large folders from an HNSW graph (cached as emb
- * search caches it), which may miss a pair: a group then splits, or loses a member.
+ * The pairs are found exactly by default (similarPairs: k-means lists prune the pairs that cannot
+ * be near, the rest are scored), or through an HNSW graph (cached as emb search caches it), which
+ * may miss a pair: a group then splits, or loses a member.
  */
 import type { IndexRecord } from "../io/embedding-store.js";
 import { openEmbeddingFolders } from "./embedding-cache.js";
-import { type IndexEvents, type IndexKind, openNeighbourIndex } from "./search-index.js";
+import { similarPairs } from "../eval/knn/similar-pairs.js";
+import { chooseIndex, hnswAvailable, type IndexEvents, type IndexKind, openNeighbourIndex } from "./search-index.js";
 
 export const KEEP_RULES = ["largest", "smallest", "first"] as const;
 export type KeepRule = (typeof KEEP_RULES)[number];
@@ -40,7 +42,7 @@ export interface DedupOutcome {
   rows: number;
   threshold: number;
   keep: KeepRule;
-  /** The search that found the pairs: exact, or approximate through the HNSW graph. */
+  /** How the pairs were found: exactly, or approximately through the HNSW graph. */
   index: "exact" | "hnsw";
   groups: DedupGroup[];
   /** Files in some group, and files suggested for dropping. */
@@ -72,6 +74,42 @@ class Components {
   }
 }
 
+/**
+ * The pairs through the HNSW graph: each row's neighbours at or above the threshold, asking for
+ * more where the k-th still is. HNSW's candidate list as search's (128): 32 took half the time,
+ * but on 100k random rows of 1,152 grouped 837 of 992 planted near-copies against 985
+ * (bench/RESULTS.md).
+ */
+async function hnswPairs(
+  folders: string[],
+  n: number,
+  vector: (i: number) => Float32Array,
+  dim: number,
+  threshold: number,
+  components: Components,
+  options: { indexEvents?: IndexEvents; onProgress?: (done: number, total: number) => void },
+): Promise<void> {
+  const { index } = openNeighbourIndex(folders, { count: n, row: vector }, dim, "hnsw", options.indexEvents);
+  let pending = Array.from({ length: n }, (_, i) => i);
+  let k = Math.min(n, 16);
+  let done = 0;
+  while (pending.length > 0) {
+    const again: number[] = [];
+    for (let c = 0; c < pending.length; c += QUERY_CHUNK) {
+      const chunk = pending.slice(c, c + QUERY_CHUNK);
+      const found = await index.searchAll(chunk.map(vector), k);
+      chunk.forEach((i, q) => {
+        const { indices, distances } = found[q];
+        for (let j = 0; j < indices.length; j++) if (1 - distances[j] >= threshold) components.union(i, indices[j]);
+        if (indices.length === k && k < n && 1 - distances[k - 1] >= threshold) again.push(i);
+        else options.onProgress?.(++done, n);
+      });
+    }
+    pending = again;
+    k = Math.min(n, k * 4);
+  }
+}
+
 /** Orders a group's records so the one to keep comes first. */
 function keepOrder(rule: KeepRule): (a: IndexRecord, b: IndexRecord) => number {
   const pixels = (r: IndexRecord) => (r.width ?? 0) * (r.height ?? 0);
@@ -86,7 +124,7 @@ export async function runDedup(
   options: {
     threshold: number;
     keep: KeepRule;
-    /** Exact, HNSW, or by the folder's size (the default). */
+    /** Exact (the default), HNSW, or by the folder's size. */
     index?: IndexKind;
     indexEvents?: IndexEvents;
     onProgress?: (done: number, total: number) => void;
@@ -109,28 +147,11 @@ export async function runDedup(
       if (first === undefined) firstWithSha.set(r.sha256, i);
       else components.union(first, i);
     });
-    // near duplicates: every neighbour at or above the threshold, asking for more where the k-th still is
-    // HNSW's candidate list as search's (128): 32 took half the time, but on 100k random rows of
-    // 1,152 grouped 837 of 992 planted near-copies against 985 (bench/RESULTS.md)
-    const { index, kind } = openNeighbourIndex(folders, { count: n, row: vector }, folder.dim, options.index ?? "auto", options.indexEvents);
-    let pending = Array.from({ length: n }, (_, i) => i);
-    let k = Math.min(n, 16);
-    let done = 0;
-    while (pending.length > 0) {
-      const again: number[] = [];
-      for (let c = 0; c < pending.length; c += QUERY_CHUNK) {
-        const chunk = pending.slice(c, c + QUERY_CHUNK);
-        const found = await index.searchAll(chunk.map(vector), k);
-        chunk.forEach((i, q) => {
-          const { indices, distances } = found[q];
-          for (let j = 0; j < indices.length; j++) if (1 - distances[j] >= threshold) components.union(i, indices[j]);
-          if (indices.length === k && k < n && 1 - distances[k - 1] >= threshold) again.push(i);
-          else options.onProgress?.(++done, n);
-        });
-      }
-      pending = again;
-      k = Math.min(n, k * 4);
-    }
+    // near duplicates: every pair at or above the threshold
+    const kind = chooseIndex(options.index ?? "exact", n) === "exact" || !hnswAvailable(options.indexEvents) ? "exact" : "hnsw";
+    if (kind === "exact")
+      await similarPairs({ count: n, row: vector }, folder.dim, threshold, (a, b) => components.union(a, b), { onProgress: options.onProgress });
+    else await hnswPairs(folders, n, vector, folder.dim, threshold, components, options);
     const byRoot = new Map<number, number[]>();
     for (let i = 0; i < n; i++) {
       const root = components.find(i);

@@ -30,12 +30,11 @@ export const INDEX_KINDS = ["auto", "exact", "hnsw"] as const;
 export type IndexKind = (typeof INDEX_KINDS)[number];
 
 /**
- * Rows from which --index auto uses HNSW: about where dedup's two ways cost the same on 2 cores
- * at 1,152 dimensions (bench/RESULTS.md, "emb search and emb dedup at scale"). Exact all-pairs
- * grows with the square of the rows (342 s at 100k, so about 23 minutes at 200k and 9.5 hours at
- * a million); HNSW grows about linearly, building the graph and querying it each at some 4 ms a
- * row (about 25 minutes at 200k, 2.5 hours at a million). Below it exact search also answers a
- * run of queries in a few seconds, with no graph to build first.
+ * Rows from which --index auto uses HNSW. Nothing defaults to auto: exact search answers 100
+ * queries over a million rows in under half a minute, where the graph first takes over an hour to
+ * build, and emb dedup's exact pairs beat the graph at every size measured (bench/RESULTS.md,
+ * "emb search and emb dedup at scale"). Auto is for a large folder searched again and again,
+ * where the build is paid once and each query then costs milliseconds.
  */
 export const HNSW_FROM_ROWS = 200_000;
 
@@ -143,6 +142,13 @@ function removeStalePartials(file: string): void {
 
 const reason = (error: unknown) => (error instanceof Error ? error.message.split("\n")[0] : String(error));
 
+/** Whether hnswlib-node loads; where it does not, the notice says how to get it (and the caller searches exactly). */
+export function hnswAvailable(events: IndexEvents = {}): boolean {
+  const hnsw = loadHnsw();
+  if ("error" in hnsw) events.onNotice?.(hnswUnavailableNotice(hnsw.error));
+  return !("error" in hnsw);
+}
+
 /**
  * The index to search `references` (the folders' rows, in record order) with: exact, or HNSW
  * read from the folder's cache or built (and cached). HNSW asked for where hnswlib-node cannot be
@@ -156,13 +162,7 @@ export function openNeighbourIndex(
   events: IndexEvents = {},
   options: HnswOptions = SEARCH_HNSW,
 ): OpenedIndex {
-  const exact = (): OpenedIndex => ({ index: new BlockedExactIndex(references, dim), kind: "exact" });
-  if (chooseIndex(kind, references.count) === "exact") return exact();
-  const hnsw = loadHnsw();
-  if ("error" in hnsw) {
-    events.onNotice?.(hnswUnavailableNotice(hnsw.error));
-    return exact();
-  }
+  if (chooseIndex(kind, references.count) === "exact" || !hnswAvailable(events)) return { index: new BlockedExactIndex(references, dim), kind: "exact" };
   const file = hnswCacheFile(folders, options);
   const recordFile = file.replace(/\.bin$/, ".json");
   const record: CacheRecord = {

@@ -125,10 +125,10 @@ describe("emb dedup", () => {
     expect(again.stderr).toMatch(/finding near-duplicates: (\d+)\/\1 rows \(100\.0%\).*done in/);
   });
 
-  it("says in --help that HNSW may miss pairs and that exact is the default on smaller folders", () => {
+  it("says in --help that HNSW may miss pairs and that exact is the default", () => {
     const help = runCli(["dedup", "--help"]).stdout.replace(/\s+/g, " ");
     expect(help).toContain("may miss near-duplicate pairs");
-    expect(help).toContain("auto: exact below 200,000 rows");
+    expect(help).toMatch(/--index=<option>.*\[default: exact\]/);
   });
 
   it("refuses a threshold outside (0, 1] and a keep rule it does not know", () => {

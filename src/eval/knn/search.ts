@@ -111,7 +111,7 @@ export function rowSource(references: References, dim: number): RowSource {
 }
 
 /** The length unitRows divides a row by: computed the same way wherever a row is normalised, so distances agree to the bit. */
-function rowNorm(v: Float32Array, dim: number): number {
+export function rowNorm(v: Float32Array, dim: number): number {
   let norm = 0;
   for (let i = 0; i < dim; i++) norm += v[i] * v[i];
   return Math.sqrt(norm) || 1;
@@ -187,7 +187,7 @@ const clipDistance = (dot: number) => Math.min(2, Math.max(0, 1 - dot));
  * unitRows does, so each distance equals CosineTable's to the bit. Only shortlisted rows are
  * scored, so normalising each again costs little.
  */
-class RowScorer {
+export class RowScorer {
   constructor(
     readonly rows: RowSource,
     readonly dim: number,
