@@ -36,8 +36,8 @@ export interface SimilarPairsWork {
 /** Query rows per block of products: a block is at most 1024 x 16384 float32 products (64 MiB). */
 const QUERY_BLOCK = 1024;
 const TILE_ROWS = 16384;
-/** Rows of other lists a tile may score for no query, to join two lists' slices into one product. */
-const TILE_GAP = 64;
+/** Lists' slices share a product while at least this share of its products are needed. */
+const NEEDED_SHARE = 0.4;
 /** Folders smaller than this are one list: scoring every pair is quicker than finding centres. */
 const SINGLE_LIST_BELOW = 4096;
 const MAX_LISTS = 4096;
@@ -169,26 +169,54 @@ function firstAbove(values: Float64Array, from: number, to: number, value: numbe
   return from;
 }
 
-/** Slices to score, gathered over neighbouring lists into one product: (query, first row, end) triples. */
+/**
+ * Slices to score in one product: (query, first row, end) triples, the queries' rows against the
+ * rows from the first slice's start to the last one's end.
+ */
 class Tile {
   queries: number[] = [];
   firsts: number[] = [];
   ends: number[] = [];
-  from = Infinity;
-  to = -Infinity;
+  /** The distinct queries, and which of the block's queries are among them. */
+  picked: number[] = [];
+  private readonly isPicked = new Uint8Array(QUERY_BLOCK);
+  from = Number.POSITIVE_INFINITY;
+  to = Number.NEGATIVE_INFINITY;
+  /** Products the slices need, of the picked queries x (to - from) the product computes. */
+  needed = 0;
   get empty(): boolean {
     return this.queries.length === 0;
   }
-  /** Whether [first, end) can join without the tile scoring too many rows for nothing. */
-  fits(first: number, end: number): boolean {
-    return this.empty || (first - this.to <= TILE_GAP && Math.max(end, this.to) - Math.min(first, this.from) <= TILE_ROWS);
+  /** Whether [first, end) keeps the product within TILE_ROWS rows. */
+  spans(first: number, end: number): boolean {
+    return this.empty || Math.max(end, this.to) - Math.min(first, this.from) <= TILE_ROWS;
+  }
+  /**
+   * Whether another list's slices can share this product: at most TILE_ROWS rows, and most of the
+   * products computed still needed (one call of many small products costs less than many calls).
+   */
+  joins(other: Tile): boolean {
+    if (this.empty) return true;
+    const width = Math.max(this.to, other.to) - Math.min(this.from, other.from);
+    if (width > TILE_ROWS) return false;
+    let union = this.picked.length;
+    for (const q of other.picked) if (!this.isPicked[q]) union++;
+    return this.needed + other.needed >= NEEDED_SHARE * union * width;
   }
   add(query: number, first: number, end: number): void {
     this.queries.push(query);
     this.firsts.push(first);
     this.ends.push(end);
+    if (!this.isPicked[query]) {
+      this.isPicked[query] = 1;
+      this.picked.push(query);
+    }
     this.from = Math.min(this.from, first);
     this.to = Math.max(this.to, end);
+    this.needed += end - first;
+  }
+  merge(other: Tile): void {
+    other.queries.forEach((q, s) => this.add(q, other.firsts[s], other.ends[s]));
   }
 }
 
@@ -210,7 +238,7 @@ export async function similarPairs(
   }
   const scorer = new RowScorer(rows, dim);
   const error = productErrorBound(dim);
-  const product = await TransposedProduct.open(options.threads);
+  const product = await TransposedProduct.open(options.threads, true);
   try {
     const units = unitRows32(rows, dim);
     const lists = Math.min(n, options.lists ?? defaultLists(n));
@@ -259,67 +287,92 @@ export async function similarPairs(
       return u;
     };
     const score = async (block: Float32Array, q0: number, tile: Tile) => {
-      const picked = [...new Set(tile.queries)].sort((a, b) => a - b);
+      const picked = tile.picked.sort((a, b) => a - b);
       const slot = new Map(picked.map((q, i) => [q, i]));
       const queries = picked.length === block.length / dim ? block : gather(block, picked, dim);
-      const products = await product.run(queries, units.subarray(tile.from * dim, tile.to * dim), dim);
+      const { products, rowMax } = await product.runWithRowMax(queries, units.subarray(tile.from * dim, tile.to * dim), dim);
       const width = tile.to - tile.from;
-      tile.queries.forEach((q, s) => {
+      for (let s = 0; s < tile.queries.length; s++) {
+        const q = tile.queries[s];
+        scored += tile.ends[s] - tile.firsts[s];
+        // most rows of products have none near the threshold: only those that do are read
+        if (rowMax[slot.get(q)!] < near) continue;
         const at = slot.get(q)! * width - tile.from;
         const a = perm[q0 + q];
-        scored += tile.ends[s] - tile.firsts[s];
-        for (let y = tile.firsts[s]; y < tile.ends[s]; y++) {
+        for (
+          let y = nextAtLeast(products, at, tile.firsts[s], tile.ends[s], near);
+          y < tile.ends[s];
+          y = nextAtLeast(products, at, y + 1, tile.ends[s], near)
+        ) {
           const p = products[at + y];
-          if (p < near) continue;
           const b = perm[y];
           if (p > above || 1 - scorer.distance(unitOf(a), b) >= threshold) onPair(Math.min(a, b), Math.max(a, b));
         }
-      });
+      }
       unitCache.clear();
     };
 
-    for (let i = 0; i < lists; i++) {
-      for (let q0 = start[i]; q0 < start[i + 1]; q0 += QUERY_BLOCK) {
-        const q1 = Math.min(start[i + 1], q0 + QUERY_BLOCK);
-        const block = units.subarray(q0 * dim, q1 * dim);
-        const toCentres = await product.run(block, centres, dim);
-        // Which lists each query must look into: a first cut on squared distances, no square roots.
-        const wanted: number[][] = [];
-        for (let q = 0; q < q1 - q0; q++) {
-          const base = q * lists;
-          const own = unitNorms[q0 + q];
-          for (let j = i; j < lists; j++) {
-            const squared = own - 2 * toCentres[base + j] + centreNorms[j];
-            if (squared <= farthest[j] && squared >= closest[j]) (wanted[j] ??= []).push(q);
-          }
+    // Which list each position is in: a block of queries may span several lists.
+    const listAt = new Int32Array(n);
+    for (let j = 0; j < lists; j++) listAt.fill(j, start[j], start[j + 1]);
+    for (let q0 = 0; q0 < n; q0 += QUERY_BLOCK) {
+      const q1 = Math.min(n, q0 + QUERY_BLOCK);
+      const block = units.subarray(q0 * dim, q1 * dim);
+      const toCentres = await product.run(block, centres, dim);
+      // The lists each query must look into, its own and later ones (each pair once): a first
+      // cut on squared distances, no square roots.
+      const wanted: number[][] = [];
+      for (let q = 0; q < q1 - q0; q++) {
+        const base = q * lists;
+        const own = unitNorms[q0 + q];
+        for (let j = listAt[q0 + q]; j < lists; j++) {
+          const squared = own - 2 * toCentres[base + j] + centreNorms[j];
+          if (squared <= farthest[j] && squared >= closest[j]) (wanted[j] ??= []).push(q);
         }
-        let tile = new Tile();
-        for (let j = i; j < lists; j++) {
-          for (const q of wanted[j] ?? []) {
-            const squared = unitNorms[q0 + q] - 2 * toCentres[q * lists + j] + centreNorms[j];
-            const low = Math.sqrt(Math.max(0, squared - spread[j])) - SLACK;
-            const high = Math.sqrt(Math.max(0, squared + spread[j])) + SLACK;
-            // In its own list a row meets only the rows after it: each pair once.
-            const first = Math.max(firstAtLeast(sortedRadius, start[j], start[j + 1], low - rho), j === i ? q0 + q + 1 : 0);
-            const end = firstAbove(sortedRadius, first, start[j + 1], high + rho);
-            for (let f = first; f < end; f += TILE_ROWS) {
-              const e = Math.min(end, f + TILE_ROWS);
-              if (!tile.fits(f, e)) {
-                await score(block, q0, tile);
-                tile = new Tile();
-              }
-              tile.add(q, f, e);
-            }
-          }
-        }
-        if (!tile.empty) await score(block, q0, tile);
-        for (let q = q0; q < q1; q++) options.onProgress?.(++done, n);
       }
+      let tile = new Tile();
+      const place = async (slices: Tile) => {
+        if (slices.empty) return;
+        if (!tile.joins(slices)) {
+          await score(block, q0, tile);
+          tile = new Tile();
+        }
+        tile.merge(slices);
+      };
+      for (let j = listAt[q0]; j < lists; j++) {
+        let slices = new Tile();
+        for (const q of wanted[j] ?? []) {
+          const squared = unitNorms[q0 + q] - 2 * toCentres[q * lists + j] + centreNorms[j];
+          const low = Math.sqrt(Math.max(0, squared - spread[j])) - SLACK;
+          const high = Math.sqrt(Math.max(0, squared + spread[j])) + SLACK;
+          // only rows after the query's own: each pair once
+          const first = Math.max(firstAtLeast(sortedRadius, start[j], start[j + 1], low - rho), q0 + q + 1);
+          const end = firstAbove(sortedRadius, first, start[j + 1], high + rho);
+          for (let f = first; f < end; f += TILE_ROWS) {
+            const e = Math.min(end, f + TILE_ROWS);
+            if (!slices.spans(f, e)) {
+              await place(slices);
+              slices = new Tile();
+            }
+            slices.add(q, f, e);
+          }
+        }
+        await place(slices);
+      }
+      if (!tile.empty) await score(block, q0, tile);
+      for (let q = q0; q < q1; q++) options.onProgress?.(++done, n);
     }
     return { lists, scored };
   } finally {
     await product.release();
   }
+}
+
+/** The first y in [from, to) whose product values[at + y] is at least `value`; `to` if none (the hot loop: kept small and monomorphic). */
+function nextAtLeast(values: Float32Array, at: number, from: number, to: number, value: number): number {
+  let y = from;
+  while (y < to && values[at + y] < value) y++;
+  return y;
 }
 
 /** Rows `picked` of a row-major block, in that order. */
