@@ -32,6 +32,20 @@ mkdir -p "$work/tjs"
   exit 1
 }
 version=$(node -p "require('$work/tjs/node_modules/@huggingface/transformers/package.json').version")
+# transformers.js tokenizes with tokenizer.json alone. The exports here carry the tiny fixture's
+# SentencePiece model, whose tokenizer.json is SpmConverter's (it keeps the case and punctuation
+# SiglipTokenizer removes); SigLIP repositories made for transformers.js ship the SiglipConverter
+# shape, which gives SiglipTokenizer's ids. transformers.js reads the same folder through links,
+# with that tokenizer.json where the SentencePiece model is the fixture's.
+tjs_model="$work/tjs-models/$(basename "$model")"
+mkdir -p "$tjs_model"
+for f in "$(cd "$model" && pwd)"/*; do ln -s "$f" "$tjs_model/"; done
+tokenizer_note="the export's tokenizer.json"
+if cmp -s "$model/spiece.model" test/fixtures/siglip-tiny/spiece.model; then
+  rm "$tjs_model/tokenizer.json"
+  cp test/fixtures/siglip-tokenizers/siglip-converter/tokenizer.json "$tjs_model/tokenizer.json"
+  tokenizer_note="SiglipConverter's tokenizer.json for the same SentencePiece model"
+fi
 make_images "$work/images" "$image_count"
 make_captions "$caption_count" > "$work/captions.txt"
 
@@ -93,7 +107,7 @@ row() {
     emb_s+=("$s") emb_m+=("$m")
     local input=$work/images
     [ "$task" = text ] && input=$work/captions.txt
-    read -r s m < <(timed "$work/tjs-$task" env TRANSFORMERS_JS="$work/tjs" node bench/transformers-js.mjs "$task" "$model" "$input" "$batch" "$work/tjs-$task.f32")
+    read -r s m < <(timed "$work/tjs-$task" env TRANSFORMERS_JS="$work/tjs" node bench/transformers-js.mjs "$task" "$tjs_model" "$input" "$batch" "$work/tjs-$task.f32")
     tjs_s+=("$s") tjs_m+=("$m")
   done
   read -r low mid < <(agreement "$work/emb-out" "$work/tjs-$task.f32" "$task")
@@ -106,7 +120,7 @@ row() {
   ' "$task" "$items" "$batch" "$runs" "$es" "$em" "$ts" "$tm" "$low" "$mid"
 }
 
-echo "transformers.js $version, $(basename "$model"), $(node -v)"
+echo "transformers.js $version, $(basename "$model"), Node $(node -v); transformers.js tokenizes with $tokenizer_note"
 echo
 echo "| task | items | batch | runs | emb items/s | emb peak RSS MiB | transformers.js items/s | transformers.js peak RSS MiB | emb / transformers.js | cosine emb vs transformers.js (min / median) |"
 echo "|---|---|---|---|---|---|---|---|---|---|"
