@@ -4,15 +4,19 @@
 // ONNX files emb reads. Writes the vectors as raw float32 rows to OUT and prints one JSON line:
 // {items, seconds, perSecond} (seconds from before loading the model to the last vector).
 //
-// Usage: node bench/transformers-js.mjs image|text MODEL_DIR INPUT BATCH OUT
-//   image: INPUT is a folder of images (sorted by name, as emb orders them)
+// For Florence-2 (Florence2ForConditionalGeneration + its processor): greedy `<CAPTION>` of exactly
+// TOKENS new tokens per image (transformers.js has no beam search), the captions written to OUT
+// as JSON lines {file, caption}.
+//
+// Usage: node bench/transformers-js.mjs image|text|florence MODEL_DIR INPUT BATCH OUT [TOKENS]
+//   image, florence: INPUT is a folder of images (sorted by name, as emb orders them)
 //   text: INPUT is a file of captions, one per line
 //   TRANSFORMERS_JS: the folder holding node_modules/@huggingface/transformers
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { basename, dirname, join, resolve } from "node:path";
 
-const [mode, modelDir, input, batchText, out] = process.argv.slice(2);
+const [mode, modelDir, input, batchText, out, tokensText] = process.argv.slice(2);
 const batch = Number(batchText);
 const require = createRequire(join(resolve(process.env.TRANSFORMERS_JS ?? "."), "package.json"));
 const tjs = await import(require.resolve("@huggingface/transformers"));
@@ -20,8 +24,12 @@ tjs.env.allowRemoteModels = false;
 tjs.env.localModelPath = `${dirname(resolve(modelDir))}/`;
 const name = basename(resolve(modelDir));
 // full-size exports keep their weights beside each graph, in <graph>.onnx_data
-const graph = mode === "image" ? "vision_model" : "text_model";
+const graph = { image: "vision_model", text: "text_model", florence: "vision_encoder" }[mode];
 const modelOptions = { dtype: "fp32", device: "cpu", use_external_data_format: existsSync(join(modelDir, "onnx", `${graph}.onnx_data`)) };
+const imageFiles = () =>
+  readdirSync(input)
+    .filter((f) => /\.(jpe?g|png|webp)$/i.test(f))
+    .sort();
 
 const started = performance.now();
 const rows = [];
@@ -29,9 +37,7 @@ let items = 0;
 if (mode === "image") {
   const processor = await tjs.AutoProcessor.from_pretrained(name);
   const model = await tjs.SiglipVisionModel.from_pretrained(name, modelOptions);
-  const files = readdirSync(input)
-    .filter((f) => /\.(jpe?g|png|webp)$/i.test(f))
-    .sort();
+  const files = imageFiles();
   for (let i = 0; i < files.length; i += batch) {
     const images = await Promise.all(files.slice(i, i + batch).map((f) => tjs.RawImage.read(join(input, f))));
     const { pooler_output } = await model(await processor(images));
@@ -50,10 +56,33 @@ if (mode === "image") {
     rows.push(pooler_output.data);
     items += texts.length;
   }
+} else if (mode === "florence") {
+  const processor = await tjs.AutoProcessor.from_pretrained(name);
+  const model = await tjs.Florence2ForConditionalGeneration.from_pretrained(name, modelOptions);
+  const tokens = Number(tokensText ?? 20);
+  const files = imageFiles();
+  const lines = [];
+  for (let i = 0; i < files.length; i += batch) {
+    const names = files.slice(i, i + batch);
+    const images = await Promise.all(names.map((f) => tjs.RawImage.read(join(input, f))));
+    const inputs = await processor(images, names.map(() => "<CAPTION>"));
+    const generated = await model.generate({ ...inputs, max_new_tokens: tokens, min_new_tokens: tokens, num_beams: 1, do_sample: false });
+    const texts = processor.batch_decode(generated, { skip_special_tokens: false });
+    texts.forEach((text, k) => {
+      const caption = processor.post_process_generation(text, "<CAPTION>", images[k].size)["<CAPTION>"];
+      lines.push(`${JSON.stringify({ file: names[k], caption })}\n`);
+    });
+    items += names.length;
+  }
+  writeFileSync(out, lines.join(""));
 } else {
-  throw new Error(`unknown mode ${mode}: image or text`);
+  throw new Error(`unknown mode ${mode}: image, text or florence`);
 }
 const seconds = (performance.now() - started) / 1000;
+if (mode === "florence") {
+  console.log(JSON.stringify({ items, seconds, perSecond: items / seconds }));
+  process.exit(0);
+}
 const values = rows.reduce((n, r) => n + r.length, 0);
 const all = new Float32Array(values);
 let at = 0;

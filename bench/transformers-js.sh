@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Benchmark: emb against transformers.js (@huggingface/transformers, a TypeScript user's other
 # choice) on the same ONNX files, the same photo-sized JPEGs and the same captions, one after the
-# other on this machine: SigLIP image embeddings (batch 8) and text embeddings (batch 32). Each
+# other on this machine: SigLIP image embeddings (batch 8) and text embeddings (batch 32), and
+# where a Florence-2 export is at hand, greedy `<CAPTION>` (transformers.js has no beam search) of
+# exactly FLORENCE_TOKENS new tokens per image, batch 8. Each
 # whole process is timed with /usr/bin/time -v (wall clock, peak RSS), model loading included, and
 # the vectors are compared (cosine per item: transformers.js resizes with its own bicubic, not
 # PIL's, so its image vectors differ from the reference's by that). Prints a Markdown table.
@@ -11,6 +13,8 @@
 #              (tools/reference/export_full.py --only siglip); test/fixtures/siglip-tiny for a quick check
 #   images, captions: how many (default 32 and 256)
 #   RUNS: repetitions, medians reported (default 1); TJS_VERSION (default 4.3.2)
+#   FLORENCE_MODEL: default models-full/florence2-large-random (export_full.py --only florence2),
+#     skipped where absent; FLORENCE_IMAGES (default 8), FLORENCE_TOKENS (default 20)
 #   needs: npm ci and npm run build (dist/); installs transformers.js into a temporary folder
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,15 +35,21 @@ mkdir -p "$work/tjs"
   tail -5 "$work/tjs/install.log" >&2
   exit 1
 }
+# A folder of links to an export for transformers.js; prints its path.
+linked() {
+  local dir="$work/tjs-models/$(basename "$1")"
+  mkdir -p "$dir"
+  for f in "$(cd "$1" && pwd)"/*; do ln -s "$f" "$dir/"; done
+  echo "$dir"
+}
+
 version=$(node -p "require('$work/tjs/node_modules/@huggingface/transformers/package.json').version")
 # transformers.js tokenizes with tokenizer.json alone. The exports here carry the tiny fixture's
 # SentencePiece model, whose tokenizer.json is SpmConverter's (it keeps the case and punctuation
 # SiglipTokenizer removes); SigLIP repositories made for transformers.js ship the SiglipConverter
 # shape, which gives SiglipTokenizer's ids. transformers.js reads the same folder through links,
 # with that tokenizer.json where the SentencePiece model is the fixture's.
-tjs_model="$work/tjs-models/$(basename "$model")"
-mkdir -p "$tjs_model"
-for f in "$(cd "$model" && pwd)"/*; do ln -s "$f" "$tjs_model/"; done
+tjs_model=$(linked "$model")
 tokenizer_note="the export's tokenizer.json"
 if cmp -s "$model/spiece.model" test/fixtures/siglip-tiny/spiece.model; then
   rm "$tjs_model/tokenizer.json"
@@ -122,7 +132,53 @@ row() {
 
 echo "transformers.js $version, $(basename "$model"), Node $(node -v); transformers.js tokenizes with $tokenizer_note"
 echo
-echo "| task | items | batch | runs | emb items/s | emb peak RSS MiB | transformers.js items/s | transformers.js peak RSS MiB | emb / transformers.js | cosine emb vs transformers.js (min / median) |"
+echo "| task | items | batch | runs | emb items/s | emb peak RSS MiB | transformers.js items/s | transformers.js peak RSS MiB | emb / transformers.js | agreement: cosine min / median, or captions the same |"
 echo "|---|---|---|---|---|---|---|---|---|---|"
 row image "$image_count" 8 "$work/images"
 row text "$caption_count" 32 --file "$work/captions.txt"
+
+florence=${FLORENCE_MODEL:-models-full/florence2-large-random}
+[ -f "$florence/onnx/decoder_model_merged.onnx" ] || exit 0
+florence_images=${FLORENCE_IMAGES:-8}
+tokens=${FLORENCE_TOKENS:-20}
+make_images "$work/florence-images" "$florence_images"
+# transformers.js's Florence2Processor takes its task prompts from preprocessor_config.json, as
+# the transformers.js Florence-2 repositories ship them: the same prompt emb builds
+tjs_florence=$(linked "$florence")
+rm "$tjs_florence/preprocessor_config.json"
+node --import tsx -e '
+  const { buildPrompt } = await import("./src/models/florence2/tasks.ts");
+  const { readFileSync, writeFileSync } = await import("node:fs");
+  const [from, to] = process.argv.slice(1);
+  const config = JSON.parse(readFileSync(from, "utf8"));
+  Object.assign(config, {
+    processor_class: "Florence2Processor",
+    task_prompts_without_inputs: { "<CAPTION>": buildPrompt("<CAPTION>") },
+    task_prompts_with_input: {},
+    tasks_answer_post_processing_type: { "<CAPTION>": "pure_text" },
+  });
+  writeFileSync(to, JSON.stringify(config, null, 2));
+' "$florence/preprocessor_config.json" "$tjs_florence/preprocessor_config.json"
+emb_s=() emb_m=() tjs_s=() tjs_m=()
+for ((i = 0; i < runs; i++)); do
+  rm -rf "$work/emb-florence"
+  read -r s m < <(timed "$work/emb-florence" ./bin/run.js florence "<CAPTION>" "$work/florence-images" --model "$florence" --out "$work/emb-florence" \
+    --batch-size 8 --num-beams 1 --max-new-tokens "$tokens" --min-new-tokens "$tokens" --device cpu --json --no-progress)
+  emb_s+=("$s") emb_m+=("$m")
+  read -r s m < <(timed "$work/tjs-florence" env TRANSFORMERS_JS="$work/tjs" node bench/transformers-js.mjs florence "$tjs_florence" "$work/florence-images" 8 "$work/tjs-florence.jsonl" "$tokens")
+  tjs_s+=("$s") tjs_m+=("$m")
+done
+# captions that are the same text on both sides (random weights: a small difference in the resized
+# pixels can flip a near-tie in the first step, after which greedy decoding goes its own way)
+same=$(node -e '
+  const { readFileSync } = require("fs");
+  const [emb, tjs] = process.argv.slice(1).map((f) => readFileSync(f, "utf8").trim().split("\n").map((l) => JSON.parse(l)));
+  const mine = new Map(emb.map((r) => [r.path.split("/").pop(), r.result["<CAPTION>"].trim()]));
+  console.log(tjs.filter((r) => mine.get(r.file) === r.caption.trim()).length + " of " + tjs.length + " captions the same");
+' "$work/emb-florence/results.jsonl" "$work/tjs-florence.jsonl")
+es=$(echo "${emb_s[*]}" | median) em=$(echo "${emb_m[*]}" | median) ts=$(echo "${tjs_s[*]}" | median) tm=$(echo "${tjs_m[*]}" | median)
+node -e '
+  const [items, runs, tokens, es, em, ts, tm, same] = process.argv.slice(1);
+  const e = items / es, t = items / ts;
+  console.log("| " + ["florence <CAPTION>, greedy, " + tokens + " tokens", items, 8, runs, e.toFixed(3), em, t.toFixed(3), tm, (e / t).toFixed(2) + "x", same].join(" | ") + " |");
+' "$florence_images" "$runs" "$tokens" "$es" "$em" "$ts" "$tm" "$same"
