@@ -65,7 +65,10 @@ if (mode === "image") {
   for (let i = 0; i < files.length; i += batch) {
     const names = files.slice(i, i + batch);
     const images = await Promise.all(names.map((f) => tjs.RawImage.read(join(input, f))));
-    const inputs = await processor(images, names.map(() => "<CAPTION>"));
+    const inputs = await processor(
+      images,
+      names.map(() => "<CAPTION>"),
+    );
     const generated = await model.generate({ ...inputs, max_new_tokens: tokens, min_new_tokens: tokens, num_beams: 1, do_sample: false });
     const texts = processor.batch_decode(generated, { skip_special_tokens: false });
     texts.forEach((text, k) => {
