@@ -111,7 +111,7 @@ export function rowSource(references: References, dim: number): RowSource {
 }
 
 /** The length unitRows divides a row by: computed the same way wherever a row is normalised, so distances agree to the bit. */
-export function rowNorm(v: Float32Array, dim: number): number {
+function rowNorm(v: Float32Array, dim: number): number {
   let norm = 0;
   for (let i = 0; i < dim; i++) norm += v[i] * v[i];
   return Math.sqrt(norm) || 1;
@@ -126,6 +126,19 @@ export function unitRows(vectors: Float32Array[], dim: number): Float64Array {
     for (let i = 0; i < dim; i++) out[r * dim + i] = v[i] / norm;
   });
   return out;
+}
+
+/** The rows scaled to unit length as unitRows scales them, rounded to float32, in one row-major buffer. */
+export function unitRows32(rows: RowSource, dim: number): Float32Array {
+  const units = new Float32Array(rows.count * dim);
+  for (let r = 0; r < rows.count; r++) {
+    const v = rows.row(r);
+    if (v.length !== dim) throw new Error(`vector ${r} has ${v.length} dimensions, not ${dim}`);
+    const norm = rowNorm(v, dim);
+    const base = r * dim;
+    for (let i = 0; i < dim; i++) units[base + i] = v[i] / norm;
+  }
+  return units;
 }
 
 class CosineTable {
@@ -370,15 +383,7 @@ export class BlockedExactIndex implements NeighbourIndex {
     private readonly threads?: number,
   ) {
     this.table = new RowScorer(rowSource(references, dim), dim);
-    const n = this.table.size;
-    this.units32 = new Float32Array(n * dim);
-    for (let r = 0; r < n; r++) {
-      const v = this.table.rows.row(r);
-      if (v.length !== dim) throw new Error(`vector ${r} has ${v.length} dimensions, not ${dim}`);
-      const norm = rowNorm(v, dim);
-      const base = r * dim;
-      for (let i = 0; i < dim; i++) this.units32[base + i] = v[i] / norm;
-    }
+    this.units32 = unitRows32(this.table.rows, dim);
   }
 
   get size(): number {

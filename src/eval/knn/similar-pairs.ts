@@ -14,7 +14,7 @@
  */
 import { TransposedProduct } from "../../runtime/matmul.js";
 import { mulberry32 } from "../random.js";
-import { productErrorBound, RowScorer, type RowSource, rowNorm, unitRows } from "./search.js";
+import { productErrorBound, RowScorer, type RowSource, unitRows, unitRows32 } from "./search.js";
 
 export interface SimilarPairsOptions {
   /** Threads for the products; 0 or undefined: every core. */
@@ -57,19 +57,6 @@ const SLACK = 1e-6;
  */
 function defaultLists(n: number): number {
   return n < SINGLE_LIST_BELOW ? 1 : Math.min(MAX_LISTS, Math.max(Math.round(Math.sqrt(n)), Math.round(n / ROWS_PER_LIST)));
-}
-
-/** The rows as float32 unit vectors in one buffer (a zero row stays zero). */
-function unitRows32(rows: RowSource, dim: number): Float32Array {
-  const units = new Float32Array(rows.count * dim);
-  for (let r = 0; r < rows.count; r++) {
-    const v = rows.row(r);
-    if (v.length !== dim) throw new Error(`vector ${r} has ${v.length} dimensions, not ${dim}`);
-    const norm = rowNorm(v, dim);
-    const base = r * dim;
-    for (let i = 0; i < dim; i++) units[base + i] = v[i] / norm;
-  }
-  return units;
 }
 
 function squaredNorms(m: Float32Array, dim: number): Float64Array {
@@ -295,9 +282,10 @@ export async function similarPairs(
       for (let s = 0; s < tile.queries.length; s++) {
         const q = tile.queries[s];
         scored += tile.ends[s] - tile.firsts[s];
+        const row = slot.get(q)!;
         // most rows of products have none near the threshold: only those that do are read
-        if (rowMax[slot.get(q)!] < near) continue;
-        const at = slot.get(q)! * width - tile.from;
+        if (rowMax[row] < near) continue;
+        const at = row * width - tile.from;
         const a = perm[q0 + q];
         for (
           let y = nextAtLeast(products, at, tile.firsts[s], tile.ends[s], near);
